@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { KdpError, UsageError } from '../errors.js';
+import { logger, setLogLevel } from '../log.js';
+import type { CommandContext, CommandSpec, OptionSpec } from './command.js';
+import { COMMANDS } from './registry.js';
+
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print the result as JSON on stdout (logs and progress go to stderr)' },
+  help: { type: 'boolean', short: 'h', description: 'show help for this command' },
+  'log-level': { type: 'string', placeholder: '<level>', description: 'trace|debug|info|warn|error (default info; env KDP_LOG_LEVEL)' },
+};
+
+function moduleUrl(mod: string, ext: 'ts' | 'js'): URL {
+  return new URL(`./commands/${mod}.${ext}`, import.meta.url);
+}
+
+function isAvailable(mod: string): boolean {
+  return existsSync(fileURLToPath(moduleUrl(mod, 'ts'))) || existsSync(fileURLToPath(moduleUrl(mod, 'js')));
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function topLevelHelp(): string {
+  const names = Object.keys(COMMANDS).filter((n) => isAvailable(COMMANDS[n]!.module));
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'kdp — Keyed Drifting Policies on the edge',
+    '',
+    'Usage: kdp <command> [options]        kdp <command> --help',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    '',
+    'Global options: --json, --log-level <level>, --help, --version',
+  ].join('\n');
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const all = { ...spec.options, ...GLOBAL_OPTIONS };
+  const rows = Object.entries(all).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.placeholder ?? '<value>'}` : ''}`;
+    const def = o.default !== undefined ? ` (default: ${String(o.default)})` : '';
+    return [flag, o.description + def] as const;
+  });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return [
+    `kdp ${spec.name} — ${spec.summary}`,
+    '',
+    `Usage: kdp ${spec.name}${spec.positionals ? ` ${spec.positionals}` : ''} [options]`,
+    ...(spec.description ? ['', spec.description] : []),
+    '',
+    'Options:',
+    ...rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`),
+  ].join('\n');
+}
+
+/** Longest prefix of argv that names a command (`dataset maze2d` before `dataset`). */
+function resolveCommand(argv: string[]): { name: string; rest: string[] } | undefined {
+  for (let n = Math.min(3, argv.length); n >= 1; n--) {
+    const name = argv.slice(0, n).join(' ');
+    if (COMMANDS[name]) return { name, rest: argv.slice(n) };
+  }
+  return undefined;
+}
+
+async function loadCommand(name: string): Promise<CommandSpec> {
+  const entry = COMMANDS[name]!;
+  if (!isAvailable(entry.module)) {
+    throw new UsageError(`"kdp ${name}" is not available in this build yet`, 'run `kdp --help` for the commands this build has');
+  }
+  const mod = (await import(moduleUrl(entry.module, 'js').href)) as { command: CommandSpec };
+  return mod.command;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(topLevelHelp() + '\n');
+    return 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  const json = argv.includes('--json');
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const resolved = resolveCommand(argv);
+    if (!resolved) {
+      const group = Object.keys(COMMANDS).filter((n) => n.startsWith(`${argv[0]} `));
+      throw new UsageError(`unknown command "${argv.join(' ')}"`,
+        group.length ? `did you mean one of: ${group.map((g) => `kdp ${g}`).join(', ')}?` : 'run `kdp --help` for the list of commands');
+    }
+    const spec = await loadCommand(resolved.name);
+    const options = Object.fromEntries(Object.entries({ ...spec.options, ...GLOBAL_OPTIONS }).map(([k, o]) => {
+      const p: { type: 'string' | 'boolean'; short?: string; multiple?: boolean } = { type: o.type };
+      if (o.short) p.short = o.short;
+      if (o.multiple) p.multiple = true;
+      return [k, p];
+    }));
+    let parsed;
+    try {
+      parsed = parseArgs({ args: resolved.rest, options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError((e as Error).message, `run \`kdp ${resolved.name} --help\``);
+    }
+    if (parsed.values.help) {
+      process.stdout.write(commandHelp(spec) + '\n');
+      return 0;
+    }
+    const level = parsed.values['log-level'];
+    if (typeof level === 'string') setLogLevel(level);
+    const values: CommandContext['values'] = {};
+    for (const [k, o] of Object.entries(spec.options)) {
+      const v = parsed.values[k];
+      values[k] = v === undefined && o.default !== undefined ? (o.type === 'string' ? String(o.default) : o.default) : (v as string | boolean | string[] | undefined);
+    }
+    const code = await spec.run({ values, positionals: parsed.positionals, json, signal: controller.signal });
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    return reportError(e, json);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function reportError(e: unknown, json: boolean): number {
+  const code = e instanceof UsageError ? 2 : 1;
+  if (e instanceof KdpError) {
+    if (json) process.stdout.write(JSON.stringify(e.toJSON()) + '\n');
+    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+  } else {
+    logger().error({ err: e }, 'unexpected failure');
+    if (json) process.stdout.write(JSON.stringify({ error: 'Error', code: 'E_INTERNAL', message: String((e as Error)?.message ?? e) }) + '\n');
+    process.stderr.write(`error [E_INTERNAL]: ${(e as Error)?.stack ?? String(e)}\n`);
+  }
+  return code;
+}
