@@ -1,0 +1,49 @@
+import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
+
+/** A boundary tensor of the model, in signature order. Always float32 at the boundary. */
+export interface TensorInfo {
+  name: string;
+  /** [candidates, features] */
+  shape: number[];
+  dtype: 'float32';
+}
+
+/**
+ * models/<name>/manifest.json — everything the edge needs besides the .tflite bytes.
+ * Inputs (signature order): `noise` [N, noiseDim], `condition` [N, condDim]; output: `plan` [N, outDim]
+ * where outDim = generatorOutputDim(layout) (the window without the clamped first state), all in
+ * normalized units; the loop un-normalizes with `normalizer`.
+ */
+export interface ModelManifest {
+  format: 'kdp-model';
+  version: 1;
+  name: string;
+  createdAt: string;
+  env: string;
+  model: { file: string; sha256: string; bytes: number; quantization: 'int8' | 'fp32' };
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  /** batch dimension of the exported graph = candidate plans per invoke */
+  candidates: number;
+  noiseDim: number;
+  layout: WindowLayout;
+  normalizer: NormalizerJson;
+  /** names of the condition vector's entries, e.g. ["x","y","vx","vy","goal_x","goal_y"] */
+  conditionNames: string[];
+  /** planned arena size for `candidates` (bytes) */
+  arenaBytes: number;
+  /** int8 only: per boundary-adjacent tensor quantization, for reference */
+  quantization?: Record<string, { scale: number; zeroPoint: number }>;
+  provenance: {
+    checkpoint: string;
+    trainingSteps: number;
+    seed: number;
+    dataset: string;
+    datasetCommand?: string;
+    trainCommand?: string;
+    commit?: string;
+    calibration?: { samples: number; source: string };
+  };
+  /** issue 7: ed25519 signature over the manifest without this field */
+  signature?: { alg: 'ed25519'; keyId: string; value: string };
+}
