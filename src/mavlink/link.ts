@@ -1,0 +1,172 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { TransportError } from '../errors.js';
+import type { MavlinkTarget } from './target.js';
+
+/**
+ * A byte link for MAVLink frames. `send` never blocks and never throws: a frame that cannot go out is
+ * dropped and counted (telemetry is best-effort; the control loop must not wait for a ground station).
+ */
+export interface MavlinkLink {
+  send(frame: Buffer): void;
+  onData(cb: (chunk: Buffer) => void): void;
+  close(): Promise<void>;
+  readonly counters: LinkCounters;
+  readonly description: string;
+}
+
+export interface LinkCounters {
+  framesSent: number;
+  bytesSent: number;
+  sendErrors: number;
+  /** frames dropped because there was nowhere to send them yet (udpin with no peer, serial not open) */
+  framesDropped: number;
+  bytesReceived: number;
+  lastError: string | undefined;
+}
+
+function newCounters(): LinkCounters {
+  return { framesSent: 0, bytesSent: 0, sendErrors: 0, framesDropped: 0, bytesReceived: 0, lastError: undefined };
+}
+
+/** UDP: `out` sends to host:port from an ephemeral port; `in` binds host:port and answers the last peer. */
+export class UdpLink implements MavlinkLink {
+  readonly counters = newCounters();
+  readonly description: string;
+  private readonly socket: Socket;
+  private peer: { address: string; port: number } | undefined;
+  private dataCb: ((chunk: Buffer) => void) | undefined;
+  private closed = false;
+
+  private constructor(socket: Socket, readonly target: Extract<MavlinkTarget, { kind: 'udp' }>) {
+    this.socket = socket;
+    this.description = `${target.mode === 'in' ? 'udpin' : 'udp'}:${target.host}:${target.port}`;
+    if (target.mode === 'out') this.peer = { address: target.host, port: target.port };
+    socket.on('message', (msg, rinfo) => {
+      this.counters.bytesReceived += msg.length;
+      if (target.mode === 'in') this.peer = { address: rinfo.address, port: rinfo.port };
+      this.dataCb?.(msg);
+    });
+    socket.on('error', (e) => { this.counters.sendErrors++; this.counters.lastError = e.message; });
+  }
+
+  static async open(target: Extract<MavlinkTarget, { kind: 'udp' }>): Promise<UdpLink> {
+    const socket = createSocket({ type: isIPv6(target.host) ? 'udp6' : 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error): void => reject(new TransportError(`cannot bind MAVLink UDP socket: ${e.message}`, { cause: e, hint: 'is another process using the port?' }));
+      socket.once('error', onErr);
+      const done = (): void => { socket.off('error', onErr); resolve(); };
+      if (target.mode === 'in') socket.bind(target.port, target.host, done);
+      else socket.bind(0, done);
+    });
+    socket.unref();
+    return new UdpLink(socket, target);
+  }
+
+  /** Local port (for tests and logs). */
+  get localPort(): number { return this.socket.address().port; }
+
+  send(frame: Buffer): void {
+    const peer = this.peer;
+    if (this.closed || !peer) { this.counters.framesDropped++; return; }
+    try {
+      this.socket.send(frame, peer.port, peer.address, (err) => {
+        if (err) { this.counters.sendErrors++; this.counters.lastError = err.message; return; }
+        this.counters.framesSent++;
+        this.counters.bytesSent += frame.length;
+      });
+    } catch (e) {
+      this.counters.sendErrors++;
+      this.counters.lastError = (e as Error).message;
+    }
+  }
+
+  onData(cb: (chunk: Buffer) => void): void { this.dataCb = cb; }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => { try { this.socket.close(() => resolve()); } catch { resolve(); } });
+  }
+}
+
+/** Serial (UART to a flight controller). Re-opens at most once a second after an error. */
+export class SerialLink implements MavlinkLink {
+  readonly counters = newCounters();
+  readonly description: string;
+  private port: import('serialport').SerialPort | undefined;
+  private opening = false;
+  private lastOpenAttemptMs = 0;
+  private dataCb: ((chunk: Buffer) => void) | undefined;
+  private closed = false;
+
+  constructor(readonly target: Extract<MavlinkTarget, { kind: 'serial' }>) {
+    this.description = `serial:${target.path}:${target.baudRate}`;
+    this.tryOpen();
+  }
+
+  private tryOpen(): void {
+    const now = Date.now();
+    if (this.closed || this.opening || now - this.lastOpenAttemptMs < 1000) return;
+    this.lastOpenAttemptMs = now;
+    this.opening = true;
+    void import('serialport').then(({ SerialPort }) => {
+      const port = new SerialPort({ path: this.target.path, baudRate: this.target.baudRate, autoOpen: false });
+      port.on('data', (d: Buffer) => { this.counters.bytesReceived += d.length; this.dataCb?.(d); });
+      port.on('error', (e: Error) => { this.counters.sendErrors++; this.counters.lastError = e.message; });
+      port.on('close', () => { if (this.port === port) this.port = undefined; });
+      port.open((err) => {
+        this.opening = false;
+        if (err) { this.counters.lastError = err.message; this.counters.sendErrors++; return; }
+        if (this.closed) { port.close(); return; }
+        this.port = port;
+      });
+    }, (e: unknown) => { this.opening = false; this.counters.lastError = String(e); });
+  }
+
+  send(frame: Buffer): void {
+    const port = this.port;
+    if (this.closed || !port || !port.isOpen) { this.counters.framesDropped++; this.tryOpen(); return; }
+    // writableLength bounds the queue: a stalled UART must not grow memory without limit
+    if (port.writableLength > 64 * 1024) { this.counters.framesDropped++; return; }
+    port.write(frame, (err) => {
+      if (err) { this.counters.sendErrors++; this.counters.lastError = err.message; return; }
+      this.counters.framesSent++;
+      this.counters.bytesSent += frame.length;
+    });
+  }
+
+  onData(cb: (chunk: Buffer) => void): void { this.dataCb = cb; }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const port = this.port;
+    this.port = undefined;
+    if (!port || !port.isOpen) return Promise.resolve();
+    return new Promise((resolve) => port.close(() => resolve()));
+  }
+}
+
+/** In-memory link for tests: records every frame; `inject()` feeds bytes as if received. */
+export class MemoryLink implements MavlinkLink {
+  readonly counters = newCounters();
+  readonly description = 'memory';
+  readonly sent: Buffer[] = [];
+  private dataCb: ((chunk: Buffer) => void) | undefined;
+  send(frame: Buffer): void {
+    this.sent.push(frame);
+    this.counters.framesSent++;
+    this.counters.bytesSent += frame.length;
+  }
+  onData(cb: (chunk: Buffer) => void): void { this.dataCb = cb; }
+  inject(chunk: Buffer): void { this.counters.bytesReceived += chunk.length; this.dataCb?.(chunk); }
+  close(): Promise<void> { return Promise.resolve(); }
+}
+
+export async function openMavlinkLink(target: MavlinkTarget): Promise<MavlinkLink | undefined> {
+  switch (target.kind) {
+    case 'none': return undefined;
+    case 'udp': return UdpLink.open(target);
+    case 'serial': return new SerialLink(target);
+  }
+}
