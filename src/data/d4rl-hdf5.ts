@@ -1,0 +1,288 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { DatasetError, ShapeError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { checkDims, episodeEndsFromFlags } from './dataset.js';
+import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
+
+/**
+ * D4RL's HDF5 layout (what `d4rl.qlearning_dataset`/`get_dataset` read): top-level datasets
+ * observations (N×S, float32), actions (N×A, float32), rewards (N, float32), terminals (N, bool),
+ * timeouts (N, bool), and infos/goal (N×2), infos/qpos, infos/qvel (float32). Booleans are stored the
+ * way h5py stores numpy bool: an HDF5 ENUM {FALSE = 0, TRUE = 1} over int8.
+ */
+export interface D4rlArrays {
+  observations: Float32Array;
+  actions: Float32Array;
+  rewards: Float32Array;
+  terminals: Uint8Array;
+  timeouts: Uint8Array;
+  goals?: Float32Array;
+  qpos?: Float32Array;
+  qvel?: Float32Array;
+}
+
+type H5 = typeof import('h5wasm/node');
+let h5Promise: Promise<H5> | undefined;
+async function h5(): Promise<H5> {
+  h5Promise ??= (async () => {
+    const mod = await import('h5wasm/node');
+    await mod.ready;
+    return mod;
+  })();
+  return h5Promise;
+}
+
+const BOOL_PLACEHOLDER = 'kdp_h5py_bool_enum_placeholder';
+
+export interface WriteD4rlOptions {
+  stateDim: number;
+  actionDim: number;
+  goalDim?: number;
+  qposDim?: number;
+  qvelDim?: number;
+  /** gzip level (D4RL's script uses h5py's compression="gzip", level 4); 0 = none */
+  gzip?: number;
+}
+
+/** Write a D4RL-layout HDF5 file atomically (temp file in the same directory, then rename). */
+export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rlOptions): Promise<void> {
+  const n = a.rewards.length;
+  const need = (name: string, arr: { length: number } | undefined, dim: number): void => {
+    if (arr && arr.length !== n * dim) throw new ShapeError(`${name} length`, n * dim, arr.length);
+  };
+  need('observations', a.observations, opts.stateDim);
+  need('actions', a.actions, opts.actionDim);
+  need('terminals', a.terminals, 1);
+  need('timeouts', a.timeouts, 1);
+  need('infos/goal', a.goals, opts.goalDim ?? 2);
+  need('infos/qpos', a.qpos, opts.qposDim ?? 2);
+  need('infos/qvel', a.qvel, opts.qvelDim ?? 2);
+
+  const mod = await h5();
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.h5tmp`);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const gzip = opts.gzip ?? 4;
+  try {
+    const f = new mod.File(tmp, 'w', { libver: ['earliest', 'latest'] });
+    try {
+      const put = (g: InstanceType<H5['Group']>, name: string, data: Float32Array, cols: number): void => {
+        const shape = cols === 1 ? [n] : [n, cols];
+        const rowsPerChunk = Math.max(1, Math.min(n, Math.floor(262144 / (4 * cols))));
+        const chunks = cols === 1 ? [rowsPerChunk] : [rowsPerChunk, cols];
+        g.create_dataset({ name, data, shape, dtype: '<f', ...(gzip > 0 && n > 0 ? { chunks, compression: 'gzip' as const, compression_opts: gzip } : {}) });
+      };
+      const putBool = (name: string, data: Uint8Array): void => {
+        const i8 = new Int8Array(data.buffer, data.byteOffset, data.length);
+        const rowsPerChunk = Math.max(1, Math.min(n, 262144));
+        f.create_dataset({
+          name, data: new Map([[BOOL_PLACEHOLDER, i8]]), dtype: [[BOOL_PLACEHOLDER, '<b']], shape: [n],
+          ...(gzip > 0 && n > 0 ? { chunks: [rowsPerChunk], compression: 'gzip' as const, compression_opts: gzip } : {}),
+        });
+      };
+      put(f, 'observations', a.observations, opts.stateDim);
+      put(f, 'actions', a.actions, opts.actionDim);
+      put(f, 'rewards', a.rewards, 1);
+      putBool('terminals', a.terminals);
+      putBool('timeouts', a.timeouts);
+      if (a.goals || a.qpos || a.qvel) {
+        f.create_group('infos');
+        const g = f.get('infos') as InstanceType<H5['Group']>;
+        if (a.goals) put(g, 'goal', a.goals, opts.goalDim ?? 2);
+        if (a.qpos) put(g, 'qpos', a.qpos, opts.qposDim ?? 2);
+        if (a.qvel) put(g, 'qvel', a.qvel, opts.qvelDim ?? 2);
+      }
+    } finally {
+      f.close();
+    }
+    const bytes = readFileSync(tmp);
+    const patched = patchBoolEnums(bytes);
+    if (patched !== 2) throw new DatasetError(`internal: expected 2 boolean datasets to patch in ${tmp}, found ${patched}`);
+    writeFileAtomic(path, bytes);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * h5wasm cannot create ENUM datatypes, so booleans are written as a one-member int8 compound whose
+ * (unique) member name marks the datatype message; this rewrites each such message body in place
+ * into h5py's bool ENUM. The message keeps its size (the enum body is shorter; the rest is zero
+ * padding, which libhdf5 ignores). Requires object-header v1 messages (libver "earliest").
+ * Returns the number of messages patched.
+ */
+function patchBoolEnums(buf: Buffer): number {
+  const enumBody = Buffer.from([
+    0x18, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // enum v1, 2 members, size 1
+    0x10, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, // base: int8 LE signed, offset 0, precision 8
+    0x46, 0x41, 0x4c, 0x53, 0x45, 0x00, 0x00, 0x00, // "FALSE" padded to 8
+    0x54, 0x52, 0x55, 0x45, 0x00, 0x00, 0x00, 0x00, // "TRUE" padded to 8
+    0x00, 0x01, // values
+  ]);
+  let count = 0;
+  let from = 0;
+  for (;;) {
+    const at = buf.indexOf(BOOL_PLACEHOLDER, from);
+    if (at < 0) break;
+    from = at + 1;
+    const body = at - 8;
+    const hdr = body - 8;
+    if (hdr < 0) continue;
+    const msgType = buf.readUInt16LE(hdr);
+    const msgSize = buf.readUInt16LE(hdr + 2);
+    // compound v1 (0x16), one member, size 1
+    if (msgType !== 3 || buf[body] !== 0x16 || buf.readUInt16LE(body + 1) !== 1 || buf.readUInt32LE(body + 4) !== 1) continue;
+    if (msgSize < enumBody.length) continue;
+    buf.fill(0, body, body + msgSize);
+    enumBody.copy(buf, body);
+    count++;
+  }
+  return count;
+}
+
+const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function looksLikeHdf5(path: string, size: number): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(8);
+    // the superblock may sit at 0, 512, 1024, 2048, ...
+    for (let off = 0; off + 8 <= size; off = off === 0 ? 512 : off * 2) {
+      readSync(fd, b, 0, 8, off);
+      if (b.equals(HDF5_MAGIC)) return true;
+      if (off > 1 << 20) break;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface LoadOptions {
+  /** throw ShapeError when the dims differ */
+  expect?: ExpectedDims;
+}
+
+const REQUIRED = ['observations', 'actions'] as const;
+
+/** Load a D4RL-layout HDF5 file into a TrajectoryDataset. */
+export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promise<TrajectoryDataset> {
+  if (!existsSync(path)) {
+    throw new DatasetError(`dataset not found: ${path}`, { hint: 'check the path, or generate one: kdp dataset maze2d --maze umaze --out data/maze2d-umaze.hdf5' });
+  }
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    throw new DatasetError(`${path} is a directory, not an HDF5 file`, { hint: 'for a LeRobot dataset folder use loadLeRobot / pass the folder with meta/info.json' });
+  }
+  if (!looksLikeHdf5(path, st.size)) {
+    throw new DatasetError(`${path} is not an HDF5 file (no HDF5 signature)`, { hint: 'pass a D4RL .hdf5 file (observations, actions, terminals, timeouts ...) or regenerate it with kdp dataset maze2d' });
+  }
+  const mod = await h5();
+  let f: InstanceType<H5['File']>;
+  try {
+    f = new mod.File(path, 'r');
+  } catch (e) {
+    throw corrupt(path, e);
+  }
+  try {
+    let keys: string[];
+    try { keys = f.keys(); } catch (e) { throw corrupt(path, e); }
+    if (!Array.isArray(keys) || keys.length === 0) throw corrupt(path, new Error('no readable keys'));
+    const missing = REQUIRED.filter((k) => !keys.includes(k));
+    if (missing.length) {
+      throw new DatasetError(`${path} lacks the D4RL key(s) ${missing.join(', ')} (has: ${keys.join(', ')})`, {
+        hint: 'a D4RL dataset needs observations and actions (plus terminals/timeouts for episode ends); regenerate it with kdp dataset maze2d',
+      });
+    }
+    const read = (key: string): { data: ArrayLike<number>; shape: number[] } | undefined => {
+      let ds: unknown;
+      try { ds = f.get(key); } catch { return undefined; }
+      if (!ds || !(ds instanceof mod.Dataset)) return undefined;
+      try {
+        const shape = ds.shape ?? [];
+        const v = ds.value;
+        if (v === null || typeof v !== 'object' || !('length' in v)) throw new Error(`unreadable value of ${key}`);
+        return { data: v as ArrayLike<number>, shape };
+      } catch (e) {
+        throw corrupt(path, e, key);
+      }
+    };
+    const obs = read('observations')!;
+    const act = read('actions')!;
+    if (obs.shape.length !== 2 || act.shape.length !== 2) {
+      throw new ShapeError('observations/actions rank', '2 (N×dim)', `${obs.shape.length} and ${act.shape.length}`, 'observations must be N×stateDim and actions N×actionDim');
+    }
+    const n = obs.shape[0]!;
+    const stateDim = obs.shape[1]!;
+    const actionDim = act.shape[1]!;
+    if (act.shape[0] !== n) throw new ShapeError('actions rows', n, act.shape[0]!, 'observations and actions must have one row per step');
+    if (obs.data.length !== n * stateDim || act.data.length !== n * actionDim) throw corrupt(path, new Error('data shorter than its shape'));
+    const term = read('terminals');
+    const tout = read('timeouts');
+    for (const [k, v] of [['terminals', term], ['timeouts', tout]] as const) {
+      if (v && v.data.length !== n) throw new ShapeError(`${k} length`, n, v.data.length);
+    }
+    const goal = keys.includes('infos') ? read('infos/goal') : undefined;
+    let goalDim = 0;
+    if (goal) {
+      goalDim = goal.shape[1] ?? 1;
+      if (goal.shape[0] !== n) throw new ShapeError('infos/goal rows', n, goal.shape[0]!);
+    }
+    const rew = read('rewards');
+    const ds: TrajectoryDataset = {
+      source: path,
+      format: 'd4rl-hdf5',
+      stateDim, actionDim, goalDim,
+      length: n,
+      observations: toF32(obs.data),
+      actions: toF32(act.data),
+      episodeEnds: episodeEndsFromFlags(n, term?.data, tout?.data),
+    };
+    if (goal) ds.goals = toF32(goal.data);
+    if (rew && rew.data.length === n) ds.rewards = toF32(rew.data);
+    checkDims(ds, opts.expect);
+    return ds;
+  } finally {
+    try { f.close(); } catch { /* already broken */ }
+  }
+}
+
+function toF32(x: ArrayLike<number>): Float32Array {
+  return x instanceof Float32Array ? x : Float32Array.from(x);
+}
+
+function corrupt(path: string, cause: unknown, key?: string): DatasetError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new DatasetError(`${path}: corrupt or truncated HDF5${key ? ` (reading ${key})` : ''}: ${why.split('\n')[0]}`, {
+    hint: 'the file is damaged (interrupted download or write?); regenerate it with kdp dataset maze2d or download it again',
+    cause,
+  });
+}
+
+/** The dtype strings of a file's datasets, e.g. {observations: '<f', terminals: 'bool'} (tests, `dataset info`). */
+export async function hdf5Dtypes(path: string): Promise<Record<string, { dtype: string; shape: number[] }>> {
+  const mod = await h5();
+  const f = new mod.File(path, 'r');
+  const out: Record<string, { dtype: string; shape: number[] }> = {};
+  try {
+    const walk = (prefix: string): void => {
+      const g = prefix ? f.get(prefix) : f;
+      if (!g || !(g instanceof mod.Group)) return;
+      for (const k of g.keys()) {
+        const p = prefix ? `${prefix}/${k}` : k;
+        const e = f.get(p);
+        if (e instanceof mod.Dataset) {
+          const md = e.metadata as { type: number; enum_type?: { members: Record<string, number> } };
+          const isBool = md.type === 8 && md.enum_type !== undefined && md.enum_type.members['FALSE'] === 0 && md.enum_type.members['TRUE'] === 1 && Object.keys(md.enum_type.members).length === 2;
+          out[p] = { dtype: isBool ? 'bool' : String(e.dtype), shape: e.shape ?? [] };
+        } else if (e instanceof mod.Group) walk(p);
+      }
+    };
+    walk('');
+  } finally {
+    f.close();
+  }
+  return out;
+}
