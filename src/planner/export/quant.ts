@@ -1,0 +1,143 @@
+/**
+ * int8 quantization helpers (TFLite int8 spec) and a JS integer reference that mirrors TFLite's
+ * integer kernels for the ops our exporter emits. The reference exists because an int8 network can
+ * not match the *float* reference to within one output step in general (error accumulates over
+ * layers); it lets tests check the real TFLite against the exact quantized arithmetic.
+ *
+ * Conventions (all scales are float32-representable: computed, then `Math.fround`ed, exactly what
+ * the .tflite stores):
+ *   - activations: asymmetric per-tensor int8, range widened to include 0,
+ *     scale = (max − min)/255, zp = round(−128 − min/scale) clamped to [−128, 127];
+ *   - FC weights: symmetric per-tensor int8, zp 0, scale = max|W|/127, values in [−127, 127];
+ *   - FC bias: int32, scale = in_scale × w_scale (float32), zp 0;
+ *   - LOGISTIC output: scale 1/256, zp −128; TANH output: scale 1/128, zp 0 (TFLite requirements).
+ */
+export interface QParams { scale: number; zeroPoint: number }
+
+export const LOGISTIC_OUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
+export const TANH_OUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
+
+/** Round half away from zero (TFLite's TfLiteRound / std::round). */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+export function clampI8(x: number): number {
+  return x < -128 ? -128 : x > 127 ? 127 : x;
+}
+
+/** Asymmetric int8 parameters for a calibrated [min, max] range. */
+export function chooseActivationQParams(min: number, max: number): QParams {
+  let lo = Math.min(min, 0);
+  let hi = Math.max(max, 0);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError(`non-finite calibration range [${min}, ${max}]`);
+  if (hi - lo < 1e-6) { hi = lo + 1e-6; }
+  const scale = Math.fround((hi - lo) / 255);
+  const zeroPoint = clampI8(roundHalfAway(-128 - lo / scale));
+  return { scale, zeroPoint };
+}
+
+/** Symmetric per-tensor int8 weights. */
+export function quantizeWeightsPerTensor(W: Float32Array): { q: Int8Array; scale: number } {
+  let maxAbs = 0;
+  for (let i = 0; i < W.length; i++) { const a = Math.abs(W[i]!); if (a > maxAbs) maxAbs = a; }
+  const scale = Math.fround(maxAbs > 0 ? maxAbs / 127 : 1);
+  const q = new Int8Array(W.length);
+  for (let i = 0; i < W.length; i++) q[i] = Math.max(-127, Math.min(127, roundHalfAway(W[i]! / scale)));
+  return { q, scale };
+}
+
+/** int32 bias with scale in_scale × w_scale (as float32). */
+export function quantizeBias(b: Float32Array, inScale: number, wScale: number): { q: Int32Array; scale: number } {
+  const scale = Math.fround(inScale * wScale);
+  const q = new Int32Array(b.length);
+  for (let i = 0; i < b.length; i++) {
+    const v = roundHalfAway(b[i]! / scale);
+    q[i] = Math.max(-2147483648, Math.min(2147483647, v));
+  }
+  return { q, scale };
+}
+
+export function quantizeValue(x: number, p: QParams): number {
+  return clampI8(roundHalfAway(x / p.scale) + p.zeroPoint);
+}
+
+export function dequantizeValue(q: number, p: QParams): number {
+  return p.scale * (q - p.zeroPoint);
+}
+
+/** The quantized network, layer by layer (what the int8 .tflite contains). */
+export interface Int8Layer {
+  inDim: number;
+  outDim: number;
+  /** outDim × inDim */
+  wq: Int8Array;
+  wScale: number;
+  bq: Int32Array;
+  biasScale: number;
+  /** FC output tensor params (for 'relu' hidden layers this is the fused-RELU output) */
+  fcOut: QParams;
+  /** hidden layers only: the activation's output tensor (tanh: TANH_OUT; silu: MUL output) */
+  actOut?: QParams;
+}
+
+export interface Int8Network {
+  activation: 'relu' | 'silu' | 'tanh';
+  noiseDim: number;
+  condDim: number;
+  /** shared by noise_q, condition_q and the concatenation output */
+  input: QParams;
+  layers: Int8Layer[];
+}
+
+/**
+ * Integer reference forward for one sample (mirrors TFLite reference kernels; requantization in
+ * float64 with round-half-away — TFLite's fixed-point multiplier and XNNPACK's fp32 requantization
+ * can differ from it by one step on exact ties).
+ */
+export function int8ReferenceForward(net: Int8Network, noise: ArrayLike<number>, cond: ArrayLike<number>, out: Float32Array): void {
+  const inDim = net.noiseDim + net.condDim;
+  let x = new Int32Array(inDim);
+  for (let i = 0; i < net.noiseDim; i++) x[i] = quantizeValue(noise[i]!, net.input);
+  for (let i = 0; i < net.condDim; i++) x[net.noiseDim + i] = quantizeValue(cond[i]!, net.input);
+  let xp = net.input;
+  net.layers.forEach((l, li) => {
+    const hidden = li < net.layers.length - 1;
+    const y = new Int32Array(l.outDim);
+    const m = (xp.scale * l.wScale) / l.fcOut.scale;
+    const lo = hidden && net.activation === 'relu' ? Math.max(-128, l.fcOut.zeroPoint) : -128;
+    for (let o = 0; o < l.outDim; o++) {
+      let acc = l.bq[o]!;
+      const row = o * l.inDim;
+      for (let i = 0; i < l.inDim; i++) acc += (x[i]! - xp.zeroPoint) * l.wq[row + i]!;
+      const v = roundHalfAway(acc * m) + l.fcOut.zeroPoint;
+      y[o] = Math.max(lo, Math.min(127, v));
+    }
+    let h = y;
+    let hp = l.fcOut;
+    if (hidden && net.activation !== 'relu') {
+      const ap = l.actOut!;
+      h = new Int32Array(l.outDim);
+      for (let o = 0; o < l.outDim; o++) {
+        const z = dequantizeValue(y[o]!, l.fcOut);
+        if (net.activation === 'tanh') {
+          h[o] = quantizeValue(Math.tanh(z), TANH_OUT);
+        } else {
+          // LOGISTIC (int8, 1/256, −128) then MUL(z, s) requantized to actOut
+          const s = quantizeValue(1 / (1 + Math.exp(-z)), LOGISTIC_OUT);
+          const prod = (y[o]! - l.fcOut.zeroPoint) * (s - LOGISTIC_OUT.zeroPoint);
+          h[o] = clampI8(roundHalfAway(prod * (l.fcOut.scale * LOGISTIC_OUT.scale) / ap.scale) + ap.zeroPoint);
+        }
+      }
+      hp = ap;
+    }
+    x = h;
+    xp = hp;
+  });
+  for (let i = 0; i < out.length; i++) out[i] = dequantizeValue(x[i]!, xp);
+}
+
+/** Output quantization step of the network (the `plan` tensor's scale). */
+export function outputStep(net: Int8Network): number {
+  return net.layers[net.layers.length - 1]!.fcOut.scale;
+}
