@@ -1,0 +1,318 @@
+/**
+ * A tiny .tflite graph builder over the flatc-generated object API, for the runtime's own tests,
+ * fuzz seeds and op coverage (graphs the MLP exporter never emits: MUL, RESHAPE, LOGISTIC, …).
+ * Not the exporter: `kdp export` uses src/planner/export/. Both write the same official schema.
+ */
+import * as flatbuffers from 'flatbuffers';
+import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
+import { BuiltinOptions } from '../tflite/generated/tflite/builtin-options.js';
+import { TensorType } from '../tflite/generated/tflite/tensor-type.js';
+import { Model, ModelT } from '../tflite/generated/tflite/model.js';
+import { OperatorCodeT } from '../tflite/generated/tflite/operator-code.js';
+import { SubGraphT } from '../tflite/generated/tflite/sub-graph.js';
+import { TensorT } from '../tflite/generated/tflite/tensor.js';
+import { OperatorT } from '../tflite/generated/tflite/operator.js';
+import { BufferT } from '../tflite/generated/tflite/buffer.js';
+import { QuantizationParametersT } from '../tflite/generated/tflite/quantization-parameters.js';
+import { FullyConnectedOptionsT } from '../tflite/generated/tflite/fully-connected-options.js';
+import { ConcatenationOptionsT } from '../tflite/generated/tflite/concatenation-options.js';
+import { AddOptionsT } from '../tflite/generated/tflite/add-options.js';
+import { MulOptionsT } from '../tflite/generated/tflite/mul-options.js';
+import { ReshapeOptionsT } from '../tflite/generated/tflite/reshape-options.js';
+import { SignatureDefT } from '../tflite/generated/tflite/signature-def.js';
+import { TensorMapT } from '../tflite/generated/tflite/tensor-map.js';
+
+export type BuilderDType = 'float32' | 'int8' | 'int32';
+export type FusedAct = 'none' | 'relu' | 'relu_n1_to_1' | 'relu6';
+const ACT: Record<FusedAct, number> = { none: 0, relu: 1, relu_n1_to_1: 2, relu6: 3 };
+const TT: Record<BuilderDType, TensorType> = { float32: TensorType.FLOAT32, int8: TensorType.INT8, int32: TensorType.INT32 };
+
+export interface QParams { scale: number; zeroPoint: number }
+
+export class GraphBuilder {
+  private readonly tensors: TensorT[] = [];
+  private readonly buffers: BufferT[] = [new BufferT()];
+  private readonly ops: OperatorT[] = [];
+  private readonly codes: OperatorCodeT[] = [];
+  private readonly inputs: number[] = [];
+  private readonly outputs: number[] = [];
+  /** override Model.version (tests of the version check) */
+  version = 3;
+
+  tensor(name: string, shape: number[], dtype: BuilderDType = 'float32', q?: QParams, data?: Uint8Array): number {
+    const t = new TensorT();
+    t.name = name;
+    t.shape = shape.slice();
+    t.type = TT[dtype];
+    if (q) {
+      const qp = new QuantizationParametersT();
+      qp.scale = [q.scale];
+      qp.zeroPoint = [BigInt(q.zeroPoint)];
+      t.quantization = qp;
+    }
+    if (data) {
+      const b = new BufferT();
+      b.data = Array.from(data);
+      this.buffers.push(b);
+      t.buffer = this.buffers.length - 1;
+    }
+    this.tensors.push(t);
+    return this.tensors.length - 1;
+  }
+
+  input(name: string, shape: number[]): number {
+    const t = this.tensor(name, shape, 'float32');
+    this.inputs.push(t);
+    return t;
+  }
+
+  output(t: number): void { this.outputs.push(t); }
+
+  constF32(name: string, shape: number[], data: Float32Array): number {
+    return this.tensor(name, shape, 'float32', undefined, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  constI8(name: string, shape: number[], data: Int8Array, q: QParams): number {
+    return this.tensor(name, shape, 'int8', q, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  constI32(name: string, shape: number[], data: Int32Array, q?: QParams): number {
+    return this.tensor(name, shape, 'int32', q, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  op(name: keyof typeof BuiltinOperator, inputs: number[], outputs: number[],
+    opts: { act?: FusedAct; axis?: number; newShape?: number[]; keepNumDims?: boolean; version?: number } = {}): void {
+    const code = BuiltinOperator[name];
+    const version = opts.version ?? 1;
+    let idx = this.codes.findIndex((c) => c.builtinCode === code && c.version === version);
+    if (idx < 0) {
+      const c = new OperatorCodeT();
+      c.builtinCode = code;
+      c.deprecatedBuiltinCode = Math.min(code, 127);
+      c.version = version;
+      this.codes.push(c);
+      idx = this.codes.length - 1;
+    }
+    const o = new OperatorT();
+    o.opcodeIndex = idx;
+    o.inputs = inputs.slice();
+    o.outputs = outputs.slice();
+    const act = ACT[opts.act ?? 'none'];
+    switch (code) {
+      case BuiltinOperator.FULLY_CONNECTED: {
+        const f = new FullyConnectedOptionsT(); f.fusedActivationFunction = act; f.keepNumDims = opts.keepNumDims ?? false;
+        o.builtinOptionsType = BuiltinOptions.FullyConnectedOptions; o.builtinOptions = f; break;
+      }
+      case BuiltinOperator.CONCATENATION: {
+        const c = new ConcatenationOptionsT(); c.axis = opts.axis ?? -1; c.fusedActivationFunction = act;
+        o.builtinOptionsType = BuiltinOptions.ConcatenationOptions; o.builtinOptions = c; break;
+      }
+      case BuiltinOperator.ADD: {
+        const a = new AddOptionsT(); a.fusedActivationFunction = act;
+        o.builtinOptionsType = BuiltinOptions.AddOptions; o.builtinOptions = a; break;
+      }
+      case BuiltinOperator.MUL: {
+        const m = new MulOptionsT(); m.fusedActivationFunction = act;
+        o.builtinOptionsType = BuiltinOptions.MulOptions; o.builtinOptions = m; break;
+      }
+      case BuiltinOperator.RESHAPE: {
+        const r = new ReshapeOptionsT(); r.newShape = opts.newShape ?? [];
+        o.builtinOptionsType = BuiltinOptions.ReshapeOptions; o.builtinOptions = r; break;
+      }
+      default: break;
+    }
+    this.ops.push(o);
+  }
+
+  finish(): Uint8Array {
+    const sg = new SubGraphT();
+    sg.tensors = this.tensors;
+    sg.inputs = this.inputs;
+    sg.outputs = this.outputs;
+    sg.operators = this.ops;
+    sg.name = 'main';
+    const sig = new SignatureDefT();
+    sig.signatureKey = 'serving_default';
+    sig.inputs = this.inputs.map((t) => { const m = new TensorMapT(); m.name = String(this.tensors[t]!.name); m.tensorIndex = t; return m; });
+    sig.outputs = this.outputs.map((t) => { const m = new TensorMapT(); m.name = String(this.tensors[t]!.name); m.tensorIndex = t; return m; });
+    const model = new ModelT();
+    model.version = this.version;
+    model.operatorCodes = this.codes;
+    model.subgraphs = [sg];
+    model.description = 'kdp-edge runtime test graph';
+    model.buffers = this.buffers;
+    model.signatureDefs = [sig];
+    const b = new flatbuffers.Builder(1024);
+    Model.finishModelBuffer(b, model.pack(b));
+    return b.asUint8Array().slice();
+  }
+}
+
+/** Symmetric per-tensor int8 quantization of weights (zero point 0, values in [-127, 127]). */
+export function quantizeWeights(w: Float32Array): { q: Int8Array; scale: number } {
+  let max = 0;
+  for (const v of w) max = Math.max(max, Math.abs(v));
+  const scale = Math.fround(max > 0 ? max / 127 : 1);
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / scale)));
+  return { q, scale };
+}
+
+/** Asymmetric int8 activation quantization for a [min, max] range widened to include 0. */
+export function activationQParams(min: number, max: number): QParams {
+  const lo = Math.min(0, min);
+  const hi = Math.max(0, max);
+  const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 1);
+  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+export interface TestMlpOptions {
+  batch: number;
+  quantize: 'fp32' | 'int8';
+  /** two float inputs (noise, condition) joined by CONCATENATION, like the generator */
+  splitInputs?: boolean;
+  /** calibration inputs (rows of noiseDim + condDim); default: 64 rows of N(0,1)-ish values */
+  calibration?: Float32Array[];
+}
+
+/**
+ * A generator-shaped MLP as .tflite for the runtime's tests and benchmarks (relu → fused FC RELU,
+ * tanh → TANH op, silu → LOGISTIC + MUL). int8: full-integer with per-tensor weights, calibrated on
+ * `calibration`, QUANTIZE/DEQUANTIZE at the ends — the same structure `kdp export` writes.
+ */
+export function buildTestMlp(w: import('../../model/mlp-spec.js').MlpWeights, opts: TestMlpOptions): Uint8Array {
+  const { spec, layers } = w;
+  const N = opts.batch;
+  const inDim = spec.noiseDim + spec.condDim;
+  const calib = opts.calibration ?? Array.from({ length: 64 }, (_, k) => {
+    const r = new Float32Array(inDim);
+    for (let i = 0; i < inDim; i++) r[i] = Math.sin(k * 12.9898 + i * 78.233) * 1.7;
+    return r;
+  });
+  // float forward over the calibration set, recording min/max of every intermediate
+  type Range = { min: number; max: number };
+  const ranges = new Map<string, Range>();
+  const see = (key: string, v: number): void => {
+    const r = ranges.get(key) ?? { min: Infinity, max: -Infinity };
+    r.min = Math.min(r.min, v); r.max = Math.max(r.max, v); ranges.set(key, r);
+  };
+  for (const x0 of calib) {
+    let x = Array.from(x0);
+    x.forEach((v, i) => see(i < spec.noiseDim ? 'in0' : 'in1', v));
+    x.forEach((v) => see('in', v));
+    layers.forEach((l, li) => {
+      const last = li === layers.length - 1;
+      const y: number[] = [];
+      for (let o = 0; o < l.outDim; o++) {
+        let s = l.b[o]!;
+        for (let i = 0; i < l.inDim; i++) s += l.W[o * l.inDim + i]! * x[i]!;
+        see(`fc${li}`, last || spec.activation !== 'relu' ? s : Math.max(0, s));
+        let a = s;
+        if (!last) {
+          if (spec.activation === 'relu') a = Math.max(0, s);
+          else if (spec.activation === 'tanh') { a = Math.tanh(s); see(`act${li}`, a); }
+          else { const sg = 1 / (1 + Math.exp(-s)); see(`sig${li}`, sg); a = s * sg; see(`act${li}`, a); }
+        }
+        y.push(a);
+      }
+      x = y;
+    });
+  }
+  const q = (key: string): QParams => { const r = ranges.get(key)!; return activationQParams(r.min, r.max); };
+  const int8 = opts.quantize === 'int8';
+  const g = new GraphBuilder();
+  let cur: number;
+  let curQ: QParams | undefined;
+  if (opts.splitInputs) {
+    const a = g.input('noise', [N, spec.noiseDim]);
+    const b = g.input('condition', [N, spec.condDim]);
+    if (int8) {
+      const qc = q('in');
+      const qa = g.tensor('noise_q', [N, spec.noiseDim], 'int8', qc);
+      const qb = g.tensor('condition_q', [N, spec.condDim], 'int8', qc);
+      g.op('QUANTIZE', [a], [qa], { version: 2 });
+      g.op('QUANTIZE', [b], [qb], { version: 2 });
+      cur = g.tensor('x_q', [N, inDim], 'int8', qc);
+      g.op('CONCATENATION', [qa, qb], [cur], { axis: 1, version: 2 });
+      curQ = qc;
+    } else {
+      cur = g.tensor('x', [N, inDim]);
+      g.op('CONCATENATION', [a, b], [cur], { axis: 1 });
+    }
+  } else {
+    const a = g.input('x', [N, inDim]);
+    if (int8) {
+      curQ = q('in');
+      cur = g.tensor('x_q', [N, inDim], 'int8', curQ);
+      g.op('QUANTIZE', [a], [cur], { version: 2 });
+    } else cur = a;
+  }
+  layers.forEach((l, li) => {
+    const last = li === layers.length - 1;
+    const fuse = !last && spec.activation === 'relu';
+    if (int8) {
+      const { q: wq, scale: ws } = quantizeWeights(l.W);
+      const inQ = curQ!;
+      const bscale = Math.fround(inQ.scale * ws);
+      const bq = new Int32Array(l.outDim);
+      for (let o = 0; o < l.outDim; o++) bq[o] = Math.round(l.b[o]! / bscale);
+      const wt = g.constI8(`W${li}`, [l.outDim, l.inDim], wq, { scale: ws, zeroPoint: 0 });
+      const bt = g.constI32(`b${li}`, [l.outDim], bq, { scale: bscale, zeroPoint: 0 });
+      const oq = q(`fc${li}`);
+      const y = g.tensor(`fc${li}_q`, [N, l.outDim], 'int8', oq);
+      g.op('FULLY_CONNECTED', [cur, wt, bt], [y], { act: fuse ? 'relu' : 'none', version: 4 });
+      cur = y; curQ = oq;
+      if (!last && spec.activation === 'tanh') {
+        const t = g.tensor(`tanh${li}_q`, [N, l.outDim], 'int8', { scale: 1 / 128, zeroPoint: 0 });
+        g.op('TANH', [cur], [t], { version: 2 });
+        cur = t; curQ = { scale: 1 / 128, zeroPoint: 0 };
+      } else if (!last && spec.activation === 'silu') {
+        const sq = { scale: 1 / 256, zeroPoint: -128 };
+        const s = g.tensor(`sig${li}_q`, [N, l.outDim], 'int8', sq);
+        g.op('LOGISTIC', [cur], [s], { version: 2 });
+        const aq = q(`act${li}`);
+        const m = g.tensor(`silu${li}_q`, [N, l.outDim], 'int8', aq);
+        g.op('MUL', [cur, s], [m], { version: 2 });
+        cur = m; curQ = aq;
+      }
+    } else {
+      const wt = g.constF32(`W${li}`, [l.outDim, l.inDim], l.W);
+      const bt = g.constF32(`b${li}`, [l.outDim], l.b);
+      const y = g.tensor(last ? 'fc_out' : `fc${li}`, [N, l.outDim]);
+      g.op('FULLY_CONNECTED', [cur, wt, bt], [y], { act: fuse ? 'relu' : 'none' });
+      cur = y;
+      if (!last && spec.activation === 'tanh') {
+        const t = g.tensor(`tanh${li}`, [N, l.outDim]); g.op('TANH', [cur], [t]); cur = t;
+      } else if (!last && spec.activation === 'silu') {
+        const s = g.tensor(`sig${li}`, [N, l.outDim]); g.op('LOGISTIC', [cur], [s]);
+        const m = g.tensor(`silu${li}`, [N, l.outDim]); g.op('MUL', [cur, s], [m]); cur = m;
+      }
+    }
+  });
+  if (int8) {
+    const out = g.tensor('plan', [N, spec.outputDim]);
+    g.op('DEQUANTIZE', [cur], [out], { version: 2 });
+    g.output(out);
+  } else {
+    g.output(cur);
+  }
+  return g.finish();
+}
+
+/** Deterministic random MLP weights (He-style scale) for tests and benchmarks. */
+export function randomMlp(spec: import('../../model/mlp-spec.js').MlpSpec, seed = 1): import('../../model/mlp-spec.js').MlpWeights {
+  let s = seed >>> 0 || 1;
+  const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const dims = [spec.noiseDim + spec.condDim, ...spec.hidden, spec.outputDim];
+  const layers = dims.slice(0, -1).map((inDim, li) => {
+    const outDim = dims[li + 1]!;
+    const W = new Float32Array(inDim * outDim);
+    const k = Math.sqrt(6 / inDim);
+    for (let i = 0; i < W.length; i++) W[i] = (rnd() * 2 - 1) * k;
+    const b = new Float32Array(outDim);
+    for (let i = 0; i < outDim; i++) b[i] = (rnd() * 2 - 1) * 0.1;
+    return { inDim, outDim, W, b };
+  });
+  return { spec, layers };
+}

@@ -1,0 +1,310 @@
+/**
+ * The kdp-edge interpreter: a TFLite-subset runtime shaped like TFLite Micro.
+ *
+ * Lifecycle and ownership
+ *   1. `Interpreter.fromBytes(bytes, opts)` parses and validates the model (every op, type, shape and
+ *      quantization rule). Unsupported ops/types throw ModelError('E_MODEL_UNSUPPORTED_OP') naming them.
+ *      Nothing is allocated for tensors yet. The interpreter keeps no reference to `bytes`.
+ *   2. `allocate()` plans ONE arena (persistent blocks + activations placed greedily by lifetime),
+ *      grows the WASM memory once to hold it, copies packed weights in, and binds every kernel to fixed
+ *      offsets. Typed-array views (inputView/outputView) are created here and stay valid for the life of
+ *      the interpreter (the memory never grows again).
+ *   3. `invoke()` runs the bound kernels in order. It never allocates, never throws on data (garbage
+ *      in, garbage out, like TFLite Micro), and never grows memory.
+ *
+ * Inputs and outputs are float32 tensors `[batch, ...]` in signature order. Either copy with
+ * `setInput(i, src)` / `readOutput(i, dst)` (length-checked), or write/read the views from
+ * `inputView(i)` / `outputView(i)` directly (zero copies; the views alias the arena).
+ */
+import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../errors.js';
+import { alignUp, planGreedy } from './memory-planner.js';
+import { prepareGraph, type Node, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
+import * as ref from './reference-kernels.js';
+import { parseTflite, type GraphDef } from './tflite-model.js';
+import { instantiateKernels, WASM_PAGE, type KernelInstance } from './wasm-kernels.js';
+
+export type Backend = 'wasm' | 'reference';
+
+export interface InterpreterOptions {
+  /** 'wasm' (default): WebAssembly SIMD kernels, arena inside the WASM memory. 'reference': plain TS. */
+  backend?: Backend;
+  /** Run with this batch (dim 0) instead of the exported one; every supported op is batch-agnostic. */
+  batch?: number;
+  /** Restrict the op resolver to these op names (default: all supported ops). */
+  ops?: readonly string[];
+  /** Upper bound for the arena (bytes); allocate() throws ArenaExhaustedError beyond it. Default 256 MiB. */
+  arenaLimitBytes?: number;
+}
+
+export interface TensorInfo {
+  name: string;
+  tensorName: string;
+  shape: number[];
+  dtype: 'float32';
+  length: number;
+}
+
+export interface ArenaReport {
+  /** total bytes of the arena (persistent + planned + slack) */
+  arenaBytes: number;
+  /** packed weights, biases, lookup tables, constant operands */
+  persistentBytes: number;
+  /** activations and scratch, overlapped by the greedy planner */
+  plannedBytes: number;
+  /** sum of planned buffer sizes without overlap (what a naive allocator would need) */
+  unplannedBytes: number;
+  regions: Array<{ name: string; offset: number; bytes: number; persistent: boolean; firstUse: number; lastUse: number }>;
+}
+
+const DEFAULT_ARENA_LIMIT = 256 * 1024 * 1024;
+/** The int8 kernels may read up to 16 bytes past a row; the arena ends with this much slack. */
+const ARENA_SLACK = 64;
+
+export class Interpreter {
+  readonly backend: Backend;
+  readonly batch: number;
+  readonly modelBatch: number;
+  private readonly prepared: PreparedGraph;
+  private readonly arenaLimit: number;
+  private steps: Array<() => void> = [];
+  private inViews: Float32Array[] = [];
+  private outViews: Float32Array[] = [];
+  private report: ArenaReport | null = null;
+  private wasm: KernelInstance | null = null;
+
+  private constructor(readonly graph: GraphDef, opts: InterpreterOptions) {
+    this.backend = opts.backend ?? 'wasm';
+    if (this.backend !== 'wasm' && this.backend !== 'reference') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use wasm or reference' });
+    this.prepared = prepareGraph(graph, { ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.batch !== undefined ? { batch: opts.batch } : {}) });
+    this.batch = this.prepared.batch;
+    this.modelBatch = this.prepared.modelBatch;
+    this.arenaLimit = opts.arenaLimitBytes ?? DEFAULT_ARENA_LIMIT;
+  }
+
+  /** Parse + validate a .tflite file. Throws ModelError (typed) for anything it cannot run. */
+  static fromBytes(bytes: Uint8Array, opts: InterpreterOptions = {}): Interpreter {
+    return new Interpreter(parseTflite(bytes), opts);
+  }
+
+  /** Same as fromBytes for an already parsed graph. */
+  static fromGraph(graph: GraphDef, opts: InterpreterOptions = {}): Interpreter {
+    return new Interpreter(graph, opts);
+  }
+
+  static readonly supportedOps: readonly string[] = SUPPORTED_OPS;
+
+  get inputCount(): number { return this.prepared.inputs.length; }
+  get outputCount(): number { return this.prepared.outputs.length; }
+  get allocated(): boolean { return this.report !== null; }
+
+  inputInfo(i: number): TensorInfo { return info(this.boundary('input', i)); }
+  outputInfo(i: number): TensorInfo { return info(this.boundary('output', i)); }
+  /** Operator names in execution order. */
+  get opNames(): readonly string[] { return this.prepared.opNames; }
+
+  /** Plan and create the arena (once; later calls are no-ops). */
+  allocate(): this {
+    if (this.report) return this;
+    const { regions, nodes } = this.prepared;
+    // persistent blocks first, sequentially; planned blocks after them, overlapped by lifetime
+    const offsets = new Array<number>(regions.length).fill(0);
+    let persistentBytes = 0;
+    for (const r of regions) {
+      if (r.data) { offsets[r.id] = persistentBytes; persistentBytes = alignUp(persistentBytes + r.bytes); }
+    }
+    const planned = regions.filter((r) => !r.data);
+    const plan = planGreedy(planned.map((r) => ({ size: r.bytes, firstUse: r.firstUse, lastUse: r.lastUse })));
+    planned.forEach((r, k) => { offsets[r.id] = persistentBytes + plan.offsets[k]!; });
+    const arenaBytes = persistentBytes + plan.totalBytes + ARENA_SLACK;
+    if (arenaBytes > this.arenaLimit) throw new ArenaExhaustedError(arenaBytes, this.arenaLimit);
+
+    let base = 0;
+    let buffer: ArrayBuffer;
+    if (this.backend === 'wasm') {
+      const w = instantiateKernels();
+      const need = w.base + arenaBytes;
+      const have = w.memory.buffer.byteLength;
+      if (need > have) w.memory.grow(Math.ceil((need - have) / WASM_PAGE));
+      this.wasm = w;
+      base = w.base;
+      buffer = w.memory.buffer;
+    } else {
+      buffer = new ArrayBuffer(arenaBytes);
+    }
+    const u8 = new Uint8Array(buffer);
+    const abs = (id: number): number => base + offsets[id]!;
+    for (const r of regions) if (r.data) u8.set(r.data, abs(r.id));
+
+    this.steps = nodes.map((n) => (this.backend === 'wasm' ? bindWasm(n, this.wasm!, abs, buffer) : bindReference(n, abs, buffer, regions)));
+    this.inViews = this.prepared.inputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
+    this.outViews = this.prepared.outputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
+    this.report = {
+      arenaBytes,
+      persistentBytes,
+      plannedBytes: plan.totalBytes,
+      unplannedBytes: planned.reduce((s, r) => s + alignUp(r.bytes), 0),
+      regions: regions.map((r) => ({ name: r.name, offset: offsets[r.id]!, bytes: r.bytes, persistent: r.data !== null, firstUse: r.firstUse, lastUse: r.lastUse })),
+    };
+    return this;
+  }
+
+  /** Arena size in bytes (after allocate()). */
+  get arenaBytes(): number { return this.requireAllocated().arenaBytes; }
+  arenaReport(): ArenaReport { return this.requireAllocated(); }
+
+  /** Zero-copy view of input i (aliases the arena; valid for the life of the interpreter). */
+  inputView(i: number): Float32Array {
+    this.requireAllocated();
+    const v = this.inViews[i];
+    if (!v) throw new ShapeError('input index', `0..${this.inViews.length - 1}`, i);
+    return v;
+  }
+
+  /** Zero-copy view of output i (aliases the arena; overwritten by the next invoke). */
+  outputView(i: number): Float32Array {
+    this.requireAllocated();
+    const v = this.outViews[i];
+    if (!v) throw new ShapeError('output index', `0..${this.outViews.length - 1}`, i);
+    return v;
+  }
+
+  /** Copy `src` into input i. Its length must equal the input's element count. */
+  setInput(i: number, src: ArrayLike<number>): void {
+    const v = this.inputView(i);
+    if (src.length !== v.length) {
+      const b = this.prepared.inputs[i]!;
+      throw new ShapeError(`input ${i} "${b.name}" [${b.shape.join(',')}]`, `${v.length} values`, `${src.length}`);
+    }
+    if (src instanceof Float32Array) v.set(src);
+    else for (let k = 0; k < v.length; k++) v[k] = src[k]!;
+  }
+
+  /** Copy output i into `dst` (length-checked) and return it. */
+  readOutput(i: number, dst: Float32Array): Float32Array {
+    const v = this.outputView(i);
+    if (dst.length !== v.length) {
+      const b = this.prepared.outputs[i]!;
+      throw new ShapeError(`output ${i} "${b.name}" [${b.shape.join(',')}] destination`, `${v.length} values`, `${dst.length}`);
+    }
+    dst.set(v);
+    return dst;
+  }
+
+  /** Run the graph once. Zero allocation. */
+  invoke(): void {
+    const steps = this.steps;
+    if (this.report === null) this.requireAllocated();
+    for (let i = 0; i < steps.length; i++) steps[i]!();
+  }
+
+  private requireAllocated(): ArenaReport {
+    if (!this.report) throw new KdpError('E_NOT_ALLOCATED', 'the interpreter has no arena yet', { hint: 'call allocate() once before invoke()/inputView()' });
+    return this.report;
+  }
+
+  private boundary(kind: 'input' | 'output', i: number): PreparedGraph['inputs'][number] {
+    const list = kind === 'input' ? this.prepared.inputs : this.prepared.outputs;
+    const b = list[i];
+    if (!b) throw new ShapeError(`${kind} index`, `0..${list.length - 1}`, i);
+    return b;
+  }
+}
+
+function info(b: PreparedGraph['inputs'][number]): TensorInfo {
+  return { name: b.name, tensorName: b.tensorName, shape: b.shape.slice(), dtype: b.dtype, length: b.shape.reduce((a, d) => a * d, 1) };
+}
+
+/** Bind a node to the WASM kernels (FC, activations, quantize) or to TS kernels on arena views. */
+function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffer: ArrayBuffer): () => void {
+  const k = w.k;
+  switch (n.kind) {
+    case 'fc_f32': {
+      const [x, wt, b, y] = [abs(n.x), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
+      const { rows, inDim, outDim, lo, hi } = n;
+      const hasB = n.b >= 0 ? 1 : 0;
+      return () => k.fc_f32(x, wt, b, y, rows, inDim, outDim, hasB, lo, hi);
+    }
+    case 'fc_i8': {
+      const [x, xs, wt, b, y] = [abs(n.x), abs(n.xs), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
+      const { rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi } = n;
+      const hasB = n.b >= 0 ? 1 : 0;
+      return () => {
+        k.expand_i8(x, xs, rows, inDim, inPad, inZp);
+        k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, outZp, lo, hi);
+      };
+    }
+    case 'clamp_f32': { const [x, y, c, lo, hi] = [abs(n.x), abs(n.y), n.count, n.lo, n.hi]; return () => k.clamp_f32(x, y, c, lo, hi); }
+    case 'tanh_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.tanh_f32(x, y, c); }
+    case 'logistic_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.logistic_f32(x, y, c); }
+    case 'lut_i8': { const [x, y, c, l] = [abs(n.x), abs(n.y), n.count, abs(n.lut)]; return () => k.lut_i8(x, y, c, l); }
+    case 'quantize': { const [x, y, c, s, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.zp]; return () => k.quantize_f32_i8(x, y, c, s, z); }
+    case 'dequantize': { const [x, y, c, s, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.zp]; return () => k.dequantize_i8_f32(x, y, c, s, z); }
+    default: return bindShared(n, abs, buffer);
+  }
+}
+
+/** Bind a node to the plain TypeScript kernels. */
+function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer, regions: Region[]): () => void {
+  const f32 = (id: number, count: number): Float32Array => new Float32Array(buffer, abs(id), count);
+  const i8 = (id: number, count: number): Int8Array => new Int8Array(buffer, abs(id), count);
+  switch (n.kind) {
+    case 'fc_f32': {
+      const x = f32(n.x, n.rows * n.inDim);
+      const w = f32(n.w, n.outDim * n.inDim);
+      const b = n.b >= 0 ? f32(n.b, n.outDim) : null;
+      const y = f32(n.y, n.rows * n.outDim);
+      const { rows, inDim, outDim, lo, hi } = n;
+      return () => ref.fcF32(x, w, b, y, rows, inDim, outDim, lo, hi);
+    }
+    case 'fc_i8': {
+      const x = i8(n.x, n.rows * n.inDim);
+      const w = i8(n.w, n.outDim * n.inPad);
+      const b = n.b >= 0 ? new Int32Array(buffer, abs(n.b), n.outDim) : null;
+      const y = i8(n.y, n.rows * n.outDim);
+      const { rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi } = n;
+      return () => ref.fcI8(x, w, b, y, rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi);
+    }
+    case 'clamp_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); const { lo, hi } = n; return () => ref.clampF32(x, y, lo, hi); }
+    case 'tanh_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); return () => ref.tanhF32(x, y); }
+    case 'logistic_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); return () => ref.logisticF32(x, y); }
+    case 'lut_i8': { const x = i8(n.x, n.count), y = i8(n.y, n.count), l = i8(n.lut, 256); return () => ref.lutI8(x, y, l); }
+    case 'quantize': { const x = f32(n.x, n.count), y = i8(n.y, n.count); const { scale, zp } = n; return () => ref.quantizeF32I8(x, y, scale, zp); }
+    case 'dequantize': { const x = i8(n.x, n.count), y = f32(n.y, n.count); const { scale, zp } = n; return () => ref.dequantizeI8F32(x, y, scale, zp); }
+    default: void regions; return bindShared(n, abs, buffer);
+  }
+}
+
+/** Kernels both backends run in TypeScript on arena views (ADD, MUL, CONCATENATION, RESHAPE). */
+function bindShared(n: Node, abs: (id: number) => number, buffer: ArrayBuffer): () => void {
+  const f32 = (id: number, count: number): Float32Array => new Float32Array(buffer, abs(id), count);
+  const i8 = (id: number, count: number): Int8Array => new Int8Array(buffer, abs(id), count);
+  switch (n.kind) {
+    case 'copy': {
+      const u8 = new Uint8Array(buffer);
+      const [x, y, bytes] = [abs(n.x), abs(n.y), n.bytes];
+      return () => { u8.copyWithin(y, x, x + bytes); };
+    }
+    case 'add_f32': case 'mul_f32': {
+      const a = f32(n.a, n.countA), b = f32(n.b, n.countB), y = f32(n.y, n.count);
+      const { lo, hi } = n;
+      return n.kind === 'add_f32' ? () => ref.addF32(a, b, y, lo, hi) : () => ref.mulF32(a, b, y, lo, hi);
+    }
+    case 'add_i8': { const a = i8(n.a, n.countA), b = i8(n.b, n.countB), y = i8(n.y, n.count); const p = n.p; return () => ref.addI8(a, b, y, p); }
+    case 'mul_i8': { const a = i8(n.a, n.countA), b = i8(n.b, n.countB), y = i8(n.y, n.count); const p = n.p; return () => ref.mulI8(a, b, y, p); }
+    case 'concat': {
+      const { outer, chunks } = n;
+      if (n.dtype === 'float32') {
+        const parts = n.parts.map((p, k) => f32(p, n.partCounts[k]!));
+        const y = f32(n.y, n.count);
+        return () => ref.concatCopy(parts, chunks, y, outer);
+      }
+      const parts = n.parts.map((p, k) => i8(p, n.partCounts[k]!));
+      const y = i8(n.y, n.count);
+      const s = n.scaled;
+      if (s) return () => ref.concatI8Scaled(parts, chunks, y, outer, s.scales, s.zps, s.outScale, s.outZp);
+      return () => ref.concatCopy(parts, chunks, y, outer);
+    }
+    default:
+      throw new ModelError('E_MODEL_UNSUPPORTED_OP', `internal: no kernel bound for ${n.kind}`);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Plain TypeScript kernels: the reference path for every op (tests, fallback `backend: 'reference'`).
+ * They read/write caller-provided typed-array views and never allocate. The integer kernels follow
+ * TFLite's reference arithmetic exactly (see quant.ts); the float kernels accumulate in doubles.
+ * ADD, MUL, CONCATENATION and the int8 elementwise kernels here are also what the WASM backend runs
+ * for those ops (they are a few hundred element operations per invoke, not worth a WASM call).
+ */
+import { mulByQuantizedMultiplier, roundHalfAway } from './quant.js';
+
+export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
+  rows: number, inDim: number, outDim: number, lo: number, hi: number): void {
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inDim;
+    for (let o = 0; o < outDim; o++) {
+      const wo = o * inDim;
+      let s = b === null ? 0 : b[o]!;
+      for (let i = 0; i < inDim; i++) s += x[xo + i]! * w[wo + i]!;
+      y[r * outDim + o] = s < lo ? lo : s > hi ? hi : s;
+    }
+  }
+}
+
+/** int8 FC over the packed weights [outDim, inPad] (zero-padded); TFLite reference arithmetic. */
+export function fcI8(x: Int8Array, w: Int8Array, bias: Int32Array | null, y: Int8Array,
+  rows: number, inDim: number, inPad: number, outDim: number,
+  inZp: number, mult: number, shift: number, outZp: number, lo: number, hi: number): void {
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inDim;
+    for (let o = 0; o < outDim; o++) {
+      const wo = o * inPad;
+      let acc = 0;
+      for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + i]!;
+      if (bias !== null) acc += bias[o]!;
+      let v = mulByQuantizedMultiplier(acc | 0, mult, shift) + outZp;
+      v = v < lo ? lo : v > hi ? hi : v;
+      y[r * outDim + o] = v;
+    }
+  }
+}
+
+export function clampF32(x: Float32Array, y: Float32Array, lo: number, hi: number): void {
+  for (let i = 0; i < y.length; i++) { const v = x[i]!; y[i] = v < lo ? lo : v > hi ? hi : v; }
+}
+
+export function tanhF32(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < y.length; i++) y[i] = Math.tanh(x[i]!);
+}
+
+export function logisticF32(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < y.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]!));
+}
+
+/** y[i] = lut[x[i] + 128] */
+export function lutI8(x: Int8Array, y: Int8Array, lut: Int8Array): void {
+  for (let i = 0; i < y.length; i++) y[i] = lut[x[i]! + 128]!;
+}
+
+export function quantizeF32I8(x: Float32Array, y: Int8Array, scale: number, zp: number): void {
+  const s = Math.fround(scale);
+  for (let i = 0; i < y.length; i++) {
+    const v = Math.fround(x[i]! / s);
+    let q: number;
+    if (v !== v) q = zp;
+    else if (v >= 1e9) q = 127;
+    else if (v <= -1e9) q = -128;
+    else q = roundHalfAway(v) + zp;
+    y[i] = q < -128 ? -128 : q > 127 ? 127 : q;
+  }
+}
+
+export function dequantizeI8F32(x: Int8Array, y: Float32Array, scale: number, zp: number): void {
+  for (let i = 0; i < y.length; i++) y[i] = scale * (x[i]! - zp);
+}
+
+/** Broadcast rule shared by ADD/MUL: an operand of `n` elements repeats every `n` output elements. */
+export function addF32(a: Float32Array, b: Float32Array, y: Float32Array, lo: number, hi: number): void {
+  const na = a.length;
+  const nb = b.length;
+  for (let i = 0; i < y.length; i++) {
+    const s = a[na === y.length ? i : i % na]! + b[nb === y.length ? i : i % nb]!;
+    y[i] = s < lo ? lo : s > hi ? hi : s;
+  }
+}
+
+export function mulF32(a: Float32Array, b: Float32Array, y: Float32Array, lo: number, hi: number): void {
+  const na = a.length;
+  const nb = b.length;
+  for (let i = 0; i < y.length; i++) {
+    const s = a[na === y.length ? i : i % na]! * b[nb === y.length ? i : i % nb]!;
+    y[i] = s < lo ? lo : s > hi ? hi : s;
+  }
+}
+
+export interface AddI8Params {
+  aZp: number; bZp: number; outZp: number; leftShift: number;
+  aMult: number; aShift: number; bMult: number; bShift: number; outMult: number; outShift: number;
+  lo: number; hi: number;
+}
+
+/** TFLite reference int8 ADD (left shift 20, three fixed-point rescales). */
+export function addI8(a: Int8Array, b: Int8Array, y: Int8Array, p: AddI8Params): void {
+  const na = a.length;
+  const nb = b.length;
+  const ls = 1 << p.leftShift;
+  for (let i = 0; i < y.length; i++) {
+    const av = a[na === y.length ? i : i % na]! - p.aZp;
+    const bv = b[nb === y.length ? i : i % nb]! - p.bZp;
+    const sa = mulByQuantizedMultiplier(Math.imul(av, ls), p.aMult, p.aShift);
+    const sb = mulByQuantizedMultiplier(Math.imul(bv, ls), p.bMult, p.bShift);
+    let v = mulByQuantizedMultiplier((sa + sb) | 0, p.outMult, p.outShift) + p.outZp;
+    v = v < p.lo ? p.lo : v > p.hi ? p.hi : v;
+    y[i] = v;
+  }
+}
+
+export interface MulI8Params { aZp: number; bZp: number; outZp: number; mult: number; shift: number; lo: number; hi: number }
+
+/** TFLite reference int8 MUL. */
+export function mulI8(a: Int8Array, b: Int8Array, y: Int8Array, p: MulI8Params): void {
+  const na = a.length;
+  const nb = b.length;
+  for (let i = 0; i < y.length; i++) {
+    const av = a[na === y.length ? i : i % na]! - p.aZp;
+    const bv = b[nb === y.length ? i : i % nb]! - p.bZp;
+    let v = mulByQuantizedMultiplier(av * bv, p.mult, p.shift) + p.outZp;
+    v = v < p.lo ? p.lo : v > p.hi ? p.hi : v;
+    y[i] = v;
+  }
+}
+
+/**
+ * CONCATENATION of `parts` along an axis: the output is `outer` blocks; block k holds, for each part,
+ * `chunk[p]` consecutive elements. Float and int8 with equal quantization are straight copies.
+ */
+export function concatCopy<T extends Float32Array | Int8Array>(parts: readonly T[], chunks: readonly number[], y: T, outer: number): void {
+  let o = 0;
+  for (let k = 0; k < outer; k++) {
+    for (let p = 0; p < parts.length; p++) {
+      const c = chunks[p]!;
+      const src = parts[p]!;
+      const base = k * c;
+      for (let i = 0; i < c; i++) y[o + i] = src[base + i]!;
+      o += c;
+    }
+  }
+}
+
+/** int8 CONCATENATION where an input's quantization differs from the output's (TFLite ConcatenationWithScaling). */
+export function concatI8Scaled(parts: readonly Int8Array[], chunks: readonly number[], y: Int8Array, outer: number,
+  scales: readonly number[], zps: readonly number[], outScale: number, outZp: number): void {
+  const inv = Math.fround(1 / outScale);
+  let o = 0;
+  for (let k = 0; k < outer; k++) {
+    for (let p = 0; p < parts.length; p++) {
+      const c = chunks[p]!;
+      const src = parts[p]!;
+      const base = k * c;
+      const sIn = scales[p]!;
+      const zIn = zps[p]!;
+      if (sIn === outScale && zIn === outZp) {
+        for (let i = 0; i < c; i++) y[o + i] = src[base + i]!;
+      } else {
+        const scale = Math.fround(sIn * inv);
+        const bias = Math.fround(-zIn * scale);
+        for (let i = 0; i < c; i++) {
+          const v = roundHalfAway(Math.fround(Math.fround(src[base + i]! * scale) + bias)) + outZp;
+          y[o + i] = v < -128 ? -128 : v > 127 ? 127 : v;
+        }
+      }
+      o += c;
+    }
+  }
+}

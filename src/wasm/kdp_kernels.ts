@@ -1,0 +1,379 @@
+// kdp-edge runtime kernels (AssemblyScript → WebAssembly SIMD).
+//
+// Built by scripts/build-wasm.mjs with `--enable simd -O3 --runtime stub --importMemory`.
+// Every function works on byte offsets into the imported memory; the TypeScript interpreter
+// (src/planner/runtime/) owns the arena layout. Nothing here allocates: there is no heap, only the
+// linear memory the host grew once at allocate().
+//
+// Layouts
+//   f32 FULLY_CONNECTED: x [n, inDim] f32, w [outDim, inDim] f32 row-major, b [outDim] f32, y [n, outDim].
+//   int8 FULLY_CONNECTED: the input is first widened by expand_i8 into xs [n, inPad] i16 holding
+//     (x - inputZeroPoint), zero-padded to inPad (a multiple of 8); w is pre-packed at allocate as
+//     [outDim, inPad] i8 (zero-padded), bias [outDim] i32; the output is requantized exactly like
+//     TFLite's reference MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul followed by
+//     RoundingDivideByPOT), then offset and clamped.
+
+/** First byte the host may use for its arena (past this module's static data). */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// ---------------------------------------------------------------- f32 fully connected
+
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+@inline function clampf(v: f32, lo: f32, hi: f32): f32 {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+export function fc_f32(x: usize, w: usize, b: usize, y: usize, n: i32, inDim: i32, outDim: i32,
+  hasBias: i32, actMin: f32, actMax: f32): void {
+  const in4 = inDim & ~3;
+  const xStride = <usize>inDim << 2;
+  const yStride = <usize>outDim << 2;
+  let c = 0;
+  // 4 candidates × 2 rows per tile: each weight vector is loaded once for 4 candidates.
+  for (; c + 4 <= n; c += 4) {
+    const x0 = x + <usize>c * xStride;
+    const x1 = x0 + xStride;
+    const x2 = x1 + xStride;
+    const x3 = x2 + xStride;
+    const y0 = y + <usize>c * yStride;
+    let o = 0;
+    for (; o + 2 <= outDim; o += 2) {
+      const wa = w + <usize>o * xStride;
+      const wb = wa + xStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      for (let i = 0; i < in4; i += 4) {
+        const off = <usize>i << 2;
+        const va = v128.load(wa + off);
+        const vb = v128.load(wb + off);
+        const v0 = v128.load(x0 + off);
+        const v1 = v128.load(x1 + off);
+        const v2 = v128.load(x2 + off);
+        const v3 = v128.load(x3 + off);
+        a0 = f32x4.add(a0, f32x4.mul(va, v0)); b0 = f32x4.add(b0, f32x4.mul(vb, v0));
+        a1 = f32x4.add(a1, f32x4.mul(va, v1)); b1 = f32x4.add(b1, f32x4.mul(vb, v1));
+        a2 = f32x4.add(a2, f32x4.mul(va, v2)); b2 = f32x4.add(b2, f32x4.mul(vb, v2));
+        a3 = f32x4.add(a3, f32x4.mul(va, v3)); b3 = f32x4.add(b3, f32x4.mul(vb, v3));
+      }
+      let sa0 = hsum(a0), sa1 = hsum(a1), sa2 = hsum(a2), sa3 = hsum(a3);
+      let sb0 = hsum(b0), sb1 = hsum(b1), sb2 = hsum(b2), sb3 = hsum(b3);
+      for (let i = in4; i < inDim; i++) {
+        const off = <usize>i << 2;
+        const fa = load<f32>(wa + off), fb = load<f32>(wb + off);
+        const f0 = load<f32>(x0 + off), f1 = load<f32>(x1 + off), f2 = load<f32>(x2 + off), f3 = load<f32>(x3 + off);
+        sa0 += fa * f0; sa1 += fa * f1; sa2 += fa * f2; sa3 += fa * f3;
+        sb0 += fb * f0; sb1 += fb * f1; sb2 += fb * f2; sb3 += fb * f3;
+      }
+      let ba: f32 = 0, bb: f32 = 0;
+      if (hasBias) { ba = load<f32>(b + (<usize>o << 2)); bb = load<f32>(b + (<usize>(o + 1) << 2)); }
+      const yo = y0 + (<usize>o << 2);
+      store<f32>(yo, clampf(sa0 + ba, actMin, actMax));
+      store<f32>(yo + yStride, clampf(sa1 + ba, actMin, actMax));
+      store<f32>(yo + 2 * yStride, clampf(sa2 + ba, actMin, actMax));
+      store<f32>(yo + 3 * yStride, clampf(sa3 + ba, actMin, actMax));
+      store<f32>(yo + 4, clampf(sb0 + bb, actMin, actMax));
+      store<f32>(yo + 4 + yStride, clampf(sb1 + bb, actMin, actMax));
+      store<f32>(yo + 4 + 2 * yStride, clampf(sb2 + bb, actMin, actMax));
+      store<f32>(yo + 4 + 3 * yStride, clampf(sb3 + bb, actMin, actMax));
+    }
+    for (; o < outDim; o++) {
+      const wa = w + <usize>o * xStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let i = 0; i < in4; i += 4) {
+        const off = <usize>i << 2;
+        const va = v128.load(wa + off);
+        a0 = f32x4.add(a0, f32x4.mul(va, v128.load(x0 + off)));
+        a1 = f32x4.add(a1, f32x4.mul(va, v128.load(x1 + off)));
+        a2 = f32x4.add(a2, f32x4.mul(va, v128.load(x2 + off)));
+        a3 = f32x4.add(a3, f32x4.mul(va, v128.load(x3 + off)));
+      }
+      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      for (let i = in4; i < inDim; i++) {
+        const off = <usize>i << 2;
+        const fa = load<f32>(wa + off);
+        s0 += fa * load<f32>(x0 + off); s1 += fa * load<f32>(x1 + off);
+        s2 += fa * load<f32>(x2 + off); s3 += fa * load<f32>(x3 + off);
+      }
+      const bv: f32 = hasBias ? load<f32>(b + (<usize>o << 2)) : 0;
+      const yo = y0 + (<usize>o << 2);
+      store<f32>(yo, clampf(s0 + bv, actMin, actMax));
+      store<f32>(yo + yStride, clampf(s1 + bv, actMin, actMax));
+      store<f32>(yo + 2 * yStride, clampf(s2 + bv, actMin, actMax));
+      store<f32>(yo + 3 * yStride, clampf(s3 + bv, actMin, actMax));
+    }
+  }
+  // Remaining candidates one at a time, 4 rows per tile (the input vector is loaded once for 4 rows).
+  for (; c < n; c++) {
+    const xc = x + <usize>c * xStride;
+    const yc = y + <usize>c * yStride;
+    let o = 0;
+    for (; o + 4 <= outDim; o += 4) {
+      const w0 = w + <usize>o * xStride;
+      const w1 = w0 + xStride;
+      const w2 = w1 + xStride;
+      const w3 = w2 + xStride;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let i = 0; i < in4; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(xc + off);
+        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w0 + off)));
+        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w1 + off)));
+        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w2 + off)));
+        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w3 + off)));
+      }
+      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+      for (let i = in4; i < inDim; i++) {
+        const off = <usize>i << 2;
+        const f = load<f32>(xc + off);
+        s0 += f * load<f32>(w0 + off); s1 += f * load<f32>(w1 + off);
+        s2 += f * load<f32>(w2 + off); s3 += f * load<f32>(w3 + off);
+      }
+      const yo = yc + (<usize>o << 2);
+      if (hasBias) {
+        const bo = b + (<usize>o << 2);
+        s0 += load<f32>(bo); s1 += load<f32>(bo + 4); s2 += load<f32>(bo + 8); s3 += load<f32>(bo + 12);
+      }
+      store<f32>(yo, clampf(s0, actMin, actMax));
+      store<f32>(yo + 4, clampf(s1, actMin, actMax));
+      store<f32>(yo + 8, clampf(s2, actMin, actMax));
+      store<f32>(yo + 12, clampf(s3, actMin, actMax));
+    }
+    for (; o < outDim; o++) {
+      const w0 = w + <usize>o * xStride;
+      let a0 = f32x4.splat(0);
+      for (let i = 0; i < in4; i += 4) {
+        const off = <usize>i << 2;
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(xc + off), v128.load(w0 + off)));
+      }
+      let s0 = hsum(a0);
+      for (let i = in4; i < inDim; i++) {
+        const off = <usize>i << 2;
+        s0 += load<f32>(xc + off) * load<f32>(w0 + off);
+      }
+      if (hasBias) s0 += load<f32>(b + (<usize>o << 2));
+      store<f32>(yc + (<usize>o << 2), clampf(s0, actMin, actMax));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- int8 fully connected
+
+/** TFLite MultiplyByQuantizedMultiplier (double rounding variant, the reference default). */
+@inline function mulQ(acc: i32, mult: i32, shift: i32): i32 {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  const a = acc << left;
+  let hi: i32;
+  if (a == i32.MIN_VALUE && mult == i32.MIN_VALUE) {
+    hi = i32.MAX_VALUE;
+  } else {
+    const ab: i64 = <i64>a * <i64>mult;
+    const nudge: i64 = ab >= 0 ? <i64>(1 << 30) : <i64>(1 - (1 << 30));
+    hi = <i32>((ab + nudge) / (<i64>1 << 31));
+  }
+  const mask = (1 << right) - 1;
+  const rem = hi & mask;
+  const thr = (mask >> 1) + (hi < 0 ? 1 : 0);
+  return (hi >> right) + (rem > thr ? 1 : 0);
+}
+
+export function mul_by_quantized_multiplier(acc: i32, mult: i32, shift: i32): i32 {
+  return mulQ(acc, mult, shift);
+}
+
+@inline function requant(acc: i32, mult: i32, shift: i32, outZp: i32, lo: i32, hi: i32): i8 {
+  let v = mulQ(acc, mult, shift) + outZp;
+  v = v < lo ? lo : v > hi ? hi : v;
+  return <i8>v;
+}
+
+@inline function hsumi(v: v128): i32 {
+  return (i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1)) + (i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3));
+}
+
+/** xs[c, i] = x[c, i] - zp (i16), zero for inDim <= i < inPad. */
+export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, zp: i32): void {
+  for (let c = 0; c < n; c++) {
+    const src = x + <usize>c * <usize>inDim;
+    const dst = xs + (<usize>c * <usize>inPad << 1);
+    let i = 0;
+    const zpv = i16x8.splat(<i16>zp);
+    for (; i + 8 <= inDim; i += 8) {
+      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+    }
+    for (; i < inDim; i++) store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
+    for (; i < inPad; i++) store<i16>(dst + (<usize>i << 1), 0);
+  }
+}
+
+export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad: i32, outDim: i32,
+  hasBias: i32, mult: i32, shift: i32, outZp: i32, actMin: i32, actMax: i32): void {
+  const xStride = <usize>inPad << 1; // i16 rows
+  const wStride = <usize>inPad;      // i8 rows
+  const yStride = <usize>outDim;
+  let c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const x0 = xs + <usize>c * xStride;
+    const x1 = x0 + xStride;
+    const x2 = x1 + xStride;
+    const x3 = x2 + xStride;
+    const y0 = y + <usize>c * yStride;
+    let o = 0;
+    for (; o + 2 <= outDim; o += 2) {
+      const wa = w + <usize>o * wStride;
+      const wb = wa + wStride;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let i = 0; i < inPad; i += 8) {
+        const xo = <usize>i << 1;
+        const va = v128.load8x8_s(wa + <usize>i);
+        const vb = v128.load8x8_s(wb + <usize>i);
+        const v0 = v128.load(x0 + xo);
+        const v1 = v128.load(x1 + xo);
+        const v2 = v128.load(x2 + xo);
+        const v3 = v128.load(x3 + xo);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, v0));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v1)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, v1));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v2)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, v2));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v3)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, v3));
+      }
+      let ba = 0, bb = 0;
+      if (hasBias) { ba = load<i32>(bias + (<usize>o << 2)); bb = load<i32>(bias + (<usize>(o + 1) << 2)); }
+      const yo = y0 + <usize>o;
+      store<i8>(yo, requant(hsumi(a0) + ba, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + yStride, requant(hsumi(a1) + ba, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 2 * yStride, requant(hsumi(a2) + ba, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 3 * yStride, requant(hsumi(a3) + ba, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 1, requant(hsumi(b0) + bb, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 1 + yStride, requant(hsumi(b1) + bb, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 1 + 2 * yStride, requant(hsumi(b2) + bb, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 1 + 3 * yStride, requant(hsumi(b3) + bb, mult, shift, outZp, actMin, actMax));
+    }
+    for (; o < outDim; o++) {
+      const wa = w + <usize>o * wStride;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let i = 0; i < inPad; i += 8) {
+        const xo = <usize>i << 1;
+        const va = v128.load8x8_s(wa + <usize>i);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(x0 + xo)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(x1 + xo)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v128.load(x2 + xo)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v128.load(x3 + xo)));
+      }
+      const bv = hasBias ? load<i32>(bias + (<usize>o << 2)) : 0;
+      const yo = y0 + <usize>o;
+      store<i8>(yo, requant(hsumi(a0) + bv, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + yStride, requant(hsumi(a1) + bv, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 2 * yStride, requant(hsumi(a2) + bv, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 3 * yStride, requant(hsumi(a3) + bv, mult, shift, outZp, actMin, actMax));
+    }
+  }
+  for (; c < n; c++) {
+    const xc = xs + <usize>c * xStride;
+    const yc = y + <usize>c * yStride;
+    let o = 0;
+    for (; o + 4 <= outDim; o += 4) {
+      const w0 = w + <usize>o * wStride;
+      const w1 = w0 + wStride;
+      const w2 = w1 + wStride;
+      const w3 = w2 + wStride;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let i = 0; i < inPad; i += 8) {
+        const v = v128.load(xc + (<usize>i << 1));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, v128.load8x8_s(w0 + <usize>i)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, v128.load8x8_s(w1 + <usize>i)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, v128.load8x8_s(w2 + <usize>i)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, v128.load8x8_s(w3 + <usize>i)));
+      }
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      if (hasBias) {
+        const bo = bias + (<usize>o << 2);
+        b0 = load<i32>(bo); b1 = load<i32>(bo + 4); b2 = load<i32>(bo + 8); b3 = load<i32>(bo + 12);
+      }
+      const yo = yc + <usize>o;
+      store<i8>(yo, requant(hsumi(a0) + b0, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 1, requant(hsumi(a1) + b1, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 2, requant(hsumi(a2) + b2, mult, shift, outZp, actMin, actMax));
+      store<i8>(yo + 3, requant(hsumi(a3) + b3, mult, shift, outZp, actMin, actMax));
+    }
+    for (; o < outDim; o++) {
+      const w0 = w + <usize>o * wStride;
+      let a0 = i32x4.splat(0);
+      for (let i = 0; i < inPad; i += 8) {
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(xc + (<usize>i << 1)), v128.load8x8_s(w0 + <usize>i)));
+      }
+      const bv = hasBias ? load<i32>(bias + (<usize>o << 2)) : 0;
+      store<i8>(yc + <usize>o, requant(hsumi(a0) + bv, mult, shift, outZp, actMin, actMax));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+
+export function clamp_f32(x: usize, y: usize, count: i32, lo: f32, hi: f32): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const off = <usize>i << 2;
+    // pmin/pmax keep NaN handling simple and map to single instructions.
+    v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, v128.load(x + off))));
+  }
+  for (; i < count; i++) {
+    const off = <usize>i << 2;
+    store<f32>(y + off, clampf(load<f32>(x + off), lo, hi));
+  }
+}
+
+export function tanh_f32(x: usize, y: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const off = <usize>i << 2;
+    store<f32>(y + off, Mathf.tanh(load<f32>(x + off)));
+  }
+}
+
+export function logistic_f32(x: usize, y: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const off = <usize>i << 2;
+    store<f32>(y + off, <f32>1 / (<f32>1 + Mathf.exp(-load<f32>(x + off))));
+  }
+}
+
+/** int8 → int8 through a 256-entry table indexed by (q + 128). */
+export function lut_i8(x: usize, y: usize, count: i32, lut: usize): void {
+  for (let i = 0; i < count; i++) {
+    store<i8>(y + <usize>i, load<i8>(lut + <usize>(<i32>load<i8>(x + <usize>i) + 128)));
+  }
+}
+
+@inline function roundAway(v: f32): i32 {
+  // TfLiteRound = std::round: half away from zero. f32 + 0.5 is exact in f64 for |v| < 2^29.
+  const d = <f64>v;
+  if (d >= 0) return <i32>Math.floor(d + 0.5);
+  return -<i32>Math.floor(-d + 0.5);
+}
+
+/** TFLite AffineQuantize: q = clamp(round(x / scale) + zp). */
+export function quantize_f32_i8(x: usize, y: usize, count: i32, scale: f32, zp: i32): void {
+  for (let i = 0; i < count; i++) {
+    const v = load<f32>(x + (<usize>i << 2)) / scale;
+    let q: i32;
+    if (v != v) q = zp;
+    else if (v >= <f32>1e9) q = 127;
+    else if (v <= <f32>-1e9) q = -128;
+    else q = roundAway(v) + zp;
+    store<i8>(y + <usize>i, <i8>(q < -128 ? -128 : q > 127 ? 127 : q));
+  }
+}
+
+/** TFLite Dequantize: x = f32(scale * (q - zp)) computed in f64. */
+export function dequantize_i8_f32(x: usize, y: usize, count: i32, scale: f64, zp: i32): void {
+  for (let i = 0; i < count; i++) {
+    store<f32>(y + (<usize>i << 2), <f32>(scale * <f64>(<i32>load<i8>(x + <usize>i) - zp)));
+  }
+}
