@@ -1,0 +1,182 @@
+/**
+ * MuJoCo model of the SO-100 (primitive geoms sized from the published link dimensions, see kinematics.ts)
+ * driven by six simulated STS3215 position loops. Torque actuators; each servo's PD runs here on the
+ * servo's motion-profile setpoint (kp = 2·P_Coefficient N·m/rad, kd = 0.02·D_Coefficient N·m·s/rad, capped by
+ * Torque_Limit × the stall torque). Torque off = zero torque (the gearbox friction holds the arm loosely).
+ * Links collide with the table plane (not with each other).
+ */
+import loadMujoco from 'mujoco-js';
+import type { JointName } from '../../so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../../so100/config.js';
+import { SO100_GEOMETRY as G } from './kinematics.js';
+import type { SimServo } from './servo.js';
+import { TICKS_PER_RAD } from './servo.js';
+
+/** Stall torque used for every joint (N·m): STS3215 ≈ 19.5 kg·cm at 7.4 V. */
+export const STALL_TORQUE_NM = 1.9 * 1.3;
+
+export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_SO100.jointLimitsRad): string {
+  const r = (j: JointName): string => `${limits[j][0]} ${limits[j][1]}`;
+  const link = 'contype="2" conaffinity="1"';
+  const t = STALL_TORQUE_NM;
+  return `<mujoco model="so100-kdp">
+  <compiler angle="radian" autolimits="true"/>
+  <option timestep="0.002" gravity="0 0 -9.81" integrator="implicitfast"/>
+  <default>
+    <joint type="hinge" damping="0.05" armature="0.01" frictionloss="0.15"/>
+    <geom friction="0.8 0.02 0.001" rgba="0.95 0.45 0.1 1" contype="0" conaffinity="0"/>
+    <motor ctrlrange="${-t} ${t}" gear="1"/>
+  </default>
+  <worldbody>
+    <geom name="table" type="plane" size="1 1 0.01" contype="1" conaffinity="2" rgba="0.6 0.6 0.6 1"/>
+    <body name="base">
+      <geom type="cylinder" size="${G.baseRadius} ${G.baseHeight / 2}" pos="0 0 ${G.baseHeight / 2}" mass="0.3"/>
+      <body name="pan" pos="0 0 ${G.baseHeight}">
+        <joint name="shoulder_pan" axis="0 0 1" range="${r('shoulder_pan')}"/>
+        <geom type="capsule" fromto="0 0 0 ${G.shoulderForward} 0 ${G.shoulderHeight - G.baseHeight}" size="0.02" mass="0.12"/>
+        <body name="upper_arm" pos="${G.shoulderForward} 0 ${G.shoulderHeight - G.baseHeight}">
+          <joint name="shoulder_lift" axis="0 1 0" range="${r('shoulder_lift')}" frictionloss="0.8"/>
+          <geom type="capsule" fromto="0 0 0 0 0 ${G.upperArm}" size="0.018" mass="0.16" ${link}/>
+          <body name="forearm" pos="0 0 ${G.upperArm}">
+            <joint name="elbow_flex" axis="0 1 0" range="${r('elbow_flex')}" frictionloss="0.5"/>
+            <geom type="capsule" fromto="0 0 0 ${G.forearm} 0 0" size="0.016" mass="0.15" ${link}/>
+            <body name="wrist" pos="${G.forearm} 0 0">
+              <joint name="wrist_flex" axis="0 1 0" range="${r('wrist_flex')}"/>
+              <geom type="capsule" fromto="0 0 0 0.06 0 0" size="0.015" mass="0.066" ${link}/>
+              <body name="hand" pos="0.06 0 0">
+                <joint name="wrist_roll" axis="1 0 0" range="${r('wrist_roll')}"/>
+                <geom type="capsule" fromto="0 0 -0.01 0.09 0 -0.01" size="0.008" mass="0.09" ${link}/>
+                <site name="ee" pos="${G.hand - 0.06} 0 0" size="0.005"/>
+                <body name="jaw" pos="0.01 0 0.012">
+                  <joint name="gripper" axis="0 1 0" range="${r('gripper')}"/>
+                  <geom type="capsule" fromto="0 0 0 0.07 0 0" size="0.006" mass="0.02" ${link}/>
+                </body>
+              </body>
+            </body>
+          </body>
+        </body>
+      </body>
+    </body>
+  </worldbody>
+  <actuator>
+${JOINTS.map((j) => `    <motor name="${j}" joint="${j}"/>`).join('\n')}
+  </actuator>
+</mujoco>`;
+}
+
+type Mj = Awaited<ReturnType<typeof loadMujoco>>;
+let mjPromise: Promise<Mj> | undefined;
+/** Load the MuJoCo WASM module once per process. */
+export function mujoco(): Promise<Mj> {
+  mjPromise ??= loadMujoco();
+  return mjPromise;
+}
+
+export interface PhysicsState {
+  timeS: number;
+  qpos: Float64Array;
+  qvel: Float64Array;
+  torque: Float64Array;
+  /** Grasp point (m) from MuJoCo's `ee` site. */
+  ee: Float64Array;
+  contacts: number;
+}
+
+export class So100Physics {
+  private readonly mj: Mj;
+  private readonly m: InstanceType<Mj['MjModel']>;
+  private readonly d: InstanceType<Mj['MjData']>;
+  readonly dt: number;
+  private readonly eeSite: number;
+  readonly torque = new Float64Array(6);
+  private readonly servos: (SimServo | undefined)[];
+  private timeS = 0;
+
+  private constructor(mj: Mj, servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>) {
+    this.mj = mj;
+    const path = `/so100-${process.pid}-${Math.random().toString(36).slice(2)}.xml`;
+    mj.FS.writeFile(path, so100Mjcf(limits));
+    this.m = mj.MjModel.loadFromXML(path);
+    mj.FS.unlink(path);
+    this.d = new mj.MjData(this.m);
+    this.dt = this.m.opt.timestep as number;
+    const siteType = (mj as unknown as { mjtObj: { mjOBJ_SITE: { value: number } | number } }).mjtObj.mjOBJ_SITE;
+    this.eeSite = mj.mj_name2id(this.m, typeof siteType === 'number' ? siteType : siteType.value, 'ee');
+    this.servos = servos;
+    mj.mj_forward(this.m, this.d);
+  }
+
+  /** `servos[i]` drives joint i (JOINTS order); undefined = joint unpowered. */
+  static async create(servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>): Promise<So100Physics> {
+    return new So100Physics(await mujoco(), servos, limits);
+  }
+
+  /** Teleport the joints (rad) with zero velocity (a hand moving the arm, or the initial pose). */
+  setJoints(q: ArrayLike<number>): void {
+    const qpos = this.d.qpos as Float64Array;
+    const qvel = this.d.qvel as Float64Array;
+    for (let i = 0; i < 6 && i < q.length; i++) { qpos[i] = q[i]!; qvel[i] = 0; }
+    this.mj.mj_forward(this.m, this.d);
+    this.feedback(0);
+  }
+
+  /** Advance by `n` physics steps. */
+  step(n: number): void {
+    const qpos = this.d.qpos as Float64Array;
+    const qvel = this.d.qvel as Float64Array;
+    const ctrl = this.d.ctrl as Float64Array;
+    const dt = this.dt;
+    for (let k = 0; k < n; k++) {
+      for (let i = 0; i < 6; i++) {
+        const s = this.servos[i];
+        let tau = 0;
+        if (s) {
+          s.stepProfile(dt);
+          const target = s.targetTicks();
+          if (target !== undefined) {
+            const qt = (target - 2048) / TICKS_PER_RAD;
+            const kp = 2 * s.get('P_Coefficient');
+            const kd = 0.02 * s.get('D_Coefficient');
+            const limit = STALL_TORQUE_NM * Math.min(s.get('Torque_Limit'), s.get('Max_Torque_Limit'), 1000) / 1000;
+            tau = kp * (qt - qpos[i]!) - kd * qvel[i]!;
+            if (tau > limit) tau = limit; else if (tau < -limit) tau = -limit;
+          }
+        }
+        this.torque[i] = tau;
+        ctrl[i] = tau;
+      }
+      this.mj.mj_step(this.m, this.d);
+      this.timeS += dt;
+      this.feedback(dt);
+    }
+  }
+
+  private feedback(dt: number): void {
+    const qpos = this.d.qpos as Float64Array;
+    const qvel = this.d.qvel as Float64Array;
+    for (let i = 0; i < 6; i++) {
+      const s = this.servos[i];
+      if (s) s.setMeasured(2048 + qpos[i]! * TICKS_PER_RAD, qvel[i]! * TICKS_PER_RAD, this.torque[i]! / STALL_TORQUE_NM, dt);
+    }
+  }
+
+  state(): PhysicsState {
+    const sx = this.d.site_xpos as Float64Array;
+    const e = 3 * this.eeSite;
+    return {
+      timeS: this.timeS,
+      qpos: Float64Array.from((this.d.qpos as Float64Array).subarray(0, 6)),
+      qvel: Float64Array.from((this.d.qvel as Float64Array).subarray(0, 6)),
+      torque: Float64Array.from(this.torque),
+      ee: Float64Array.of(sx[e]!, sx[e + 1]!, sx[e + 2]!),
+      contacts: this.d.ncon as number,
+    };
+  }
+
+  get time(): number { return this.timeS; }
+
+  dispose(): void {
+    this.d.delete();
+    this.m.delete();
+  }
+}

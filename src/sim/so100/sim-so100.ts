@@ -1,0 +1,184 @@
+/**
+ * `SimSo100`: six simulated STS3215 servos (`SimFeetechBus`) moving a MuJoCo SO-100 (`So100Physics`) in real
+ * time, served over a serial line (a pty end opened with the real `serialport`). A JSON control channel
+ * (`command()`) injects faults, moves the limp arm by hand and reports the state.
+ */
+import type { JointName } from '../../so100/config.js';
+import { JOINTS } from '../../so100/config.js';
+import { CanceledError, DisconnectedError } from '../../errors.js';
+import { SerialTransport } from '../../transport/serial.js';
+import { forwardKinematics } from './kinematics.js';
+import { So100Physics } from './physics.js';
+import { SimFeetechBus } from './sim-bus.js';
+import type { SimServo } from './servo.js';
+import { TICKS_PER_RAD } from './servo.js';
+
+export interface SimSo100Options {
+  /** Servo ids in joint order (default 1..6). Fewer ids = fewer joints powered (e.g. `[1]` for motor setup). */
+  ids?: number[];
+  /** Echo instructions back like a half-duplex adapter. */
+  echo?: boolean;
+  /** Initial joint angles (rad, JOINTS order). Default all 0 (mid-range). */
+  joints?: number[];
+  /** Return_Delay_Time register value for every servo (×2 µs). Default 0 (lerobot's setting). */
+  returnDelay?: number;
+  jointLimitsRad?: Record<JointName, [number, number]>;
+  /** Physics timer period (ms). Default 4. */
+  tickMs?: number;
+}
+
+export type FaultName = 'overload' | 'voltage' | 'overheat' | 'angle' | 'silent';
+export const FAULT_NAMES: readonly FaultName[] = ['overload', 'voltage', 'overheat', 'angle', 'silent'];
+
+/** Control-channel commands (one JSON object per line on the CLI's stdin). */
+export type SimCommand =
+  | { cmd: 'state' }
+  | { cmd: 'fault'; id: number; fault: FaultName; on?: boolean }
+  | { cmd: 'clear'; id?: number }
+  | { cmd: 'move'; joints: number[] }
+  | { cmd: 'garbage'; bytes: number }
+  | { cmd: 'echo'; on: boolean };
+
+export interface SimState {
+  timeS: number;
+  jointsRad: number[];
+  ee: number[];
+  eeFk: number[];
+  servos: { id: number; torqueEnable: number; presentPosition: number; goalPosition: number; homingOffset: number; load: number; error: number; silent: boolean; torqueWrites: number }[];
+  instructions: Record<string, number>;
+  contacts: number;
+}
+
+export class SimSo100 {
+  readonly bus: SimFeetechBus;
+  readonly physics: So100Physics;
+  private transport: SerialTransport | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private t0 = 0;
+  private stepsDone = 0;
+  private writeChain: Promise<void> = Promise.resolve();
+  private readLoop: Promise<void> | undefined;
+  private readonly tickMs: number;
+  /** Set when the serial line fails. */
+  lineError: Error | undefined;
+
+  private constructor(bus: SimFeetechBus, physics: So100Physics, tickMs: number) {
+    this.bus = bus;
+    this.physics = physics;
+    this.tickMs = tickMs;
+  }
+
+  static async create(options: SimSo100Options = {}): Promise<SimSo100> {
+    const ids = options.ids ?? [1, 2, 3, 4, 5, 6];
+    const bus = new SimFeetechBus({ ids, echo: options.echo ?? false });
+    if (options.returnDelay !== undefined) for (const s of bus.servos) s.reg('Return_Delay_Time', options.returnDelay);
+    const byJoint: (SimServo | undefined)[] = JOINTS.map((_, i) => bus.servos[i]);
+    const physics = await So100Physics.create(byJoint, options.jointLimitsRad);
+    physics.setJoints(options.joints ?? [0, 0, 0, 0, 0, 0]);
+    for (const s of bus.servos) s.reg('Goal_Position', s.get('Present_Position'));
+    return new SimSo100(bus, physics, options.tickMs ?? 4);
+  }
+
+  /** Start real-time physics. */
+  start(): void {
+    if (this.timer) return;
+    this.t0 = performance.now();
+    this.stepsDone = 0;
+    this.timer = setInterval(() => this.advance(), this.tickMs);
+  }
+
+  private advance(): void {
+    const due = Math.floor((performance.now() - this.t0) / 1000 / this.physics.dt);
+    let n = due - this.stepsDone;
+    if (n > 100) { this.stepsDone = due - 100; n = 100; } // fell behind: drop time rather than spiral
+    if (n > 0) { this.physics.step(n); this.stepsDone += n; }
+  }
+
+  /** Answer on a serial line (a pty end). */
+  async serve(path: string, baudRate = 1_000_000): Promise<void> {
+    const t = new SerialTransport({ path, baudRate, lock: false });
+    await t.open();
+    this.transport = t;
+    this.bus.output = (bytes) => {
+      this.writeChain = this.writeChain.then(() => t.write(bytes)).catch((e: unknown) => { this.lineError ??= e as Error; });
+    };
+    const buf = new Uint8Array(1024);
+    this.readLoop = (async () => {
+      for (;;) {
+        try {
+          const n = await t.read(buf, 0, buf.length);
+          this.bus.receive(buf.subarray(0, n));
+        } catch (e) {
+          if (!(e instanceof CanceledError)) this.lineError ??= e as Error;
+          if (e instanceof CanceledError || e instanceof DisconnectedError) return;
+          return;
+        }
+      }
+    })();
+  }
+
+  command(c: SimCommand): unknown {
+    switch (c.cmd) {
+      case 'state': return this.state();
+      case 'fault': {
+        const s = this.bus.servo(c.id);
+        if (!s) throw new RangeError(`no servo with id ${c.id}`);
+        if (!FAULT_NAMES.includes(c.fault)) throw new RangeError(`fault must be one of ${FAULT_NAMES.join(', ')}`);
+        const on = c.on ?? true;
+        if (c.fault === 'overload' && on) s.injectOverload();
+        else s.faults[c.fault] = on;
+        return { ok: true };
+      }
+      case 'clear':
+        for (const s of this.bus.servos) {
+          if (c.id !== undefined && s.id !== c.id) continue;
+          for (const f of FAULT_NAMES) s.faults[f] = false;
+        }
+        return { ok: true };
+      case 'move':
+        this.physics.setJoints(c.joints);
+        return { ok: true };
+      case 'garbage':
+        this.bus.garbageNext = c.bytes;
+        return { ok: true };
+      case 'echo':
+        this.bus.echo = c.on;
+        return { ok: true };
+      default:
+        throw new RangeError(`unknown command ${JSON.stringify(c)}`);
+    }
+  }
+
+  state(): SimState {
+    const st = this.physics.state();
+    const fk = forwardKinematics(st.qpos);
+    const r = (v: number): number => Math.round(v * 1e5) / 1e5;
+    return {
+      timeS: r(st.timeS),
+      jointsRad: Array.from(st.qpos, r),
+      ee: Array.from(st.ee, r),
+      eeFk: Array.from(fk, r),
+      servos: this.bus.servos.map((s) => ({
+        id: s.id, torqueEnable: s.get('Torque_Enable'), presentPosition: s.get('Present_Position'), goalPosition: s.get('Goal_Position'),
+        homingOffset: s.get('Homing_Offset'), load: s.get('Present_Load'), error: s.errorByte(), silent: s.faults.silent, torqueWrites: s.torqueWrites,
+      })),
+      instructions: { ...this.bus.stats.byInstruction },
+      contacts: st.contacts,
+    };
+  }
+
+  /** Joint angle (rad) → absolute ticks, for tests. */
+  static ticksOf(rad: number): number { return Math.round(2048 + rad * TICKS_PER_RAD); }
+
+  async close(): Promise<void> {
+    if (this.timer) { clearInterval(this.timer); this.timer = undefined; }
+    const t = this.transport;
+    this.transport = undefined;
+    if (t) {
+      await this.writeChain.catch(() => {});
+      await t.close();
+      await this.readLoop;
+    }
+    this.physics.dispose();
+  }
+}
