@@ -1,4 +1,9 @@
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
+import type { MlpSpec } from '../model/mlp-spec.js';
+
+/** File names inside a model directory (models/<name>/). */
+export const MODEL_FILE = 'model.tflite';
+export const MANIFEST_FILE = 'manifest.json';
 
 /** A boundary tensor of the model, in signature order. Always float32 at the boundary. */
 export interface TensorInfo {
@@ -30,8 +35,18 @@ export interface ModelManifest {
   normalizer: NormalizerJson;
   /** names of the condition vector's entries, e.g. ["x","y","vx","vy","goal_x","goal_y"] */
   conditionNames: string[];
-  /** planned arena size for `candidates` (bytes) */
+  /**
+   * planned arena size for `candidates` (bytes): greedy-by-size lifetime plan of all non-constant
+   * tensors (I/O included), each 16-byte aligned; excludes constants and kernel scratch
+   * (see src/planner/export/arena-plan.ts)
+   */
   arenaBytes: number;
+  /** how arenaBytes was computed (added by the exporter; absent in older manifests) */
+  arenaPlan?: 'greedy-lifetime-16';
+  /** the generator network's shape (added by the exporter; absent in older manifests) */
+  mlp?: MlpSpec;
+  /** SignatureDef key inside the .tflite (added by the exporter) */
+  signatureKey?: string;
   /** int8 only: per boundary-adjacent tensor quantization, for reference */
   quantization?: Record<string, { scale: number; zeroPoint: number }>;
   provenance: {

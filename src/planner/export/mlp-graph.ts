@@ -37,9 +37,19 @@ export interface MlpExportOptions {
   calibration?: {
     /** normalized conditions, rows of condDim floats (e.g. calibration-conditions.bin) */
     conditions?: Float32Array;
-    /** number of calibration samples to use (default 256, capped by the rows available if given) */
+    /**
+     * number of (noise, condition) calibration pairs (default 1024). With fewer condition rows than
+     * that, rows are reused with fresh noise; with more, an evenly strided subset is used.
+     */
     samples?: number;
     seed?: number;
+    /**
+     * widen every calibrated activation range by this fraction of its width on each side, so inputs
+     * slightly outside the calibration set do not saturate (default 0.1)
+     */
+    margin?: number;
+    /** the noise input's range is at least ±noiseSigma (N(0,1) noise; default 4 → clipped with p≈6e-5) */
+    noiseSigma?: number;
   };
   name?: string;
   description?: string;
@@ -60,6 +70,7 @@ export interface MlpExport {
 }
 
 export const SIGNATURE_KEY = 'serving_default';
+export const DEFAULT_CALIBRATION_SAMPLES = 1024;
 export const INPUT_NAMES = ['noise', 'condition'] as const;
 export const OUTPUT_NAME = 'plan';
 
@@ -99,7 +110,7 @@ export function exportMlp(w: MlpWeights, opts: MlpExportOptions): MlpExport {
     return { bytes: writeTfliteGraph(graph), graph, quantization: 'fp32', candidates: N, arenaBytes: planGraphArena(graph).arenaBytes };
   }
   const cal = calibrate(w, opts.calibration ?? {});
-  const net = quantizeNetwork(w, cal.ranges);
+  const net = quantizeNetwork(w, widen(cal.ranges, opts.calibration?.margin ?? 0.1));
   const graph = buildInt8Graph(w, net, N, opts);
   return {
     bytes: writeTfliteGraph(graph), graph, quantization: 'int8', candidates: N, arenaBytes: planGraphArena(graph).arenaBytes,
@@ -130,11 +141,10 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
   if (c.conditions && (c.conditions.length % condDim !== 0 || rows === 0)) {
     throw new ModelError('E_MODEL_SHAPE', `calibration conditions: ${c.conditions.length} floats is not a positive multiple of condDim ${condDim}`);
   }
-  let samples = c.samples ?? 256;
-  if (rows > 0) samples = Math.min(samples, rows);
+  const samples = c.samples ?? DEFAULT_CALIBRATION_SAMPLES;
   if (!Number.isInteger(samples) || samples < 1) throw new ModelError('E_MODEL_SHAPE', `calibration samples must be ≥ 1, got ${samples}`);
-  // with more rows than samples, take an evenly strided subset (deterministic, covers the file)
-  const stride = rows > 0 ? rows / samples : 0;
+  // more rows than samples: an evenly strided subset (deterministic, covers the file); fewer: cycle
+  const stride = rows > samples ? rows / samples : 1;
   const L = w.layers.length;
   const ranges: Ranges = {
     input: [Infinity, -Infinity],
@@ -146,12 +156,14 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
   for (let s = 0; s < samples; s++) {
     for (let i = 0; i < noiseDim; i++) x0[i] = Math.fround(rng.normal());
     if (rows > 0) {
-      const r = Math.floor(s * stride);
+      const r = Math.floor(s * stride) % rows;
       for (let i = 0; i < condDim; i++) x0[noiseDim + i] = c.conditions![r * condDim + i]!;
     } else {
       for (let i = 0; i < condDim; i++) x0[noiseDim + i] = Math.fround(rng.normal());
     }
     for (const v of x0) upd(ranges.input, v);
+    upd(ranges.input, -(c.noiseSigma ?? 4));
+    upd(ranges.input, c.noiseSigma ?? 4);
     let x: Float64Array = x0;
     w.layers.forEach((l, li) => {
       const y = new Float64Array(l.outDim);
@@ -169,6 +181,12 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
     });
   }
   return { ranges, samples, source: rows > 0 ? 'calibration-conditions' : 'standard-normal' };
+}
+
+function widen(r: Ranges, margin: number): Ranges {
+  const w = ([lo, hi]: [number, number]): [number, number] => [lo - margin * (hi - lo), hi + margin * (hi - lo)];
+  // the input range is data + the fixed noise range: not widened
+  return { input: r.input, fc: r.fc.map(w), act: r.act.map(w) };
 }
 
 function quantizeNetwork(w: MlpWeights, r: Ranges): Int8Network {

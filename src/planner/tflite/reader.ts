@@ -183,7 +183,7 @@ const MAX_DIMS = 8;
  */
 export function readTflite(bytes: Uint8Array): ParsedModel {
   if (!(bytes instanceof Uint8Array)) throw new ModelError('E_MODEL_SCHEMA', 'readTflite expects a Uint8Array');
-  const fb = new FbView(bytes);
+  const fb: FbView = new FbView(bytes);
   if (bytes.length < 8) fb.fail('file', `only ${bytes.length} bytes`);
   const ident = String.fromCharCode(bytes[4]!, bytes[5]!, bytes[6]!, bytes[7]!);
   if (ident !== TFLITE_FILE_IDENTIFIER) {
@@ -226,8 +226,9 @@ export function readTflite(bytes: Uint8Array): ParsedModel {
   const signatureDefs: ParsedSignatureDef[] = m.tables(7, 'signature_defs').map((sd, i) => {
     // SignatureDef: inputs 0, outputs 1, signature_key 2, deprecated_tag 3, subgraph_index 4
     const subgraphIndex = sd.u32(4, 'subgraph_index');
-    const sub = subgraphs[subgraphIndex];
-    if (!sub) fb.fail(`model.signature_defs[${i}]`, `subgraph_index ${subgraphIndex} out of range`);
+    const found = subgraphs[subgraphIndex];
+    if (!found) fb.fail(`model.signature_defs[${i}]`, `subgraph_index ${subgraphIndex} out of range`);
+    const sub: ParsedSubgraph = found;
     const maps = (id: number, name: string): ParsedTensorMap[] => sd.tables(id, name).map((tm) => {
       // TensorMap: name 0, tensor_index 1
       const tensorIndex = tm.u32(1, 'tensor_index');
