@@ -1,0 +1,126 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, IntegrityError, ModelError } from '../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import type { ModelManifest } from '../planner/manifest.js';
+import { keyIdOf, parseManifest, sha256File, signedPayload, verifyManifestSignature } from './remote/kdp-slot.mjs';
+
+/**
+ * Model signing (ed25519, node:crypto).
+ *   deploy.key      private key, PKCS#8 PEM, mode 0600 — stays on the build machine
+ *   deploy.key.pub  public key, SPKI PEM — installed on boards under <remote-dir>/trusted_keys/<keyId>.pub
+ * The signature covers the manifest without its `signature` field in canonical JSON (sorted keys, no
+ * whitespace; see kdp-slot.mjs `canonicalJson`); the manifest records the model's sha256 and size, so the
+ * .tflite bytes are covered too.
+ */
+
+export interface GeneratedKey { privateKeyFile: string; publicKeyFile: string; keyId: string }
+
+export function publicKeyFileFor(privateKeyFile: string): string {
+  return `${privateKeyFile}.pub`;
+}
+
+export function generateSigningKey(privateKeyFile: string, opts: { force?: boolean } = {}): GeneratedKey {
+  const publicKeyFile = publicKeyFileFor(privateKeyFile);
+  if (!opts.force && (existsSync(privateKeyFile) || existsSync(publicKeyFile))) {
+    throw new ConfigError(`refusing to overwrite an existing key`, { file: privateKeyFile, hint: 'pick another file name, or delete the old key if you really mean to rotate it' });
+  }
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  writePrivateFile(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  writeFileAtomic(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }) as string);
+  return { privateKeyFile, publicKeyFile, keyId: keyIdOf(publicKey) };
+}
+
+/** Like writeFileAtomic, but the temp file is created 0600 so the key is never readable by others. */
+function writePrivateFile(file: string, text: string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try { writeSync(fd, text); fsyncSync(fd); } finally { closeSync(fd); }
+  renameSync(tmp, file);
+}
+
+export function loadPrivateKey(file: string): KeyObject {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (e) {
+    throw new ConfigError(`cannot read signing key: ${(e as Error).message}`, { file, cause: e, hint: 'create one with `kdp sign --generate-key deploy.key`' });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch (e) {
+    throw new ConfigError('not a PEM private key', { file, cause: e, hint: 'expected the PKCS#8 PEM written by `kdp sign --generate-key`' });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError(`key type is ${key.asymmetricKeyType ?? 'unknown'}, expected ed25519`, { file });
+  return key;
+}
+
+export function loadPublicKey(file: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readFileSync(file));
+  } catch (e) {
+    throw new ConfigError(`cannot read public key: ${(e as Error).message}`, { file, cause: e, hint: 'expected the SPKI PEM `<key>.pub` written by `kdp sign --generate-key`' });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError(`key type is ${key.asymmetricKeyType ?? 'unknown'}, expected ed25519`, { file });
+  return key;
+}
+
+export function readManifest(modelDir: string): ModelManifest {
+  const file = join(modelDir, 'manifest.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ModelError('E_MODEL_IO', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: 'point at a model directory made by `kdp export`' });
+  }
+  try {
+    return parseManifest(text, modelDir) as unknown as ModelManifest;
+  } catch (e) {
+    throw new ModelError('E_MODEL_SCHEMA', (e as Error).message, { cause: e });
+  }
+}
+
+/** Check that the model file matches the manifest's sha256/bytes (local side, before signing or flashing). */
+export async function checkModelFile(modelDir: string, m: ModelManifest): Promise<void> {
+  const file = join(modelDir, m.model.file);
+  let r: { sha256: string; bytes: number };
+  try {
+    r = await sha256File(file);
+  } catch (e) {
+    throw new ModelError('E_MODEL_IO', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (r.bytes !== m.model.bytes || r.sha256 !== m.model.sha256) {
+    throw new IntegrityError(`${file} (${r.bytes} B, sha256 ${r.sha256.slice(0, 16)}…) does not match manifest.model (${m.model.bytes} B, ${m.model.sha256.slice(0, 16)}…)`,
+      're-export the model (`kdp export`) instead of editing files by hand');
+  }
+}
+
+export interface SignResult { manifestFile: string; keyId: string; sha256: string; signature: string }
+
+/** Sign models/X/manifest.json in place (atomically). Any previous signature is replaced. */
+export async function signModelDir(modelDir: string, privateKeyFile: string): Promise<SignResult> {
+  const key = loadPrivateKey(privateKeyFile);
+  const manifest = readManifest(modelDir);
+  await checkModelFile(modelDir, manifest);
+  const { signature: _old, ...unsigned } = manifest;
+  const keyId = keyIdOf(createPublicKey(key));
+  const value = edSign(null, signedPayload(unsigned), key).toString('base64');
+  const signed: ModelManifest = { ...unsigned, signature: { alg: 'ed25519', keyId, value } };
+  const manifestFile = join(modelDir, 'manifest.json');
+  writeJsonAtomic(manifestFile, signed);
+  return { manifestFile, keyId, sha256: manifest.model.sha256, signature: value };
+}
+
+/** Verify a manifest's signature against given public keys (throws IntegrityError). */
+export function verifyManifest(m: ModelManifest, publicKeys: KeyObject[]): string {
+  const trusted = new Map(publicKeys.map((k) => [keyIdOf(k), k] as const));
+  try {
+    return verifyManifestSignature(m as never, trusted);
+  } catch (e) {
+    throw new IntegrityError((e as Error).message);
+  }
+}

@@ -1,0 +1,85 @@
+#!/bin/sh
+# kdp-slot.sh — board-side entry point run by `kdp flash` / `kdp rollback` over SSH.
+# Uses `node kdp-slot.mjs` when Node is on the board (full check of manifest.json + model);
+# otherwise falls back to openssl (ed25519 signature over the uploaded canonical payload) + sha256sum.
+# Usage: sh kdp-slot.sh activate ROOT SLOT | rollback ROOT | status ROOT
+# Exit 0 ok, 3 integrity failure (nothing changed), 4 other error. One JSON line on stdout.
+set -u
+cmd=${1:-}; root=${2:-}; slot=${3:-}
+here=$(dirname "$0")
+if [ -z "${KDP_SLOT_NO_NODE:-}" ] && command -v "${KDP_NODE:-node}" >/dev/null 2>&1; then
+  case "$cmd" in
+    activate) exec "${KDP_NODE:-node}" "$here/kdp-slot.mjs" activate --root "$root" --slot "$slot" ;;
+    *) exec "${KDP_NODE:-node}" "$here/kdp-slot.mjs" "$cmd" --root "$root" ;;
+  esac
+fi
+
+json_err() { # $1 integrity(true|false) $2 message
+  msg=$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')
+  printf '{"ok":false,"integrity":%s,"error":"%s","verifier":"shell"}\n' "$1" "$msg"
+}
+integrity_fail() { rm -rf "$root/staging/$slot"; json_err true "$1"; exit 3; }
+swap_link() { # $1 name $2 target
+  tmp="$root/.$1.$$.tmp"; rm -f "$tmp"; ln -s "$2" "$tmp" && mv -T "$tmp" "$root/$1"
+}
+verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); sets vsha vfile
+  d=$1; p="$d/.kdp-verify/payload.json"; s="$d/.kdp-verify/signature.bin"
+  [ -f "$p" ] && [ -f "$s" ] || return 10
+  command -v openssl >/dev/null 2>&1 || return 11
+  ok=
+  for k in "$root"/trusted_keys/*.pub; do
+    [ -f "$k" ] || continue
+    if openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$p" -sigfile "$s" >/dev/null 2>&1; then ok=1; break; fi
+  done
+  [ -n "$ok" ] || return 12
+  m=$(sed -n 's/.*"model":{"bytes":\([0-9]*\),"file":"\([A-Za-z0-9._-]*\)",[^}]*"sha256":"\([0-9a-f]\{64\}\)"}.*/\1 \2 \3/p' "$p")
+  [ -n "$m" ] || return 13
+  vbytes=${m%% *}; rest=${m#* }; vfile=${rest%% *}; vsha=${rest#* }
+  [ -f "$d/$vfile" ] || return 14
+  got=$(sha256sum "$d/$vfile" | cut -d' ' -f1)
+  [ "$got" = "$vsha" ] || return 15
+  size=$(wc -c < "$d/$vfile" | tr -d ' ')
+  [ "$size" = "$vbytes" ] || return 15
+  return 0
+}
+explain() {
+  case $1 in
+    10) echo "no .kdp-verify/payload.json + signature.bin in the slot (needed without node)";;
+    11) echo "neither node nor openssl on the board: cannot verify";;
+    12) echo "BAD SIGNATURE or signed by a key not in $root/trusted_keys";;
+    13) echo "cannot read model.file/sha256 from the signed payload";;
+    14) echo "model file missing";;
+    15) echo "model sha256/size does not match the signed manifest (tampered or truncated)";;
+  esac
+}
+
+case "$cmd" in
+  activate)
+    case "$slot" in ''|.*|*/*) json_err false "bad slot name"; exit 4;; esac
+    verify_dir "$root/staging/$slot"; rc=$?
+    [ $rc -eq 0 ] || integrity_fail "$root/staging/$slot: $(explain $rc)"
+    mkdir -p "$root/slots" && rm -rf "$root/slots/$slot" && mv "$root/staging/$slot" "$root/slots/$slot" || { json_err false "cannot move slot"; exit 4; }
+    before=$(readlink "$root/active" 2>/dev/null || true)
+    if [ -n "$before" ] && [ "${before##*/}" != "$slot" ]; then swap_link previous "$before"; fi
+    swap_link active "slots/$slot" || { json_err false "cannot switch active"; exit 4; }
+    prev=$(readlink "$root/previous" 2>/dev/null || true); prev=${prev##*/}
+    for s in "$root"/slots/*; do n=${s##*/}; [ "$n" = "$slot" ] || [ "$n" = "$prev" ] || rm -rf "$s"; done
+    rm -rf "$root"/staging/*
+    printf '{"ok":true,"action":"activate","active":"%s","previous":"%s","sha256":"%s","verifier":"shell"}\n' "$slot" "$prev" "$vsha"
+    ;;
+  rollback)
+    prev=$(readlink "$root/previous" 2>/dev/null || true)
+    [ -n "$prev" ] || { json_err false "$root: no previous slot to roll back to"; exit 4; }
+    cur=$(readlink "$root/active" 2>/dev/null || true)
+    verify_dir "$root/$prev"; rc=$?
+    [ $rc -eq 0 ] || { json_err true "$root/$prev: $(explain $rc)"; exit 3; }
+    swap_link active "$prev" || exit 4
+    [ -z "$cur" ] || swap_link previous "$cur"
+    printf '{"ok":true,"action":"rollback","active":"%s","previous":"%s","sha256":"%s","verifier":"shell"}\n' "${prev##*/}" "${cur##*/}" "$vsha"
+    ;;
+  status)
+    a=$(readlink "$root/active" 2>/dev/null || true); p=$(readlink "$root/previous" 2>/dev/null || true)
+    printf '{"ok":true,"action":"status","active":"%s","previous":"%s","verifier":"shell"}\n' "${a##*/}" "${p##*/}"
+    ;;
+  *) json_err false "unknown command '$cmd' (activate|rollback|status)"; exit 4 ;;
+esac
