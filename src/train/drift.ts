@@ -119,3 +119,35 @@ export function driftGroup(s: DriftScratch, k: TrainKernels, M: number, P: numbe
   }
   k.gemm(M, D, cols, coef, cols, 1, stacked, D, V, 0);
 }
+
+/**
+ * Like `keyDistances` for wide keys (hundreds of dims), using a GEMM for the cross terms:
+ * ‖x−y‖² = ‖x‖² + ‖y‖² − 2x·y. `cols` holds the keys of [positives | generated] TRANSPOSED
+ * (nb × (P+M), kernel memory); generated keys are columns P…P+M−1. `gram` is M×(P+M) kernel memory.
+ */
+export function keyDistancesGemm(k: TrainKernels, colsT: Float32Array, nb: number, M: number, P: number, gram: Float32Array,
+  norms: Float64Array, out: Float32Array, raw: Float32Array, weight = 1, accumulate = false): void {
+  const cols = P + M;
+  for (let j = 0; j < cols; j++) norms[j] = 0;
+  for (let d = 0; d < nb; d++) {
+    const row = d * cols;
+    for (let j = 0; j < cols; j++) { const v = colsT[row + j]!; norms[j]! += v * v; }
+  }
+  // gram[i][j] = x_i · y_j with x_i = column P+i of colsT: A(i,d) = colsT[d*cols + P + i]
+  k.gemm(M, cols, nb, colsT.subarray(P), 1, cols, colsT, cols, gram, 0);
+  let sum = 0, count = 0;
+  for (let i = 0; i < M; i++) {
+    const ni = norms[P + i]!;
+    for (let j = 0; j < cols; j++) {
+      const d2 = ni + norms[j]! - 2 * gram[i * cols + j]!;
+      const dist = d2 > 0 && j !== P + i ? Math.sqrt(d2) : 0;
+      raw[i * cols + j] = dist;
+      if (j !== P + i) { sum += dist; count++; }
+    }
+  }
+  const mean = count > 0 ? sum / count : 1;
+  const w = weight / (mean > 1e-12 ? mean : 1);
+  const n = M * cols;
+  if (accumulate) for (let q = 0; q < n; q++) out[q]! += w * raw[q]!;
+  else for (let q = 0; q < n; q++) out[q] = w * raw[q]!;
+}

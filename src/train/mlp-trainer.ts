@@ -13,6 +13,9 @@ export interface OptimizerConfig {
   ema: number;
   /** linear warm-up steps */
   warmup: number;
+  /** cosine decay of the learning rate to `lr·minLrRatio` at this step (0 = constant after warm-up) */
+  decaySteps?: number;
+  minLrRatio?: number;
 }
 
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, weightDecay: 0.0, clip: 2.0, ema: 0.999, warmup: 100 };
@@ -170,7 +173,12 @@ export class MlpTrainer {
     this.lastGradNorm = norm;
     const scale = clip > 0 && norm > clip ? clip / norm : 1;
     this.t++;
-    const lrT = lr * Math.min(1, this.t / Math.max(1, warmup));
+    const { decaySteps = 0, minLrRatio = 0.1 } = this.opt;
+    let lrT = lr * Math.min(1, this.t / Math.max(1, warmup));
+    if (decaySteps > 0) {
+      const progress = Math.min(1, this.t / decaySteps);
+      lrT *= minLrRatio + (1 - minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
+    }
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
     const p = this.params, m = this.m, v = this.v, e = this.ema;

@@ -1,0 +1,88 @@
+import { UsageError } from '../../errors.js';
+import type { Activation } from '../../model/mlp-spec.js';
+import { DEFAULT_KDP_CONFIG, KEY_VARIANTS, type KdpConfig } from '../../train/kdp-trainer.js';
+import { trainOnDataset } from '../../train/train-run.js';
+import { envInfo } from '../../envs/registry.js';
+import { optChoice, optFlag, optNumber, optString, requireString, type CommandSpec } from '../command.js';
+import { emitResult, say } from '../output.js';
+import { createProgress } from '../progress.js';
+
+export const DEFAULT_TRAIN_STEPS = 6000;
+
+export const command: CommandSpec = {
+  name: 'train',
+  summary: 'train a Keyed Drifting Policy on a dataset',
+  description: [
+    'Trains the one-step generator f(noise, [state, goal]) → plan window with the keyed drift field.',
+    'Checkpoints are written atomically every --checkpoint-every steps and on Ctrl-C; running the same',
+    'command again resumes from the last checkpoint (use --fresh to start over).',
+    '',
+    'Example: kdp train --dataset data/maze2d-umaze.hdf5 --env maze2d-umaze --out runs/umaze',
+  ].join('\n'),
+  options: {
+    dataset: { type: 'string', placeholder: '<path>', description: 'D4RL HDF5 file or LeRobot dataset folder' },
+    env: { type: 'string', placeholder: '<name>', description: 'environment the data comes from (e.g. maze2d-umaze)' },
+    out: { type: 'string', placeholder: '<dir>', description: 'run directory for checkpoints' },
+    steps: { type: 'string', placeholder: 'N', default: String(DEFAULT_TRAIN_STEPS), description: 'total optimisation steps' },
+    horizon: { type: 'string', placeholder: 'H', description: 'plan steps per window (default per env)' },
+    'frame-skip': { type: 'string', placeholder: 'k', description: 'env steps between plan steps (default per env)' },
+    'window-stride': { type: 'string', placeholder: 'n', default: '1', description: 'distance between window starts' },
+    key: { type: 'string', placeholder: 'keyed|full|condition', default: 'keyed', description: 'kernel distance: keyed (KDP), full (naive), condition (diverges)' },
+    'no-repulsion': { type: 'boolean', description: 'attraction only (known to collapse; ablation)' },
+    seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed for initialisation, batches and noise' },
+    conditions: { type: 'string', placeholder: 'Bc', default: String(DEFAULT_KDP_CONFIG.conditionsPerStep), description: 'conditions per step' },
+    samples: { type: 'string', placeholder: 'M', default: String(DEFAULT_KDP_CONFIG.samplesPerCondition), description: 'generated windows per condition' },
+    positives: { type: 'string', placeholder: 'K', default: String(DEFAULT_KDP_CONFIG.positivesPerCondition), description: 'nearest dataset windows per condition' },
+    hidden: { type: 'string', placeholder: 'w,w,w', default: DEFAULT_KDP_CONFIG.hidden.join(','), description: 'hidden layer widths' },
+    activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_KDP_CONFIG.activation, description: 'hidden activation' },
+    'noise-dim': { type: 'string', placeholder: 'n', default: String(DEFAULT_KDP_CONFIG.noiseDim), description: 'noise input size' },
+    lr: { type: 'string', placeholder: 'x', default: String(DEFAULT_KDP_CONFIG.optimizer.lr), description: 'AdamW learning rate (cosine-decayed to 10%)' },
+    'block-weight': { type: 'string', placeholder: 'w', default: String(DEFAULT_KDP_CONFIG.blockWeight), description: 'weight of the unkeyed-dims distance in their block kernel (0 = key only)' },
+    normalizer: { type: 'string', placeholder: 'zscore|minmax', default: 'zscore', description: 'per-dimension normalisation fitted on the data' },
+    'checkpoint-every': { type: 'string', placeholder: 'N', default: '250', description: 'steps between checkpoints' },
+    fresh: { type: 'boolean', description: 'ignore an existing checkpoint in --out and start over' },
+  },
+  async run(ctx) {
+    const dataset = requireString(ctx, 'dataset', 'e.g. --dataset data/maze2d-umaze.hdf5 (make one with `kdp dataset maze2d`)');
+    const env = requireString(ctx, 'env', 'e.g. --env maze2d-umaze');
+    envInfo(env);
+    const out = requireString(ctx, 'out', 'e.g. --out runs/umaze');
+    const steps = optNumber(ctx, 'steps', DEFAULT_TRAIN_STEPS, { int: true, min: 1 });
+    const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
+    if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers');
+    const key = optChoice(ctx, 'key', KEY_VARIANTS, 'keyed');
+    const config: KdpConfig = {
+      ...DEFAULT_KDP_CONFIG,
+      key,
+      repulsion: !optFlag(ctx, 'no-repulsion'),
+      seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+      conditionsPerStep: optNumber(ctx, 'conditions', DEFAULT_KDP_CONFIG.conditionsPerStep, { int: true, min: 1 }),
+      samplesPerCondition: optNumber(ctx, 'samples', DEFAULT_KDP_CONFIG.samplesPerCondition, { int: true, min: 2 }),
+      positivesPerCondition: optNumber(ctx, 'positives', DEFAULT_KDP_CONFIG.positivesPerCondition, { int: true, min: 1, max: 1024 }),
+      hidden,
+      activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], 'relu'),
+      noiseDim: optNumber(ctx, 'noise-dim', DEFAULT_KDP_CONFIG.noiseDim, { int: true, min: 1 }),
+      blockWeight: optNumber(ctx, 'block-weight', DEFAULT_KDP_CONFIG.blockWeight, { min: 0 }),
+      optimizer: { ...DEFAULT_KDP_CONFIG.optimizer, lr: optNumber(ctx, 'lr', DEFAULT_KDP_CONFIG.optimizer.lr, { min: 0 }) },
+    };
+    const horizon = optString(ctx, 'horizon') === undefined ? undefined : optNumber(ctx, 'horizon', 32, { int: true, min: 2, max: 512 });
+    const frameSkip = optString(ctx, 'frame-skip') === undefined ? undefined : optNumber(ctx, 'frame-skip', 1, { int: true, min: 1, max: 100 });
+    const bar = createProgress('train', steps, { json: ctx.json, fields: ['loss', 'drift', 'windows/s'] });
+    const result = await trainOnDataset({
+      dataset, env, out, steps, ...(horizon ? { horizon } : {}), ...(frameSkip ? { frameSkip } : {}),
+      windowStride: optNumber(ctx, 'window-stride', 1, { int: true, min: 1 }),
+      normalizer: optChoice(ctx, 'normalizer', ['zscore', 'minmax'] as const, 'zscore'),
+      config, checkpointEvery: optNumber(ctx, 'checkpoint-every', 250, { int: true, min: 1 }), fresh: optFlag(ctx, 'fresh'),
+      command: `kdp train ${process.argv.slice(3).join(' ')}`.trim(),
+      signal: ctx.signal,
+      onStep: (s, wps) => bar.update(s.step, { loss: s.loss, drift: s.driftRms, 'windows/s': Math.round(wps) }),
+      onLog: (m) => say(ctx, m),
+    });
+    bar.stop();
+    emitResult(ctx, result, () => [
+      `${result.interrupted ? 'interrupted' : 'trained'} ${result.steps} steps in ${result.seconds}s (${result.windowsPerSec} windows/s)`,
+      `checkpoint: ${result.out}${result.interrupted ? ' — run the same command again to resume' : ''}`,
+    ].join('\n'));
+    return result.interrupted ? 130 : 0;
+  },
+};

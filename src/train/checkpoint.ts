@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointError } from '../errors.js';
+import type { CheckpointMeta } from '../model/checkpoint-format.js';
+import { paramCount } from '../model/mlp-spec.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import type { KdpTrainer } from './kdp-trainer.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.json';
+export const WEIGHTS_FILE = 'weights.bin';
+export const TRAIN_STATE_FILE = 'train-state.bin';
+export const CALIBRATION_FILE = 'calibration-conditions.bin';
+
+interface TrainStateHeader { optimizerStep: number; rng: number[]; trainerStep: number }
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Save a checkpoint: binaries first (each atomic), checkpoint.json last, recording their sha256 —
+ * so a present checkpoint.json always describes complete files, whatever moment a crash hits.
+ */
+export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp'>): CheckpointMeta {
+  const net = trainer.net;
+  const weights = bytesOf(net.ema);
+  const n = net.params.length;
+  const state = new Float32Array(3 * n);
+  state.set(net.params, 0); state.set(net.m, n); state.set(net.v, 2 * n);
+  const stateBytes = bytesOf(state);
+  writeFileAtomic(join(dir, WEIGHTS_FILE), weights);
+  writeFileAtomic(join(dir, TRAIN_STATE_FILE), stateBytes);
+  const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
+  const full: CheckpointMeta = {
+    format: 'kdp-checkpoint', version: 1, step: trainer.stepCount, createdAt: new Date().toISOString(), mlp: trainer.spec,
+    ...meta,
+    config: { ...meta.config, trainState: header },
+    files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
+  };
+  writeJsonAtomic(join(dir, CHECKPOINT_FILE), full);
+  return full;
+}
+
+export function checkpointExists(dir: string): boolean {
+  return existsSync(join(dir, CHECKPOINT_FILE));
+}
+
+/** Read and validate checkpoint.json (no binaries). */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  const p = join(dir, CHECKPOINT_FILE);
+  if (!existsSync(p)) {
+    throw new CheckpointError(`no checkpoint in ${dir} (${CHECKPOINT_FILE} is missing)`, { hint: 'train one with `kdp train --dataset … --env … --out DIR`' });
+  }
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(readFileSync(p, 'utf8')) as CheckpointMeta;
+  } catch (e) {
+    throw new CheckpointError(`${p} is not valid JSON`, { cause: e, hint: 'the file is corrupt: retrain, or restore it from a backup' });
+  }
+  if (meta.format !== 'kdp-checkpoint' || meta.version !== 1) {
+    throw new CheckpointError(`${p}: unsupported checkpoint format ${String(meta.format)} v${String(meta.version)}`, { hint: 'this build reads kdp-checkpoint v1' });
+  }
+  if (!meta.mlp || !meta.layout || !meta.normalizer || !meta.files?.weights) throw new CheckpointError(`${p}: missing fields (mlp, layout, normalizer, files)`);
+  return meta;
+}
+
+function readVerified(dir: string, file: string, expect: { sha256: string; bytes: number }, floats: number): Float32Array {
+  const p = join(dir, file);
+  if (!existsSync(p)) throw new CheckpointError(`${p} is missing`, { hint: 'the checkpoint is incomplete: retrain or resume from an intact copy' });
+  const buf = readFileSync(p);
+  if (buf.length !== expect.bytes || sha256(buf) !== expect.sha256) {
+    throw new CheckpointError(`${p} does not match checkpoint.json (size or sha256 differs)`, { hint: 'the file was modified or truncated: retrain, or restore the run directory' });
+  }
+  if (buf.length !== floats * 4) throw new CheckpointError(`${p}: ${buf.length} bytes, the network needs ${floats * 4}`);
+  const out = new Float32Array(floats);
+  out.set(new Float32Array(buf.buffer, buf.byteOffset, floats));
+  return out;
+}
+
+/** EMA weights of a checkpoint (what export and evaluation use). */
+export function readCheckpointWeights(dir: string, meta = readCheckpointMeta(dir)): Float32Array {
+  return readVerified(dir, WEIGHTS_FILE, meta.files.weights, paramCount(meta.mlp));
+}
+
+/** Restore the full training state (raw weights, Adam moments, RNG, step) into a fresh trainer. */
+export function restoreTrainer(dir: string, trainer: KdpTrainer, meta = readCheckpointMeta(dir)): void {
+  const n = trainer.net.params.length;
+  if (paramCount(meta.mlp) !== n) throw new CheckpointError(`checkpoint network has ${paramCount(meta.mlp)} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
+  if (!meta.files.trainState) throw new CheckpointError('checkpoint has no training state to resume from');
+  const ema = readCheckpointWeights(dir, meta);
+  const state = readVerified(dir, TRAIN_STATE_FILE, meta.files.trainState, 3 * n);
+  const header = (meta.config as { trainState?: TrainStateHeader }).trainState;
+  if (!header) throw new CheckpointError('checkpoint.json has no trainState header');
+  const net = trainer.net;
+  net.params.set(state.subarray(0, n)); net.m.set(state.subarray(n, 2 * n)); net.v.set(state.subarray(2 * n));
+  net.ema.set(ema);
+  net.importState({ t: header.optimizerStep });
+  trainer.rng.restore(header.rng);
+  trainer.stepCount = header.trainerStep;
+}
+
+export function writeCalibration(dir: string, conditions: Float32Array): void {
+  writeFileAtomic(join(dir, CALIBRATION_FILE), bytesOf(conditions));
+}

@@ -1,0 +1,276 @@
+import type { Activation, MlpSpec } from '../model/mlp-spec.js';
+import { Rng } from '../util/rng.js';
+import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
+import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
+import type { DriftProblem } from './problem.js';
+import { createTrainKernels, type TrainKernels } from './wasm-kernels.js';
+
+export type KeyVariant = 'keyed' | 'full' | 'condition';
+export const KEY_VARIANTS: readonly KeyVariant[] = ['keyed', 'full', 'condition'];
+
+export interface KdpConfig {
+  /** keyed (default): grouped kNN positives, kernel on [w·c, key dims]; full: random positives,
+   *  whole-batch kernel on full windows (naive); condition: kernel on the condition only */
+  key: KeyVariant;
+  repulsion: boolean;
+  conditionsPerStep: number;
+  samplesPerCondition: number;
+  positivesPerCondition: number;
+  temperatures: number[];
+  condKeyWeight: number;
+  /** weight of each block's own distance in its block kernel (0 = no block kernels) */
+  blockWeight: number;
+  noiseDim: number;
+  hidden: number[];
+  activation: Activation;
+  optimizer: OptimizerConfig;
+  seed: number;
+}
+
+export const DEFAULT_KDP_CONFIG: KdpConfig = {
+  key: 'keyed', repulsion: true,
+  conditionsPerStep: 16, samplesPerCondition: 32, positivesPerCondition: 64,
+  temperatures: [0.02, 0.05, 0.2], condKeyWeight: 3, blockWeight: 1,
+  noiseDim: 16, hidden: [256, 256, 256], activation: 'relu',
+  optimizer: DEFAULT_OPTIMIZER, seed: 0,
+};
+
+export interface StepStats {
+  step: number;
+  /** mean squared normalised drift (the loss value; ≈ constant by construction) */
+  loss: number;
+  /** RMS of the raw drift at the middle temperature: falls as generated windows approach the data */
+  driftRms: number;
+  gradNorm: number;
+}
+
+/**
+ * Keyed Drifting Policy trainer: one-step generator f(z, c) → window, trained so that generated
+ * windows are attracted to condition-matched data windows and repelled from each other, with kernel
+ * distances in key space and updates in full window space.
+ */
+export class KdpTrainer {
+  readonly net: MlpTrainer;
+  readonly spec: MlpSpec;
+  readonly rng: Rng;
+  readonly kernels: TrainKernels;
+  private readonly Bc: number;
+  private readonly M: number;
+  private readonly K: number;
+  private readonly D: number;
+  private readonly dc: number;
+  private readonly dk: number;
+  private readonly cond: Float32Array;
+  private readonly pos: Float32Array;
+  private readonly posCond: Float32Array;
+  private readonly stacked: Float32Array;
+  private readonly Kx: Float32Array;
+  private readonly Kp: Float32Array;
+  /** block keys of [positives | generated], transposed (nb × (P+M)), kernel memory */
+  private readonly blockT: Float32Array;
+  private readonly gram: Float32Array;
+  private readonly norms: Float64Array;
+  private readonly Vt: Float32Array[];
+  private readonly Vblock: Float32Array;
+  private readonly Vsum: Float32Array;
+  private readonly scratch: DriftScratch;
+  private readonly blockDist: Float32Array;
+  private readonly maxBlockDims: number;
+  stepCount = 0;
+
+  constructor(readonly problem: DriftProblem, readonly config: KdpConfig, kernels?: TrainKernels) {
+    const c = config;
+    this.Bc = c.conditionsPerStep; this.M = c.samplesPerCondition; this.K = c.positivesPerCondition;
+    this.D = problem.windowDim; this.dc = problem.condDim;
+    if (problem.clampDims > this.dc) throw new RangeError('clampDims exceeds the condition size');
+    this.dk = c.key === 'keyed' ? this.dc + problem.keyDims.length : c.key === 'condition' ? this.dc : this.D;
+    this.spec = { noiseDim: c.noiseDim, condDim: this.dc, hidden: c.hidden, outputDim: this.D - problem.clampDims, activation: c.activation };
+    const rows = this.Bc * this.M;
+    const P = this.Bc * this.K;
+    this.maxBlockDims = Math.max(0, ...problem.blocks.map((b) => b.dims.length));
+    const widest = Math.max(c.hidden.length ? Math.max(...c.hidden) : 0, this.D, c.noiseDim + this.dc);
+    const [gm, gp] = c.key === 'full' ? [rows, P] : [this.M, this.K];
+    const layerWidths = [c.noiseDim + this.dc, ...c.hidden, this.spec.outputDim];
+    const activations = layerWidths.reduce((n, w) => n + 4 * rows * w, 0);
+    const floats = 3 * paramFloats(this.spec) + activations + (P + rows) * this.D
+      + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + this.maxBlockDims * (gp + gm) + (1 << 16);
+    this.kernels = kernels ?? createTrainKernels(floats);
+    this.rng = new Rng(c.seed);
+    this.net = new MlpTrainer(this.spec, rows, this.kernels, this.rng, c.optimizer);
+    this.cond = new Float32Array(this.Bc * this.dc);
+    this.pos = new Float32Array(P * this.D);
+    this.posCond = new Float32Array(P * this.dc);
+    this.stacked = this.kernels.alloc((P + rows) * this.D);
+    this.Kx = new Float32Array(rows * this.dk);
+    this.Kp = new Float32Array(P * this.dk);
+    this.blockT = this.kernels.alloc(this.maxBlockDims * (gp + gm));
+    this.gram = this.kernels.alloc(gm * (gp + gm));
+    this.norms = new Float64Array(gp + gm);
+    this.Vt = c.temperatures.map(() => this.kernels.alloc(rows * this.D));
+    this.Vblock = this.kernels.alloc(rows * this.D);
+    this.Vsum = new Float32Array(rows * this.D);
+    this.scratch = createDriftScratch(this.kernels, gm, gp);
+    this.blockDist = new Float32Array(gm * (gp + gm));
+  }
+
+  /** One optimisation step. */
+  step(): StepStats {
+    const { Bc, M, K, D, dc, problem, config } = this;
+    const clamp = problem.clampDims;
+    const rows = Bc * M;
+    const P = Bc * K;
+    problem.sample(this.rng, Bc, K, config.key !== 'full', this.cond, this.pos, this.posCond);
+    this.writeInputs(this.cond, Bc, M);
+    const out = this.net.forward();
+    const outDim = D - clamp;
+    // stacked rows: grouped = per condition [K positives | M generated]; full = [all positives | all generated]
+    const grouped = config.key !== 'full';
+    for (let g = 0; g < Bc; g++) {
+      const posBase = grouped ? g * (K + M) : g * K;
+      this.stacked.set(this.pos.subarray(g * K * D, (g + 1) * K * D), posBase * D);
+      const genBase = grouped ? g * (K + M) + K : P + g * M;
+      for (let m = 0; m < M; m++) {
+        const r = (genBase + m) * D;
+        for (let j = 0; j < clamp; j++) this.stacked[r + j] = this.cond[g * dc + j]!;
+        this.stacked.set(out.subarray((g * M + m) * outDim, (g * M + m + 1) * outDim), r + clamp);
+      }
+    }
+    this.computeKeys(grouped);
+    const temps = config.temperatures;
+    if (grouped) {
+      for (let g = 0; g < Bc; g++) this.groupDrift(g * (K + M) * D, g * M, g * K, M, K);
+    } else {
+      this.groupDrift(0, 0, 0, rows, P);
+    }
+    // drift normalisation per temperature over the whole batch (non-clamped dims), then sum
+    this.Vsum.fill(0);
+    let driftRms = 0;
+    for (let t = 0; t < temps.length; t++) {
+      const V = this.Vt[t]!;
+      let sq = 0;
+      for (let r = 0; r < rows; r++) for (let j = clamp; j < D; j++) { const v = V[r * D + j]!; sq += v * v; }
+      const lambda = Math.sqrt(sq / (rows * outDim)) || 1;
+      if (t === Math.floor(temps.length / 2)) driftRms = lambda;
+      const inv = 1 / lambda;
+      for (let n = 0; n < rows * D; n++) this.Vsum[n]! += V[n]! * inv;
+    }
+    // loss = mean (x − sg(x + V))² ⇒ dL/dx = −2V / count
+    const g = this.net.gradOutput;
+    const scale = -2 / (rows * outDim);
+    let loss = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < outDim; j++) {
+        const v = this.Vsum[r * D + clamp + j]!;
+        loss += v * v;
+        g[r * outDim + j] = scale * v;
+      }
+    }
+    this.net.backward();
+    this.net.step();
+    this.stepCount++;
+    return { step: this.stepCount, loss: loss / (rows * outDim), driftRms, gradNorm: this.net.lastGradNorm };
+  }
+
+  /** Network input rows: [noise, condition] for M samples of each of the n conditions. */
+  private writeInputs(cond: Float32Array, n: number, M: number): void {
+    const inDim = this.spec.noiseDim + this.dc;
+    const x = this.net.input;
+    for (let g = 0; g < n; g++) {
+      for (let m = 0; m < M; m++) {
+        const r = (g * M + m) * inDim;
+        for (let j = 0; j < this.spec.noiseDim; j++) x[r + j] = this.rng.normal();
+        for (let j = 0; j < this.dc; j++) x[r + this.spec.noiseDim + j] = cond[g * this.dc + j]!;
+      }
+    }
+  }
+
+  private computeKeys(grouped: boolean): void {
+    const { Bc, M, K, D, dc, dk, problem, config } = this;
+    const w = config.condKeyWeight;
+    const keyDims = problem.keyDims;
+    const genRow = (g: number, m: number): number => (grouped ? g * (K + M) + K + m : Bc * K + g * M + m) * D;
+    const posRow = (g: number, k: number): number => (grouped ? g * (K + M) + k : g * K + k) * D;
+    const writeKey = (dst: Float32Array, dOff: number, src: number, cnd: Float32Array, cOff: number): void => {
+      if (config.key === 'full') { for (let j = 0; j < D; j++) dst[dOff + j] = this.stacked[src + j]!; return; }
+      for (let j = 0; j < dc; j++) dst[dOff + j] = w * cnd[cOff + j]!;
+      if (config.key === 'keyed') for (let j = 0; j < keyDims.length; j++) dst[dOff + dc + j] = this.stacked[src + keyDims[j]!]!;
+    };
+    for (let g = 0; g < Bc; g++) {
+      for (let m = 0; m < M; m++) writeKey(this.Kx, (g * M + m) * dk, genRow(g, m), this.cond, g * dc);
+      for (let k = 0; k < K; k++) writeKey(this.Kp, (g * K + k) * dk, posRow(g, k), this.posCond, (g * K + k) * dc);
+    }
+  }
+
+  /** Drift for one group: generated rows [genRow0, +m), positives [posRow0, +p) in key arrays. */
+  private groupDrift(stackOff: number, genRow0: number, posRow0: number, m: number, p: number): void {
+    const { D, dk, config, problem, scratch } = this;
+    const stacked = this.stacked.subarray(stackOff, stackOff + (p + m) * D);
+    const Kx = this.Kx.subarray(genRow0 * dk, (genRow0 + m) * dk);
+    const Kp = this.Kp.subarray(posRow0 * dk, (posRow0 + p) * dk);
+    keyDistances(Kx, Kp, dk, m, p, scratch.dist, scratch.raw);
+    const opts = { tau: 0, repulsion: config.repulsion };
+    for (let t = 0; t < config.temperatures.length; t++) {
+      opts.tau = config.temperatures[t]!;
+      driftGroup(scratch, this.kernels, m, p, D, stacked, this.Vt[t]!.subarray(genRow0 * D, (genRow0 + m) * D), opts);
+    }
+    if (config.key !== 'keyed' || config.blockWeight <= 0 || problem.blocks.length === 0) return;
+    // block kernels: distance = d̂_key + w·d̂_block; V from it replaces the main V on the block's dims
+    const keyDist = this.blockDist;
+    keyDist.set(scratch.dist.subarray(0, m * (p + m)));
+    for (const block of problem.blocks) {
+      const nb = block.dims.length;
+      const cols = p + m;
+      const T = this.blockT;
+      for (let r = 0; r < cols; r++) for (let j = 0; j < nb; j++) T[j * cols + r] = stacked[r * D + block.dims[j]!]!;
+      scratch.dist.set(keyDist.subarray(0, m * cols));
+      keyDistancesGemm(this.kernels, T, nb, m, p, this.gram, this.norms, scratch.dist, scratch.raw, config.blockWeight, true);
+      for (let t = 0; t < config.temperatures.length; t++) {
+        opts.tau = config.temperatures[t]!;
+        const Vb = this.Vblock.subarray(0, m * D);
+        driftGroup(scratch, this.kernels, m, p, D, stacked, Vb, opts);
+        const V = this.Vt[t]!;
+        for (let i = 0; i < m; i++) for (let j = 0; j < nb; j++) { const d = block.dims[j]!; V[(genRow0 + i) * D + d] = Vb[i * D + d]!; }
+      }
+    }
+  }
+
+  /**
+   * Generate `samples` windows for each of `n` conditions with the EMA weights (evaluation).
+   * `out` receives n×samples full windows (clamped dims filled from the condition).
+   */
+  generate(cond: Float32Array, n: number, samples: number, out: Float32Array, rng: Rng = new Rng(12345)): void {
+    const restore = this.net.useEma();
+    try {
+      const { D, dc } = this;
+      const clamp = this.problem.clampDims;
+      const outDim = D - clamp;
+      const inDim = this.spec.noiseDim + dc;
+      const cap = this.net.batch;
+      const total = n * samples;
+      for (let start = 0; start < total; start += cap) {
+        const rows = Math.min(cap, total - start);
+        for (let r = 0; r < rows; r++) {
+          const g = Math.floor((start + r) / samples);
+          for (let j = 0; j < this.spec.noiseDim; j++) this.net.input[r * inDim + j] = rng.normal();
+          for (let j = 0; j < dc; j++) this.net.input[r * inDim + this.spec.noiseDim + j] = cond[g * dc + j]!;
+        }
+        const y = this.net.forward(rows);
+        for (let r = 0; r < rows; r++) {
+          const g = Math.floor((start + r) / samples);
+          const o = (start + r) * D;
+          for (let j = 0; j < clamp; j++) out[o + j] = cond[g * dc + j]!;
+          for (let j = 0; j < outDim; j++) out[o + clamp + j] = y[r * outDim + j]!;
+        }
+      }
+    } finally {
+      restore();
+    }
+  }
+}
+
+function paramFloats(spec: MlpSpec): number {
+  const dims = [spec.noiseDim + spec.condDim, ...spec.hidden, spec.outputDim];
+  let n = 0;
+  for (let i = 0; i + 1 < dims.length; i++) n += dims[i]! * dims[i + 1]! + dims[i + 1]!;
+  return n;
+}

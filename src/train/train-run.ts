@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { loadDataset } from '../data/load.js';
+import { fitNormalizer } from '../data/normalizer.js';
+import { layoutFor } from '../data/windows.js';
+import { envInfo } from '../envs/registry.js';
+import { CheckpointError } from '../errors.js';
+import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
+import { checkpointExists, readCheckpointMeta, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
+import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
+import { DatasetProblem } from './tasks/dataset-problem.js';
+
+export interface TrainRunOptions {
+  dataset: string;
+  env: string;
+  out: string;
+  steps: number;
+  horizon?: number;
+  frameSkip?: number;
+  windowStride?: number;
+  normalizer: 'zscore' | 'minmax';
+  config: KdpConfig;
+  checkpointEvery: number;
+  /** ignore an existing checkpoint in `out` and start over */
+  fresh: boolean;
+  command: string;
+  signal?: AbortSignal;
+  onStep?: (s: StepStats, windowsPerSec: number) => void;
+  onLog?: (msg: string) => void;
+}
+
+export interface TrainRunResult {
+  out: string;
+  steps: number;
+  resumedFrom: number | null;
+  interrupted: boolean;
+  seconds: number;
+  windowsPerSec: number;
+  finalLoss: number;
+  finalDriftRms: number;
+}
+
+/** Settings that must agree between a checkpoint and the run that resumes it. */
+function identity(c: KdpConfig, layout: WindowLayout, env: string): string {
+  return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip });
+}
+
+export function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Train a KDP generator on a dataset, checkpointing atomically and resuming where it stopped. */
+export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult> {
+  const info = envInfo(o.env);
+  const ds = await loadDataset(o.dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
+  const layout = layoutFor(ds, { horizon: o.horizon ?? info.horizon, frameSkip: o.frameSkip ?? info.frameSkip, dt: info.dt, useGoal: info.goalDim > 0 });
+  layout.stateNames = info.stateNames;
+  layout.actionNames = info.actionNames;
+  let normalizer: NormalizerJson = fitNormalizer(ds, o.normalizer);
+  let resumeMeta = null as ReturnType<typeof readCheckpointMeta> | null;
+  if (!o.fresh && checkpointExists(o.out)) {
+    resumeMeta = readCheckpointMeta(o.out);
+    const want = identity(o.config, layout, o.env);
+    const have = identity({ ...DEFAULT_KDP_CONFIG, ...(resumeMeta.config as Partial<KdpConfig>) }, resumeMeta.layout, resumeMeta.env);
+    if (want !== have) {
+      throw new CheckpointError(`${o.out} holds a checkpoint of a different run (${have}) than requested (${want})`, { hint: 'pass --fresh to overwrite it, or choose another --out' });
+    }
+    normalizer = resumeMeta.normalizer; // keep the normalizer the weights were trained with
+  }
+  const problem = new DatasetProblem(ds, layout, normalizer, { keyStateDims: info.positionDims, padEnd: info.padEpisodeEnd, velocityDims: info.velocityDims, ...(o.windowStride ? { windowStride: o.windowStride } : {}) });
+  const trainer = new KdpTrainer(problem, { ...o.config, optimizer: { ...o.config.optimizer, decaySteps: o.config.optimizer.decaySteps ?? o.steps } });
+  let resumedFrom: number | null = null;
+  if (resumeMeta) {
+    restoreTrainer(o.out, trainer, resumeMeta);
+    resumedFrom = trainer.stepCount;
+    o.onLog?.(`resuming ${o.out} from step ${resumedFrom}`);
+  } else {
+    writeCalibration(o.out, problem.calibrationConditions(1024));
+  }
+  const save = (): void => {
+    saveCheckpoint(o.out, trainer, {
+      totalSteps: o.steps, env: o.env, layout, normalizer,
+      config: { ...o.config, windows: problem.starts.length },
+      provenance: { dataset: o.dataset, seed: o.config.seed, command: o.command, ...(gitCommit() ? { commit: gitCommit()! } : {}) },
+      metrics: { loss: last?.loss ?? NaN, driftRms: last?.driftRms ?? NaN },
+    });
+  };
+  let last: StepStats | undefined;
+  const rows = o.config.conditionsPerStep * o.config.samplesPerCondition;
+  const t0 = performance.now();
+  const startStep = trainer.stepCount;
+  let interrupted = false;
+  let wps = 0;
+  while (trainer.stepCount < o.steps) {
+    if (o.signal?.aborted) { interrupted = true; break; }
+    last = trainer.step();
+    const secs = (performance.now() - t0) / 1000;
+    wps = ((trainer.stepCount - startStep) * rows) / Math.max(1e-9, secs);
+    o.onStep?.(last, wps);
+    if (trainer.stepCount % o.checkpointEvery === 0) save();
+    // yield to the event loop now and then so SIGINT is seen
+    if (trainer.stepCount % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  save();
+  return {
+    out: o.out, steps: trainer.stepCount, resumedFrom, interrupted,
+    seconds: Math.round((performance.now() - t0) / 100) / 10, windowsPerSec: Math.round(wps),
+    finalLoss: last?.loss ?? NaN, finalDriftRms: last?.driftRms ?? NaN,
+  };
+}

@@ -1,0 +1,96 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateMaze2dDataset } from '../../src/envs/maze2d/generate.js';
+import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
+import { trainOnDataset, type TrainRunOptions } from '../../src/train/train-run.js';
+import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
+import { readCheckpointMeta } from '../../src/train/checkpoint.js';
+import { CheckpointError, DatasetError, KdpError, UnknownEnvError } from '../../src/errors.js';
+import { runKdp } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kdp-train-'));
+const dataset = join(dir, 'umaze.hdf5');
+
+const tiny = { ...DEFAULT_KDP_CONFIG, conditionsPerStep: 4, samplesPerCondition: 8, positivesPerCondition: 16, hidden: [32, 32], noiseDim: 4, seed: 3 };
+const opts = (out: string, extra: Partial<TrainRunOptions> = {}): TrainRunOptions => ({
+  dataset, env: 'maze2d-umaze', out, steps: 40, horizon: 8, frameSkip: 2, normalizer: 'zscore', config: tiny,
+  checkpointEvery: 10, fresh: false, command: 'test', ...extra,
+});
+
+test.before(async () => {
+  const r = await generateMaze2dDataset({ maze: 'maze2d-umaze', steps: 4000, seed: 1 });
+  await writeD4rlHdf5(dataset, r.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, qposDim: 2, qvelDim: 2 });
+});
+
+test('an interrupted run resumes from its checkpoint and ends bit-identical to an uninterrupted one', async () => {
+  const a = join(dir, 'a'), b = join(dir, 'b');
+  const straight = await trainOnDataset(opts(a));
+  assert.is(straight.steps, 40);
+  const ctl = new AbortController();
+  const first = await trainOnDataset(opts(b, { signal: ctl.signal, onStep: (s) => { if (s.step === 23) ctl.abort(); } }));
+  assert.ok(first.interrupted);
+  assert.is(readCheckpointMeta(b).step, 23, 'the interrupt saved the step it stopped at');
+  const second = await trainOnDataset(opts(b));
+  assert.is(second.resumedFrom, 23);
+  assert.is(second.steps, 40);
+  assert.ok(Buffer.compare(readFileSync(join(a, 'weights.bin')), readFileSync(join(b, 'weights.bin'))) === 0, 'EMA weights identical');
+  assert.ok(Buffer.compare(readFileSync(join(a, 'train-state.bin')), readFileSync(join(b, 'train-state.bin'))) === 0, 'optimizer state identical');
+  const meta = readCheckpointMeta(a);
+  assert.is(meta.layout.horizon, 8);
+  assert.is(meta.mlp.outputDim, 8 * 6 - 4);
+  assert.equal(meta.normalizer.state.shift.length, 4);
+});
+
+test('a checkpoint whose weights were truncated is refused with a typed error', async () => {
+  const c = join(dir, 'c');
+  await trainOnDataset(opts(c, { steps: 10 }));
+  truncateSync(join(c, 'train-state.bin'), 100);
+  try {
+    await trainOnDataset(opts(c, { steps: 20 }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, CheckpointError);
+    assert.match((e as Error).message, /does not match checkpoint\.json/);
+  }
+});
+
+test('resuming with a different network is refused; --fresh starts over', async () => {
+  const c = join(dir, 'd');
+  await trainOnDataset(opts(c, { steps: 10 }));
+  try {
+    await trainOnDataset(opts(c, { steps: 20, config: { ...tiny, hidden: [16] } }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, CheckpointError);
+    assert.match((e as KdpError).message, /--fresh/);
+  }
+  const fresh = await trainOnDataset(opts(c, { steps: 5, fresh: true, config: { ...tiny, hidden: [16] } }));
+  assert.is(fresh.resumedFrom, null);
+});
+
+test('missing or corrupt dataset and unknown env give typed errors', async () => {
+  try { await trainOnDataset(opts(join(dir, 'e'), { dataset: join(dir, 'nope.hdf5') })); assert.unreachable(); } catch (e) { assert.instance(e, DatasetError); }
+  const bad = join(dir, 'bad.hdf5');
+  writeFileSync(bad, 'this is not hdf5');
+  try { await trainOnDataset(opts(join(dir, 'e'), { dataset: bad })); assert.unreachable(); } catch (e) { assert.instance(e, DatasetError); }
+  try { await trainOnDataset(opts(join(dir, 'e'), { env: 'maze2d-tiny' })); assert.unreachable(); } catch (e) { assert.instance(e, UnknownEnvError); }
+});
+
+test('kdp train CLI: usage errors and JSON result', () => {
+  const r = runKdp(['train', '--env', 'maze2d-umaze', '--out', join(dir, 'f')]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /--dataset is required/);
+  const ok = runKdp(['train', '--dataset', dataset, '--env', 'maze2d-umaze', '--out', join(dir, 'g'), '--steps', '3', '--horizon', '8',
+    '--hidden', '16', '--conditions', '2', '--samples', '4', '--positives', '8', '--json']);
+  assert.is(ok.status, 0, ok.stderr);
+  const res = JSON.parse(ok.stdout.trim().split('\n').pop()!) as { steps: number; out: string };
+  assert.is(res.steps, 3);
+  const unknown = runKdp(['train', '--dataset', dataset, '--env', 'nowhere', '--out', join(dir, 'h')]);
+  assert.is(unknown.status, 1);
+  assert.match(unknown.stderr, /E_UNKNOWN_ENV/);
+});
+
+test.run();
