@@ -180,10 +180,14 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     throw new DatasetError(`${path} is not an HDF5 file (no HDF5 signature)`, { hint: 'pass a D4RL .hdf5 file (observations, actions, terminals, timeouts ...) or regenerate it with kdp dataset maze2d' });
   }
   const mod = await h5();
+  // HDF5 errors become exceptions (with HDF5's message) instead of a diagnostic dump on stderr
+  const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
+  M.activate_throwing_error_handler?.();
   let f: InstanceType<H5['File']>;
   try {
     f = new mod.File(path, 'r');
   } catch (e) {
+    M.deactivate_throwing_error_handler?.();
     throw corrupt(path, e);
   }
   try {
@@ -246,6 +250,7 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     return ds;
   } finally {
     try { f.close(); } catch { /* already broken */ }
+    M.deactivate_throwing_error_handler?.();
   }
 }
 
@@ -254,8 +259,11 @@ function toF32(x: ArrayLike<number>): Float32Array {
 }
 
 function corrupt(path: string, cause: unknown, key?: string): DatasetError {
-  const why = cause instanceof Error ? cause.message : String(cause);
-  return new DatasetError(`${path}: corrupt or truncated HDF5${key ? ` (reading ${key})` : ''}: ${why.split('\n')[0]}`, {
+  const raw = cause instanceof Error ? cause.message : String(cause);
+  // HDF5's error stack: keep the innermost "in FUNC(): message" line
+  const lines = raw.split('\n').map((l) => l.trim()).filter((l) => /\(\): /.test(l));
+  const why = lines.length ? lines[lines.length - 1]!.replace(/^.*?in (\w+\(\)): /, '$1: ') : raw.split('\n')[0]!;
+  return new DatasetError(`${path}: corrupt or truncated HDF5${key ? ` (reading ${key})` : ''}: ${why}`, {
     hint: 'the file is damaged (interrupted download or write?); regenerate it with kdp dataset maze2d or download it again',
     cause,
   });

@@ -5,15 +5,12 @@
  * Allocation-free after construction.
  */
 export class SeededRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  /** sfc32 state a, b, c, counter d, as int32 (typed storage: no boxed doubles, no allocation) */
+  private readonly s = new Int32Array(4);
   private spare = 0;
   private hasSpare = false;
 
   constructor(seed: number) {
-    this.a = 0; this.b = 0; this.c = 0; this.d = 1;
     this.reseed(seed);
   }
 
@@ -21,32 +18,38 @@ export class SeededRng {
   reseed(seed: number): void {
     // splitmix32 spreads the (possibly small) seed over the 128-bit state
     let x = (seed >>> 0) ^ 0x6a09e667;
-    const mix = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
+    for (let i = 0; i < 3; i++) {
+      x = (x + 0x9e3779b9) | 0;
       let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0;
-      z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0;
-      return (z ^ (z >>> 15)) >>> 0;
-    };
-    this.a = mix(); this.b = mix(); this.c = mix(); this.d = 1;
+      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+      z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+      this.s[i] = z ^ (z >>> 15);
+    }
+    this.s[3] = 1;
     this.hasSpare = false;
     for (let i = 0; i < 12; i++) this.u32();
   }
 
+  /** Uniform 32-bit integer, as a signed int32 (use `>>> 0` for unsigned). */
+  i32(): number {
+    const s = this.s;
+    const a = s[0]!, b = s[1]!, c = s[2]!, d = s[3]!;
+    const t = (((a + b) | 0) + d) | 0;
+    s[3] = (d + 1) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    return this.i32() >>> 0;
   }
 
   /** Uniform in [0, 1) with 32 bits of resolution. */
   uniform(): number {
-    return this.u32() / 4294967296;
+    return (this.i32() >>> 0) * 2.3283064365386963e-10;
   }
 
   /** Uniform in [lo, hi). */
