@@ -54,7 +54,6 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     quantization,
     candidates: opts.candidates ?? 64,
     calibration: { ...(ck.calibrationConditions ? { conditions: ck.calibrationConditions } : {}), samples: opts.calibration ?? DEFAULT_CALIBRATION_SAMPLES, seed: meta.provenance?.seed ?? 0 },
-    name,
     description: `kdp generator for ${meta.env} (checkpoint step ${meta.step}, ${quantization})`,
   });
   // Self-check with our own bounds-checked reader before anything is written.
