@@ -18,6 +18,8 @@ import { SeededRandom } from '../../src/planner/export/prng.js';
 import { Model } from '../../src/planner/tflite/generated/tflite/model.js';
 import { BuiltinOperator, readTflite, TensorType, type ParsedModel } from '../../src/planner/tflite/reader.js';
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';
+import { buildGolden, GOLDEN_FIXTURES } from '../../src/planner/export/golden-fixtures.js';
+import { mlpForwardReference } from '../../src/model/mlp-spec.js';
 
 const SCHEMA = fileURLToPath(new URL('../../src/planner/tflite/schema/schema.fbs', import.meta.url));
 const w = (activation: 'relu' | 'silu' | 'tanh', seed = 1) =>
@@ -215,6 +217,25 @@ test('arena plan: greedy by size reuses memory of dead tensors', () => {
   ]);
   assert.is(p.arenaBytes, 208 + 112);
   assert.ok(int8Silu.arenaBytes > 0 && int8Silu.arenaBytes < 64 * (8 + 6 + 32 * 4 + 44 * 5) * 4);
+});
+
+test('models/fixtures golden files are reproducible and consistent with the float reference', () => {
+  const dir = fileURLToPath(new URL('../../models/fixtures/', import.meta.url));
+  for (const g of GOLDEN_FIXTURES) {
+    const b = buildGolden(g);
+    const file = new Uint8Array(readFileSync(join(dir, `${g.name}.tflite`)));
+    assert.ok(Buffer.from(file).equals(Buffer.from(b.bytes)), `${g.name}.tflite is reproducible`);
+    const j = JSON.parse(readFileSync(join(dir, `${g.name}.json`), 'utf8')) as { inputs: number[][]; outputs: number[][]; outputStep: number | null };
+    assert.equal(j.inputs[0], Array.from(b.inputs[0]!));
+    const ref = new Float32Array(44);
+    let maxErr = 0;
+    for (let n = 0; n < g.candidates; n++) {
+      mlpForwardReference(b.weights, [...j.inputs[0]!.slice(n * 8, n * 8 + 8), ...j.inputs[1]!.slice(n * 6, n * 6 + 6)], ref);
+      for (let i = 0; i < 44; i++) maxErr = Math.max(maxErr, Math.abs(ref[i]! - j.outputs[0]![n * 44 + i]!));
+    }
+    if (g.quantization === 'fp32') assert.ok(maxErr <= 1e-5, `${g.name}: ${maxErr}`);
+    else assert.ok(maxErr <= 8 * j.outputStep!, `${g.name}: ${maxErr / j.outputStep!} steps`);
+  }
 });
 
 test.run();
