@@ -196,119 +196,177 @@ export function mul_by_quantized_multiplier(acc: i32, mult: i32, shift: i32): i3
   return (i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1)) + (i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3));
 }
 
-/** xs[c, i] = x[c, i] - zp (i16), zero for inDim <= i < inPad. */
+/**
+ * Vectorized MultiplyByQuantizedMultiplier + offset + clamp on 4 int32 lanes; bit-identical to mulQ
+ * for multipliers >= 0 (QuantizeMultiplier never returns a negative one).
+ */
+@inline function requant4(acc: v128, mult: i32, shift: i32, outZp: i32, lo: i32, hi: i32): v128 {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  const a = i32x4.shl(acc, left);
+  const m = i32x4.splat(mult);
+  let p0 = i64x2.extmul_low_i32x4_s(a, m);
+  let p1 = i64x2.extmul_high_i32x4_s(a, m);
+  const nPos = i64x2.splat(<i64>(1 << 30));
+  const nNeg = i64x2.splat(<i64>(1 - (1 << 30)));
+  p0 = i64x2.add(p0, v128.bitselect(nNeg, nPos, i64x2.shr_s(p0, 63)));
+  p1 = i64x2.add(p1, v128.bitselect(nNeg, nPos, i64x2.shr_s(p1, 63)));
+  // C++ division by 2^31 truncates toward zero: add 2^31 - 1 to negative values before the shift
+  const bias = i64x2.splat(<i64>0x7fffffff);
+  p0 = i64x2.shr_s(i64x2.add(p0, v128.and(i64x2.shr_s(p0, 63), bias)), 31);
+  p1 = i64x2.shr_s(i64x2.add(p1, v128.and(i64x2.shr_s(p1, 63), bias)), 31);
+  const x = v128.shuffle<i32>(p0, p1, 0, 2, 4, 6);
+  const mask = right >= 31 ? 0x7fffffff : (1 << right) - 1;
+  const rem = v128.and(x, i32x4.splat(mask));
+  const thr = i32x4.sub(i32x4.splat(mask >> 1), i32x4.shr_s(x, 31));
+  let r = i32x4.sub(i32x4.shr_s(x, right), i32x4.gt_s(rem, thr));
+  r = i32x4.add(r, i32x4.splat(outZp));
+  return i32x4.min_s(i32x4.max_s(r, i32x4.splat(lo)), i32x4.splat(hi));
+}
+
+/** [sum(a), sum(b), sum(c), sum(d)] of four i32x4 accumulators. */
+@inline function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
+}
+
+/**
+ * Widen the int8 input to (x - zp) as i16, zero-padded to inPad, in the layout fc_i8 reads:
+ * candidates in full blocks of 4 are interleaved per 8 inputs ([inPad/8][4][8] i16, 64 bytes a step);
+ * the remaining n % 4 candidates follow as plain rows of inPad i16.
+ */
 export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, zp: i32): void {
+  const zpv = i16x8.splat(<i16>zp);
+  const blocks = n >> 2;
   for (let c = 0; c < n; c++) {
     const src = x + <usize>c * <usize>inDim;
-    const dst = xs + (<usize>c * <usize>inPad << 1);
-    let i = 0;
-    const zpv = i16x8.splat(<i16>zp);
-    for (; i + 8 <= inDim; i += 8) {
-      v128.store(dst + (<usize>i << 1), i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+    let dst: usize;
+    let step: usize;
+    if ((c >> 2) < blocks) {
+      dst = xs + (<usize>(c >> 2) * <usize>inPad << 3) + (<usize>(c & 3) << 4);
+      step = 64;
+    } else {
+      dst = xs + (<usize>blocks * <usize>inPad << 3) + (<usize>(c - (blocks << 2)) * <usize>inPad << 1);
+      step = 16;
     }
-    for (; i < inDim; i++) store<i16>(dst + (<usize>i << 1), <i16>(<i32>load<i8>(src + <usize>i) - zp));
-    for (; i < inPad; i++) store<i16>(dst + (<usize>i << 1), 0);
+    let i = 0;
+    for (; i + 8 <= inDim; i += 8) {
+      v128.store(dst, i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+      dst += step;
+    }
+    if (i < inPad) {
+      // last partial group of 8: scalar fill with zero padding
+      for (let k = 0; k < 8; k++) {
+        const v = i + k < inDim ? <i32>load<i8>(src + <usize>(i + k)) - zp : 0;
+        store<i16>(dst + (<usize>k << 1), <i16>v);
+      }
+    }
   }
 }
 
+/**
+ * int8 FULLY_CONNECTED. The weights are pre-packed at allocate, already widened to i16, as
+ * [outPad/4][inPad/8][4 rows][8] i16 (64 bytes a step; rows beyond outDim and inputs beyond inDim
+ * are zero), the bias as outPad int32 (zero-padded). Widening once at allocate keeps the inner loop
+ * to loads + i32x4.dot_i16x8_s + adds. Blocks of 4 candidates run 4 candidates × 2 rows per pass
+ * (each weight vector feeds 4 candidates, 8 accumulators); the remaining n % 4 candidates run
+ * 1 candidate × 4 rows.
+ */
 export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad: i32, outDim: i32,
   hasBias: i32, mult: i32, shift: i32, outZp: i32, actMin: i32, actMax: i32): void {
-  const xStride = <usize>inPad << 1; // i16 rows
-  const wStride = <usize>inPad;      // i8 rows
+  const steps = inPad >> 3;
+  const outPad = (outDim + 3) & ~3;
+  const groups = outPad >> 2;
+  const groupBytes = <usize>steps << 6;
   const yStride = <usize>outDim;
-  let c = 0;
-  for (; c + 4 <= n; c += 4) {
-    const x0 = xs + <usize>c * xStride;
-    const x1 = x0 + xStride;
-    const x2 = x1 + xStride;
-    const x3 = x2 + xStride;
-    const y0 = y + <usize>c * yStride;
-    let o = 0;
-    for (; o + 2 <= outDim; o += 2) {
-      const wa = w + <usize>o * wStride;
-      const wb = wa + wStride;
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
-      for (let i = 0; i < inPad; i += 8) {
-        const xo = <usize>i << 1;
-        const va = v128.load8x8_s(wa + <usize>i);
-        const vb = v128.load8x8_s(wb + <usize>i);
-        const v0 = v128.load(x0 + xo);
-        const v1 = v128.load(x1 + xo);
-        const v2 = v128.load(x2 + xo);
-        const v3 = v128.load(x3 + xo);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, v0));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v1)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, v1));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v2)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, v2));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v3)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, v3));
+  const blocks = n >> 2;
+  for (let cb = 0; cb < blocks; cb++) {
+    const xb = xs + (<usize>cb * <usize>inPad << 3);
+    const yb = y + <usize>(cb << 2) * yStride;
+    for (let g = 0; g < groups; g++) {
+      const wg = w + <usize>g * groupBytes;
+      let r0 = i32x4.splat(0), r1 = i32x4.splat(0), r2 = i32x4.splat(0), r3 = i32x4.splat(0);
+      for (let half = 0; half < 2; half++) {
+        let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+        let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+        let pw = wg + (<usize>half << 5);
+        let px = xb;
+        for (let s = 0; s < steps; s++) {
+          const va = v128.load(pw);
+          const vb = v128.load(pw, 16);
+          const v0 = v128.load(px);
+          const v1 = v128.load(px, 16);
+          const v2 = v128.load(px, 32);
+          const v3 = v128.load(px, 48);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, v0));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v1)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, v1));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v2)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, v2));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v3)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, v3));
+          pw += 64;
+          px += 64;
+        }
+        // per row: [sum for candidate 0..3]
+        const o = (g << 2) + (half << 1);
+        let sa = reduce4(a0, a1, a2, a3);
+        let sb = reduce4(b0, b1, b2, b3);
+        if (hasBias) {
+          sa = i32x4.add(sa, v128.load32_splat(bias + (<usize>o << 2)));
+          sb = i32x4.add(sb, v128.load32_splat(bias + (<usize>o << 2), 4));
+        }
+        sa = requant4(sa, mult, shift, outZp, actMin, actMax);
+        sb = requant4(sb, mult, shift, outZp, actMin, actMax);
+        if (half == 0) { r0 = sa; r1 = sb; } else { r2 = sa; r3 = sb; }
       }
-      let ba = 0, bb = 0;
-      if (hasBias) { ba = load<i32>(bias + (<usize>o << 2)); bb = load<i32>(bias + (<usize>(o + 1) << 2)); }
-      const yo = y0 + <usize>o;
-      store<i8>(yo, requant(hsumi(a0) + ba, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + yStride, requant(hsumi(a1) + ba, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 2 * yStride, requant(hsumi(a2) + ba, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 3 * yStride, requant(hsumi(a3) + ba, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 1, requant(hsumi(b0) + bb, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 1 + yStride, requant(hsumi(b1) + bb, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 1 + 2 * yStride, requant(hsumi(b2) + bb, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 1 + 3 * yStride, requant(hsumi(b3) + bb, mult, shift, outZp, actMin, actMax));
-    }
-    for (; o < outDim; o++) {
-      const wa = w + <usize>o * wStride;
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      for (let i = 0; i < inPad; i += 8) {
-        const xo = <usize>i << 1;
-        const va = v128.load8x8_s(wa + <usize>i);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v128.load(x0 + xo)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v128.load(x1 + xo)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v128.load(x2 + xo)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v128.load(x3 + xo)));
+      // bytes [row][cand] → [cand][row]: one 4-byte store per candidate
+      const rows8 = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3));
+      const t = v128.swizzle(rows8, v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+      const o = g << 2;
+      const yo = yb + <usize>o;
+      if (o + 4 <= outDim) {
+        store<i32>(yo, i32x4.extract_lane(t, 0));
+        store<i32>(yo + yStride, i32x4.extract_lane(t, 1));
+        store<i32>(yo + 2 * yStride, i32x4.extract_lane(t, 2));
+        store<i32>(yo + 3 * yStride, i32x4.extract_lane(t, 3));
+      } else {
+        for (let c = 0; c < 4; c++) {
+          const lane = c == 0 ? <u32>i32x4.extract_lane(t, 0) : c == 1 ? <u32>i32x4.extract_lane(t, 1) : c == 2 ? <u32>i32x4.extract_lane(t, 2) : <u32>i32x4.extract_lane(t, 3);
+          const yc = yo + <usize>c * yStride;
+          for (let r = 0; r < 4; r++) if (o + r < outDim) store<u8>(yc + <usize>r, <u8>(lane >> (<u32>r << 3)));
+        }
       }
-      const bv = hasBias ? load<i32>(bias + (<usize>o << 2)) : 0;
-      const yo = y0 + <usize>o;
-      store<i8>(yo, requant(hsumi(a0) + bv, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + yStride, requant(hsumi(a1) + bv, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 2 * yStride, requant(hsumi(a2) + bv, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 3 * yStride, requant(hsumi(a3) + bv, mult, shift, outZp, actMin, actMax));
     }
   }
-  for (; c < n; c++) {
-    const xc = xs + <usize>c * xStride;
+  const xr = xs + (<usize>blocks * <usize>inPad << 3);
+  for (let c = blocks << 2; c < n; c++) {
+    const xc = xr + (<usize>(c - (blocks << 2)) * <usize>inPad << 1);
     const yc = y + <usize>c * yStride;
-    let o = 0;
-    for (; o + 4 <= outDim; o += 4) {
-      const w0 = w + <usize>o * wStride;
-      const w1 = w0 + wStride;
-      const w2 = w1 + wStride;
-      const w3 = w2 + wStride;
+    for (let g = 0; g < groups; g++) {
       let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      for (let i = 0; i < inPad; i += 8) {
-        const v = v128.load(xc + (<usize>i << 1));
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, v128.load8x8_s(w0 + <usize>i)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, v128.load8x8_s(w1 + <usize>i)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, v128.load8x8_s(w2 + <usize>i)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, v128.load8x8_s(w3 + <usize>i)));
+      let pw = w + <usize>g * groupBytes;
+      let px = xc;
+      for (let s = 0; s < steps; s++) {
+        const v = v128.load(px);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, v128.load(pw)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, v128.load(pw, 16)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, v128.load(pw, 32)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, v128.load(pw, 48)));
+        pw += 64;
+        px += 16;
       }
-      let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-      if (hasBias) {
-        const bo = bias + (<usize>o << 2);
-        b0 = load<i32>(bo); b1 = load<i32>(bo + 4); b2 = load<i32>(bo + 8); b3 = load<i32>(bo + 12);
-      }
+      const o = g << 2;
+      let sv = reduce4(a0, a1, a2, a3);
+      if (hasBias) sv = i32x4.add(sv, v128.load(bias + (<usize>o << 2)));
+      const r = requant4(sv, mult, shift, outZp, actMin, actMax);
       const yo = yc + <usize>o;
-      store<i8>(yo, requant(hsumi(a0) + b0, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 1, requant(hsumi(a1) + b1, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 2, requant(hsumi(a2) + b2, mult, shift, outZp, actMin, actMax));
-      store<i8>(yo + 3, requant(hsumi(a3) + b3, mult, shift, outZp, actMin, actMax));
-    }
-    for (; o < outDim; o++) {
-      const w0 = w + <usize>o * wStride;
-      let a0 = i32x4.splat(0);
-      for (let i = 0; i < inPad; i += 8) {
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load(xc + (<usize>i << 1)), v128.load8x8_s(w0 + <usize>i)));
+      const b16 = i16x8.narrow_i32x4_s(r, r);
+      const b8 = i8x16.narrow_i16x8_s(b16, b16);
+      if (o + 4 <= outDim) {
+        store<i32>(yo, i32x4.extract_lane(b8, 0));
+      } else {
+        const word = <u32>i32x4.extract_lane(b8, 0);
+        for (let k = 0; k < 4; k++) if (o + k < outDim) store<u8>(yo + <usize>k, <u8>(word >> (<u32>k << 3)));
       }
-      const bv = hasBias ? load<i32>(bias + (<usize>o << 2)) : 0;
-      store<i8>(yc + <usize>o, requant(hsumi(a0) + bv, mult, shift, outZp, actMin, actMax));
     }
   }
 }

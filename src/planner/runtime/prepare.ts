@@ -165,7 +165,8 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
     if (override) s[0] = batch;
     checkElements(numElements(s), tensorName(t));
     shapes[t] = s;
-    tensorRegion.set(t, addRegion(td.name, numElements(s) * 4, null, -1, -1));
+    // inputs stay valid for the whole invoke (the caller may invoke again without rewriting them)
+    tensorRegion.set(t, addRegion(td.name, numElements(s) * 4, null, -1, nOps));
     produced.add(t);
   }
 
@@ -278,11 +279,14 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           if (qw.zp !== 0) unsupported(`${where}: weights zero point ${qw.zp} (TFLite int8 weights are symmetric, zero point 0)`);
           const qo = quantOf(op.outputs[0]!, where);
           const inPad = alignUp(inDim, 8);
-          const packed = new Uint8Array(outDim * inPad);
-          const src = wd.data!;
-          for (let r = 0; r < outDim; r++) packed.set(src.subarray(r * inDim, (r + 1) * inDim), r * inPad);
-          const w = persistent(`fc${i}:W(packed ${outDim}x${inPad})`, packed);
-          const b = bt >= 0 ? persistent(`fc${i}:bias`, alignedCopy(g.tensors[bt]!.data!)) : -1;
+          const outPad = alignUp(outDim, 4);
+          const w = persistent(`fc${i}:W(packed ${outPad}x${inPad})`, packInt8Weights(wd.data!, outDim, inDim));
+          let b: Ref = -1;
+          if (bt >= 0) {
+            const padded = new Uint8Array(outPad * 4);
+            padded.set(g.tensors[bt]!.data!);
+            b = persistent(`fc${i}:bias`, padded);
+          }
           const xsRef = addRegion(`fc${i}:scratch`, rows * inPad * 2, null, i, i);
           const y = write(op.outputs[0]!, i, outShape, 'int8');
           const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
@@ -538,4 +542,24 @@ function reluLut(qi: { scale: number; zp: number }, qo: { scale: number; zp: num
     lut[v + 128] = r < lo ? lo : r > hi ? hi : r;
   }
   return lut;
+}
+
+/**
+ * int8 FC weights [outDim, inDim] → the kernel layout: widened to i16, [outPad/4][inPad/8][4 rows][8]
+ * (zero-padded); one 64-byte step holds 8 inputs of 4 consecutive output rows. Element (o, i) lands at
+ * i16 index packedIndex(o, i, inPad).
+ */
+export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
+  const inPad = alignUp(inDim, 8);
+  const outPad = alignUp(outDim, 4);
+  const out = new Int16Array(outPad * inPad);
+  const s8 = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
+  for (let o = 0; o < outDim; o++) {
+    for (let i = 0; i < inDim; i++) out[packedIndex(o, i, inPad)] = s8[o * inDim + i]!;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+export function packedIndex(o: number, i: number, inPad: number): number {
+  return (o >> 2) * inPad * 4 + (i >> 3) * 32 + (o & 3) * 8 + (i & 7);
 }

@@ -20,16 +20,16 @@ export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, 
   }
 }
 
-/** int8 FC over the packed weights [outDim, inPad] (zero-padded); TFLite reference arithmetic. */
-export function fcI8(x: Int8Array, w: Int8Array, bias: Int32Array | null, y: Int8Array,
+/** int8 FC over the packed weights (see prepare.ts packInt8Weights); TFLite reference arithmetic. */
+export function fcI8(x: Int8Array, w: Int16Array, bias: Int32Array | null, y: Int8Array,
   rows: number, inDim: number, inPad: number, outDim: number,
   inZp: number, mult: number, shift: number, outZp: number, lo: number, hi: number): void {
   for (let r = 0; r < rows; r++) {
     const xo = r * inDim;
     for (let o = 0; o < outDim; o++) {
-      const wo = o * inPad;
+      const wo = (o >> 2) * inPad * 4 + (o & 3) * 8;
       let acc = 0;
-      for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + i]!;
+      for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + (i >> 3) * 32 + (i & 7)]!;
       if (bias !== null) acc += bias[o]!;
       let v = mulByQuantizedMultiplier(acc | 0, mult, shift) + outZp;
       v = v < lo ? lo : v > hi ? hi : v;
