@@ -35,6 +35,7 @@ for (const name of MAZE2D_ENVS) {
     const episodes = 6;
     for (let ep = 0; ep < episodes; ep++) {
       env.resetWith(rng);
+      ctrl.reset();
       for (let t = 0; t < env.maxEpisodeSteps; t++) {
         env.observe(s);
         const done = ctrl.getAction(s[0]!, s[1]!, s[2]!, s[3]!, env.targetX, env.targetY, act);

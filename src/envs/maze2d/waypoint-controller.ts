@@ -55,6 +55,18 @@ export class WaypointController {
     this.dGain = opts.dGain ?? -1.0;
   }
 
+  /**
+   * Forget the current plan so the next getAction replans from where the point is. D4RL only replans
+   * when the target *cell* changes; after teleporting the point (an env reset) with the same target
+   * cell, the stale plan would drive it into a wall. Call this at every env reset.
+   */
+  reset(): void {
+    this.tgtX = Infinity;
+    this.tgtY = Infinity;
+    this.wpIdx = 0;
+    this.wpCount = 0;
+  }
+
   /** Waypoints of the current plan as [x, y] pairs (copies; for inspection and tests). */
   waypoints(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
