@@ -124,8 +124,14 @@ export class FeetechBus {
         this.rxStart = 0;
       }
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new TimeoutError(`feetech: no status from servo ${expectId}${this.label(expectId)}`, this.timeoutMs);
-      const n = await this.transport.read(rx, this.rxEnd, rx.length - this.rxEnd, remaining);
+      if (remaining <= 0) throw new TimeoutError(`feetech: no status from servo ${expectId < 0 ? '(any)' : expectId}${this.label(expectId)}`, this.timeoutMs);
+      let n: number;
+      try {
+        n = await this.transport.read(rx, this.rxEnd, rx.length - this.rxEnd, remaining);
+      } catch (e) {
+        if (e instanceof TimeoutError) throw new TimeoutError(`feetech: no status from servo ${expectId}${this.label(expectId)}`, this.timeoutMs);
+        throw e;
+      }
       this.rxEnd += n;
     }
   }
@@ -248,8 +254,9 @@ export class FeetechBus {
       this.txLen = encodeWriteRegister(this.tx, 0, id, spec, value, instr);
       await this.send();
       if (expectReply) {
-        await this.receive(id, performance.now() + this.timeoutMs, true);
-        this.noteStatus(id, this.view.code);
+        // a servo whose ID is being changed may answer with either id
+        await this.receive(spec.addr === STS_CONTROL_TABLE.ID.addr ? -1 : id, performance.now() + this.timeoutMs, true);
+        this.noteStatus(this.view.id, this.view.code);
       }
     });
     this.checkFaults();

@@ -101,16 +101,20 @@ export class So100Arm {
   async verify(): Promise<void> {
     const missing: number[] = [];
     const wrong: { id: number; expected: number; found: number }[] = [];
-    for (const id of this.ids) {
-      try {
-        const model = await this.bus.read(id, 'Model_Number');
-        if (model !== MODEL_NUMBERS.sts3215) wrong.push({ id, expected: MODEL_NUMBERS.sts3215, found: model });
-      } catch (e) {
-        if (e instanceof TimeoutError) missing.push(id);
-        else if (!(e instanceof MotorFaultError)) throw e;
+    // connect-time check: generous timeout (a loaded host or a slow adapter), not the per-tick budget
+    await this.setup(async () => {
+      for (const id of this.ids) {
+        try {
+          const model = await this.bus.read(id, 'Model_Number');
+          if (model !== MODEL_NUMBERS.sts3215) wrong.push({ id, expected: MODEL_NUMBERS.sts3215, found: model });
+        } catch (e) {
+          if (e instanceof TimeoutError) missing.push(id);
+          else if (!(e instanceof MotorFaultError)) throw e;
+        }
       }
-    }
-    if (missing.length || wrong.length) throw new MotorNotFoundError(missing, wrong, this.bus.transport.uri);
+    });
+    const t = this.bus.transport as { path?: string; uri: string };
+    if (missing.length || wrong.length) throw new MotorNotFoundError(missing, wrong, t.path ?? t.uri);
     this.lastOkMs = performance.now();
   }
 
@@ -119,6 +123,22 @@ export class So100Arm {
    * gripper torque/current caps; then torque on (and Lock = 1).
    */
   async configure(options: { torque?: boolean } = {}): Promise<void> {
+    await this.setup(() => this.configureNow());
+    if (options.torque ?? true) await this.enableTorque();
+  }
+
+  /**
+   * Run connect/configure-time exchanges with a generous timeout (100 ms × 4 attempts): a loaded host or a slow
+   * adapter must not fail them; the per-tick budget (config.busTimeoutMs × (busRetries + 1)) stays tight.
+   */
+  async setup<T>(fn: () => Promise<T>): Promise<T> {
+    const saved = [this.bus.timeoutMs, this.bus.retries] as const;
+    this.bus.timeoutMs = Math.max(100, saved[0]);
+    this.bus.retries = Math.max(3, saved[1]);
+    try { return await fn(); } finally { [this.bus.timeoutMs, this.bus.retries] = saved; }
+  }
+
+  private async configureNow(): Promise<void> {
     const gripper = this.config.ids.gripper;
     for (const id of this.ids) {
       await this.bus.write(id, 'Torque_Enable', 0);
@@ -136,27 +156,33 @@ export class So100Arm {
         await this.bus.write(id, 'Overload_Torque', 25);
       }
     }
-    if (options.torque ?? true) await this.enableTorque();
   }
 
   async enableTorque(): Promise<void> {
-    for (const id of this.ids) {
-      await this.bus.write(id, 'Torque_Enable', 1);
-      await this.bus.write(id, 'Lock', 1);
-    }
+    await this.setup(async () => {
+      for (const id of this.ids) {
+        await this.bus.write(id, 'Torque_Enable', 1);
+        await this.bus.write(id, 'Lock', 1);
+      }
+    });
+    this.lastOkMs = performance.now();
   }
 
   /** Torque off on every joint, confirmed per servo (lerobot retries 5×). */
   async disableTorque(): Promise<void> {
     await this.bus.disableTorque(this.ids);
-    for (const id of this.ids) {
-      for (let k = 0; ; k++) {
-        try { await this.bus.write(id, 'Torque_Enable', 0); await this.bus.write(id, 'Lock', 0); break; } catch (e) {
-          if (e instanceof MotorFaultError) break; // the write went through; the servo reports a fault bit
-          if (k >= 4) throw e;
+    const saved = this.bus.retries;
+    this.bus.retries = 0;
+    try {
+      for (const id of this.ids) {
+        for (let k = 0; ; k++) {
+          try { await this.bus.write(id, 'Torque_Enable', 0); await this.bus.write(id, 'Lock', 0); break; } catch (e) {
+            if (e instanceof MotorFaultError) break; // the write went through; the servo reports a fault bit
+            if (e instanceof DisconnectedError || k >= 4) throw e;
+          }
         }
       }
-    }
+    } finally { this.bus.retries = saved; }
   }
 
   /**

@@ -7,6 +7,8 @@
  * buffer, errors are typed (`TimeoutError`, `DisconnectedError`, `CanceledError`, `TransportError`), and
  * `close()` cancels a pending read. The port is never listed here (SerialPort.list needs udevadm).
  */
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { CanceledError, DisconnectedError, TimeoutError, TransportError } from '../errors.js';
 import type { Transport } from './types.js';
@@ -234,4 +236,74 @@ export class SerialTransport implements Transport {
     this.size = 0;
     this.head = 0;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Port discovery without udevadm (SerialPort.list shells out to `udevadm info -e`, missing on many boards)
+
+export interface SerialPortEntry {
+  /** Stable name when available (/dev/serial/by-id/...), else the device node. */
+  path: string;
+  /** Device node (/dev/ttyACM0). */
+  device: string;
+  /** /dev/serial/by-id names pointing at this device. */
+  byId: string[];
+  /** USB vendor:product from sysfs, when known. */
+  usbId?: string;
+  product?: string;
+}
+
+const PORT_PATTERNS = [/^ttyACM\d+$/, /^ttyUSB\d+$/, /^ttyAMA\d+$/, /^ttyTHS\d+$/, /^ttyGS\d+$/, /^ttyXRUSB\d+$/, /^rfcomm\d+$/, /^tty\.usb/, /^cu\.usb/, /^tty\.wchusbserial/, /^cu\.wchusbserial/, /^tty\.SLAB/, /^cu\.SLAB/];
+
+/**
+ * Serial ports present, by scanning `devDir` (default /dev): USB-serial adapters (ttyACM*, ttyUSB*), board UARTs
+ * (ttyAMA* on the Pi, ttyTHS* on Jetson), macOS tty./cu.usb*, plus /dev/serial/by-id links. `all` adds ttyS*.
+ */
+export function listSerialPorts(options: { devDir?: string; sysDir?: string; all?: boolean } = {}): SerialPortEntry[] {
+  const devDir = options.devDir ?? '/dev';
+  const sysDir = options.sysDir ?? '/sys/class/tty';
+  const names = safeReaddir(devDir).filter((n) => PORT_PATTERNS.some((re) => re.test(n)) || (options.all === true && /^ttyS\d+$/.test(n)));
+  const byIdDir = join(devDir, 'serial', 'by-id');
+  const links = new Map<string, string[]>();
+  for (const l of safeReaddir(byIdDir)) {
+    const full = join(byIdDir, l);
+    let target: string;
+    try { target = realpathSync(full); } catch { continue; }
+    const dev = join(devDir, basename(target));
+    links.set(dev, [...(links.get(dev) ?? []), full]);
+  }
+  const out: SerialPortEntry[] = [];
+  for (const n of names.sort(naturalCompare)) {
+    const device = join(devDir, n);
+    const byId = links.get(device) ?? [];
+    const e: SerialPortEntry = { path: byId[0] ?? device, device, byId };
+    const usb = usbInfo(join(sysDir, n));
+    if (usb.usbId) e.usbId = usb.usbId;
+    if (usb.product) e.product = usb.product;
+    out.push(e);
+  }
+  return out;
+}
+
+function usbInfo(ttySys: string): { usbId?: string; product?: string } {
+  try {
+    let dir = realpathSync(join(ttySys, 'device'));
+    for (let k = 0; k < 6 && dir !== '/'; k++, dir = dirname(dir)) {
+      if (existsSync(join(dir, 'idVendor'))) {
+        const v = readFileSync(join(dir, 'idVendor'), 'utf8').trim();
+        const p = readFileSync(join(dir, 'idProduct'), 'utf8').trim();
+        const prod = existsSync(join(dir, 'product')) ? readFileSync(join(dir, 'product'), 'utf8').trim() : undefined;
+        return { usbId: `${v}:${p}`, ...(prod ? { product: prod } : {}) };
+      }
+    }
+  } catch { /* not a USB device, or no sysfs */ }
+  return {};
+}
+
+function safeReaddir(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
+
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
 }

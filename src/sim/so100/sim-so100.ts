@@ -7,6 +7,7 @@ import type { JointName } from '../../so100/config.js';
 import { JOINTS } from '../../so100/config.js';
 import { CanceledError, DisconnectedError } from '../../errors.js';
 import { SerialTransport } from '../../transport/serial.js';
+import { encodePing, encodeRead, encodeSyncRead } from '../../feetech/packet.js';
 import { forwardKinematics } from './kinematics.js';
 import { So100Physics } from './physics.js';
 import { SimFeetechBus } from './sim-bus.js';
@@ -25,6 +26,30 @@ export interface SimSo100Options {
   jointLimitsRad?: Record<JointName, [number, number]>;
   /** Physics timer period (ms). Default 4. */
   tickMs?: number;
+  /** Exercise the physics and the protocol paths before serving so the first replies are not slowed by the JIT. Default true. */
+  warmup?: boolean;
+}
+
+/** Run the hot paths a few hundred times (read-only instructions, physics from the initial pose) and reset. */
+function warmUp(bus: SimFeetechBus, physics: So100Physics, q0: number[]): void {
+  physics.setJoints(q0);
+  physics.step(300);
+  const frame = new Uint8Array(64);
+  const ids = bus.servos.map((s) => s.id);
+  const out = bus.output;
+  bus.output = () => {};
+  for (let k = 0; k < 300; k++) {
+    let n = encodeSyncRead(frame, 0, 56, k % 2 ? 2 : 8, ids);
+    bus.receive(frame.subarray(0, n));
+    n = encodePing(frame, 0, ids[k % ids.length]!);
+    bus.receive(frame.subarray(0, n));
+    n = encodeRead(frame, 0, ids[k % ids.length]!, 3, 2);
+    bus.receive(frame.subarray(0, n));
+  }
+  bus.output = out;
+  bus.stats.instructions = 0;
+  bus.stats.replies = 0;
+  for (const k of Object.keys(bus.stats.byInstruction)) delete bus.stats.byInstruction[k];
 }
 
 export type FaultName = 'overload' | 'voltage' | 'overheat' | 'angle' | 'silent';
@@ -74,7 +99,9 @@ export class SimSo100 {
     if (options.returnDelay !== undefined) for (const s of bus.servos) s.reg('Return_Delay_Time', options.returnDelay);
     const byJoint: (SimServo | undefined)[] = JOINTS.map((_, i) => bus.servos[i]);
     const physics = await So100Physics.create(byJoint, options.jointLimitsRad);
-    physics.setJoints(options.joints ?? [0, 0, 0, 0, 0, 0]);
+    const q0 = options.joints ?? [0, 0, 0, 0, 0, 0];
+    if (options.warmup ?? true) warmUp(bus, physics, q0);
+    physics.setJoints(q0);
     for (const s of bus.servos) s.reg('Goal_Position', s.get('Present_Position'));
     return new SimSo100(bus, physics, options.tickMs ?? 4);
   }

@@ -1,0 +1,73 @@
+// Killing the simulator mid-loop: the arm reports it within 100 ms, says why, and attempts the safe stop.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SafetyStopError } from '../../src/errors.js';
+import { So100Arm } from '../../src/so100/arm.js';
+import { sleep, startSimChild } from './harness.js';
+
+async function runUntilStop(arm: So100Arm, kill: () => void): Promise<{ err: SafetyStopError; afterKillMs: number; ticks: number }> {
+  let killedAt = 0;
+  let ticks = 0;
+  let calm = 0;
+  let retriesSeen = arm.bus.stats.retries;
+  const goals = new Int32Array(6);
+  for (;;) {
+    try {
+      await arm.readState();
+      for (let i = 0; i < 6; i++) goals[i] = arm.positionTicks[i]!;
+      await arm.writeGoals(goals);
+    } catch (e) {
+      if (!(e instanceof SafetyStopError)) throw e;
+      return { err: e, afterKillMs: performance.now() - killedAt, ticks };
+    }
+    ticks++;
+    // kill once the loop has run 50 ticks in a row without a retry (the host is shared and often loaded)
+    if (arm.bus.stats.retries !== retriesSeen) { retriesSeen = arm.bus.stats.retries; calm = 0; } else calm++;
+    if (calm === 50 && killedAt === 0) { killedAt = performance.now(); kill(); }
+    if (ticks > 3000) throw new Error('never stopped');
+    await sleep(10); // 100 Hz
+  }
+}
+
+test('SIGKILL of the simulator (socat left running): silent bus → safe stop within 100 ms', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
+  const sim = await startSimChild(join(dir, 'arm'));
+  let arm: So100Arm | undefined;
+  try {
+    arm = await So100Arm.connect({ port: sim.ready.pty });
+    await arm.enableTorque();
+    const r = await runUntilStop(arm, () => sim.child.kill('SIGKILL'));
+    console.log(`[figure] so100 sim SIGKILL → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms (bus silent; ${r.ticks} ticks at 100 Hz before)`);
+    assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
+    assert.match(r.err.message, /servo bus silent/);
+    assert.match(r.err.message, /torque off sent/);
+    assert.ok(arm.stopLatencyMs !== undefined && arm.stopLatencyMs < 100);
+  } finally {
+    await arm?.close();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('simulator and its pty pair gone (SIGTERM): port lost → safe stop within 100 ms', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
+  const sim = await startSimChild(join(dir, 'arm'));
+  let arm: So100Arm | undefined;
+  try {
+    arm = await So100Arm.connect({ port: sim.ready.pty });
+    await arm.enableTorque();
+    const r = await runUntilStop(arm, () => sim.child.kill('SIGTERM'));
+    console.log(`[figure] so100 sim SIGTERM (pty closed) → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms`);
+    assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
+    assert.match(r.err.message, /serial port lost|servo bus silent/);
+  } finally {
+    await arm?.close();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
