@@ -238,4 +238,19 @@ test('models/fixtures golden files are reproducible and consistent with the floa
   }
 });
 
+test('second opinion: ArmNN 20.08 (independent parser) agrees on the golden fixtures (if pyarmnn is installed)', () => {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import pyarmnn'], { encoding: 'utf8' });
+  if (probe.status !== 0) { console.log('\n[figure] pyarmnn not installed: ArmNN check skipped'); return; }
+  const script = fileURLToPath(new URL('../../models/fixtures/armnn_check.py', import.meta.url));
+  const r = spawnSync('/usr/bin/python3', [script], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; maxAbsDiff: number; outputStep: number | null });
+  assert.is(rows.length, GOLDEN_FIXTURES.length);
+  for (const row of rows) {
+    const tol = row.outputStep === null ? 1e-5 : row.outputStep * 1.001;
+    assert.ok(row.maxAbsDiff <= tol, `${row.name}: ArmNN differs from tfjs-tflite by ${row.maxAbsDiff}`);
+  }
+  console.log(`\n[figure] ArmNN vs tfjs-tflite: ${rows.map((x) => `${x.name} ${x.maxAbsDiff.toExponential(1)}`).join(', ')}`);
+});
+
 test.run();
