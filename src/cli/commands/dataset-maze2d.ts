@@ -20,7 +20,7 @@ export const command: CommandSpec = {
   options: {
     maze: { type: 'string', placeholder: 'name', default: 'umaze', description: 'umaze | medium | large' },
     steps: { type: 'string', placeholder: 'N', default: '1000000', description: 'number of transitions' },
-    seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed (same seed → identical file contents)' },
+    seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed (same seed → identical data; only HDF5 object timestamps differ)' },
     out: { type: 'string', placeholder: '<path>', description: 'output .hdf5 (default data/maze2d-<maze>.hdf5)' },
     noise: { type: 'string', placeholder: 'std', default: '0.5', description: 'std of the Gaussian action noise (0 = the noiseless script)' },
     gzip: { type: 'string', placeholder: 'level', default: '4', description: 'gzip level of the HDF5 datasets (0 = none)' },
