@@ -91,7 +91,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     signatureKey: SIGNATURE_KEY,
     ...(ex.boundaryQuantization ? { quantization: ex.boundaryQuantization } : {}),
     provenance: {
-      checkpoint: resolve(opts.checkpoint),
+      checkpoint: opts.checkpoint,
       trainingSteps: meta.step,
       seed: meta.provenance.seed,
       dataset: meta.provenance.dataset,
