@@ -224,6 +224,21 @@ export function mul_by_quantized_multiplier(acc: i32, mult: i32, shift: i32): i3
   return i32x4.min_s(i32x4.max_s(r, i32x4.splat(lo)), i32x4.splat(hi));
 }
 
+/**
+ * XNNPACK-style "fp32" requantization (what TFLite's XNNPACK delegate, hence tfjs-tflite, runs):
+ * f32(acc) × scale, round to nearest even, + zero point, clamp.
+ */
+@inline function requant4f(acc: v128, scale: f32, outZp: i32, lo: i32, hi: i32): v128 {
+  const f = f32x4.nearest(f32x4.mul(f32x4.convert_i32x4_s(acc), f32x4.splat(scale)));
+  const r = i32x4.add(i32x4.trunc_sat_f32x4_s(f), i32x4.splat(outZp));
+  return i32x4.min_s(i32x4.max_s(r, i32x4.splat(lo)), i32x4.splat(hi));
+}
+
+/** Requantize with the TFLite reference fixed-point path (fpScale == 0) or the XNNPACK fp32 path. */
+@inline function requantSel(acc: v128, mult: i32, shift: i32, fpScale: f32, outZp: i32, lo: i32, hi: i32): v128 {
+  return fpScale != 0 ? requant4f(acc, fpScale, outZp, lo, hi) : requant4(acc, mult, shift, outZp, lo, hi);
+}
+
 /** [sum(a), sum(b), sum(c), sum(d)] of four i32x4 accumulators. */
 @inline function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
@@ -274,7 +289,7 @@ export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, z
  * 1 candidate × 4 rows.
  */
 export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad: i32, outDim: i32,
-  hasBias: i32, mult: i32, shift: i32, outZp: i32, actMin: i32, actMax: i32): void {
+  hasBias: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, actMin: i32, actMax: i32): void {
   const steps = inPad >> 3;
   const outPad = (outDim + 3) & ~3;
   const groups = outPad >> 2;
@@ -314,8 +329,8 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
           sa = i32x4.add(sa, v128.load32_splat(bias + (<usize>o << 2)));
           sb = i32x4.add(sb, v128.load32_splat(bias + (<usize>o << 2), 4));
         }
-        sa = requant4(sa, mult, shift, outZp, actMin, actMax);
-        sb = requant4(sb, mult, shift, outZp, actMin, actMax);
+        sa = requantSel(sa, mult, shift, fpScale, outZp, actMin, actMax);
+        sb = requantSel(sb, mult, shift, fpScale, outZp, actMin, actMax);
         if (half == 0) { r0 = sa; r1 = sb; } else { r2 = sa; r3 = sb; }
       }
       // bytes [row][cand] → [cand][row]: one 4-byte store per candidate
@@ -357,7 +372,7 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
       const o = g << 2;
       let sv = reduce4(a0, a1, a2, a3);
       if (hasBias) sv = i32x4.add(sv, v128.load(bias + (<usize>o << 2)));
-      const r = requant4(sv, mult, shift, outZp, actMin, actMax);
+      const r = requantSel(sv, mult, shift, fpScale, outZp, actMin, actMax);
       const yo = yc + <usize>o;
       const b16 = i16x8.narrow_i32x4_s(r, r);
       const b8 = i8x16.narrow_i16x8_s(b16, b16);
@@ -416,8 +431,32 @@ export function lut_i8(x: usize, y: usize, count: i32, lut: usize): void {
   return -<i32>Math.floor(-d + 0.5);
 }
 
-/** TFLite AffineQuantize: q = clamp(round(x / scale) + zp). */
-export function quantize_f32_i8(x: usize, y: usize, count: i32, scale: f32, zp: i32): void {
+/**
+ * float32 → int8. TFLite reference (invScale == 0): q = clamp(round_half_away(x / scale) + zp).
+ * XNNPACK (invScale != 0): q = clamp(round_half_even(x × invScale) + zp).
+ */
+export function quantize_f32_i8(x: usize, y: usize, count: i32, scale: f32, invScale: f32, zp: i32): void {
+  if (invScale != 0) {
+    const vs = f32x4.splat(invScale);
+    const vz = i32x4.splat(zp);
+    const lo = i32x4.splat(-128);
+    const hi = i32x4.splat(127);
+    let i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const f = f32x4.nearest(f32x4.mul(v128.load(x + (<usize>i << 2)), vs));
+      const q = i32x4.min_s(i32x4.max_s(i32x4.add(i32x4.trunc_sat_f32x4_s(f), vz), lo), hi);
+      store<i8>(y + <usize>i, <i8>i32x4.extract_lane(q, 0));
+      store<i8>(y + <usize>i + 1, <i8>i32x4.extract_lane(q, 1));
+      store<i8>(y + <usize>i + 2, <i8>i32x4.extract_lane(q, 2));
+      store<i8>(y + <usize>i + 3, <i8>i32x4.extract_lane(q, 3));
+    }
+    for (; i < count; i++) {
+      const v: f32 = nearest<f32>(load<f32>(x + (<usize>i << 2)) * invScale);
+      let q: i32 = v != v ? zp : v >= <f32>1e9 ? 127 : v <= <f32>-1e9 ? -128 : <i32>v + zp;
+      store<i8>(y + <usize>i, <i8>(q < -128 ? -128 : q > 127 ? 127 : q));
+    }
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const v = load<f32>(x + (<usize>i << 2)) / scale;
     let q: i32;

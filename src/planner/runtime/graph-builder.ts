@@ -3,59 +3,32 @@
  * fuzz seeds and op coverage (graphs the MLP exporter never emits: MUL, RESHAPE, LOGISTIC, …).
  * Not the exporter: `kdp export` uses src/planner/export/. Both write the same official schema.
  */
-import * as flatbuffers from 'flatbuffers';
-import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
-import { BuiltinOptions } from '../tflite/generated/tflite/builtin-options.js';
-import { TensorType } from '../tflite/generated/tflite/tensor-type.js';
-import { Model, ModelT } from '../tflite/generated/tflite/model.js';
-import { OperatorCodeT } from '../tflite/generated/tflite/operator-code.js';
-import { SubGraphT } from '../tflite/generated/tflite/sub-graph.js';
-import { TensorT } from '../tflite/generated/tflite/tensor.js';
-import { OperatorT } from '../tflite/generated/tflite/operator.js';
-import { BufferT } from '../tflite/generated/tflite/buffer.js';
-import { QuantizationParametersT } from '../tflite/generated/tflite/quantization-parameters.js';
-import { FullyConnectedOptionsT } from '../tflite/generated/tflite/fully-connected-options.js';
-import { ConcatenationOptionsT } from '../tflite/generated/tflite/concatenation-options.js';
-import { AddOptionsT } from '../tflite/generated/tflite/add-options.js';
-import { MulOptionsT } from '../tflite/generated/tflite/mul-options.js';
-import { ReshapeOptionsT } from '../tflite/generated/tflite/reshape-options.js';
-import { SignatureDefT } from '../tflite/generated/tflite/signature-def.js';
-import { TensorMapT } from '../tflite/generated/tflite/tensor-map.js';
+import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../export/tflite-writer.js';
+import type { MlpSpec, MlpWeights } from '../../model/mlp-spec.js';
+import { FbReader } from './flatbuf.js';
 
 export type BuilderDType = 'float32' | 'int8' | 'int32';
 export type FusedAct = 'none' | 'relu' | 'relu_n1_to_1' | 'relu6';
-const ACT: Record<FusedAct, number> = { none: 0, relu: 1, relu_n1_to_1: 2, relu6: 3 };
+const ACT: Record<FusedAct, ActivationFunctionType> = {
+  none: ActivationFunctionType.NONE, relu: ActivationFunctionType.RELU, relu_n1_to_1: ActivationFunctionType.RELU_N1_TO_1, relu6: ActivationFunctionType.RELU6,
+};
 const TT: Record<BuilderDType, TensorType> = { float32: TensorType.FLOAT32, int8: TensorType.INT8, int32: TensorType.INT32 };
 
 export interface QParams { scale: number; zeroPoint: number }
 
+/** Builds a GraphDef and serializes it with the exporter's writer (src/planner/export/tflite-writer.ts). */
 export class GraphBuilder {
-  private readonly tensors: TensorT[] = [];
-  private readonly buffers: BufferT[] = [new BufferT()];
-  private readonly ops: OperatorT[] = [];
-  private readonly codes: OperatorCodeT[] = [];
+  private readonly tensors: TensorDef[] = [];
+  private readonly ops: OpDef[] = [];
   private readonly inputs: number[] = [];
   private readonly outputs: number[] = [];
-  /** override Model.version (tests of the version check) */
+  /** override Model.version after writing (tests of the version check) */
   version = 3;
 
   tensor(name: string, shape: number[], dtype: BuilderDType = 'float32', q?: QParams, data?: Uint8Array): number {
-    const t = new TensorT();
-    t.name = name;
-    t.shape = shape.slice();
-    t.type = TT[dtype];
-    if (q) {
-      const qp = new QuantizationParametersT();
-      qp.scale = [q.scale];
-      qp.zeroPoint = [BigInt(q.zeroPoint)];
-      t.quantization = qp;
-    }
-    if (data) {
-      const b = new BufferT();
-      b.data = Array.from(data);
-      this.buffers.push(b);
-      t.buffer = this.buffers.length - 1;
-    }
+    const t: TensorDef = { name, shape: shape.slice(), type: TT[dtype] };
+    if (q) t.quant = { scale: [q.scale], zeroPoint: [q.zeroPoint] };
+    if (data) t.data = data.slice();
     this.tensors.push(t);
     return this.tensors.length - 1;
   }
@@ -81,70 +54,40 @@ export class GraphBuilder {
   }
 
   op(name: keyof typeof BuiltinOperator, inputs: number[], outputs: number[],
-    opts: { act?: FusedAct; axis?: number; newShape?: number[]; keepNumDims?: boolean; version?: number } = {}): void {
+    opts: { act?: FusedAct; axis?: number; version?: number } = {}): void {
     const code = BuiltinOperator[name];
-    const version = opts.version ?? 1;
-    let idx = this.codes.findIndex((c) => c.builtinCode === code && c.version === version);
-    if (idx < 0) {
-      const c = new OperatorCodeT();
-      c.builtinCode = code;
-      c.deprecatedBuiltinCode = Math.min(code, 127);
-      c.version = version;
-      this.codes.push(c);
-      idx = this.codes.length - 1;
-    }
-    const o = new OperatorT();
-    o.opcodeIndex = idx;
-    o.inputs = inputs.slice();
-    o.outputs = outputs.slice();
-    const act = ACT[opts.act ?? 'none'];
+    const fusedActivation = ACT[opts.act ?? 'none'];
+    let options: OpOptions;
     switch (code) {
-      case BuiltinOperator.FULLY_CONNECTED: {
-        const f = new FullyConnectedOptionsT(); f.fusedActivationFunction = act; f.keepNumDims = opts.keepNumDims ?? false;
-        o.builtinOptionsType = BuiltinOptions.FullyConnectedOptions; o.builtinOptions = f; break;
-      }
-      case BuiltinOperator.CONCATENATION: {
-        const c = new ConcatenationOptionsT(); c.axis = opts.axis ?? -1; c.fusedActivationFunction = act;
-        o.builtinOptionsType = BuiltinOptions.ConcatenationOptions; o.builtinOptions = c; break;
-      }
-      case BuiltinOperator.ADD: {
-        const a = new AddOptionsT(); a.fusedActivationFunction = act;
-        o.builtinOptionsType = BuiltinOptions.AddOptions; o.builtinOptions = a; break;
-      }
-      case BuiltinOperator.MUL: {
-        const m = new MulOptionsT(); m.fusedActivationFunction = act;
-        o.builtinOptionsType = BuiltinOptions.MulOptions; o.builtinOptions = m; break;
-      }
-      case BuiltinOperator.RESHAPE: {
-        const r = new ReshapeOptionsT(); r.newShape = opts.newShape ?? [];
-        o.builtinOptionsType = BuiltinOptions.ReshapeOptions; o.builtinOptions = r; break;
-      }
-      default: break;
+      case BuiltinOperator.FULLY_CONNECTED: options = { kind: 'fc', fusedActivation }; break;
+      case BuiltinOperator.CONCATENATION: options = { kind: 'concat', axis: opts.axis ?? -1, fusedActivation }; break;
+      case BuiltinOperator.ADD: options = { kind: 'add', fusedActivation }; break;
+      case BuiltinOperator.MUL: options = { kind: 'mul', fusedActivation }; break;
+      case BuiltinOperator.QUANTIZE: options = { kind: 'quantize' }; break;
+      case BuiltinOperator.DEQUANTIZE: options = { kind: 'dequantize' }; break;
+      default: options = { kind: 'none' };
     }
-    this.ops.push(o);
+    this.ops.push({ op: code, version: opts.version ?? 1, inputs: inputs.slice(), outputs: outputs.slice(), options });
   }
 
   finish(): Uint8Array {
-    const sg = new SubGraphT();
-    sg.tensors = this.tensors;
-    sg.inputs = this.inputs;
-    sg.outputs = this.outputs;
-    sg.operators = this.ops;
-    sg.name = 'main';
-    const sig = new SignatureDefT();
-    sig.signatureKey = 'serving_default';
-    sig.inputs = this.inputs.map((t) => { const m = new TensorMapT(); m.name = String(this.tensors[t]!.name); m.tensorIndex = t; return m; });
-    sig.outputs = this.outputs.map((t) => { const m = new TensorMapT(); m.name = String(this.tensors[t]!.name); m.tensorIndex = t; return m; });
-    const model = new ModelT();
-    model.version = this.version;
-    model.operatorCodes = this.codes;
-    model.subgraphs = [sg];
-    model.description = 'kdp-edge runtime test graph';
-    model.buffers = this.buffers;
-    model.signatureDefs = [sig];
-    const b = new flatbuffers.Builder(1024);
-    Model.finishModelBuffer(b, model.pack(b));
-    return b.asUint8Array().slice();
+    const name = (t: number): string => this.tensors[t]!.name;
+    const g: GraphDef = {
+      name: 'main', description: 'kdp-edge runtime test graph', tensors: this.tensors, inputs: this.inputs, outputs: this.outputs, ops: this.ops,
+      signature: {
+        key: 'serving_default',
+        inputs: this.inputs.map((t) => ({ name: name(t), tensor: t })),
+        outputs: this.outputs.map((t) => ({ name: name(t), tensor: t })),
+      },
+    };
+    const bytes = writeTfliteGraph(g);
+    if (this.version !== 3) {
+      const root = new FbReader(bytes).root();
+      const pos = root.field(0, 4);
+      if (pos === 0) throw new Error('writer omitted Model.version');
+      new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(pos, this.version, true);
+    }
+    return bytes;
   }
 }
 
@@ -181,7 +124,7 @@ export interface TestMlpOptions {
  * tanh → TANH op, silu → LOGISTIC + MUL). int8: full-integer with per-tensor weights, calibrated on
  * `calibration`, QUANTIZE/DEQUANTIZE at the ends — the same structure `kdp export` writes.
  */
-export function buildTestMlp(w: import('../../model/mlp-spec.js').MlpWeights, opts: TestMlpOptions): Uint8Array {
+export function buildTestMlp(w: MlpWeights, opts: TestMlpOptions): Uint8Array {
   const { spec, layers } = w;
   const N = opts.batch;
   const inDim = spec.noiseDim + spec.condDim;
@@ -301,7 +244,7 @@ export function buildTestMlp(w: import('../../model/mlp-spec.js').MlpWeights, op
 }
 
 /** Deterministic random MLP weights (He-style scale) for tests and benchmarks. */
-export function randomMlp(spec: import('../../model/mlp-spec.js').MlpSpec, seed = 1): import('../../model/mlp-spec.js').MlpWeights {
+export function randomMlp(spec: MlpSpec, seed = 1): MlpWeights {
   let s = seed >>> 0 || 1;
   const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
   const dims = [spec.noiseDim + spec.condDim, ...spec.hidden, spec.outputDim];

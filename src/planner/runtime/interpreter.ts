@@ -18,12 +18,13 @@
  */
 import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../errors.js';
 import { alignUp, planGreedy } from './memory-planner.js';
-import { prepareGraph, type Node, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
+import { prepareGraph, type Node, type Numerics, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
 import * as ref from './reference-kernels.js';
 import { parseTflite, type GraphDef } from './tflite-model.js';
 import { instantiateKernels, WASM_PAGE, type KernelInstance } from './wasm-kernels.js';
 
 export type Backend = 'wasm' | 'reference';
+export type { Numerics };
 
 export interface InterpreterOptions {
   /** 'wasm' (default): WebAssembly SIMD kernels, arena inside the WASM memory. 'reference': plain TS. */
@@ -32,6 +33,12 @@ export interface InterpreterOptions {
   batch?: number;
   /** Restrict the op resolver to these op names (default: all supported ops). */
   ops?: readonly string[];
+  /**
+   * Integer numerics: 'xnnpack' (default; bit-identical to TFLite with its XNNPACK delegate — what
+   * tfjs-tflite and TFLite on ARM run by default) or 'tflite' (TFLite reference kernels: fixed-point
+   * multiplier + shift). See prepare.ts `Numerics`.
+   */
+  numerics?: Numerics;
   /** Upper bound for the arena (bytes); allocate() throws ArenaExhaustedError beyond it. Default 256 MiB. */
   arenaLimitBytes?: number;
 }
@@ -64,6 +71,7 @@ export class Interpreter {
   readonly backend: Backend;
   readonly batch: number;
   readonly modelBatch: number;
+  readonly numerics: Numerics;
   private readonly prepared: PreparedGraph;
   private readonly arenaLimit: number;
   private steps: Array<() => void> = [];
@@ -75,7 +83,10 @@ export class Interpreter {
   private constructor(readonly graph: GraphDef, opts: InterpreterOptions) {
     this.backend = opts.backend ?? 'wasm';
     if (this.backend !== 'wasm' && this.backend !== 'reference') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use wasm or reference' });
-    this.prepared = prepareGraph(graph, { ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.batch !== undefined ? { batch: opts.batch } : {}) });
+    this.prepared = prepareGraph(graph, {
+      ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.batch !== undefined ? { batch: opts.batch } : {}), numerics: opts.numerics ?? 'xnnpack',
+    });
+    this.numerics = opts.numerics ?? 'xnnpack';
     this.batch = this.prepared.batch;
     this.modelBatch = this.prepared.modelBatch;
     this.arenaLimit = opts.arenaLimitBytes ?? DEFAULT_ARENA_LIMIT;
@@ -226,18 +237,18 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
     }
     case 'fc_i8': {
       const [x, xs, wt, b, y] = [abs(n.x), abs(n.xs), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
-      const { rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi } = n;
+      const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;
       const hasB = n.b >= 0 ? 1 : 0;
       return () => {
         k.expand_i8(x, xs, rows, inDim, inPad, inZp);
-        k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, outZp, lo, hi);
+        k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, fpScale, outZp, lo, hi);
       };
     }
     case 'clamp_f32': { const [x, y, c, lo, hi] = [abs(n.x), abs(n.y), n.count, n.lo, n.hi]; return () => k.clamp_f32(x, y, c, lo, hi); }
     case 'tanh_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.tanh_f32(x, y, c); }
     case 'logistic_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.logistic_f32(x, y, c); }
     case 'lut_i8': { const [x, y, c, l] = [abs(n.x), abs(n.y), n.count, abs(n.lut)]; return () => k.lut_i8(x, y, c, l); }
-    case 'quantize': { const [x, y, c, s, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.zp]; return () => k.quantize_f32_i8(x, y, c, s, z); }
+    case 'quantize': { const [x, y, c, s, inv, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.invScale, n.zp]; return () => k.quantize_f32_i8(x, y, c, s, inv, z); }
     case 'dequantize': { const [x, y, c, s, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.zp]; return () => k.dequantize_i8_f32(x, y, c, s, z); }
     default: return bindShared(n, abs, buffer);
   }
@@ -261,14 +272,14 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
       const w = new Int16Array(buffer, abs(n.w), Math.ceil(n.outDim / 4) * 4 * n.inPad);
       const b = n.b >= 0 ? new Int32Array(buffer, abs(n.b), n.outDim) : null;
       const y = i8(n.y, n.rows * n.outDim);
-      const { rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi } = n;
-      return () => ref.fcI8(x, w, b, y, rows, inDim, inPad, outDim, inZp, mult, shift, outZp, lo, hi);
+      const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;
+      return () => ref.fcI8(x, w, b, y, rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi);
     }
     case 'clamp_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); const { lo, hi } = n; return () => ref.clampF32(x, y, lo, hi); }
     case 'tanh_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); return () => ref.tanhF32(x, y); }
     case 'logistic_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); return () => ref.logisticF32(x, y); }
     case 'lut_i8': { const x = i8(n.x, n.count), y = i8(n.y, n.count), l = i8(n.lut, 256); return () => ref.lutI8(x, y, l); }
-    case 'quantize': { const x = f32(n.x, n.count), y = i8(n.y, n.count); const { scale, zp } = n; return () => ref.quantizeF32I8(x, y, scale, zp); }
+    case 'quantize': { const x = f32(n.x, n.count), y = i8(n.y, n.count); const { scale, invScale, zp } = n; return () => ref.quantizeF32I8(x, y, scale, invScale, zp); }
     case 'dequantize': { const x = i8(n.x, n.count), y = f32(n.y, n.count); const { scale, zp } = n; return () => ref.dequantizeI8F32(x, y, scale, zp); }
     default: void regions; return bindShared(n, abs, buffer);
   }

@@ -10,7 +10,7 @@
 import { ModelError, ShapeError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
 import { alignUp } from './memory-planner.js';
-import { quantizeMultiplier, quantizedActivationRange, mulByQuantizedMultiplier, roundHalfAway } from './quant.js';
+import { quantizeMultiplier, quantizedActivationRange, mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 import type { AddI8Params, MulI8Params } from './reference-kernels.js';
 import {
   dtypeBytes, MAX_TENSOR_ELEMENTS, numElements, typeName,
@@ -40,11 +40,11 @@ type Act = 'none' | 'relu' | 'relu6' | 'relu_n1_to_1';
 export type Node =
   | { kind: 'fc_f32'; op: number; x: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; outDim: number; lo: number; hi: number }
   | { kind: 'fc_i8'; op: number; x: Ref; xs: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
-      inZp: number; mult: number; shift: number; outZp: number; lo: number; hi: number }
+      inZp: number; mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number }
   | { kind: 'clamp_f32'; op: number; x: Ref; y: Ref; count: number; lo: number; hi: number }
   | { kind: 'tanh_f32' | 'logistic_f32'; op: number; x: Ref; y: Ref; count: number }
   | { kind: 'lut_i8'; op: number; x: Ref; y: Ref; count: number; lut: Ref }
-  | { kind: 'quantize'; op: number; x: Ref; y: Ref; count: number; scale: number; zp: number }
+  | { kind: 'quantize'; op: number; x: Ref; y: Ref; count: number; scale: number; invScale: number; zp: number }
   | { kind: 'dequantize'; op: number; x: Ref; y: Ref; count: number; scale: number; zp: number }
   | { kind: 'copy'; op: number; x: Ref; y: Ref; bytes: number }
   | { kind: 'add_f32' | 'mul_f32'; op: number; a: Ref; b: Ref; y: Ref; countA: number; countB: number; count: number; lo: number; hi: number }
@@ -76,7 +76,17 @@ export interface PreparedGraph {
   opNames: string[];
 }
 
+/**
+ * Integer numerics. 'tflite' (default): TFLite reference kernels — fixed-point multiplier + shift
+ * (MultiplyByQuantizedMultiplier), round half away from zero. 'xnnpack': what TFLite's XNNPACK
+ * delegate (and so tfjs-tflite) computes — fp32 requantization scale, round half to even — for
+ * FULLY_CONNECTED, MUL, QUANTIZE and the TANH/LOGISTIC tables. The two differ by at most 1 LSB
+ * per op on ties.
+ */
+export type Numerics = 'tflite' | 'xnnpack';
+
 export interface PrepareOptions {
+  numerics?: Numerics;
   /** restrict the resolver to these ops (TFLite Micro MicroMutableOpResolver style) */
   ops?: readonly string[];
   /** run the graph with this dim-0 size instead of the exported one */
@@ -120,6 +130,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGraph {
   const allowed = new Set<string>(opts.ops ?? SUPPORTED_OPS);
+  const xnn = opts.numerics === 'xnnpack';
   for (const name of allowed) {
     if (!(SUPPORTED_OPS as readonly string[]).includes(name)) unsupported(`op resolver: ${name} is not implemented by this runtime`);
   }
@@ -290,8 +301,9 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const xsRef = addRegion(`fc${i}:scratch`, rows * inPad * 2, null, i, i);
           const y = write(op.outputs[0]!, i, outShape, 'int8');
           const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
+          const fpScale = xnn ? Math.fround(Math.fround(qi.scale * qw.scale) / qo.scale) : 0;
           const [lo, hi] = quantizedActivationRange(act, qo.scale, qo.zp);
-          nodes.push({ kind: 'fc_i8', op: i, x, xs: xsRef, w, b, y, rows, inDim, inPad, outDim, inZp: qi.zp, mult, shift, outZp: qo.zp, lo, hi });
+          nodes.push({ kind: 'fc_i8', op: i, x, xs: xsRef, w, b, y, rows, inDim, inPad, outDim, inZp: qi.zp, mult, shift, fpScale, outZp: qo.zp, lo, hi });
         }
         break;
       }
@@ -331,7 +343,8 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
               p: { aZp: qa.zp, bZp: qb.zp, outZp: qo.zp, leftShift, aMult, aShift, bMult, bShift, outMult, outShift, lo, hi } });
           } else {
             const [mult, shift] = quantizeMultiplier((qa.scale * qb.scale) / qo.scale);
-            nodes.push({ kind: 'mul_i8', op: i, a, b, y, countA, countB, count, p: { aZp: qa.zp, bZp: qb.zp, outZp: qo.zp, mult, shift, lo, hi } });
+            const fpScale = xnn ? Math.fround(Math.fround(qa.scale * qb.scale) / qo.scale) : 0;
+            nodes.push({ kind: 'mul_i8', op: i, a, b, y, countA, countB, count, p: { aZp: qa.zp, bZp: qb.zp, outZp: qo.zp, mult, shift, fpScale, lo, hi } });
           }
         }
         break;
@@ -426,8 +439,8 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const qi = quantOf(xt, where);
           const qo = quantOf(ot, where);
           let lut: Int8Array;
-          if (op.code === BuiltinOperator.TANH) lut = floatLut(qi, qo, Math.tanh);
-          else if (op.code === BuiltinOperator.LOGISTIC) lut = floatLut(qi, qo, (v) => 1 / (1 + Math.exp(-v)));
+          if (op.code === BuiltinOperator.TANH) lut = floatLut(qi, qo, Math.tanh, xnn);
+          else if (op.code === BuiltinOperator.LOGISTIC) lut = floatLut(qi, qo, (v) => 1 / (1 + Math.exp(-v)), xnn);
           else lut = reluLut(qi, qo, op.code === BuiltinOperator.RELU ? 'relu' : op.code === BuiltinOperator.RELU6 ? 'relu6' : 'relu_n1_to_1');
           const lr = persistent(`op${i}:lut`, new Uint8Array(lut.buffer));
           const y = write(ot, i, s.slice(), 'int8');
@@ -447,7 +460,7 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
         const x = read(xt, i);
         if (dtype === 'float32') {
           const y = write(ot, i, s.slice(), 'int8');
-          nodes.push({ kind: 'quantize', op: i, x, y, count, scale: qo.scale, zp: qo.zp });
+          nodes.push({ kind: 'quantize', op: i, x, y, count, scale: qo.scale, invScale: xnn ? Math.fround(1 / qo.scale) : 0, zp: qo.zp });
         } else {
           const qi = quantOf(xt, where);
           const [mult, shift] = quantizeMultiplier(qi.scale / qo.scale);
@@ -520,13 +533,13 @@ function alignedCopy(src: Uint8Array): Uint8Array {
 }
 
 /** TFLite PopulateLookupTable: quantize(f(dequantize(q))) in float32, round half away from zero. */
-function floatLut(qi: { scale: number; zp: number }, qo: { scale: number; zp: number }, f: (v: number) => number): Int8Array {
+function floatLut(qi: { scale: number; zp: number }, qo: { scale: number; zp: number }, f: (v: number) => number, halfEven: boolean): Int8Array {
   const lut = new Int8Array(256);
   const inv = Math.fround(1 / qo.scale);
   for (let v = -128; v <= 127; v++) {
     const deq = Math.fround(qi.scale * (v - qi.zp));
     const tr = Math.fround(f(deq));
-    const q = roundHalfAway(Math.fround(tr * inv)) + qo.zp;
+    const q = (halfEven ? roundHalfEven(Math.fround(tr * inv)) : roundHalfAway(Math.fround(tr * inv))) + qo.zp;
     lut[v + 128] = q < -128 ? -128 : q > 127 ? 127 : q;
   }
   return lut;

@@ -27,6 +27,12 @@ export function roundHalfAway(x: number): number {
   return x >= 0 ? Math.floor(x + 0.5) : -Math.floor(-x + 0.5);
 }
 
+/** lrintf / f32x4.nearest: ties to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
+}
+
 /** gemmlowp SaturatingRoundingDoublingHighMul(a, b) for int32 a, b, computed exactly. */
 export function srdhm(a: number, b: number): number {
   if (a === -TWO31 && b === -TWO31) return 2147483647;

@@ -5,7 +5,7 @@
  * ADD, MUL, CONCATENATION and the int8 elementwise kernels here are also what the WASM backend runs
  * for those ops (they are a few hundred element operations per invoke, not worth a WASM call).
  */
-import { mulByQuantizedMultiplier, roundHalfAway } from './quant.js';
+import { mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 
 export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
   rows: number, inDim: number, outDim: number, lo: number, hi: number): void {
@@ -23,7 +23,7 @@ export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, 
 /** int8 FC over the packed weights (see prepare.ts packInt8Weights); TFLite reference arithmetic. */
 export function fcI8(x: Int8Array, w: Int16Array, bias: Int32Array | null, y: Int8Array,
   rows: number, inDim: number, inPad: number, outDim: number,
-  inZp: number, mult: number, shift: number, outZp: number, lo: number, hi: number): void {
+  inZp: number, mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void {
   for (let r = 0; r < rows; r++) {
     const xo = r * inDim;
     for (let o = 0; o < outDim; o++) {
@@ -31,7 +31,7 @@ export function fcI8(x: Int8Array, w: Int16Array, bias: Int32Array | null, y: In
       let acc = 0;
       for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + (i >> 3) * 32 + (i & 7)]!;
       if (bias !== null) acc += bias[o]!;
-      let v = mulByQuantizedMultiplier(acc | 0, mult, shift) + outZp;
+      let v = (fpScale !== 0 ? roundHalfEven(Math.fround(Math.fround(acc) * fpScale)) : mulByQuantizedMultiplier(acc | 0, mult, shift)) + outZp;
       v = v < lo ? lo : v > hi ? hi : v;
       y[r * outDim + o] = v;
     }
@@ -55,15 +55,15 @@ export function lutI8(x: Int8Array, y: Int8Array, lut: Int8Array): void {
   for (let i = 0; i < y.length; i++) y[i] = lut[x[i]! + 128]!;
 }
 
-export function quantizeF32I8(x: Float32Array, y: Int8Array, scale: number, zp: number): void {
+export function quantizeF32I8(x: Float32Array, y: Int8Array, scale: number, invScale: number, zp: number): void {
   const s = Math.fround(scale);
   for (let i = 0; i < y.length; i++) {
-    const v = Math.fround(x[i]! / s);
+    const v = invScale !== 0 ? Math.fround(x[i]! * invScale) : Math.fround(x[i]! / s);
     let q: number;
     if (v !== v) q = zp;
     else if (v >= 1e9) q = 127;
     else if (v <= -1e9) q = -128;
-    else q = roundHalfAway(v) + zp;
+    else q = (invScale !== 0 ? roundHalfEven(v) : roundHalfAway(v)) + zp;
     y[i] = q < -128 ? -128 : q > 127 ? 127 : q;
   }
 }
@@ -113,7 +113,7 @@ export function addI8(a: Int8Array, b: Int8Array, y: Int8Array, p: AddI8Params):
   }
 }
 
-export interface MulI8Params { aZp: number; bZp: number; outZp: number; mult: number; shift: number; lo: number; hi: number }
+export interface MulI8Params { aZp: number; bZp: number; outZp: number; mult: number; shift: number; fpScale: number; lo: number; hi: number }
 
 /** TFLite reference int8 MUL. */
 export function mulI8(a: Int8Array, b: Int8Array, y: Int8Array, p: MulI8Params): void {
@@ -122,7 +122,7 @@ export function mulI8(a: Int8Array, b: Int8Array, y: Int8Array, p: MulI8Params):
   for (let i = 0; i < y.length; i++) {
     const av = a[na === y.length ? i : i % na]! - p.aZp;
     const bv = b[nb === y.length ? i : i % nb]! - p.bZp;
-    let v = mulByQuantizedMultiplier(av * bv, p.mult, p.shift) + p.outZp;
+    let v = (p.fpScale !== 0 ? roundHalfEven(Math.fround(av * bv * p.fpScale)) : mulByQuantizedMultiplier(av * bv, p.mult, p.shift)) + p.outZp;
     v = v < p.lo ? p.lo : v > p.hi ? p.hi : v;
     y[i] = v;
   }
