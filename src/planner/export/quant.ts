@@ -90,27 +90,43 @@ export interface Int8Network {
   layers: Int8Layer[];
 }
 
+/** Round half to even (lrintf in the default rounding mode), as XNNPACK's fp32 requantization does. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const f = Math.fround;
+
 /**
- * Integer reference forward for one sample (mirrors TFLite reference kernels; requantization in
- * float64 with round-half-away — TFLite's fixed-point multiplier and XNNPACK's fp32 requantization
- * can differ from it by one step on exact ties).
+ * Integer reference forward for one sample. It mirrors the int8 arithmetic of TFLite's XNNPACK
+ * delegate (what tfjs-tflite and most CPU builds run):
+ *   - QUANTIZE: x · fround(1/scale), round half to even, + zp, clamp;
+ *   - FC / MUL: exact int32 accumulation, then fp32 requantization
+ *     `round_half_even(fround(float(acc) · fround(fround(s_a·s_b) / s_out))) + zp_out`, clamp
+ *     (fused RELU clamps at zp_out);
+ *   - LOGISTIC / TANH: a 256-entry table of the float function of the dequantized input.
+ * TFLite's non-delegated reference kernels (fixed-point multiplier, round half away) can differ from
+ * this by one step on exact ties.
  */
 export function int8ReferenceForward(net: Int8Network, noise: ArrayLike<number>, cond: ArrayLike<number>, out: Float32Array): void {
   const inDim = net.noiseDim + net.condDim;
   let x = new Int32Array(inDim);
-  for (let i = 0; i < net.noiseDim; i++) x[i] = quantizeValue(noise[i]!, net.input);
-  for (let i = 0; i < net.condDim; i++) x[net.noiseDim + i] = quantizeValue(cond[i]!, net.input);
+  const inv = f(1 / net.input.scale);
+  const q8 = (v: number): number => clampI8(roundHalfEven(f(f(v) * inv)) + net.input.zeroPoint);
+  for (let i = 0; i < net.noiseDim; i++) x[i] = q8(noise[i]!);
+  for (let i = 0; i < net.condDim; i++) x[net.noiseDim + i] = q8(cond[i]!);
   let xp = net.input;
   net.layers.forEach((l, li) => {
     const hidden = li < net.layers.length - 1;
     const y = new Int32Array(l.outDim);
-    const m = (xp.scale * l.wScale) / l.fcOut.scale;
+    const m = f(f(xp.scale * l.wScale) / l.fcOut.scale);
     const lo = hidden && net.activation === 'relu' ? Math.max(-128, l.fcOut.zeroPoint) : -128;
     for (let o = 0; o < l.outDim; o++) {
       let acc = l.bq[o]!;
       const row = o * l.inDim;
       for (let i = 0; i < l.inDim; i++) acc += (x[i]! - xp.zeroPoint) * l.wq[row + i]!;
-      const v = roundHalfAway(acc * m) + l.fcOut.zeroPoint;
+      const v = roundHalfEven(f(f(acc) * m)) + l.fcOut.zeroPoint;
       y[o] = Math.max(lo, Math.min(127, v));
     }
     let h = y;
@@ -118,15 +134,16 @@ export function int8ReferenceForward(net: Int8Network, noise: ArrayLike<number>,
     if (hidden && net.activation !== 'relu') {
       const ap = l.actOut!;
       h = new Int32Array(l.outDim);
+      const mulScale = f(f(l.fcOut.scale * LOGISTIC_OUT.scale) / ap.scale);
       for (let o = 0; o < l.outDim; o++) {
-        const z = dequantizeValue(y[o]!, l.fcOut);
+        const z = f(l.fcOut.scale * (y[o]! - l.fcOut.zeroPoint));
         if (net.activation === 'tanh') {
-          h[o] = quantizeValue(Math.tanh(z), TANH_OUT);
+          h[o] = clampI8(roundHalfEven(f(Math.tanh(z) * f(1 / TANH_OUT.scale))) + TANH_OUT.zeroPoint);
         } else {
           // LOGISTIC (int8, 1/256, −128) then MUL(z, s) requantized to actOut
-          const s = quantizeValue(1 / (1 + Math.exp(-z)), LOGISTIC_OUT);
+          const s = clampI8(roundHalfEven(f(f(1 / (1 + Math.exp(-z))) * f(1 / LOGISTIC_OUT.scale))) + LOGISTIC_OUT.zeroPoint);
           const prod = (y[o]! - l.fcOut.zeroPoint) * (s - LOGISTIC_OUT.zeroPoint);
-          h[o] = clampI8(roundHalfAway(prod * (l.fcOut.scale * LOGISTIC_OUT.scale) / ap.scale) + ap.zeroPoint);
+          h[o] = clampI8(roundHalfEven(f(f(prod) * mulScale)) + ap.zeroPoint);
         }
       }
       hp = ap;
