@@ -52,6 +52,19 @@ test('reset is deterministic by seed and lands near a free cell with small veloc
   assert.equal(Array.from(a), Array.from(b));
   env.reset(8); env.observe(b);
   assert.not.equal(Array.from(a), Array.from(b));
+  // reset(seed) restores the eval goal; resetTarget envs draw one from the seed
+  env.setTarget(1, 1);
+  env.reset(3);
+  const g = new Float32Array(2);
+  env.goal(g);
+  assert.equal(Array.from(g), [6, 6]);
+  const rt = await createMaze2dEnv('maze2d-medium', { resetTarget: true });
+  const g2 = new Float32Array(2);
+  rt.reset(3); rt.goal(g);
+  rt.reset(3); rt.goal(g2);
+  assert.equal(Array.from(g), Array.from(g2));
+  assert.ok(Math.abs(g[0]! - Math.round(g[0]!)) <= 0.1 + 1e-6);
+  rt.close();
   for (let s = 0; s < 50; s++) {
     env.reset(s); env.observe(a);
     const ci = Math.round(a[0]!), cj = Math.round(a[1]!);

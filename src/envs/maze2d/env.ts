@@ -77,8 +77,17 @@ export class Maze2dEnv implements PlanningEnv {
     }
   }
 
+  /**
+   * A D4RL evaluation episode: random start from `seed`; the target is the maze's goal cell (or a
+   * random one when resetTarget). A target set with setTarget() does not survive reset(seed);
+   * use resetWith() to keep it.
+   */
   reset(seed: number): void {
     this.rng.reseed(seed);
+    if (!this.resetTarget) {
+      this.target[0] = this.layout.goalCell[0];
+      this.target[1] = this.layout.goalCell[1];
+    }
     this.resetWith(this.rng);
   }
 
