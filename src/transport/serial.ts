@@ -202,8 +202,18 @@ export class SerialTransport implements Transport {
     return new Promise((resolve, reject) => port.drain((err) => (err ? reject(new TransportError(`drain ${this.path}: ${err.message}`, { cause: err })) : resolve())));
   }
 
-  /** Drop bytes received but not read (ours and the OS input queue). */
+  /**
+   * Drop bytes received but not read. Input only: serialport's own `flush()` is tcflush(TCIOFLUSH), which would
+   * also discard written bytes still queued for transmission (a SYNC_WRITE followed at once by the next
+   * transaction would be lost). Bytes still in the OS input queue arrive later and are the reader's to skip.
+   */
   async flush(): Promise<void> {
+    this.head = 0;
+    this.size = 0;
+  }
+
+  /** tcflush(TCIOFLUSH): drop the OS input AND output queues (e.g. after a baud change). */
+  async flushOs(): Promise<void> {
     this.head = 0;
     this.size = 0;
     const port = this.port;

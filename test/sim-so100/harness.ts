@@ -32,7 +32,8 @@ export async function makeRig(simOptions: SimSo100Options = {}, busOptions: Omit
   await sim.serve(pair.b);
   sim.start();
   const transport = new SerialTransport({ path: pair.a, baudRate: 1_000_000 });
-  const bus = new FeetechBus({ transport, ...busOptions });
+  // functional tests: a generous timeout (the CI host is shared); deadline tests set their own budget
+  const bus = new FeetechBus({ transport, timeoutMs: 250, ...busOptions });
   await bus.open();
   return {
     dir, pair, sim, transport, bus,

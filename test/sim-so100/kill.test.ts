@@ -8,6 +8,31 @@ import { SafetyStopError } from '../../src/errors.js';
 import { So100Arm } from '../../src/so100/arm.js';
 import { sleep, startSimChild } from './harness.js';
 
+/** The loop stopped before the kill: the shared host starved a process for longer than the tick budget. */
+class FalseStop extends Error { constructor(readonly stop: SafetyStopError) { super(`stopped before the kill: ${stop.message}`); } }
+
+/** Up to 3 tries: a try in which the (loaded) host itself made the bus look silent before the kill is repeated. */
+async function measure(kind: 'SIGKILL' | 'SIGTERM'): Promise<{ err: SafetyStopError; afterKillMs: number; ticks: number; arm: So100Arm }> {
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
+    const sim = await startSimChild(join(dir, 'arm'));
+    let arm: So100Arm | undefined;
+    try {
+      arm = await So100Arm.connect({ port: sim.ready.pty });
+      await arm.enableTorque();
+      const r = await runUntilStop(arm, () => sim.child.kill(kind));
+      return { ...r, arm };
+    } catch (e) {
+      if (!(e instanceof FalseStop) || attempt >= 3) throw e;
+      console.log(`\n[figure] so100 kill test: false stop before the kill on a loaded host (try ${attempt}): ${e.stop.reason.split('\n')[0]}`);
+    } finally {
+      await arm?.close();
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 async function runUntilStop(arm: So100Arm, kill: () => void): Promise<{ err: SafetyStopError; afterKillMs: number; ticks: number }> {
   let killedAt = 0;
   let ticks = 0;
@@ -21,6 +46,7 @@ async function runUntilStop(arm: So100Arm, kill: () => void): Promise<{ err: Saf
       await arm.writeGoals(goals);
     } catch (e) {
       if (!(e instanceof SafetyStopError)) throw e;
+      if (killedAt === 0) throw new FalseStop(e);
       return { err: e, afterKillMs: performance.now() - killedAt, ticks };
     }
     ticks++;
@@ -33,41 +59,19 @@ async function runUntilStop(arm: So100Arm, kill: () => void): Promise<{ err: Saf
 }
 
 test('SIGKILL of the simulator (socat left running): silent bus → safe stop within 100 ms', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
-  const sim = await startSimChild(join(dir, 'arm'));
-  let arm: So100Arm | undefined;
-  try {
-    arm = await So100Arm.connect({ port: sim.ready.pty });
-    await arm.enableTorque();
-    const r = await runUntilStop(arm, () => sim.child.kill('SIGKILL'));
-    console.log(`[figure] so100 sim SIGKILL → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms (bus silent; ${r.ticks} ticks at 100 Hz before)`);
-    assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
-    assert.match(r.err.message, /servo bus silent/);
-    assert.match(r.err.message, /torque off sent/);
-    assert.ok(arm.stopLatencyMs !== undefined && arm.stopLatencyMs < 100);
-  } finally {
-    await arm?.close();
-    await sim.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await measure('SIGKILL');
+  console.log(`\n[figure] so100 sim SIGKILL → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms (bus silent; ${r.ticks} ticks at 100 Hz before)`);
+  assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
+  assert.match(r.err.message, /servo bus silent/);
+  assert.match(r.err.message, /torque off sent/);
+  assert.ok(r.arm.stopLatencyMs !== undefined && r.arm.stopLatencyMs < 100);
 });
 
 test('simulator and its pty pair gone (SIGTERM): port lost → safe stop within 100 ms', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
-  const sim = await startSimChild(join(dir, 'arm'));
-  let arm: So100Arm | undefined;
-  try {
-    arm = await So100Arm.connect({ port: sim.ready.pty });
-    await arm.enableTorque();
-    const r = await runUntilStop(arm, () => sim.child.kill('SIGTERM'));
-    console.log(`[figure] so100 sim SIGTERM (pty closed) → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms`);
-    assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
-    assert.match(r.err.message, /serial port lost|servo bus silent/);
-  } finally {
-    await arm?.close();
-    await sim.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await measure('SIGTERM');
+  console.log(`\n[figure] so100 sim SIGTERM (pty pair closed) → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms: ${r.err.reason.split(':')[0]}`);
+  assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
+  assert.match(r.err.message, /serial port lost|servo bus silent/);
 });
 
 test.run();

@@ -15,15 +15,19 @@ import { TICKS_PER_RAD } from './servo.js';
 /** Stall torque used for every joint (N·m): STS3215 ≈ 19.5 kg·cm at 7.4 V. */
 export const STALL_TORQUE_NM = 1.9 * 1.3;
 
+/** Joint friction (N·m), and the gearbox's back-drive friction with torque off (≈1:345 reduction), modelled as stiction. */
+export const ON_FRICTION_NM = 0.05;
+export const LIMP_FRICTION_NM = [0.6, 1.5, 1.0, 0.5, 0.3, 0.3] as const;
+
 export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_SO100.jointLimitsRad): string {
   const r = (j: JointName): string => `${limits[j][0]} ${limits[j][1]}`;
   const link = 'contype="2" conaffinity="1"';
   const t = STALL_TORQUE_NM;
   return `<mujoco model="so100-kdp">
   <compiler angle="radian" autolimits="true"/>
-  <option timestep="0.002" gravity="0 0 -9.81" integrator="implicitfast"/>
+  <option timestep="0.004" gravity="0 0 -9.81" integrator="implicitfast"/>
   <default>
-    <joint type="hinge" damping="0.05" armature="0.01" frictionloss="0.15"/>
+    <joint type="hinge" damping="0.05" armature="0.01" frictionloss="${ON_FRICTION_NM}"/>
     <geom friction="0.8 0.02 0.001" rgba="0.95 0.45 0.1 1" contype="0" conaffinity="0"/>
     <motor ctrlrange="${-t} ${t}" gear="1"/>
   </default>
@@ -35,10 +39,10 @@ export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_
         <joint name="shoulder_pan" axis="0 0 1" range="${r('shoulder_pan')}"/>
         <geom type="capsule" fromto="0 0 0 ${G.shoulderForward} 0 ${G.shoulderHeight - G.baseHeight}" size="0.02" mass="0.12"/>
         <body name="upper_arm" pos="${G.shoulderForward} 0 ${G.shoulderHeight - G.baseHeight}">
-          <joint name="shoulder_lift" axis="0 1 0" range="${r('shoulder_lift')}" frictionloss="0.8"/>
+          <joint name="shoulder_lift" axis="0 1 0" range="${r('shoulder_lift')}"/>
           <geom type="capsule" fromto="0 0 0 0 0 ${G.upperArm}" size="0.018" mass="0.16" ${link}/>
           <body name="forearm" pos="0 0 ${G.upperArm}">
-            <joint name="elbow_flex" axis="0 1 0" range="${r('elbow_flex')}" frictionloss="0.5"/>
+            <joint name="elbow_flex" axis="0 1 0" range="${r('elbow_flex')}"/>
             <geom type="capsule" fromto="0 0 0 ${G.forearm} 0 0" size="0.016" mass="0.15" ${link}/>
             <body name="wrist" pos="${G.forearm} 0 0">
               <joint name="wrist_flex" axis="0 1 0" range="${r('wrist_flex')}"/>
@@ -89,6 +93,7 @@ export class So100Physics {
   readonly dt: number;
   private readonly eeSite: number;
   readonly torque = new Float64Array(6);
+  private readonly latch = new Float64Array(6);
   private readonly servos: (SimServo | undefined)[];
   private timeS = 0;
 
@@ -115,7 +120,7 @@ export class So100Physics {
   setJoints(q: ArrayLike<number>): void {
     const qpos = this.d.qpos as Float64Array;
     const qvel = this.d.qvel as Float64Array;
-    for (let i = 0; i < 6 && i < q.length; i++) { qpos[i] = q[i]!; qvel[i] = 0; }
+    for (let i = 0; i < 6 && i < q.length; i++) { qpos[i] = q[i]!; qvel[i] = 0; this.latch[i] = q[i]!; }
     this.mj.mj_forward(this.m, this.d);
     this.feedback(0);
   }
@@ -130,6 +135,13 @@ export class So100Physics {
       for (let i = 0; i < 6; i++) {
         const s = this.servos[i];
         let tau = 0;
+        if (!s || !s.torqueEnabled) {
+          // torque off: the gearbox's static friction (stiction with slip), so a limp arm stays where it is put
+          // unless pushed harder than LIMP_FRICTION_NM
+          const F = LIMP_FRICTION_NM[i]!;
+          tau = 100 * (this.latch[i]! - qpos[i]!) - 1.0 * qvel[i]!;
+          if (tau > F) { tau = F; this.latch[i] = qpos[i]! + F / 100; } else if (tau < -F) { tau = -F; this.latch[i] = qpos[i]! - F / 100; }
+        } else this.latch[i] = qpos[i]!;
         if (s) {
           s.stepProfile(dt);
           const target = s.targetTicks();
@@ -142,7 +154,7 @@ export class So100Physics {
             if (tau > limit) tau = limit; else if (tau < -limit) tau = -limit;
           }
         }
-        this.torque[i] = tau;
+        this.torque[i] = s && s.torqueEnabled ? tau : 0; // a limp servo reports no load
         ctrl[i] = tau;
       }
       this.mj.mj_step(this.m, this.d);

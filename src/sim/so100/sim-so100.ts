@@ -52,6 +52,8 @@ function warmUp(bus: SimFeetechBus, physics: So100Physics, q0: number[]): void {
   for (const k of Object.keys(bus.stats.byInstruction)) delete bus.stats.byInstruction[k];
 }
 
+const MAX_STEPS_PER_TICK = 4;
+
 export type FaultName = 'overload' | 'voltage' | 'overheat' | 'angle' | 'silent';
 export const FAULT_NAMES: readonly FaultName[] = ['overload', 'voltage', 'overheat', 'angle', 'silent'];
 
@@ -116,8 +118,10 @@ export class SimSo100 {
 
   private advance(): void {
     const due = Math.floor((performance.now() - this.t0) / 1000 / this.physics.dt);
+    // at most a few steps per timer callback so serial I/O is never held up for long; if the host is too
+    // loaded to keep up, simulated time slows down instead of blocking the replies
     let n = due - this.stepsDone;
-    if (n > 100) { this.stepsDone = due - 100; n = 100; } // fell behind: drop time rather than spiral
+    if (n > MAX_STEPS_PER_TICK) { this.stepsDone = due - MAX_STEPS_PER_TICK; n = MAX_STEPS_PER_TICK; }
     if (n > 0) { this.physics.step(n); this.stepsDone += n; }
   }
 
