@@ -129,33 +129,30 @@ test('wrong dimensions → ShapeError', async () => {
   }
 });
 
-test('kdp dataset info prints format, steps, episodes, dims, per-dim stats', () => {
-  const r = runKdp(['dataset', 'info', file, '--json']);
-  assert.is(r.status, 0, r.stderr);
-  const info = JSON.parse(r.stdout.trim()) as { format: string; steps: number; episodes: number; stateDim: number; observations: { mean: number[]; std: number[] }; keys: Record<string, { dtype: string }> };
-  assert.is(info.format, 'd4rl-hdf5');
-  assert.is(info.steps, 3000);
-  assert.is(info.stateDim, 4);
-  assert.is(info.observations.mean.length, 4);
-  assert.is(info.keys['terminals']!.dtype, 'bool');
-  const bad = runKdp(['dataset', 'info', join(dir, 'x.hdf5')]);
-  assert.is(bad.status, 1);
-  assert.match(bad.stderr, /E_DATASET/);
-});
-
-test('dataset info human rendering (in-process)', async () => {
+async function infoInProcess(path: string, json: boolean): Promise<string> {
   const { command } = await import('../../src/cli/commands/dataset-info.js');
   const chunks: string[] = [];
   const orig = process.stdout.write.bind(process.stdout);
   (process.stdout as { write: unknown }).write = (c: string): boolean => { chunks.push(String(c)); return true; };
   try {
-    await command.run({ values: {}, positionals: [file], json: false, signal: new AbortController().signal });
+    await command.run({ values: {}, positionals: [path], json, signal: new AbortController().signal });
   } finally {
     (process.stdout as { write: unknown }).write = orig;
   }
-  const out = chunks.join('');
+  return chunks.join('');
+}
+
+test('kdp dataset info: format, steps, episodes, dims, per-dim stats (--json and human), bad file', async () => {
+  const info = JSON.parse((await infoInProcess(file, true)).trim()) as { format: string; steps: number; episodes: number; stateDim: number; observations: { mean: number[]; std: number[] }; keys: Record<string, { dtype: string }> };
+  assert.is(info.format, 'd4rl-hdf5');
+  assert.is(info.steps, 3000);
+  assert.is(info.stateDim, 4);
+  assert.is(info.observations.mean.length, 4);
+  assert.is(info.keys['terminals']!.dtype, 'bool');
+  const out = await infoInProcess(file, false);
   assert.match(out, /steps 3000, episodes \d+/);
   assert.match(out, /terminals bool\[3000\]/);
+  await rejects(infoInProcess(join(dir, 'x.hdf5'), false), DatasetError, /not an HDF5 file/);
 });
 
 test('corrupted bytes inside the data → DatasetError', async () => {

@@ -93,6 +93,25 @@ test('a hand-made LeRobot folder (hyparquet-writer) with gaps in episode order l
   assert.equal(ds.actionNames, ['u']);
 });
 
+test('kdp dataset info summarises a LeRobot folder (in-process, --json)', async () => {
+  const { command } = await import('../../src/cli/commands/dataset-info.js');
+  const chunks: string[] = [];
+  const orig = process.stdout.write.bind(process.stdout);
+  (process.stdout as { write: unknown }).write = (c: string): boolean => { chunks.push(String(c)); return true; };
+  try {
+    await command.run({ values: {}, positionals: [join(root, 'goal')], json: true, signal: new AbortController().signal });
+  } finally {
+    (process.stdout as { write: unknown }).write = orig;
+  }
+  const info = JSON.parse(chunks.join('').trim()) as { format: string; steps: number; episodes: number; stateDim: number; goalDim: number; observations: { std: number[] } };
+  assert.is(info.format, 'lerobot');
+  assert.is(info.steps, 48);
+  assert.is(info.episodes, 4);
+  assert.is(info.stateDim, 6);
+  assert.is(info.goalDim, 3);
+  assert.is(info.observations.std.length, 6);
+});
+
 async function rejects(p: Promise<unknown>, cls: new (...a: never[]) => Error, re: RegExp): Promise<void> {
   try { await p; } catch (e) {
     assert.instance(e, cls);
