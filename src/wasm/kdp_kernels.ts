@@ -474,3 +474,90 @@ export function dequantize_i8_f32(x: usize, y: usize, count: i32, scale: f64, zp
     store<f32>(y + (<usize>i << 2), <f32>(scale * <f64>(<i32>load<i8>(x + <usize>i) - zp)));
   }
 }
+
+// ---------------------------------------------------------------- binary elementwise (ADD, MUL)
+// An operand with fewer elements than the output repeats every `na` (resp. `nb`) elements
+// (trailing-dimension broadcast, e.g. [N, D] + [D]).
+
+export function add_f32(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i32, lo: f32, hi: f32): void {
+  if (na == count && nb == count) {
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    let i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const off = <usize>i << 2;
+      v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, f32x4.add(v128.load(a + off), v128.load(b + off)))));
+    }
+    for (; i < count; i++) {
+      const off = <usize>i << 2;
+      store<f32>(y + off, clampf(load<f32>(a + off) + load<f32>(b + off), lo, hi));
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const va = load<f32>(a + (<usize>(na == count ? i : i % na) << 2));
+    const vb = load<f32>(b + (<usize>(nb == count ? i : i % nb) << 2));
+    store<f32>(y + (<usize>i << 2), clampf(va + vb, lo, hi));
+  }
+}
+
+export function mul_f32(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i32, lo: f32, hi: f32): void {
+  if (na == count && nb == count) {
+    const vlo = f32x4.splat(lo);
+    const vhi = f32x4.splat(hi);
+    let i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const off = <usize>i << 2;
+      v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, f32x4.mul(v128.load(a + off), v128.load(b + off)))));
+    }
+    for (; i < count; i++) {
+      const off = <usize>i << 2;
+      store<f32>(y + off, clampf(load<f32>(a + off) * load<f32>(b + off), lo, hi));
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const va = load<f32>(a + (<usize>(na == count ? i : i % na) << 2));
+    const vb = load<f32>(b + (<usize>(nb == count ? i : i % nb) << 2));
+    store<f32>(y + (<usize>i << 2), clampf(va * vb, lo, hi));
+  }
+}
+
+/**
+ * TFLite reference int8 ADD: both inputs shifted left by `leftShift`, rescaled to a common scale
+ * with their own fixed-point multipliers, summed, rescaled to the output.
+ */
+export function add_i8(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i32,
+  aZp: i32, bZp: i32, leftShift: i32, aMult: i32, aShift: i32, bMult: i32, bShift: i32,
+  outMult: i32, outShift: i32, outZp: i32, lo: i32, hi: i32): void {
+  for (let i = 0; i < count; i++) {
+    const av = <i32>load<i8>(a + <usize>(na == count ? i : i % na)) - aZp;
+    const bv = <i32>load<i8>(b + <usize>(nb == count ? i : i % nb)) - bZp;
+    const sa = mulQ(av << leftShift, aMult, aShift);
+    const sb = mulQ(bv << leftShift, bMult, bShift);
+    let v = mulQ(sa + sb, outMult, outShift) + outZp;
+    store<i8>(y + <usize>i, <i8>(v < lo ? lo : v > hi ? hi : v));
+  }
+}
+
+/** int8 MUL: (a - aZp)(b - bZp) requantized (fixed-point, or fp32 scale when fpScale != 0). */
+export function mul_i8(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i32,
+  aZp: i32, bZp: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, lo: i32, hi: i32): void {
+  for (let i = 0; i < count; i++) {
+    const av = <i32>load<i8>(a + <usize>(na == count ? i : i % na)) - aZp;
+    const bv = <i32>load<i8>(b + <usize>(nb == count ? i : i % nb)) - bZp;
+    const p = av * bv;
+    let v: i32 = fpScale != 0 ? <i32>nearest<f32>(<f32>p * fpScale) : mulQ(p, mult, shift);
+    v += outZp;
+    store<i8>(y + <usize>i, <i8>(v < lo ? lo : v > hi ? hi : v));
+  }
+}
+
+// ---------------------------------------------------------------- data movement (CONCATENATION, RESHAPE)
+
+/** Copy `rows` chunks of `chunk` bytes: src is dense, dst rows are `dstStride` apart. */
+export function copy_rows(src: usize, dst: usize, rows: i32, chunk: i32, dstStride: i32): void {
+  for (let r = 0; r < rows; r++) {
+    memory.copy(dst + <usize>r * <usize>dstStride, src + <usize>r * <usize>chunk, <usize>chunk);
+  }
+}

@@ -250,6 +250,44 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
     case 'lut_i8': { const [x, y, c, l] = [abs(n.x), abs(n.y), n.count, abs(n.lut)]; return () => k.lut_i8(x, y, c, l); }
     case 'quantize': { const [x, y, c, s, inv, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.invScale, n.zp]; return () => k.quantize_f32_i8(x, y, c, s, inv, z); }
     case 'dequantize': { const [x, y, c, s, z] = [abs(n.x), abs(n.y), n.count, n.scale, n.zp]; return () => k.dequantize_i8_f32(x, y, c, s, z); }
+    case 'add_f32': case 'mul_f32': {
+      const [a, b, y, c, na, nb, lo, hi] = [abs(n.a), abs(n.b), abs(n.y), n.count, n.countA, n.countB, n.lo, n.hi];
+      return n.kind === 'add_f32' ? () => k.add_f32(a, b, y, c, na, nb, lo, hi) : () => k.mul_f32(a, b, y, c, na, nb, lo, hi);
+    }
+    case 'add_i8': {
+      const [a, b, y, c, na, nb] = [abs(n.a), abs(n.b), abs(n.y), n.count, n.countA, n.countB];
+      const p = n.p;
+      const [aZp, bZp, ls, am, as, bm, bs, om, os, oz, lo, hi] = [p.aZp, p.bZp, p.leftShift, p.aMult, p.aShift, p.bMult, p.bShift, p.outMult, p.outShift, p.outZp, p.lo, p.hi];
+      return () => k.add_i8(a, b, y, c, na, nb, aZp, bZp, ls, am, as, bm, bs, om, os, oz, lo, hi);
+    }
+    case 'mul_i8': {
+      const [a, b, y, c, na, nb] = [abs(n.a), abs(n.b), abs(n.y), n.count, n.countA, n.countB];
+      const p = n.p;
+      const [aZp, bZp, m, sh, fp, oz, lo, hi] = [p.aZp, p.bZp, p.mult, p.shift, p.fpScale, p.outZp, p.lo, p.hi];
+      return () => k.mul_i8(a, b, y, c, na, nb, aZp, bZp, m, sh, fp, oz, lo, hi);
+    }
+    case 'copy': {
+      const [x, y, bytes] = [abs(n.x), abs(n.y), n.bytes];
+      return () => k.copy_rows(x, y, 1, bytes, 0);
+    }
+    case 'concat': {
+      if (n.scaled) return bindShared(n, abs, buffer);
+      const el = n.dtype === 'float32' ? 4 : 1;
+      const rowBytes = n.chunks.reduce((s, c) => s + c, 0) * el;
+      const parts = n.parts.map((p, i) => {
+        const before = n.chunks.slice(0, i).reduce((s, c) => s + c, 0) * el;
+        return { src: abs(p), dst: abs(n.y) + before, chunk: n.chunks[i]! * el };
+      });
+      const outer = n.outer;
+      if (parts.length === 2) {
+        const [p0, p1] = [parts[0]!, parts[1]!];
+        return () => { k.copy_rows(p0.src, p0.dst, outer, p0.chunk, rowBytes); k.copy_rows(p1.src, p1.dst, outer, p1.chunk, rowBytes); };
+      }
+      const src = Int32Array.from(parts.map((p) => p.src));
+      const dst = Int32Array.from(parts.map((p) => p.dst));
+      const chunk = Int32Array.from(parts.map((p) => p.chunk));
+      return () => { for (let i = 0; i < src.length; i++) k.copy_rows(src[i]!, dst[i]!, outer, chunk[i]!, rowBytes); };
+    }
     default: return bindShared(n, abs, buffer);
   }
 }
@@ -285,7 +323,7 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
   }
 }
 
-/** Kernels both backends run in TypeScript on arena views (ADD, MUL, CONCATENATION, RESHAPE). */
+/** TypeScript kernels on arena views: the reference backend's ADD/MUL/CONCATENATION/RESHAPE, and the WASM backend's int8 CONCATENATION with rescaling. */
 function bindShared(n: Node, abs: (id: number) => number, buffer: ArrayBuffer): () => void {
   const f32 = (id: number, count: number): Float32Array => new Float32Array(buffer, abs(id), count);
   const i8 = (id: number, count: number): Int8Array => new Int8Array(buffer, abs(id), count);

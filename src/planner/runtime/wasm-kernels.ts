@@ -20,6 +20,13 @@ export interface KernelExports {
   quantize_f32_i8(x: number, y: number, count: number, scale: number, invScale: number, zp: number): void;
   dequantize_i8_f32(x: number, y: number, count: number, scale: number, zp: number): void;
   mul_by_quantized_multiplier(acc: number, mult: number, shift: number): number;
+  add_f32(a: number, b: number, y: number, count: number, na: number, nb: number, lo: number, hi: number): void;
+  mul_f32(a: number, b: number, y: number, count: number, na: number, nb: number, lo: number, hi: number): void;
+  add_i8(a: number, b: number, y: number, count: number, na: number, nb: number, aZp: number, bZp: number, leftShift: number,
+    aMult: number, aShift: number, bMult: number, bShift: number, outMult: number, outShift: number, outZp: number, lo: number, hi: number): void;
+  mul_i8(a: number, b: number, y: number, count: number, na: number, nb: number, aZp: number, bZp: number,
+    mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void;
+  copy_rows(src: number, dst: number, rows: number, chunk: number, dstStride: number): void;
 }
 
 export const WASM_PATH = fileURLToPath(new URL('../../../build/wasm/kdp_kernels.wasm', import.meta.url));

@@ -1,0 +1,20 @@
+// Fuzz (small): 600 mutated/truncated model files → each loads and runs or is refused with a typed
+// KdpError; no other exception, no WASM trap, no hang. The 10,000-case campaign is test/soak/fuzz-tflite.test.ts.
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fuzzModels } from '../../src/planner/runtime/fuzz.js';
+
+const FIX = new URL('../../models/fixtures/', import.meta.url);
+const seeds = ['mlp-relu-int8', 'mlp-silu-int8', 'mlp-tanh-fp32', 'mlp-relu-fp32'].map((n) => new Uint8Array(readFileSync(new URL(`${n}.tflite`, FIX))));
+
+test('600 mutated models: run or typed error, nothing else, no case over 2 s', () => {
+  const r = fuzzModels(seeds, 600, { seed: 7 });
+  assert.equal(r.crashes, [], JSON.stringify(r.crashes.slice(0, 5)));
+  assert.ok(r.ran > 0, 'some mutations still load and run');
+  assert.ok(Object.keys(r.rejected).length >= 2, `rejections by code: ${JSON.stringify(r.rejected)}`);
+  assert.ok(r.slowestMs < 2000, `slowest ${r.slowestMs} ms (${r.slowestMutation})`);
+  console.log(`[figure] fuzz 600: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, slowest ${r.slowestMs.toFixed(1)} ms`);
+});
+
+test.run();
