@@ -1,8 +1,8 @@
 /**
  * The wire side of the simulator: parses instruction packets (with the same scanner as the host) and
  * answers as a set of `SimServo`s with real status packets: PING, READ, WRITE, REG_WRITE, ACTION,
- * SYNC_READ, SYNC_WRITE, RESET. Replies honour Response_Status_Level, Return_Delay_Time (×2 µs; delays ≥ 1 ms
- * use a timer, shorter ones go out on the next tick) and the servos' faults (error bits; a silent servo never
+ * SYNC_READ, SYNC_WRITE, RESET. Replies honour Response_Status_Level, Return_Delay_Time (×2 µs, emulated with
+ * timer resolution: 0 = at once, otherwise ≥ 1 ms) and the servos' faults (error bits; a silent servo never
  * answers). Options emulate a half-duplex adapter that echoes the host's bytes and line noise.
  */
 import { BROADCAST_ID, Instruction } from '../../feetech/control-table.js';
@@ -148,7 +148,8 @@ export class SimFeetechBus {
       bytes = g;
       this.garbageNext = 0;
     }
-    if (delayUs >= 1000) setTimeout(() => this.output(bytes), Math.round(delayUs / 1000));
+    // Return_Delay_Time with timer resolution: 0 → at once, otherwise the next timer tick ≥ ceil(µs / 1000) ms
+    if (delayUs > 0) setTimeout(() => this.output(bytes), Math.ceil(delayUs / 1000));
     else this.output(bytes);
   }
 }
