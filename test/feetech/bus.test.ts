@@ -59,11 +59,11 @@ test('corrupt checksum once → retried and recovered; always corrupt → Timeou
   const { link, bus } = rig();
   await bus.open();
   let n = 0;
-  link.mangle = (b) => { n++; if (n === 1) { const c = new Uint8Array(b); c[c.length - 1] ^= 0xff; return c; } return b; };
+  link.mangle = (b) => { n++; if (n === 1) { const c = new Uint8Array(b); c[c.length - 1] = c[c.length - 1]! ^ 0xff; return c; } return b; };
   assert.is(await bus.read(2, 'Model_Number'), 777);
   assert.is(bus.stats.retries, 1);
   assert.is(bus.stats.checksumErrors, 1);
-  link.mangle = (b) => { const c = new Uint8Array(b); c[c.length - 1] ^= 0xff; return c; };
+  link.mangle = (b) => { const c = new Uint8Array(b); c[c.length - 1] = c[c.length - 1]! ^ 0xff; return c; };
   try { await bus.read(2, 'Model_Number'); assert.unreachable(); } catch (e) { assert.instance(e, TimeoutError); }
   assert.is(bus.stats.retries, 3);
 });
