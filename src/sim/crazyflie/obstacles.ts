@@ -1,0 +1,68 @@
+/**
+ * Obstacle layouts (cylinders and boxes) for the simulated Crazyflie, loadable from JSON:
+ *   { "obstacles": [ { "type": "cylinder", "x": 1, "y": 0, "radius": 0.15, "height": 2 },
+ *                    { "type": "box", "x": 0, "y": 1, "sx": 0.4, "sy": 0.4, "sz": 1.5, "yawDeg": 30 } ] }
+ * (a bare array is accepted too). Hits are counted geometrically against a sphere of the vehicle's radius.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../../errors.js';
+import type { Obstacle } from './model.js';
+
+const cylinder = z.object({ type: z.literal('cylinder'), x: z.number(), y: z.number(), radius: z.number().positive(), height: z.number().positive() });
+const box = z.object({
+  type: z.literal('box'), x: z.number(), y: z.number(), z: z.number().optional(),
+  sx: z.number().positive(), sy: z.number().positive(), sz: z.number().positive(), yawDeg: z.number().optional(),
+});
+const layout = z.union([z.array(z.discriminatedUnion('type', [cylinder, box])), z.object({ obstacles: z.array(z.discriminatedUnion('type', [cylinder, box])) }).passthrough()]);
+
+export function parseObstacles(json: unknown, file = '<obstacles>'): Obstacle[] {
+  const r = layout.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ConfigError(`invalid obstacle layout at /${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'bad shape'}`, { file, hint: 'see docs/crazyflie.md (Obstacle layouts)' });
+  }
+  const list = Array.isArray(r.data) ? r.data : r.data.obstacles;
+  return list.map((o) => ({ ...o })) as Obstacle[];
+}
+
+export function loadObstacles(path: string): Obstacle[] {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new ConfigError(`cannot read obstacle file: ${(e as Error).message}`, { file: path }); }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { throw new ConfigError(`not JSON: ${(e as Error).message}`, { file: path }); }
+  return parseObstacles(json, path);
+}
+
+/** Signed clearance (m) between a sphere at p with radius r and the obstacle (negative = penetrating). */
+export function clearance(o: Obstacle, px: number, py: number, pz: number, r: number): number {
+  if (o.type === 'cylinder') {
+    const dxy = Math.hypot(px - o.x, py - o.y) - o.radius;
+    const dz = pz > o.height ? pz - o.height : pz < 0 ? -pz : 0;
+    const d = dxy > 0 ? (dz > 0 ? Math.hypot(dxy, dz) : dxy) : dz > 0 ? dz : Math.max(dxy, -dz);
+    return d - r;
+  }
+  const yaw = ((o.yawDeg ?? 0) * Math.PI) / 180;
+  const c = Math.cos(yaw), s = Math.sin(yaw);
+  const lx = c * (px - o.x) + s * (py - o.y);
+  const ly = -s * (px - o.x) + c * (py - o.y);
+  const cz = o.z ?? o.sz / 2;
+  const qx = Math.abs(lx) - o.sx / 2, qy = Math.abs(ly) - o.sy / 2, qz = Math.abs(pz - cz) - o.sz / 2;
+  const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0), Math.max(qz, 0));
+  return outside + Math.min(Math.max(qx, qy, qz), 0) - r;
+}
+
+/** Seeded random layout of `n` cylinders in a rectangle, keeping `keepClear` points free by `margin` m. */
+export function randomCylinderField(rand: () => number, n: number, area: { x0: number; x1: number; y0: number; y1: number },
+  keepClear: readonly (readonly [number, number])[], margin = 0.35, radius: [number, number] = [0.08, 0.18]): Obstacle[] {
+  const out: Obstacle[] = [];
+  for (let tries = 0; out.length < n && tries < n * 200; tries++) {
+    const r = radius[0] + rand() * (radius[1] - radius[0]);
+    const x = area.x0 + rand() * (area.x1 - area.x0);
+    const y = area.y0 + rand() * (area.y1 - area.y0);
+    if (keepClear.some(([cx, cy]) => Math.hypot(cx - x, cy - y) < r + margin)) continue;
+    if (out.some((o) => o.type === 'cylinder' && Math.hypot(o.x - x, o.y - y) < o.radius + r + 0.3)) continue;
+    out.push({ type: 'cylinder', x: +x.toFixed(3), y: +y.toFixed(3), radius: +r.toFixed(3), height: 2.5 });
+  }
+  return out;
+}
