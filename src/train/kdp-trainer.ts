@@ -76,6 +76,11 @@ export class KdpTrainer {
   private readonly scratch: DriftScratch;
   private readonly blockDist: Float32Array;
   private readonly maxBlockDims: number;
+  /** feature index of each window dim (0 = key-governed dims, 1.. = blocks with their own kernel) */
+  private readonly featureOf: Int32Array;
+  private readonly featureDims: number[];
+  private readonly featureSq: Float64Array;
+  private readonly featureInv: Float64Array;
   stepCount = 0;
 
   constructor(readonly problem: DriftProblem, readonly config: KdpConfig, kernels?: TrainKernels) {
@@ -88,6 +93,18 @@ export class KdpTrainer {
     const rows = this.Bc * this.M;
     const P = this.Bc * this.K;
     this.maxBlockDims = Math.max(0, ...problem.blocks.map((b) => b.dims.length));
+    this.featureOf = new Int32Array(this.D);
+    this.featureDims = [this.D - problem.clampDims];
+    if (c.key === 'keyed' && c.blockWeight > 0) {
+      problem.blocks.forEach((b, i) => {
+        for (const d of b.dims) this.featureOf[d] = i + 1;
+        this.featureDims[0]! -= b.dims.length;
+        this.featureDims.push(b.dims.length);
+      });
+    }
+    this.featureDims[0] = Math.max(1, this.featureDims[0]!);
+    this.featureSq = new Float64Array(this.featureDims.length);
+    this.featureInv = new Float64Array(this.featureDims.length);
     const widest = Math.max(c.hidden.length ? Math.max(...c.hidden) : 0, this.D, c.noiseDim + this.dc);
     const [gm, gp] = c.key === 'full' ? [rows, P] : [this.M, this.K];
     const layerWidths = [c.noiseDim + this.dc, ...c.hidden, this.spec.outputDim];
@@ -142,33 +159,35 @@ export class KdpTrainer {
     } else {
       this.groupDrift(0, 0, 0, rows, P);
     }
-    // drift normalisation per temperature over the whole batch (non-clamped dims), then sum
+    // drift normalisation per temperature and per feature (the key-governed dims, and each block
+    // with its own kernel), over the whole batch, then summed over temperatures (Drifting App. A.6)
+    const F = this.featureDims.length;
     this.Vsum.fill(0);
     let driftRms = 0;
     for (let t = 0; t < temps.length; t++) {
       const V = this.Vt[t]!;
-      let sq = 0;
-      for (let r = 0; r < rows; r++) for (let j = clamp; j < D; j++) { const v = V[r * D + j]!; sq += v * v; }
-      const lambda = Math.sqrt(sq / (rows * outDim)) || 1;
-      if (t === Math.floor(temps.length / 2)) driftRms = lambda;
-      const inv = 1 / lambda;
-      for (let n = 0; n < rows * D; n++) this.Vsum[n]! += V[n]! * inv;
+      this.featureSq.fill(0);
+      for (let r = 0; r < rows; r++) for (let j = clamp; j < D; j++) { const v = V[r * D + j]!; this.featureSq[this.featureOf[j]!]! += v * v; }
+      for (let f = 0; f < F; f++) this.featureInv[f] = 1 / (Math.sqrt(this.featureSq[f]! / (rows * this.featureDims[f]!)) || 1);
+      if (t === Math.floor(temps.length / 2)) driftRms = Math.sqrt(this.featureSq[0]! / (rows * this.featureDims[0]!));
+      for (let r = 0; r < rows; r++) for (let j = clamp; j < D; j++) this.Vsum[r * D + j]! += V[r * D + j]! * this.featureInv[this.featureOf[j]!]!;
     }
-    // loss = mean (x − sg(x + V))² ⇒ dL/dx = −2V / count
+    // loss = Σ_features mean (x − sg(x + V))² ⇒ dL/dx = −2V / (rows · dims of the feature)
     const g = this.net.gradOutput;
-    const scale = -2 / (rows * outDim);
     let loss = 0;
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < outDim; j++) {
         const v = this.Vsum[r * D + clamp + j]!;
-        loss += v * v;
-        g[r * outDim + j] = scale * v;
+        const f = this.featureOf[clamp + j]!;
+        loss += (v * v) / this.featureDims[f]!;
+        g[r * outDim + j] = (-2 * v) / (rows * this.featureDims[f]!);
       }
     }
+    loss /= rows;
     this.net.backward();
     this.net.step();
     this.stepCount++;
-    return { step: this.stepCount, loss: loss / (rows * outDim), driftRms, gradNorm: this.net.lastGradNorm };
+    return { step: this.stepCount, loss, driftRms, gradNorm: this.net.lastGradNorm };
   }
 
   /** Network input rows: [noise, condition] for M samples of each of the n conditions. */

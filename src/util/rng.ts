@@ -3,8 +3,9 @@
  * Used by the trainer (batches, noise) and the control loop (candidate noise) alike.
  */
 export class Rng {
-  private s0: number; private s1: number; private s2: number; private s3: number;
-  private spare = 0;
+  // state lives in typed arrays: object fields holding doubles would box a heap number per update
+  private readonly s = new Uint32Array(4);
+  private readonly spareBuf = new Float64Array(1);
   private hasSpare = false;
 
   constructor(seed: number) {
@@ -17,17 +18,18 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    this.s[0] = next(); this.s[1] = next(); this.s[2] = next(); this.s[3] = next();
+    if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
-    this.s2 ^= t; this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0; this.s1 >>>= 0; this.s2 >>>= 0; this.s3 >>>= 0;
+    const s = this.s;
+    const s1 = s[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = s1 << 9;
+    s[2]! ^= s[0]!; s[3]! ^= s[1]!; s[1]! ^= s[2]!; s[0]! ^= s[3]!;
+    s[2]! ^= t; s[3] = rotl(s[3]!, 11);
     return result;
   }
 
@@ -47,7 +49,7 @@ export class Rng {
 
   /** Standard normal. */
   normal(): number {
-    if (this.hasSpare) { this.hasSpare = false; return this.spare; }
+    if (this.hasSpare) { this.hasSpare = false; return this.spareBuf[0]!; }
     let u: number, v: number, s: number;
     do {
       u = this.uniform() * 2 - 1;
@@ -55,7 +57,7 @@ export class Rng {
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
     const m = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * m;
+    this.spareBuf[0] = v * m;
     this.hasSpare = true;
     return u * m;
   }
@@ -66,13 +68,13 @@ export class Rng {
 
   /** State snapshot for checkpoints (resume reproduces the same stream). */
   state(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.hasSpare ? 1 : 0, this.spare];
+    return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!, this.hasSpare ? 1 : 0, this.spareBuf[0]!];
   }
   restore(s: number[]): void {
     if (s.length !== 6) throw new RangeError('rng state must have 6 entries');
-    [this.s0, this.s1, this.s2, this.s3] = s.map((v) => v >>> 0) as [number, number, number, number];
+    for (let i = 0; i < 4; i++) this.s[i] = s[i]! >>> 0;
     this.hasSpare = s[4] === 1;
-    this.spare = s[5]!;
+    this.spareBuf[0] = s[5]!;
   }
 }
 

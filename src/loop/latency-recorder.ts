@@ -1,0 +1,26 @@
+/** Fixed-capacity ring of latency samples; recording never allocates, summaries may. */
+export class LatencyRecorder {
+  private readonly samples: Float64Array;
+  private n = 0;
+  private total = 0;
+  constructor(capacity = 1 << 16) { this.samples = new Float64Array(capacity); }
+  record(us: number): void {
+    this.samples[this.n % this.samples.length] = us;
+    this.n++;
+    this.total++;
+  }
+  get count(): number { return this.total; }
+  reset(): void { this.n = 0; this.total = 0; }
+  /** p-quantiles (0..1) over the retained samples. */
+  summary(): { count: number; p50: number; p99: number; mean: number; max: number } {
+    const k = Math.min(this.n, this.samples.length);
+    if (k === 0) return { count: 0, p50: 0, p99: 0, mean: 0, max: 0 };
+    const s = Float64Array.from(this.samples.subarray(0, k)).sort();
+    const q = (p: number): number => s[Math.min(k - 1, Math.floor(p * k))]!;
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += s[i]!;
+    return { count: this.total, p50: round1(q(0.5)), p99: round1(q(0.99)), mean: round1(sum / k), max: round1(s[k - 1]!) };
+  }
+}
+
+function round1(x: number): number { return Math.round(x * 10) / 10; }

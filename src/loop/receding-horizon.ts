@@ -1,0 +1,232 @@
+import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
+import { Rng } from '../util/rng.js';
+import type { Clock } from './clock.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import type { PlannerBackend } from './planner-backend.js';
+
+export type SelectStrategy = 'goal' | 'cost' | 'value' | 'random';
+export const SELECT_STRATEGIES: readonly SelectStrategy[] = ['goal', 'cost', 'value', 'random'];
+export type ActMode = 'track' | 'first-action';
+
+export interface LoopConfig {
+  planner: PlannerBackend;
+  layout: WindowLayout;
+  normalizer: NormalizerJson;
+  clock: Clock;
+  seed: number;
+  /** candidate selection */
+  select: SelectStrategy;
+  /** track the plan's next waypoint (Diffuser's maze controller) or execute its first action */
+  act: ActMode;
+  /** replan every k ticks (1 = every tick) */
+  replanEvery: number;
+  /** tick budget in µs (1e6 / rate); a plan finished later than this is a deadline miss */
+  budgetUs: number;
+  /** state dims that are positions / velocities (for tracking, goal distance, plots) */
+  positionDims: number[];
+  velocityDims: number[];
+  /** tracking gains: a = kp·(wp.pos − s.pos) + kd·(wp.vel − s.vel) */
+  kp: number;
+  kd: number;
+  /** feasibility cost of unnormalized plan states (stateDim per step), e.g. wall hits */
+  planCost?: (states: Float32Array, steps: number) => number;
+  /** optional learned value per candidate (higher is better), for select = value */
+  value?: (plans: Float32Array, candidates: number) => Float32Array;
+  /** action bounds */
+  actionLow: number;
+  actionHigh: number;
+}
+
+export const TickStatus = { ACTED: 0, REPLANNED: 1, DEADLINE_MISS: 2 } as const;
+
+/**
+ * The fixed-memory receding-horizon loop: each tick reads the state, replans when due (one batched
+ * invoke for N candidates), selects a plan, and acts from it. Every buffer is allocated in the
+ * constructor; `tick` allocates nothing and never throws.
+ */
+export class RecedingHorizonLoop {
+  readonly stats = { ticks: 0, plans: 0, deadlineMisses: 0, infeasiblePlans: 0 };
+  readonly planLatency = new LatencyRecorder();
+  private readonly N: number;
+  private readonly S: number;
+  private readonly A: number;
+  private readonly H: number;
+  private readonly step: number;
+  private readonly rng: Rng;
+  private readonly condRow: Float32Array;
+  /** all candidates unnormalized: N × H × (S+A) */
+  readonly candidates: Float32Array;
+  /** the plan being executed: H × (S+A) */
+  readonly current: Float32Array;
+  private readonly pending: Float32Array;
+  private readonly scores: Float64Array;
+  private readonly stateScratch: Float32Array;
+  private readonly sShift: Float64Array; private readonly sScale: Float64Array;
+  private readonly aShift: Float64Array; private readonly aScale: Float64Array;
+  private readonly gShift: Float64Array; private readonly gScale: Float64Array;
+  private age = 0;
+  private havePlan = false;
+  private havePending = false;
+  selected = -1;
+
+  constructor(readonly cfg: LoopConfig) {
+    const { layout, planner } = cfg;
+    this.S = layout.stateDim; this.A = layout.actionDim; this.H = layout.horizon;
+    this.step = this.S + this.A;
+    this.N = planner.candidates;
+    this.rng = new Rng(cfg.seed);
+    this.condRow = new Float32Array(planner.condDim);
+    this.candidates = new Float32Array(this.N * this.H * this.step);
+    this.current = new Float32Array(this.H * this.step);
+    this.pending = new Float32Array(this.H * this.step);
+    this.scores = new Float64Array(this.N);
+    this.stateScratch = new Float32Array(this.H * this.S);
+    const n = cfg.normalizer;
+    this.sShift = Float64Array.from(n.state.shift); this.sScale = Float64Array.from(n.state.scale);
+    this.aShift = Float64Array.from(n.action.shift); this.aScale = Float64Array.from(n.action.scale);
+    this.gShift = Float64Array.from(n.goal.shift); this.gScale = Float64Array.from(n.goal.scale);
+  }
+
+  /** Forget the current plan (new episode). */
+  reset(): void {
+    this.age = 0; this.havePlan = false; this.havePending = false; this.selected = -1;
+  }
+
+  /** One control tick: `state` and `goal` in, `action` out. Returns a TickStatus code. */
+  tick(state: Float32Array, goal: Float32Array, action: Float32Array): number {
+    const { clock } = this.cfg;
+    const t0 = clock.nowUs();
+    this.stats.ticks++;
+    let status: number = TickStatus.ACTED;
+    if (this.havePending) {
+      this.current.set(this.pending); this.havePending = false; this.havePlan = true; this.age = 0;
+    }
+    if (!this.havePlan || this.age >= this.cfg.replanEvery) {
+      this.plan(state, goal);
+      const late = clock.nowUs() - t0 > this.cfg.budgetUs;
+      if (late && this.havePlan) {
+        // the new plan came too late for this tick: act from the previous plan, switch next tick
+        this.stats.deadlineMisses++;
+        this.copySelected(this.pending);
+        this.havePending = true;
+        status = TickStatus.DEADLINE_MISS;
+      } else {
+        if (late) this.stats.deadlineMisses++;
+        this.copySelected(this.current);
+        this.havePlan = true;
+        this.age = 0;
+        status = late ? TickStatus.DEADLINE_MISS : TickStatus.REPLANNED;
+      }
+    }
+    this.actFrom(state, action);
+    this.age++;
+    return status;
+  }
+
+  private plan(state: Float32Array, goal: Float32Array): void {
+    const { planner, clock } = this.cfg;
+    const S = this.S, dc = planner.condDim, G = dc - S;
+    for (let d = 0; d < S; d++) this.condRow[d] = (state[d]! - this.sShift[d]!) / this.sScale[d]!;
+    for (let d = 0; d < G; d++) this.condRow[S + d] = (goal[d]! - this.gShift[d]!) / this.gScale[d]!;
+    const cond = planner.condition;
+    for (let i = 0; i < this.N; i++) cond.set(this.condRow, i * dc);
+    this.rng.fillNormal(planner.noise);
+    const t = clock.nowUs();
+    planner.invoke();
+    this.planLatency.record(clock.nowUs() - t);
+    this.stats.plans++;
+    this.unnormalize(state);
+    this.selected = this.choose(goal);
+  }
+
+  /** planner output (normalized, without s_0) → candidates (unnormalized, s_0 = state). */
+  private unnormalize(state: Float32Array): void {
+    const { S, H, step } = this;
+    const out = this.cfg.planner.plan;
+    const outDim = this.cfg.planner.outDim;
+    for (let i = 0; i < this.N; i++) {
+      const c = i * H * step;
+      const o = i * outDim;
+      for (let d = 0; d < S; d++) this.candidates[c + d] = state[d]!;
+      for (let j = 0; j < outDim; j++) {
+        const w = j + S; // window index
+        const within = w % step;
+        const v = out[o + j]!;
+        this.candidates[c + w] = within < S ? v * this.sScale[within]! + this.sShift[within]! : v * this.aScale[within - S]! + this.aShift[within - S]!;
+      }
+    }
+  }
+
+  private choose(goal: Float32Array): number {
+    const { S, H, step, N } = this;
+    const sel = this.cfg.select;
+    if (sel === 'random') return this.rng.int(N);
+    if (sel === 'value' && this.cfg.value) {
+      const v = this.cfg.value(this.candidates, N);
+      let best = 0;
+      for (let i = 1; i < N; i++) if (v[i]! > v[best]!) best = i;
+      return best;
+    }
+    const pos = this.cfg.positionDims;
+    const costW = sel === 'cost' ? 1e3 : 10;
+    let best = 0;
+    for (let i = 0; i < N; i++) {
+      const c = i * H * step;
+      let dist = 0;
+      for (let t = 0; t < H; t++) {
+        let sq = 0;
+        for (let k = 0; k < pos.length && k < goal.length; k++) { const d = this.candidates[c + t * step + pos[k]!]! - goal[k]!; sq += d * d; }
+        dist += Math.sqrt(sq);
+      }
+      let cost = 0;
+      if (this.cfg.planCost) {
+        for (let t = 0; t < H; t++) for (let d = 0; d < S; d++) this.stateScratch[t * S + d] = this.candidates[c + t * step + d]!;
+        cost = this.cfg.planCost(this.stateScratch, H);
+      }
+      const score = dist / H + costW * cost;
+      this.scores[i] = score;
+      if (score < this.scores[best]! || i === 0) best = i;
+    }
+    if (this.cfg.planCost) {
+      // count plans that the selection had to accept despite a feasibility cost
+      if (this.scores[best]! >= costW) this.stats.infeasiblePlans++;
+    }
+    return best;
+  }
+
+  private copySelected(dst: Float32Array): void {
+    const len = this.H * this.step;
+    const src = this.selected * len;
+    for (let j = 0; j < len; j++) dst[j] = this.candidates[src + j]!;
+  }
+
+  /** Track the waypoint one env step ahead (interpolated between plan steps), or replay the action. */
+  private actFrom(state: Float32Array, action: Float32Array): void {
+    const { S, A, H, step } = this;
+    const fs = this.cfg.layout.frameSkip;
+    const { actionLow: lo, actionHigh: hi } = this.cfg;
+    const p = this.current;
+    if (this.cfg.act === 'first-action') {
+      const t = Math.min(H - 1, Math.floor(this.age / fs));
+      for (let d = 0; d < A; d++) action[d] = clamp(p[t * step + S + d]!, lo, hi);
+      return;
+    }
+    const target = (this.age + 1) / fs;
+    const t0 = Math.min(H - 1, Math.floor(target));
+    const t1 = Math.min(H - 1, t0 + 1);
+    const a = Math.min(1, target - t0);
+    const pos = this.cfg.positionDims, vel = this.cfg.velocityDims;
+    const end = target >= H - 1; // past the plan: hold its last position at rest
+    for (let d = 0; d < A && d < pos.length; d++) {
+      const pd = pos[d]!, vd = vel[d];
+      const wpPos = p[t0 * step + pd]! + a * (p[t1 * step + pd]! - p[t0 * step + pd]!);
+      const wpVel = vd === undefined || end ? 0 : p[t0 * step + vd]! + a * (p[t1 * step + vd]! - p[t0 * step + vd]!);
+      const sv = vd === undefined ? 0 : state[vd]!;
+      action[d] = clamp(this.cfg.kp * (wpPos - state[pd]!) + this.cfg.kd * (wpVel - sv), lo, hi);
+    }
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
