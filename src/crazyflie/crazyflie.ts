@@ -154,7 +154,7 @@ export class Crazyflie extends TypedEmitter<CrazyflieEvents> implements CfCore {
     const link = typeof uriOrLink === 'string' ? await createCrtpLink(uriOrLink, this.linkOpts) : uriOrLink;
     this.uri = link.uri;
     link.setListener({
-      linkError: (e) => this.lose(e.message),
+      linkError: (e) => this.lose(e.message.split('\n')[0] ?? e.message),
       linkQuality: (q, s) => { this.emit('linkQuality', q, s); this.commander.linkQuality(q); },
     });
     if (!link.isOpen) await link.open();
@@ -219,7 +219,7 @@ export class Crazyflie extends TypedEmitter<CrazyflieEvents> implements CfCore {
     for (;;) {
       let n: number;
       try { n = await link.receive(buf, 50); } catch (e) {
-        if (!(e instanceof CanceledError) && this.link === link) this.lose((e as Error).message);
+        if (!(e instanceof CanceledError) && this.link === link) this.lose(String((e as Error).message).split('\n')[0] ?? 'link error');
         return;
       }
       if (this.link !== link) return;

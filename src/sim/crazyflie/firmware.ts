@@ -156,7 +156,11 @@ export class SimCrazyflie {
   }
 
   static async create(o: SimOptions = {}): Promise<SimCrazyflie> {
-    return new SimCrazyflie(await QuadPhysics.create(o.obstacles ?? []), o);
+    const physics = await QuadPhysics.create(o.obstacles ?? []);
+    // warm the WASM code paths (ground contact, flight) so the first real-time ticks are not 30× slower
+    const warm = new Float64Array(4).fill(0.1);
+    for (let i = 0; i < 400; i++) physics.step(warm);
+    return new SimCrazyflie(physics, o);
   }
 
   dispose(): void { this.physics.dispose(); }

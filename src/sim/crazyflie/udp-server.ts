@@ -50,7 +50,8 @@ export class SimUdpServer {
       const lag = now - this.lastWall;
       this.stats.maxLagMs = Math.max(this.stats.maxLagMs, lag);
       this.lastWall = now;
-      this.debt += Math.min(lag, 250) * speed / 1000;
+      // never catch up more than 20 ms of wall time per tick: fall behind rather than block the event loop
+      this.debt = Math.min(this.debt + (lag * speed) / 1000, (20 * speed) / 1000);
       const dt = this.sim.physics.dtS;
       const steps = Math.floor(this.debt / dt);
       if (steps > 0) { this.sim.advance(steps * dt); this.debt -= steps * dt; }
