@@ -156,6 +156,9 @@ export class CpxLink implements CrtpLink {
   receive(buffer: Uint8Array, timeoutMs: number): Promise<number> { return this.rx.receive(buffer, timeoutMs); }
 
   async close(): Promise<void> {
+    const end = performance.now() + 200; // let queued frames (stop setpoint) out
+    while (this.running && this.tx.size > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 1));
+    await this.writeChain;
     const was = this.running;
     this.running = false;
     this.rx.fail(new CanceledError());

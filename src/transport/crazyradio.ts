@@ -258,6 +258,7 @@ export class RadioLink implements CrtpLink {
     let emptyAcks = 0;
     let lost = 0;
     let pending = 0; // length of the packet being (re)sent, 0 = take a new one
+    this.inFlight = () => pending > 1 || (pending === 1 && this.txBuf[0] !== 0xff && (this.txBuf[0]! & 0xf3) !== 0xf3);
     let waitMs = 0;
     let lastAckAt = performance.now();
     while (this.running) {
@@ -329,7 +330,16 @@ export class RadioLink implements CrtpLink {
     try { this.listener?.linkQuality?.(0, this.s); this.listener?.linkError?.(err); } catch { /* ignore */ }
   }
 
+  private inFlight: () => boolean = () => false;
+
+  /** Wait until queued packets went out (or `timeoutMs`): the stop setpoint sent before close must reach the CF. */
+  async drain(timeoutMs = 200): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while (this.running && (this.tx.size > 0 || this.inFlight()) && performance.now() < end) await new Promise((r) => setTimeout(r, 1));
+  }
+
   async close(): Promise<void> {
+    await this.drain();
     const wasRunning = this.running;
     this.running = false;
     const w = this.wake;

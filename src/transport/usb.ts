@@ -101,6 +101,7 @@ export class CfUsbLink implements CrtpLink {
 
   async close(): Promise<void> {
     if (!this.running && !this.device.opened) return;
+    await Promise.race([this.writeChain, new Promise((r) => setTimeout(r, 200))]); // let queued packets (stop setpoint) out
     const was = this.running;
     this.running = false;
     this.rx.fail(new CanceledError());

@@ -4,6 +4,8 @@ import { FakeCrazyradio, type RadioEndpoint } from '../../src/transport/crazyrad
 import { Crazyradio, RadioLink, RadioRequest, parseRadioUri } from '../../src/transport/crazyradio.js';
 import { DisconnectedError, TransportError } from '../../src/errors.js';
 import type { TransportError as TE } from '../../src/errors.js';
+import { Crazyflie } from '../../src/crazyflie/crazyflie.js';
+import { SimCrazyflie } from '../../src/sim/crazyflie/firmware.js';
 
 /** A Crazyflie CRTP stack double: echoes LINK echo packets (as the firmware does) and records what it got. */
 class EchoEndpoint implements RadioEndpoint {
@@ -127,6 +129,33 @@ test('unplugged dongle → DisconnectedError; firmware < 0.4 refused', async () 
   await link.close();
   const old = new RadioLink('radio://0/80/2M', new FakeCrazyradio({ version: [0, 3] }));
   try { await old.open(); assert.unreachable(); } catch (e) { assert.instance(e, TransportError); assert.match((e as Error).message, /too old/); }
+});
+
+test('the full client over the fake radio (10% up / 10% ACK loss, safelink) to the simulated firmware', async () => {
+  const sim = await SimCrazyflie.create();
+  const dev = new FakeCrazyradio({ uplinkLoss: 0.1, ackLoss: 0.1, seed: 11 });
+  const nrf = dev.addCrazyflie(sim, { channel: 80 });
+  const clock = setInterval(() => sim.advance(0.004), 4);
+  const cf = new Crazyflie({ cacheDir: null, linkTimeoutMs: 2000, link: { usbDevice: dev } });
+  try {
+    await cf.connect('radio://0/80/2M/E7E7E7E7E7');
+    assert.is(cf.protocolVersion, 12);
+    assert.is(cf.param.get('stabilizer.estimator'), 2);
+    const st = await cf.log.subscribe(['stateEstimate.z', 'pm.vbat'], { periodMs: 20 });
+    const t0 = Date.now();
+    while (st.updates < 10 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(st.updates >= 10, `log updates over the radio: ${st.updates}`);
+    await cf.param.set('posCtlPid.xKp', 3);
+    assert.is(sim.controller.gains.posKp, 3);
+    assert.ok(nrf.counters.duplicatesDropped > 0, 'lost ACKs happened and safelink dropped the duplicates');
+    const stats = cf.linkStats!;
+    assert.ok(stats.retries > 0 && stats.txPackets > stats.rxPackets);
+  } finally {
+    await cf.close();
+    clearInterval(clock);
+    sim.dispose();
+  }
+  assert.is(sim.counters.stopSetpoints, 1, 'close sent the stop setpoint through the radio');
 });
 
 test.run();
