@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { loadDataset } from '../data/load.js';
+import { readDatasetProvenance } from '../data/provenance.js';
 import { fitNormalizer } from '../data/normalizer.js';
 import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
@@ -84,10 +85,15 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
     saveCheckpoint(o.out, trainer, {
       totalSteps: o.steps, env: o.env, layout, normalizer,
       config: { ...o.config, windows: problem.starts.length },
-      provenance: { dataset: o.dataset, seed: o.config.seed, command: o.command, ...(gitCommit() ? { commit: gitCommit()! } : {}) },
+      provenance: {
+        dataset: o.dataset, seed: o.config.seed, command: o.command,
+        ...(datasetCommand ? { datasetCommand } : {}), ...(commit ? { commit } : {}),
+      },
       metrics: { loss: last?.loss ?? NaN, driftRms: last?.driftRms ?? NaN },
     });
   };
+  const datasetCommand = readDatasetProvenance(o.dataset)?.command;
+  const commit = gitCommit();
   let last: StepStats | undefined;
   const rows = o.config.conditionsPerStep * o.config.samplesPerCondition;
   const t0 = performance.now();

@@ -4,6 +4,7 @@ import { MAZE2D_ENVS, mazeName } from '../../envs/maze2d/layouts.js';
 import { writeD4rlHdf5 } from '../../data/d4rl-hdf5.js';
 import { optNumber, optString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
+import { writeDatasetProvenance } from '../../data/provenance.js';
 import { createProgress } from '../progress.js';
 
 export const command: CommandSpec = {
@@ -44,6 +45,8 @@ export const command: CommandSpec = {
     await writeD4rlHdf5(out, res.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, gzip });
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = { out, maze, steps, seed, noise, episodes: res.episodes, goalsReached: res.goalsReached, seconds };
+    // provenance sidecar: the trainer copies it into checkpoints and the exporter into manifests
+    writeDatasetProvenance(out, { command: `kdp dataset maze2d --maze ${maze} --steps ${steps} --seed ${seed} --noise ${noise} --out ${out}`, seed, steps, env: maze });
     emitResult(ctx, summary, () => `wrote ${out}: ${steps} steps, ${res.episodes} episodes, ${res.goalsReached} goals reached, ${seconds} s`);
   },
 };
