@@ -255,7 +255,7 @@ export class So100Arm {
       const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 20).unref());
       await Promise.race([(async () => { await this.bus.disableTorque(this.ids); await this.bus.disableTorque(this.ids); })(), deadline]);
     } catch {
-      torqueOff = 'torque off could not be sent (port gone)';
+      torqueOff = 'torque off could not be sent within 20 ms (port gone or host stalled)';
     }
     const err = new SafetyStopError(`${reason}; ${torqueOff}`,
       e2hint(cause));
@@ -269,7 +269,7 @@ export class So100Arm {
   async close(options: { keepTorque?: boolean } = {}): Promise<void> {
     if (!this.bus.isOpen) return;
     if (!options.keepTorque) {
-      try { if (this.stopped) await this.bus.disableTorque(this.ids); else await this.disableTorque(); } catch { /* port gone: nothing more to do */ }
+      try { if (this.stopped) await this.bus.disableTorque(this.ids); else await this.setup(() => this.disableTorque()); } catch { /* port gone: nothing more to do */ }
     }
     await this.bus.close();
   }

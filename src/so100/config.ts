@@ -40,7 +40,7 @@ export const DEFAULT_SO100: So100Config = {
   velocityLimitsRadS: { shoulder_pan: 3.0, shoulder_lift: 3.0, elbow_flex: 3.0, wrist_flex: 4.0, wrist_roll: 4.0, gripper: 4.0 },
   baudRate: 1_000_000,
   controlHz: 50,
-  busTimeoutMs: 15,
+  busTimeoutMs: 12,
   busRetries: 2,
   maxRelativeTargetTicks: undefined,
 };

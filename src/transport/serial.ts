@@ -165,6 +165,8 @@ export class SerialTransport implements Transport {
     }
     if (this.size > 0) return Promise.resolve(this.take(buffer, offset, length));
     if (this.lostError) return Promise.reject(this.lostError);
+    if (this.port && !this.closing && !this.port.isOpen) this.lose(`${this.path}: port closed under us (device gone)`);
+    if (this.lostError) return Promise.reject(this.lostError);
     if (!this.port || this.closing || !this.port.isOpen) return Promise.reject(new CanceledError(`read on ${this.path}: transport is closed`));
     if (this.pending) return Promise.reject(new TypeError('read: a read is already pending (one reader at a time)'));
     return new Promise<number>((resolve, reject) => {
@@ -181,6 +183,8 @@ export class SerialTransport implements Transport {
   write(data: Uint8Array): Promise<void> {
     if (this.lostError) return Promise.reject(this.lostError);
     const port = this.port;
+    if (port && !this.closing && !port.isOpen) this.lose(`${this.path}: port closed under us (device gone)`);
+    if (this.lostError) return Promise.reject(this.lostError);
     if (!port || this.closing || !port.isOpen) return Promise.reject(new CanceledError(`write on ${this.path}: transport is closed`));
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     return new Promise<void>((resolve, reject) => {

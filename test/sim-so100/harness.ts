@@ -1,7 +1,7 @@
 // Shared set-up for the SO-100 integration tests: a socat pty pair, the simulator on one end (in-process,
 // real serialport) and a FeetechBus on the other.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -57,6 +57,20 @@ export async function rejects(p: Promise<unknown>, expected: (new (...a: never[]
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Raising priority needs root / CAP_SYS_NICE. */
+export function canRenice(): boolean {
+  try { const p = getPriority(); setPriority(p); return process.getuid?.() === 0; } catch { return false; }
+}
+
+/** Renice every thread of this process (nice is per thread on Linux). */
+export function reniceSelf(nice: number): boolean {
+  if (!canRenice()) return false;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
+    return true;
+  } catch { return false; }
+}
+
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
 
 export interface SimChild {
@@ -68,8 +82,11 @@ export interface SimChild {
 }
 
 /** Run `kdp sim so100 --pty <path> --json` as a child process and wait for its ready line. */
-export async function startSimChild(ptyPath: string, extra: string[] = []): Promise<SimChild> {
-  const child = spawn(process.execPath, [BIN, 'sim', 'so100', '--pty', ptyPath, '--json', ...extra], {
+export async function startSimChild(ptyPath: string, extra: string[] = [], options: { nice?: number } = {}): Promise<SimChild> {
+  const argv = [process.execPath, BIN, 'sim', 'so100', '--pty', ptyPath, '--json', ...extra];
+  // `nice -n N` execs node, so every thread (libuv pool included: serial I/O goes through it) inherits it
+  const [cmd, ...args] = options.nice !== undefined && canRenice() ? ['nice', '-n', String(options.nice), ...argv] : argv;
+  const child = spawn(cmd!, args, {
     stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KDP_LOG_LEVEL: 'warn' },
   });
   const lines: string[] = [];

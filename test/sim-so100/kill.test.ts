@@ -6,25 +6,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetyStopError } from '../../src/errors.js';
 import { So100Arm } from '../../src/so100/arm.js';
-import { sleep, startSimChild } from './harness.js';
+import { reniceSelf, sleep, startSimChild } from './harness.js';
 
 /** The loop stopped before the kill: the shared host starved a process for longer than the tick budget. */
-class FalseStop extends Error { constructor(readonly stop: SafetyStopError) { super(`stopped before the kill: ${stop.message}`); } }
+class FalseStop extends Error { constructor(readonly stop: SafetyStopError, readonly ticks: number) { super(`stopped before the kill (tick ${ticks}): ${stop.message}`); } }
 
-/** Up to 3 tries: a try in which the (loaded) host itself made the bus look silent before the kill is repeated. */
+/** Up to 5 tries: a try in which the (loaded) host itself made the bus look silent before the kill is repeated. */
 async function measure(kind: 'SIGKILL' | 'SIGTERM'): Promise<{ err: SafetyStopError; afterKillMs: number; ticks: number; arm: So100Arm }> {
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'kdp-kill-'));
-    const sim = await startSimChild(join(dir, 'arm'));
+    // a control loop is deployed with a raised priority (docs/so100.md); do the same here when allowed, so a
+    // shared, loaded test host starves the loop less (every thread: serial I/O runs on the libuv pool)
+    const sim = await startSimChild(join(dir, 'arm'), [], { nice: -10 });
     let arm: So100Arm | undefined;
     try {
       arm = await So100Arm.connect({ port: sim.ready.pty });
+      reniceSelf(-10);
       await arm.enableTorque();
       const r = await runUntilStop(arm, () => sim.child.kill(kind));
       return { ...r, arm };
     } catch (e) {
-      if (!(e instanceof FalseStop) || attempt >= 3) throw e;
-      console.log(`\n[figure] so100 kill test: false stop before the kill on a loaded host (try ${attempt}): ${e.stop.reason.split('\n')[0]}`);
+      if (!(e instanceof FalseStop) || attempt >= 5) throw e;
+      console.log(`\n[figure] so100 kill test: false stop before the kill on a loaded host (try ${attempt}, tick ${e.ticks}): ${e.stop.reason.split('\n')[0]}`);
     } finally {
       await arm?.close();
       await sim.stop();
@@ -46,13 +49,18 @@ async function runUntilStop(arm: So100Arm, kill: () => void): Promise<{ err: Saf
       await arm.writeGoals(goals);
     } catch (e) {
       if (!(e instanceof SafetyStopError)) throw e;
-      if (killedAt === 0) throw new FalseStop(e);
+      if (killedAt === 0) throw new FalseStop(e, ticks);
       return { err: e, afterKillMs: performance.now() - killedAt, ticks };
     }
     ticks++;
-    // kill once the loop has run 50 ticks in a row without a retry (the host is shared and often loaded)
-    if (arm.bus.stats.retries !== retriesSeen) { retriesSeen = arm.bus.stats.retries; calm = 0; } else calm++;
-    if (calm === 50 && killedAt === 0) { killedAt = performance.now(); kill(); }
+    // warm-up (JIT, first GCs) with a generous budget, then the real per-tick budget from the config
+    if (ticks === 1) arm.bus.timeoutMs = 100;
+    if (ticks === 100) { arm.bus.timeoutMs = arm.config.busTimeoutMs; retriesSeen = arm.bus.stats.retries; calm = 0; }
+    if (ticks > 100) {
+      // kill once the loop has run 50 ticks in a row without a retry (the host is shared and often loaded)
+      if (arm.bus.stats.retries !== retriesSeen) { retriesSeen = arm.bus.stats.retries; calm = 0; } else calm++;
+      if (calm === 50 && killedAt === 0) { killedAt = performance.now(); kill(); }
+    }
     if (ticks > 3000) throw new Error('never stopped');
     await sleep(10); // 100 Hz
   }

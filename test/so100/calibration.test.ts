@@ -102,8 +102,17 @@ test('kdp calibrate so100 --from <LeRobot file> and the scripted procedure, agai
 
     // scripted procedure: the arm is at `start` (= mid-range); joints moved by "hand" while the ranges are recorded
     const cfgHome = join(dir, 'cfg');
-    const run = kdp(['calibrate', 'so100', '--port', sim.ready.pty, '--id', 'sim_arm', '--yes', '--range-seconds', '2.5', '--json'], { XDG_CONFIG_HOME: cfgHome });
-    await sleep(1200);
+    const run = kdp(['calibrate', 'so100', '--port', sim.ready.pty, '--id', 'sim_arm', '--yes', '--range-seconds', '2', '--json'], { XDG_CONFIG_HOME: cfgHome });
+    // wait until the CLI has set the half-turn homings (offsets no longer the --from ones), then move the joints
+    const fromOffsets = JSON.stringify([-1470, 157, 1105, -2039, 75, 1410]);
+    for (let k = 0; ; k++) {
+      const st = (await sim.send({ cmd: 'state' })) as { servos: { homingOffset: number }[] };
+      const offs = st.servos.map((x) => x.homingOffset);
+      if (JSON.stringify(offs) !== fromOffsets && offs.some((o) => o !== 0)) break;
+      if (k > 400) throw new Error('calibrate never set the homings');
+      await sleep(25);
+    }
+    await sleep(200);
     const lo = start.map((q, i) => (i === 4 ? q : q - 0.4));
     const hi = start.map((q, i) => (i === 4 ? q : q + 0.4));
     await sim.send({ cmd: 'move', joints: lo });

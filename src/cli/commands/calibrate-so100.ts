@@ -43,6 +43,8 @@ export const command: CommandSpec = {
     const cfg = loadSo100Config();
     const arm = await So100Arm.connect({ port, baudRate: optNumber(ctx, 'baud', cfg.baudRate, { int: true }), config: cfg });
     try {
+      // calibration is not time-critical: generous timeouts (100 ms × 4 attempts) instead of the tick budget
+      await arm.setup(async () => {
       let cal: So100Calibration;
       if (from !== undefined) {
         cal = loadCalibration(from);
@@ -82,6 +84,7 @@ export const command: CommandSpec = {
         `Calibration saved to ${out}`,
         ...JOINTS.map((j) => `  ${j.padEnd(14)} id ${cal[j].id}  homing_offset ${String(cal[j].homing_offset).padStart(5)}  range ${cal[j].range_min}..${cal[j].range_max}`),
       ].join('\n'));
+      });
     } finally {
       await arm.close();
     }

@@ -33,7 +33,7 @@ export const command: CommandSpec = {
     const only = ctx.values.motor === undefined ? undefined : optChoice<JointName>(ctx, 'motor', JOINTS, 'gripper');
     const order = only ? [only] : [...JOINTS].reverse();
     const transport = new SerialTransport({ path: port, baudRate: baud });
-    const bus = new FeetechBus({ transport, timeoutMs: 30, retries: 1 });
+    const bus = new FeetechBus({ transport, timeoutMs: 100, retries: 3 });
     await bus.open();
     const rl = optFlag(ctx, 'yes') ? undefined : createInterface({ input: process.stdin, output: process.stderr });
     const results: { joint: JointName; id: number; previousId: number; previousBaud: number; baud: number }[] = [];
@@ -49,7 +49,7 @@ export const command: CommandSpec = {
           try { await bus.write(target, 'Baud_Rate', code); } catch { /* it may answer at the new rate */ }
           await transport.setBaudRate(baud);
         }
-        if (!(await bus.probe(target, 50))) throw new KdpError('E_SETUP', `'${joint}': servo did not answer as id ${target} at ${baud} baud after setup`, { hint: 'power-cycle it and run the setup again' });
+        if (!(await bus.probe(target, 200))) throw new KdpError('E_SETUP', `'${joint}': servo did not answer as id ${target} at ${baud} baud after setup`, { hint: 'power-cycle it and run the setup again' });
         results.push({ joint, id: target, previousId: found.id, previousBaud: found.baud, baud });
         say(ctx, `'${joint}' motor id set to ${target} (was ${found.id}), baud ${baud}`);
       }
@@ -66,7 +66,7 @@ export const command: CommandSpec = {
 async function findSingleServo(bus: FeetechBus, transport: SerialTransport, first: number): Promise<{ id: number; baud: number }> {
   for (const b of [first, ...BAUD_CODES.filter((x) => x !== first)]) {
     await transport.setBaudRate(b);
-    const ids = await bus.broadcastPing(60);
+    const ids = await bus.broadcastPing(150);
     if (ids.length === 1) return { id: ids[0]!, baud: b };
     if (ids.length > 1) throw new KdpError('E_SETUP', `more than one servo answers at ${b} baud (ids ${ids.join(', ')})`, { hint: 'connect only the servo being set up' });
   }
