@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import * as crtp from '../../src/crtp/index.js';
 import { SimCrazyflie } from '../../src/sim/crazyflie/firmware.js';
 import { CF21 } from '../../src/sim/crazyflie/model.js';
+import { clearance, parseObstacles } from '../../src/sim/crazyflie/obstacles.js';
+import { ConfigError } from '../../src/errors.js';
 
 const out = new Uint8Array(32);
 function collect(sim: SimCrazyflie): crtp.DownlinkMessage[] {
@@ -139,6 +141,15 @@ test('collisions with an obstacle are counted; garbage never throws', async () =
   sim.advance(0.1);
   assert.ok(sim.counters.decodeErrors > 0);
   sim.dispose();
+});
+
+test('obstacle layouts: JSON schema with pointer errors, geometric clearance', () => {
+  const obs = parseObstacles({ obstacles: [{ type: 'cylinder', x: 1, y: 0, radius: 0.1, height: 2 }, { type: 'box', x: 0, y: 1, sx: 0.4, sy: 0.2, sz: 1, yawDeg: 90 }] });
+  assert.is(obs.length, 2);
+  assert.ok(Math.abs(clearance(obs[0]!, 1.5, 0, 1, 0) - 0.4) < 1e-9);
+  assert.ok(clearance(obs[0]!, 1, 0, 1, 0.06) < 0);
+  assert.ok(Math.abs(clearance(obs[1]!, 0.3, 1, 0.5, 0) - 0.2) < 1e-9, 'box rotated 90°: half-width 0.1 along x');
+  try { parseObstacles([{ type: 'cylinder', x: 1, y: 0, radius: -1, height: 1 }]); assert.unreachable(); } catch (e) { assert.instance(e, ConfigError); assert.match((e as Error).message, /\/0\/radius/); }
 });
 
 test.run();
