@@ -13,7 +13,7 @@ test('expert path avoids the inflated obstacles', () => {
   const obs = [{ type: 'cylinder' as const, x: 1, y: 0, radius: 0.2, height: 2 }];
   const e = new GridExpert(obs, [0, 0, 0.5], [2, 0, 0.5]);
   assert.ok(e.path.length > 10);
-  for (const [x, y] of e.path) assert.ok(clearance(obs[0], x, y, 0.5, 0.06) > 0.05, `path point ${x},${y}`);
+  for (const [x, y] of e.path) assert.ok(clearance(obs[0]!, x, y, 0.5, 0.06) > 0.05, `path point ${x},${y}`);
 });
 
 test('generated flights: seeded, expert reaches the goal without collisions, D4RL-shaped arrays', async () => {
