@@ -127,8 +127,10 @@ export class ModelHotSwap<M extends LoadedModel = LoadedModel> {
       const target = await readlink(join(root, link)).catch(() => undefined);
       if (target === undefined) { errors.push(`${link}: missing`); continue; }
       try {
-        this.cur = await this.o.loader(join(root, link), this.abort.signal);
-        this.currentTarget = await readlink(join(root, 'active')).catch(() => undefined);
+        // load what the link points at NOW (a flash may switch `active` while we load)
+        this.cur = await this.o.loader(resolve(root, target), this.abort.signal);
+        if (link === 'active') this.currentTarget = target;
+        else this.currentTarget = await readlink(join(root, 'active')).catch(() => undefined);
         this.counters.loads++;
         if (link === 'previous') {
           this.rejectedTarget = this.currentTarget;
@@ -193,7 +195,7 @@ export class ModelHotSwap<M extends LoadedModel = LoadedModel> {
     if (target === undefined || target === this.currentTarget || target === this.rejectedTarget) return;
     const t0 = performance.now();
     try {
-      const m = await this.o.loader(join(root, 'active'), this.abort.signal);
+      const m = await this.o.loader(resolve(root, target), this.abort.signal);
       this.counters.loads++;
       if (this.pending) { const stale = this.pending; setImmediate(() => stale.dispose?.()); }
       this.pending = m;
