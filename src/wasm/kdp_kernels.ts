@@ -246,32 +246,18 @@ export function mul_by_quantized_multiplier(acc: i32, mult: i32, shift: i32): i3
   return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
 }
 
-/**
- * Widen the int8 input to (x - zp) as i16, zero-padded to inPad, in the layout fc_i8 reads:
- * candidates in full blocks of 4 are interleaved per 8 inputs ([inPad/8][4][8] i16, 64 bytes a step);
- * the remaining n % 4 candidates follow as plain rows of inPad i16.
- */
+/** Widen the int8 input to rows of (x - zp) as i16, zero-padded to inPad (a multiple of 8). */
 export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, zp: i32): void {
   const zpv = i16x8.splat(<i16>zp);
-  const blocks = n >> 2;
   for (let c = 0; c < n; c++) {
     const src = x + <usize>c * <usize>inDim;
-    let dst: usize;
-    let step: usize;
-    if ((c >> 2) < blocks) {
-      dst = xs + (<usize>(c >> 2) * <usize>inPad << 3) + (<usize>(c & 3) << 4);
-      step = 64;
-    } else {
-      dst = xs + (<usize>blocks * <usize>inPad << 3) + (<usize>(c - (blocks << 2)) * <usize>inPad << 1);
-      step = 16;
-    }
+    let dst = xs + (<usize>c * <usize>inPad << 1);
     let i = 0;
     for (; i + 8 <= inDim; i += 8) {
       v128.store(dst, i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
-      dst += step;
+      dst += 16;
     }
     if (i < inPad) {
-      // last partial group of 8: scalar fill with zero padding
       for (let k = 0; k < 8; k++) {
         const v = i + k < inDim ? <i32>load<i8>(src + <usize>(i + k)) - zp : 0;
         store<i16>(dst + (<usize>k << 1), <i16>v);
@@ -280,108 +266,120 @@ export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, z
   }
 }
 
+@inline function narrow8(lo: v128, hi: v128): i64 {
+  const b16 = i16x8.narrow_i32x4_s(lo, hi);
+  return i64x2.extract_lane(i8x16.narrow_i16x8_s(b16, b16), 0);
+}
+
+@inline function store8(y: usize, o: i32, outDim: i32, lo: v128, hi: v128): void {
+  const bytes = narrow8(lo, hi);
+  if (o + 8 <= outDim) {
+    store<i64>(y + <usize>o, bytes);
+  } else {
+    for (let k = 0; k < 8; k++) if (o + k < outDim) store<u8>(y + <usize>(o + k), <u8>(bytes >>> (<i64>k << 3)));
+  }
+}
+
 /**
- * int8 FULLY_CONNECTED. The weights are pre-packed at allocate, already widened to i16, as
- * [outPad/4][inPad/8][4 rows][8] i16 (64 bytes a step; rows beyond outDim and inputs beyond inDim
- * are zero), the bias as outPad int32 (zero-padded). Widening once at allocate keeps the inner loop
- * to loads + i32x4.dot_i16x8_s + adds. Blocks of 4 candidates run 4 candidates × 2 rows per pass
- * (each weight vector feeds 4 candidates, 8 accumulators); the remaining n % 4 candidates run
- * 1 candidate × 4 rows.
+ * int8 FULLY_CONNECTED, "outer product" form. The weights are pre-packed at allocate, widened to i16,
+ * as [outPad/8][inPad/2][8 outputs][2 inputs] (32 bytes a step; zero-padded). Each step broadcasts one
+ * input pair (x[2j], x[2j+1]) of a candidate and multiplies it with the pairs of 8 outputs with
+ * i32x4.dot_i16x8_s, so the accumulators already hold output lanes (no horizontal reductions).
+ * Blocks of 4 candidates × 8 outputs share each weight load 4 times; remaining candidates run
+ * 1 candidate × 16 (or 8) outputs. Requantization per `requantSel`.
  */
 export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad: i32, outDim: i32,
   hasBias: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, actMin: i32, actMax: i32): void {
-  const steps = inPad >> 3;
-  const outPad = (outDim + 3) & ~3;
-  const groups = outPad >> 2;
-  const groupBytes = <usize>steps << 6;
+  const pairs = inPad >> 1;
+  const groups = (outDim + 7) >> 3;
+  const groupBytes = <usize>pairs << 5;
+  const xStride = <usize>inPad << 1;
   const yStride = <usize>outDim;
-  const blocks = n >> 2;
-  for (let cb = 0; cb < blocks; cb++) {
-    const xb = xs + (<usize>cb * <usize>inPad << 3);
-    const yb = y + <usize>(cb << 2) * yStride;
+  const zero = i32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const x0 = xs + <usize>c * xStride;
+    const x1 = x0 + xStride;
+    const x2 = x1 + xStride;
+    const x3 = x2 + xStride;
+    const y0 = y + <usize>c * yStride;
     for (let g = 0; g < groups; g++) {
-      const wg = w + <usize>g * groupBytes;
-      let r0 = i32x4.splat(0), r1 = i32x4.splat(0), r2 = i32x4.splat(0), r3 = i32x4.splat(0);
-      for (let half = 0; half < 2; half++) {
-        let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-        let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
-        let pw = wg + (<usize>half << 5);
-        let px = xb;
-        for (let s = 0; s < steps; s++) {
-          const va = v128.load(pw);
-          const vb = v128.load(pw, 16);
-          const v0 = v128.load(px);
-          const v1 = v128.load(px, 16);
-          const v2 = v128.load(px, 32);
-          const v3 = v128.load(px, 48);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(va, v0)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(vb, v0));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(va, v1)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(vb, v1));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(va, v2)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(vb, v2));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(va, v3)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(vb, v3));
-          pw += 64;
-          px += 64;
-        }
-        // per row: [sum for candidate 0..3]
-        const o = (g << 2) + (half << 1);
-        let sa = reduce4(a0, a1, a2, a3);
-        let sb = reduce4(b0, b1, b2, b3);
-        if (hasBias) {
-          sa = i32x4.add(sa, v128.load32_splat(bias + (<usize>o << 2)));
-          sb = i32x4.add(sb, v128.load32_splat(bias + (<usize>o << 2), 4));
-        }
-        sa = requantSel(sa, mult, shift, fpScale, outZp, actMin, actMax);
-        sb = requantSel(sb, mult, shift, fpScale, outZp, actMin, actMax);
-        if (half == 0) { r0 = sa; r1 = sb; } else { r2 = sa; r3 = sb; }
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+      let pw = w + <usize>g * groupBytes;
+      let off: usize = 0;
+      const end = <usize>pairs << 2;
+      for (; off < end; off += 4) {
+        const wl = v128.load(pw);
+        const wh = v128.load(pw, 16);
+        const p0 = v128.load32_splat(x0 + off);
+        const p1 = v128.load32_splat(x1 + off);
+        const p2 = v128.load32_splat(x2 + off);
+        const p3 = v128.load32_splat(x3 + off);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p0, wl)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(p0, wh));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p1, wl)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(p1, wh));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p2, wl)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(p2, wh));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p3, wl)); b3 = i32x4.add(b3, i32x4.dot_i16x8_s(p3, wh));
+        pw += 32;
       }
-      // bytes [row][cand] → [cand][row]: one 4-byte store per candidate
-      const rows8 = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3));
-      const t = v128.swizzle(rows8, v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-      const o = g << 2;
-      const yo = yb + <usize>o;
-      if (o + 4 <= outDim) {
-        store<i32>(yo, i32x4.extract_lane(t, 0));
-        store<i32>(yo + yStride, i32x4.extract_lane(t, 1));
-        store<i32>(yo + 2 * yStride, i32x4.extract_lane(t, 2));
-        store<i32>(yo + 3 * yStride, i32x4.extract_lane(t, 3));
-      } else {
-        for (let c = 0; c < 4; c++) {
-          const lane = c == 0 ? <u32>i32x4.extract_lane(t, 0) : c == 1 ? <u32>i32x4.extract_lane(t, 1) : c == 2 ? <u32>i32x4.extract_lane(t, 2) : <u32>i32x4.extract_lane(t, 3);
-          const yc = yo + <usize>c * yStride;
-          for (let r = 0; r < 4; r++) if (o + r < outDim) store<u8>(yc + <usize>r, <u8>(lane >> (<u32>r << 3)));
-        }
+      const o = g << 3;
+      if (hasBias) {
+        const bl = v128.load(bias + (<usize>o << 2));
+        const bh = v128.load(bias + (<usize>o << 2), 16);
+        a0 = i32x4.add(a0, bl); a1 = i32x4.add(a1, bl); a2 = i32x4.add(a2, bl); a3 = i32x4.add(a3, bl);
+        b0 = i32x4.add(b0, bh); b1 = i32x4.add(b1, bh); b2 = i32x4.add(b2, bh); b3 = i32x4.add(b3, bh);
       }
+      store8(y0, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b0, mult, shift, fpScale, outZp, actMin, actMax));
+      store8(y0 + yStride, o, outDim, requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b1, mult, shift, fpScale, outZp, actMin, actMax));
+      store8(y0 + 2 * yStride, o, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b2, mult, shift, fpScale, outZp, actMin, actMax));
+      store8(y0 + 3 * yStride, o, outDim, requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b3, mult, shift, fpScale, outZp, actMin, actMax));
     }
   }
-  const xr = xs + (<usize>blocks * <usize>inPad << 3);
-  for (let c = blocks << 2; c < n; c++) {
-    const xc = xr + (<usize>(c - (blocks << 2)) * <usize>inPad << 1);
+  for (; c < n; c++) {
+    const xc = xs + <usize>c * xStride;
     const yc = y + <usize>c * yStride;
-    for (let g = 0; g < groups; g++) {
-      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    let g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
       let pw = w + <usize>g * groupBytes;
-      let px = xc;
-      for (let s = 0; s < steps; s++) {
-        const v = v128.load(px);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v, v128.load(pw)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v, v128.load(pw, 16)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v, v128.load(pw, 32)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v, v128.load(pw, 48)));
-        pw += 64;
-        px += 16;
+      let pv = pw + groupBytes;
+      let off: usize = 0;
+      const end = <usize>pairs << 2;
+      for (; off < end; off += 4) {
+        const p = v128.load32_splat(xc + off);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load(pw)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load(pw, 16)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p, v128.load(pv)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p, v128.load(pv, 16)));
+        pw += 32;
+        pv += 32;
       }
-      const o = g << 2;
-      let sv = reduce4(a0, a1, a2, a3);
-      if (hasBias) sv = i32x4.add(sv, v128.load(bias + (<usize>o << 2)));
-      const r = requantSel(sv, mult, shift, fpScale, outZp, actMin, actMax);
-      const yo = yc + <usize>o;
-      const b16 = i16x8.narrow_i32x4_s(r, r);
-      const b8 = i8x16.narrow_i16x8_s(b16, b16);
-      if (o + 4 <= outDim) {
-        store<i32>(yo, i32x4.extract_lane(b8, 0));
-      } else {
-        const word = <u32>i32x4.extract_lane(b8, 0);
-        for (let k = 0; k < 4; k++) if (o + k < outDim) store<u8>(yo + <usize>k, <u8>(word >> (<u32>k << 3)));
+      const o = g << 3;
+      if (hasBias) {
+        const bo = bias + (<usize>o << 2);
+        a0 = i32x4.add(a0, v128.load(bo)); a1 = i32x4.add(a1, v128.load(bo, 16));
+        a2 = i32x4.add(a2, v128.load(bo, 32)); a3 = i32x4.add(a3, v128.load(bo, 48));
       }
+      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
+      store8(yc, o + 8, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax));
+    }
+    if (g < groups) {
+      let a0 = zero, a1 = zero;
+      let pw = w + <usize>g * groupBytes;
+      let off: usize = 0;
+      const end = <usize>pairs << 2;
+      for (; off < end; off += 4) {
+        const p = v128.load32_splat(xc + off);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load(pw)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load(pw, 16)));
+        pw += 32;
+      }
+      const o = g << 3;
+      if (hasBias) {
+        a0 = i32x4.add(a0, v128.load(bias + (<usize>o << 2)));
+        a1 = i32x4.add(a1, v128.load(bias + (<usize>o << 2), 16));
+      }
+      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
     }
   }
 }
@@ -468,10 +466,24 @@ export function quantize_f32_i8(x: usize, y: usize, count: i32, scale: f32, invS
   }
 }
 
-/** TFLite Dequantize: x = f32(scale * (q - zp)) computed in f64. */
+/**
+ * Dequantize: x = f32(scale × (q − zp)). (q − zp) is exact in f32 and a single f32 multiply is
+ * correctly rounded, so this equals TFLite's double-precision product rounded to float.
+ */
 export function dequantize_i8_f32(x: usize, y: usize, count: i32, scale: f64, zp: i32): void {
-  for (let i = 0; i < count; i++) {
-    store<f32>(y + (<usize>i << 2), <f32>(scale * <f64>(<i32>load<i8>(x + <usize>i) - zp)));
+  const s = <f32>scale;
+  const vs = f32x4.splat(s);
+  const vz = i32x4.splat(zp);
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const q16 = v128.load8x8_s(x + <usize>i);
+    const lo = f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_low_i16x8_s(q16), vz));
+    const hi = f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_high_i16x8_s(q16), vz));
+    v128.store(y + (<usize>i << 2), f32x4.mul(lo, vs));
+    v128.store(y + (<usize>i << 2), f32x4.mul(hi, vs), 16);
+  }
+  for (; i < count; i++) {
+    store<f32>(y + (<usize>i << 2), <f32>(<i32>load<i8>(x + <usize>i) - zp) * s);
   }
 }
 

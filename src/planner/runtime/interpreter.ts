@@ -307,7 +307,7 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
     }
     case 'fc_i8': {
       const x = i8(n.x, n.rows * n.inDim);
-      const w = new Int16Array(buffer, abs(n.w), Math.ceil(n.outDim / 4) * 4 * n.inPad);
+      const w = new Int16Array(buffer, abs(n.w), Math.ceil(n.outDim / 8) * 8 * n.inPad);
       const b = n.b >= 0 ? new Int32Array(buffer, abs(n.b), n.outDim) : null;
       const y = i8(n.y, n.rows * n.outDim);
       const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;

@@ -290,7 +290,7 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           if (qw.zp !== 0) unsupported(`${where}: weights zero point ${qw.zp} (TFLite int8 weights are symmetric, zero point 0)`);
           const qo = quantOf(op.outputs[0]!, where);
           const inPad = alignUp(inDim, 8);
-          const outPad = alignUp(outDim, 4);
+          const outPad = alignUp(outDim, 8);
           const w = persistent(`fc${i}:W(packed ${outPad}x${inPad})`, packInt8Weights(wd.data!, outDim, inDim));
           let b: Ref = -1;
           if (bt >= 0) {
@@ -558,13 +558,13 @@ function reluLut(qi: { scale: number; zp: number }, qo: { scale: number; zp: num
 }
 
 /**
- * int8 FC weights [outDim, inDim] → the kernel layout: widened to i16, [outPad/4][inPad/8][4 rows][8]
- * (zero-padded); one 64-byte step holds 8 inputs of 4 consecutive output rows. Element (o, i) lands at
- * i16 index packedIndex(o, i, inPad).
+ * int8 FC weights [outDim, inDim] → the kernel layout: widened to i16, [outPad/8][inPad/2][8 outputs]
+ * [2 inputs] (zero-padded; outPad = outDim rounded up to 8); one 32-byte step holds one input pair of
+ * 8 consecutive outputs. Element (o, i) lands at i16 index packedIndex(o, i, inPad).
  */
 export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
   const inPad = alignUp(inDim, 8);
-  const outPad = alignUp(outDim, 4);
+  const outPad = alignUp(outDim, 8);
   const out = new Int16Array(outPad * inPad);
   const s8 = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
   for (let o = 0; o < outDim; o++) {
@@ -574,5 +574,5 @@ export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number):
 }
 
 export function packedIndex(o: number, i: number, inPad: number): number {
-  return (o >> 2) * inPad * 4 + (i >> 3) * 32 + (o & 3) * 8 + (i & 7);
+  return (o >> 3) * inPad * 8 + (i >> 1) * 16 + (o & 7) * 2 + (i & 1);
 }

@@ -27,9 +27,9 @@ export function fcI8(x: Int8Array, w: Int16Array, bias: Int32Array | null, y: In
   for (let r = 0; r < rows; r++) {
     const xo = r * inDim;
     for (let o = 0; o < outDim; o++) {
-      const wo = (o >> 2) * inPad * 4 + (o & 3) * 8;
+      const wo = (o >> 3) * inPad * 8 + (o & 7) * 2;
       let acc = 0;
-      for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + (i >> 3) * 32 + (i & 7)]!;
+      for (let i = 0; i < inDim; i++) acc += (x[xo + i]! - inZp) * w[wo + (i >> 1) * 16 + (i & 1)]!;
       if (bias !== null) acc += bias[o]!;
       let v = (fpScale !== 0 ? roundHalfEven(Math.fround(Math.fround(acc) * fpScale)) : mulByQuantizedMultiplier(acc | 0, mult, shift)) + outZp;
       v = v < lo ? lo : v > hi ? hi : v;

@@ -1,0 +1,180 @@
+/**
+ * The benchmark procedure (shaped like TFLite's benchmark_model): init, first inference, warm-up,
+ * timed iterations (per-iteration latency), then an *untimed* pass of the same count that measures
+ * GC events (PerformanceObserver 'gc') and heap growth — performance.now() itself allocates a little,
+ * so allocation is measured without the timer in the loop. `runInterleaved` alternates two engines
+ * in blocks so both see the same machine load (ratios on a shared machine).
+ */
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import type { BackendName, Engine } from './engines.js';
+import { summarize, type LatencyStats } from './stats.js';
+
+export interface BenchOptions {
+  iterations: number;
+  warmup: number;
+  /** loop rate (Hz) that defines the deadline: 1e6 / rate µs */
+  rate: number;
+  /** pace the timed loop at `rate` (spin-wait to each slot) instead of running back-to-back */
+  paced?: boolean;
+  /** interleaving block size for runInterleaved */
+  block?: number;
+}
+
+export interface BenchResult {
+  backend: BackendName;
+  candidates: number;
+  iterations: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  meanUs: number;
+  gcCount: number;
+  heapGrowthBytes: number;
+  arenaBytes: number | null;
+  deadlineMisses: number;
+  // benchmark_model-style extras
+  initMs: number;
+  firstUs: number;
+  warmupAvgUs: number;
+  minUs: number;
+  maxUs: number;
+  stdUs: number;
+  deadlineUs: number;
+  rssBytes: number;
+  paced: boolean;
+}
+
+function fillInputs(e: Engine): void {
+  e.inputs.forEach((v, k) => { for (let i = 0; i < v.length; i++) v[i] = Math.sin(i * 0.7 + k) * 1.3; });
+}
+
+async function once(e: Engine): Promise<number> {
+  const t0 = performance.now();
+  if (e.sync) e.run(); else await e.run();
+  return (performance.now() - t0) * 1000;
+}
+
+/** Timed iterations into `out` starting at `from`; returns deadline misses. */
+async function timedBlock(e: Engine, out: Float64Array, from: number, n: number, deadlineUs: number, paced: boolean, slot0: { t: number }): Promise<number> {
+  let misses = 0;
+  const periodMs = deadlineUs / 1000;
+  for (let i = 0; i < n; i++) {
+    if (paced) {
+      slot0.t += periodMs;
+      while (performance.now() < slot0.t) { /* spin to the slot */ }
+    }
+    const t0 = performance.now();
+    if (e.sync) e.run(); else await e.run();
+    const us = (performance.now() - t0) * 1000;
+    out[from + i] = us;
+    if (us > deadlineUs) misses++;
+  }
+  return misses;
+}
+
+/**
+ * Bytes in V8's young generation (new + new large object space). Between two reads with no GC in
+ * between, its growth is what JavaScript allocated; unlike heapUsed it does not move with concurrent
+ * sweeping of the old generation or with JIT code.
+ */
+function youngBytes(): number {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space') n += s.space_used_size;
+  return n;
+}
+
+async function untimed(e: Engine, n: number): Promise<void> {
+  if (e.sync) { for (let i = 0; i < n; i++) e.run(); } else { for (let i = 0; i < n; i++) await e.run(); }
+}
+
+/**
+ * Untimed pass: GC events and heap growth over `n` iterations: young-generation bytes between two
+ * probes after a GC; the probes' own cost is measured with an empty window and removed.
+ */
+async function allocationPass(e: Engine, n: number): Promise<{ gcCount: number; heapGrowthBytes: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const window = async (count: number): Promise<{ bytes: number; gcs: number }> => {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 50));
+    let gcs = 0;
+    const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+    obs.observe({ entryTypes: ['gc'] });
+    const y1 = youngBytes();
+    const h1 = process.memoryUsage().heapUsed;
+    await untimed(e, count);
+    const h2 = process.memoryUsage().heapUsed;
+    const y2 = youngBytes();
+    await new Promise((r) => setTimeout(r, 20));
+    obs.disconnect();
+    // after a scavenge the young generation restarted: fall back to heapUsed (coarser)
+    return { bytes: gcs === 0 ? y2 - y1 : h2 - h1, gcs };
+  };
+  await untimed(e, Math.min(n, 5000)); // let the untimed loop itself get compiled (OSR) outside the window
+  const probe = await window(0);
+  const run = await window(n);
+  return { gcCount: run.gcs, heapGrowthBytes: run.gcs === 0 ? run.bytes - probe.bytes : run.bytes };
+}
+
+function result(e: Engine, candidates: number, o: BenchOptions, s: LatencyStats, misses: number, initMs: number, firstUs: number,
+  warmupAvgUs: number, alloc: { gcCount: number; heapGrowthBytes: number }): BenchResult {
+  return {
+    backend: e.name, candidates, iterations: s.count,
+    p50Us: s.p50Us, p99Us: s.p99Us, p999Us: s.p999Us, meanUs: s.meanUs,
+    gcCount: alloc.gcCount, heapGrowthBytes: alloc.heapGrowthBytes, arenaBytes: e.arenaBytes, deadlineMisses: misses,
+    initMs, firstUs, warmupAvgUs, minUs: s.minUs, maxUs: s.maxUs, stdUs: s.stdUs, deadlineUs: 1e6 / o.rate,
+    rssBytes: process.memoryUsage().rss, paced: o.paced ?? false,
+  };
+}
+
+async function warm(e: Engine, n: number): Promise<number> {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await once(e);
+  return n ? sum / n : 0;
+}
+
+export async function runSingle(e: Engine, candidates: number, initMs: number, o: BenchOptions): Promise<BenchResult> {
+  fillInputs(e);
+  const firstUs = await once(e);
+  const warmupAvgUs = await warm(e, o.warmup);
+  const lat = new Float64Array(o.iterations);
+  const deadlineUs = 1e6 / o.rate;
+  const misses = await timedBlock(e, lat, 0, o.iterations, deadlineUs, o.paced ?? false, { t: performance.now() });
+  const alloc = await allocationPass(e, o.iterations);
+  return result(e, candidates, o, summarize(lat), misses, initMs, firstUs, warmupAvgUs, alloc);
+}
+
+/** Two engines, timed in alternating blocks in this process. */
+export async function runInterleaved(a: Engine, b: Engine, candidates: number, init: [number, number], o: BenchOptions): Promise<[BenchResult, BenchResult]> {
+  fillInputs(a); fillInputs(b);
+  const firstA = await once(a);
+  const firstB = await once(b);
+  const warmA = await warm(a, o.warmup);
+  const warmB = await warm(b, o.warmup);
+  const block = Math.max(1, o.block ?? 100);
+  const latA = new Float64Array(o.iterations);
+  const latB = new Float64Array(o.iterations);
+  const deadlineUs = 1e6 / o.rate;
+  let missA = 0;
+  let missB = 0;
+  const slot = { t: performance.now() };
+  for (let done = 0; done < o.iterations; done += block) {
+    const n = Math.min(block, o.iterations - done);
+    missA += await timedBlock(a, latA, done, n, deadlineUs, o.paced ?? false, slot);
+    missB += await timedBlock(b, latB, done, n, deadlineUs, o.paced ?? false, slot);
+  }
+  const allocA = await allocationPass(a, o.iterations);
+  const allocB = await allocationPass(b, o.iterations);
+  return [
+    result(a, candidates, o, summarize(latA), missA, init[0], firstA, warmA, allocA),
+    result(b, candidates, o, summarize(latB), missB, init[1], firstB, warmB, allocB),
+  ];
+}
+
+/** The --json fields the issue specifies, in its order. */
+export function jsonFields(r: BenchResult): Record<string, unknown> {
+  return {
+    backend: r.backend, candidates: r.candidates, iterations: r.iterations, p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us,
+    meanUs: r.meanUs, gcCount: r.gcCount, heapGrowthBytes: r.heapGrowthBytes, arenaBytes: r.arenaBytes, deadlineMisses: r.deadlineMisses,
+  };
+}

@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { CommandSpec } from '../command.js';
+import { optChoice, optFlag, optNumber, optString, requireString } from '../command.js';
+import { emitResult, say } from '../output.js';
+import { KdpError, UsageError } from '../../errors.js';
+
+const BACKEND_CHOICES = ['kdp', 'tfjs-tflite', 'onnx'] as const;
+
+function findTaskset(): string | null {
+  for (const p of ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset']) if (existsSync(p)) return p;
+  return null;
+}
+
+export const command: CommandSpec = {
+  name: 'bench',
+  summary: 'per-step latency benchmark (benchmark_model style)',
+  description: [
+    'Times one forward pass of a model (all candidates in one invoke) like TFLite\'s benchmark_model:',
+    'init, first inference, warm-up, count/min/max/avg/std, plus p50/p99/p99.9, arena bytes, RSS,',
+    'GC events and heap growth (over an untimed pass of the same count) and deadline misses at --rate.',
+    '',
+    '  --backend kdp          this runtime (fixed arena, WASM SIMD kernels)',
+    '  --backend tfjs-tflite  TFLite + XNNPACK in WASM (synchronous model runner), same .tflite',
+    '  --backend onnx         onnxruntime-node (1 thread) on the equivalent float ONNX graph',
+    '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
+    '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
+    '',
+    'Example: kdp bench --model models/maze2d-umaze --candidates 64 --vs tfjs-tflite --json',
+  ].join('\n'),
+  options: {
+    model: { type: 'string', placeholder: '<dir|file.tflite>', description: 'model directory (model.tflite + manifest.json) or a .tflite file' },
+    candidates: { type: 'string', placeholder: 'N', description: 'batch (candidate plans per invoke); default: the model\'s exported batch' },
+    iterations: { type: 'string', placeholder: 'N', default: '10000', description: 'timed iterations' },
+    warmup: { type: 'string', placeholder: 'N', default: '500', description: 'warm-up iterations (not timed into the statistics)' },
+    rate: { type: 'string', placeholder: 'HZ', default: '500', description: 'control rate: an iteration longer than 1/rate is a deadline miss' },
+    paced: { type: 'boolean', description: 'pace the timed loop at --rate (spin-wait to each slot) instead of back-to-back' },
+    backend: { type: 'string', placeholder: 'kdp|tfjs-tflite|onnx', default: 'kdp', description: 'engine to time' },
+    vs: { type: 'string', placeholder: 'BACKEND', description: 'also run BACKEND, interleaved with kdp, and report the ratio' },
+    numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'kdp int8 rounding mode' },
+    cpus: { type: 'string', placeholder: 'N', description: 'pin the benchmark to the first N cores (taskset)' },
+  },
+  async run(ctx) {
+    const modelPath = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
+    const iterations = optNumber(ctx, 'iterations', 10000, { int: true, min: 1, max: 10_000_000 });
+    const warmup = optNumber(ctx, 'warmup', 500, { int: true, min: 0, max: 10_000_000 });
+    const rate = optNumber(ctx, 'rate', 500, { min: 0.001, max: 1e7 });
+    const backend = optChoice(ctx, 'backend', BACKEND_CHOICES, 'kdp');
+    const vsRaw = optString(ctx, 'vs');
+    const vs = vsRaw === undefined ? undefined : optChoice(ctx, 'vs', BACKEND_CHOICES, 'tfjs-tflite');
+    const numerics = optChoice(ctx, 'numerics', ['xnnpack', 'tflite'] as const, 'xnnpack');
+    const cpusRaw = optString(ctx, 'cpus');
+
+    if (cpusRaw !== undefined && process.env.KDP_BENCH_PINNED !== '1') {
+      const cpus = optNumber(ctx, 'cpus', 1, { int: true, min: 1, max: 1024 });
+      if (cpus > availableParallelism()) throw new UsageError(`--cpus ${cpus}: this machine has ${availableParallelism()} CPUs`);
+      const taskset = findTaskset();
+      if (!taskset) {
+        throw new KdpError('E_NO_TASKSET', '--cpus needs `taskset` (util-linux) to pin the benchmark, and it is not installed',
+          { hint: 'apt-get install util-linux, or run without --cpus; docs/runtime.md shows cgroup-quota emulation of a slower core' });
+      }
+      const list = cpus === 1 ? '0' : `0-${cpus - 1}`;
+      const r = spawnSync(taskset, ['-c', list, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+        stdio: 'inherit', env: { ...process.env, KDP_BENCH_PINNED: '1' },
+      });
+      if (r.error) throw new KdpError('E_NO_TASKSET', `taskset failed: ${r.error.message}`);
+      return r.status ?? 1;
+    }
+
+    const { readModelFiles } = await import('../../planner/runtime/model-files.js');
+    const { parseTflite } = await import('../../planner/runtime/tflite-model.js');
+    const { createEngine } = await import('../../bench/engines.js');
+    const { runSingle, runInterleaved, jsonFields } = await import('../../bench/runner.js');
+    const { renderResult, renderRatio } = await import('../../bench/report.js');
+
+    const files = readModelFiles(modelPath);
+    const g = parseTflite(files.bytes);
+    const exported = g.tensors[g.inputs[0]!]!.shape[0] ?? 1;
+    const candidates = optString(ctx, 'candidates') === undefined ? exported : optNumber(ctx, 'candidates', exported, { int: true, min: 1, max: 65536 });
+    const opts = { iterations, warmup, rate, paced: optFlag(ctx, 'paced') };
+    const make = async (name: (typeof BACKEND_CHOICES)[number]): Promise<{ e: Awaited<ReturnType<typeof createEngine>>; initMs: number }> => {
+      const t0 = performance.now();
+      const e = await createEngine(name, files.bytes, { candidates, numerics });
+      return { e, initMs: performance.now() - t0 };
+    };
+    const model = { path: files.tflitePath, bytes: files.bytes.length };
+
+    if (vs !== undefined) {
+      const a = backend === vs ? 'kdp' : backend;
+      if (a === vs) throw new UsageError('--vs names the same backend as --backend');
+      const ea = await make(a);
+      const eb = await make(vs);
+      say(ctx, `benchmarking ${a} and ${vs} interleaved: ${iterations} iterations each, candidates=${candidates}`);
+      const [ra, rb] = await runInterleaved(ea.e, eb.e, candidates, [ea.initMs, eb.initMs], opts);
+      ea.e.close(); eb.e.close();
+      emitResult(ctx, { [a]: jsonFields(ra), [vs]: jsonFields(rb), ratioP50: ra.p50Us / rb.p50Us },
+        () => [renderResult(ra, model), '', renderResult(rb, model), renderRatio(ra, rb)].join('\n'));
+      return;
+    }
+    const ea = await make(backend);
+    const r = await runSingle(ea.e, candidates, ea.initMs, opts);
+    ea.e.close();
+    emitResult(ctx, jsonFields(r), () => renderResult(r, model));
+  },
+};

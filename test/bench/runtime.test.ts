@@ -1,0 +1,41 @@
+// Runtime latency figures (npm run bench): the generator-shaped MLP (noise 32 + condition 6 →
+// 256×3 ReLU → 186), int8 and fp32, at N = 1 and N = 64 candidates, timed interleaved in this process
+// against tfjs-tflite's synchronous runner (same .tflite) and onnxruntime-node (equivalent float ONNX).
+// Writes the models to build/bench/ so the `kdp bench` commands in docs/benchmarks.md can re-run them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createEngine, type BackendName } from '../../src/bench/engines.js';
+import { runInterleaved, type BenchResult } from '../../src/bench/runner.js';
+import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
+
+const OUT = new URL('../../build/bench/', import.meta.url);
+mkdirSync(OUT, { recursive: true });
+const weights = randomMlp({ noiseDim: 32, condDim: 6, hidden: [256, 256, 256], outputDim: 186, activation: 'relu' }, 2026);
+const fmt = (r: BenchResult): string => `p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, mean ${r.meanUs.toFixed(1)} µs, gc ${r.gcCount}`;
+
+async function pair(quant: 'int8' | 'fp32', N: number, other: BackendName, iterations: number): Promise<[BenchResult, BenchResult]> {
+  const bytes = writeMlpTflite(weights, { quantization: quant, candidates: N });
+  writeFileSync(new URL(`gen-${quant}-n${N}.tflite`, OUT), bytes);
+  const a = await createEngine('kdp', bytes, { candidates: N });
+  const b = await createEngine(other, bytes, { candidates: N });
+  const r = await runInterleaved(a, b, N, [0, 0], { iterations, warmup: Math.ceil(iterations / 10), rate: 500, block: N === 1 ? 200 : 20 });
+  a.close(); b.close();
+  console.log(`\n[figure] ${quant} N=${N} kdp vs ${other}: kdp ${fmt(r[0])} | ${other} ${fmt(r[1])} | ratio p50 ${(r[0].p50Us / r[1].p50Us).toFixed(3)}`);
+  return r;
+}
+
+for (const quant of ['int8', 'fp32'] as const) {
+  for (const N of [1, 64]) {
+    for (const other of ['tfjs-tflite', 'onnx'] as const) {
+      test(`${quant} N=${N}: kdp vs ${other} (interleaved)`, async () => {
+        const [k, o] = await pair(quant, N, other, N === 1 ? 5000 : 400);
+        assert.ok(k.p50Us > 0 && o.p50Us > 0);
+        assert.is(k.gcCount, 0, 'kdp invoke allocates nothing');
+      });
+    }
+  }
+}
+
+test.run();
