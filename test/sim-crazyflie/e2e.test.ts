@@ -109,6 +109,25 @@ test('closing mid-flight: the simulator sees a stop setpoint and the motors stop
   });
 });
 
+test('no setpoints for 2 s (client stops streaming without a stop) → the simulated motors stop', async () => {
+  await withSim(4, async (sim, uri) => {
+    const cf = new Crazyflie({ cacheDir, fetchParams: false, ...lenient, failsafe: { mode: 'none' } });
+    await cf.connect(uri);
+    cf.commander.setPosition(0, 0, 0.5);
+    await simFor(sim, 2);
+    assert.ok(sim.state.pos[2]! > 0.4);
+    await cf.commander.stopStreaming({ notify: false });
+    await simFor(sim, 0.6);
+    assert.is(sim.watchdogLevel, 1, 'levelled after 500 ms');
+    assert.not.ok(sim.motorCommandZero);
+    await simFor(sim, 1.6);
+    assert.is(sim.watchdogLevel, 2);
+    assert.ok(sim.motorCommandZero, 'motors off after 2 s without setpoints');
+    assert.is(sim.counters.stopSetpoints, 0, 'no stop setpoint was involved');
+    await cf.close();
+  });
+});
+
 test('failsafe: setpoint stream stalls → hover at the last position → land via the high-level commander', async () => {
   await withSim(4, async (sim, uri) => {
     const cf = new Crazyflie({ cacheDir, fetchParams: false, ...lenient, failsafe: { staleMs: 200, hoverMs: 300, landDurationS: 1 } });
