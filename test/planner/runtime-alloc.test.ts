@@ -2,12 +2,19 @@
 // produce 0 GC events and < 1 KB of heap growth, on both backends. Runs under --expose-gc (run-tests).
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Interpreter, type Backend } from '../../src/planner/runtime/interpreter.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const gc = (globalThis as { gc?: () => void }).gc;
+
+function youngBytes(): number {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space') n += s.space_used_size;
+  return n;
+}
 
 /** The measured loop: sync, integer-only bookkeeping (a double accumulator would itself box). */
 function hotLoop(it: Interpreter, src: Float32Array, out: Float32Array, n: number): number {
@@ -27,15 +34,16 @@ async function measure(model: string, backend: Backend, invokes: number): Promis
   const out = it.outputView(0);
   hotLoop(it, src, out, 3000); // warm up: JIT tier-up of the kernels and of this loop
   hotLoop(it, src, out, 3000);
-  // heapUsed between two process.memoryUsage() probes, after a GC; the probes' own result objects
-  // cost the same for n = 0 and n = invokes, so the difference is what the invokes allocated
+  // young-generation bytes between two probes, after a GC (unlike heapUsed, not moved by concurrent
+  // old-space sweeping); the probes cost the same for n = 0 and n = invokes, so the difference is
+  // what the invokes allocated (valid because the window sees no GC, which the test also asserts)
   const window = async (n: number, armed?: () => void): Promise<{ bytes: number; sink: number }> => {
     gc?.();
     await new Promise((r) => setTimeout(r, 100)); // let concurrent sweeping settle
     armed?.();
-    const m1 = process.memoryUsage().heapUsed;
+    const m1 = youngBytes();
     const sink = hotLoop(it, src, out, n);
-    return { bytes: process.memoryUsage().heapUsed - m1, sink };
+    return { bytes: youngBytes() - m1, sink };
   };
   const empty = await window(0);
   let gcEvents = 0;
@@ -53,7 +61,7 @@ for (const [model, backend, n] of [['mlp-relu-int8', 'wasm', 100_000], ['mlp-sil
   test(`${n} invokes of ${model} (${backend}): 0 GC events, heap growth < 1 KB`, async () => {
     assert.ok(gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
     const r = await measure(model, backend, n);
-    console.log(`[figure] ${model} ${backend}: ${n} invokes → ${r.gcEvents} GC events, heap growth ${r.heapGrowth} B`);
+    console.log(`\n[figure] ${model} ${backend}: ${n} invokes → ${r.gcEvents} GC events, heap growth ${r.heapGrowth} B`);
     assert.is(r.gcEvents, 0);
     assert.ok(r.heapGrowth < 1024, `heap grew ${r.heapGrowth} B`);
   });

@@ -14,7 +14,7 @@ test('600 mutated models: run or typed error, nothing else, no case over 2 s', (
   assert.ok(r.ran > 0, 'some mutations still load and run');
   assert.ok(Object.keys(r.rejected).length >= 2, `rejections by code: ${JSON.stringify(r.rejected)}`);
   assert.ok(r.slowestMs < 2000, `slowest ${r.slowestMs} ms (${r.slowestMutation})`);
-  console.log(`[figure] fuzz 600: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, slowest ${r.slowestMs.toFixed(1)} ms`);
+  console.log(`\n[figure] fuzz 600: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, slowest ${r.slowestMs.toFixed(1)} ms`);
 });
 
 test.run();

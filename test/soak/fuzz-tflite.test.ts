@@ -16,7 +16,7 @@ test('10,000 mutated/truncated models: run or typed error; no crash, no hang', (
   const t0 = Date.now();
   const r = fuzzModels(seeds, 10_000, { seed: 2026 });
   const secs = (Date.now() - t0) / 1000;
-  console.log(`[figure] fuzz 10000: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, crashes ${r.crashes.length}, slowest ${r.slowestMs.toFixed(1)} ms (${r.slowestMutation}), ${secs.toFixed(1)} s`);
+  console.log(`\n[figure] fuzz 10000: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, crashes ${r.crashes.length}, slowest ${r.slowestMs.toFixed(1)} ms (${r.slowestMutation}), ${secs.toFixed(1)} s`);
   assert.equal(r.crashes, [], JSON.stringify(r.crashes.slice(0, 10)));
   assert.ok(r.slowestMs < 5000, `slowest case ${r.slowestMs} ms`);
 });
