@@ -91,4 +91,15 @@ test('URI factory picks the transport by scheme', async () => {
   assert.instance(await createCrtpLink('serial:///dev/ttyAMA0?baud=576000', { transport: new FakeCpxUartCrazyflie(new EchoEndpoint()) }), CpxLink);
 });
 
+test('without hardware: radio:// and serial:// fail with a typed TransportError and a hint', async () => {
+  const { openCrtpLink } = await import('../../src/transport/uri.js');
+  const { TransportError } = await import('../../src/errors.js');
+  for (const uri of ['radio://0/80/2M/E7E7E7E7E7', 'usb://0', 'serial:///dev/ttyKDP-NOPE?baud=576000']) {
+    try { await openCrtpLink(uri); assert.unreachable(`${uri} opened`); } catch (e) {
+      assert.instance(e, TransportError, uri);
+      assert.match((e as Error).message, /→/, 'has a hint');
+    }
+  }
+});
+
 test.run();
