@@ -107,14 +107,23 @@ export class FeetechBus {
     const rx = this.rx;
     const view = this.view;
     let first = echoPossible && this.echo === 'auto';
+    let heldEcho = false;
     for (;;) {
       if (scanFrame(rx, this.rxStart, this.rxEnd, view, 'status', this.stats) === FRAME_OK) {
         this.rxStart = view.start + view.length;
         if (first) {
           first = false;
-          if (view.length === this.txLen && this.sameAsTx(view.start)) { this.stats.echoesSkipped++; continue; }
+          const identical = view.length === this.txLen && this.sameAsTx(view.start);
+          if (identical && this.adapterEchoes !== false) {
+            // Either the adapter's echo or a reply that happens to be byte-identical (PING with the voltage bit
+            // set is: ff ff id 02 01 chk). Hold it: a later frame proves it was an echo; none → it was the reply.
+            heldEcho = true;
+            continue;
+          }
+          if (!identical) this.noEchoEvidence++;
         }
         if (expectId >= 0 && view.id !== expectId) { this.stats.unexpectedIds++; continue; }
+        if (heldEcho) { this.stats.echoesSkipped++; this.echoEvidence++; }
         return;
       }
       this.rxStart = view.start;
@@ -124,16 +133,43 @@ export class FeetechBus {
         this.rxStart = 0;
       }
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw new TimeoutError(`feetech: no status from servo ${expectId < 0 ? '(any)' : expectId}${this.label(expectId)}`, this.timeoutMs);
-      let n: number;
-      try {
-        n = await this.transport.read(rx, this.rxEnd, rx.length - this.rxEnd, remaining);
-      } catch (e) {
-        if (e instanceof TimeoutError) throw new TimeoutError(`feetech: no status from servo ${expectId}${this.label(expectId)}`, this.timeoutMs);
-        throw e;
+      let n = 0;
+      if (remaining > 0) {
+        try {
+          n = await this.transport.read(rx, this.rxEnd, rx.length - this.rxEnd, remaining);
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+        }
+      }
+      if (n === 0) {
+        if (heldEcho && this.adapterEchoes !== true) {
+          // nothing after the identical frame and the adapter is not known to echo: it was the reply
+          this.restoreTx();
+          return;
+        }
+        throw new TimeoutError(`feetech: no status from servo ${expectId < 0 ? '(any)' : expectId}${this.label(expectId)}`, this.timeoutMs);
       }
       this.rxEnd += n;
     }
+  }
+
+  /** Whether the adapter echoes what we send: true once an echo was followed by a reply, false after 3 replies without one. */
+  get adapterEchoes(): boolean | undefined {
+    if (this.echoEvidence > 0) return true;
+    if (this.noEchoEvidence >= 3) return false;
+    return undefined;
+  }
+  private echoEvidence = 0;
+  private noEchoEvidence = 0;
+
+  /** Put the TX bytes (== the held identical frame) at the start of rx and point the view at them. */
+  private restoreTx(): void {
+    this.rx.set(this.tx.subarray(0, this.txLen), 0);
+    this.rxStart = this.txLen;
+    this.rxEnd = this.txLen;
+    const v = this.view;
+    v.start = 0; v.length = this.txLen; v.id = this.tx[2]!; v.code = this.tx[4]!;
+    v.paramsStart = 5; v.paramsLength = this.txLen - 6;
   }
 
   private sameAsTx(start: number): boolean {

@@ -82,7 +82,6 @@ export class So100Arm {
     const bus = new FeetechBus({ timeoutMs: config.busTimeoutMs, retries: config.busRetries, ...options, transport });
     await bus.open();
     const arm = new So100Arm({ bus, config, ...(options.calibration ? { calibration: options.calibration } : {}) });
-    transport.onDisconnect = () => { /* reported by the next tick; nothing to do on a dead port */ };
     if (options.verify ?? true) {
       try { await arm.verify(); } catch (e) { await transport.close(); throw e; }
     }

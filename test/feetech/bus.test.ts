@@ -84,6 +84,22 @@ test('echoing half-duplex adapter: own packets skipped', async () => {
   assert.is(await raw.ping(1), 0x01);
 });
 
+test('a PING reply byte-identical to the PING (voltage bit) is not lost as an "echo"', async () => {
+  const { link, bus } = rig();
+  await bus.open();
+  link.sim.servo(4)!.faults.voltage = true;
+  assert.is(await bus.ping(4), 0x01, 'no echoing adapter: the identical frame was the reply');
+  const e = rig();
+  await e.bus.open();
+  e.link.echo = true;
+  assert.is(await e.bus.ping(1), 0);
+  assert.is(e.bus.adapterEchoes, true);
+  e.link.sim.servo(4)!.faults.voltage = true;
+  assert.is(await e.bus.ping(4), 0x01, 'echoing adapter: echo skipped, identical reply kept');
+  for (let i = 0; i < 3; i++) await bus.ping(1);
+  assert.is(bus.adapterEchoes, false);
+});
+
 test('missing servo in a sync read → TimeoutError naming it; error bits → MotorFaultError', async () => {
   const { link, bus } = rig([1, 2, 3, 4, 6]);
   await bus.open();
