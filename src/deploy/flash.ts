@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SFTPWrapper } from 'ssh2';
@@ -11,6 +11,7 @@ import { SshSession, shq, type SshOptions } from './ssh.js';
 const log = childLogger('flash');
 const REMOTE_DIR = fileURLToPath(new URL('./remote/', import.meta.url));
 const CHUNK_BYTES = 32 * 1024;
+const WINDOW = 16;
 
 export interface BoardTarget extends SshOptions {
   /** remote root, e.g. `~/kdp` (relative to the login's home) or absolute */
@@ -73,23 +74,32 @@ async function upload(sftp: SFTPWrapper, source: { file: string } | { data: Buff
   const delay = chunkDelayMs();
   let fd: number | undefined;
   try {
-    const buf = Buffer.alloc(CHUNK_BYTES);
-    let pos = 0;
     if ('file' in source) fd = openSync(source.file, 'r');
-    for (;;) {
+    const size = fd !== undefined ? fstatSync(fd).size : (source as { data: Buffer }).data.length;
+    // up to WINDOW writes in flight: over a real link each sequential write would cost one round trip
+    const inflight = new Set<Promise<void>>();
+    let acked = 0;
+    for (let pos = 0; pos < size;) {
       if (signal?.aborted) throw new KdpError('E_ABORTED', 'flash interrupted');
-      let n: number;
+      const n = Math.min(CHUNK_BYTES, size - pos);
       let chunk: Buffer;
-      if (fd !== undefined) { n = readSync(fd, buf, 0, CHUNK_BYTES, pos); chunk = buf.subarray(0, n); } else {
-        const d = (source as { data: Buffer }).data;
-        chunk = d.subarray(pos, pos + CHUNK_BYTES); n = chunk.length;
+      if (fd !== undefined) {
+        chunk = Buffer.allocUnsafe(n);
+        const got = readSync(fd, chunk, 0, n, pos);
+        if (got !== n) throw new TransportError(`${remote}: local file changed while uploading`);
+      } else {
+        chunk = (source as { data: Buffer }).data.subarray(pos, pos + n);
       }
-      if (n === 0) break;
-      await sftpCall<void>((cb) => sftp.write(handle, chunk, 0, n, pos, (err) => cb(err)), `write ${remote}`);
+      const at = pos;
+      const w = sftpCall<void>((cb) => sftp.write(handle, chunk, 0, n, at, (err) => cb(err)), `write ${remote}`)
+        .then(() => { acked += n; onProgress?.(acked); });
+      inflight.add(w);
+      void w.then(() => inflight.delete(w), () => undefined);
       pos += n;
-      onProgress?.(pos);
+      if (inflight.size >= (delay ? 1 : WINDOW)) await Promise.race(inflight);
       if (delay) await new Promise((r) => setTimeout(r, delay));
     }
+    await Promise.all(inflight);
     await new Promise<void>((resolve) => {
       try { sftp.ext_openssh_fsync(handle, () => resolve()); } catch { resolve(); }
     });
