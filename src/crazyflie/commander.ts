@@ -198,6 +198,9 @@ export class Commander extends TypedEmitter<{ failsafe: [FailsafeEvent] }> {
     return this.cf.send(this.aux, encodeStopSetpoint(this.aux));
   }
 
+  /** Clear a latched failsafe (after a failsafe landing, setters do nothing until this is called). */
+  resetFailsafe(): void { if (this.stage !== 'none') { this.stage = 'none'; this.emit('failsafe', { stage: 'resumed', reason: 'reset', position: undefined }); } }
+
   /** @internal teardown without sending anything */
   dispose(): void { this.clearTimer(); this.len = 0; }
 }

@@ -226,6 +226,8 @@ export class Crazyflie extends TypedEmitter<CrazyflieEvents> implements CfCore {
       if (n === 0) continue;
       this.lastRxAt = performance.now();
       this.stats.rx++;
+      // hot path: log data for our subscriptions goes straight into their preallocated arrays (no decode objects)
+      if ((buf[0]! & 0xf3) === 0x52 && n <= 31 && this.log.ingestPacket(buf, n)) { this.trackPosition(); continue; }
       let m: DownlinkMessage;
       try { m = decodeDownlink(buf, n); } catch { this.stats.decodeErrors++; continue; }
       this.dispatch(m);
@@ -245,17 +247,13 @@ export class Crazyflie extends TypedEmitter<CrazyflieEvents> implements CfCore {
   }
 
   private trackPosition(): void {
-    // cheap: look for a subscription that carries the three position variables
-    // (the LogModule has just written them; read through its public API)
-    const subs = this.positionSubs;
-    for (const s of subs) {
-      this.position[0] = s.get('stateEstimate.x'); this.position[1] = s.get('stateEstimate.y'); this.position[2] = s.get('stateEstimate.z');
-      return;
-    }
+    const s = this.positionSub;
+    if (!s) return;
+    this.position[0] = s.get('stateEstimate.x'); this.position[1] = s.get('stateEstimate.y'); this.position[2] = s.get('stateEstimate.z');
   }
-  private readonly positionSubs = new Set<{ get(n: string): number }>();
-  /** @internal used by `subscribeState` */
-  trackPositionFrom(sub: { get(n: string): number }): void { this.positionSubs.add(sub); }
+  private positionSub: { get(n: string): number } | undefined;
+  /** @internal used by `subscribeState`: where the failsafe hover takes the current position from */
+  trackPositionFrom(sub: { get(n: string): number }): void { this.positionSub = sub; }
 
   /** Convenience: the state estimate the planning loop needs, streamed at `periodMs` (position, velocity, battery). */
   async subscribeState(periodMs = 20) {

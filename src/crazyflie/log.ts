@@ -45,13 +45,13 @@ export class LogSubscription<N extends string = string> extends TypedEmitter<{ d
     return o;
   }
   /** @internal */
-  ingest(blockIdx: number, tsRaw: number, data: Uint8Array): void {
+  ingest(blockIdx: number, tsRaw: number, data: Uint8Array, start = 0, end = data.length): void {
     const b = this.blocks[blockIdx]!;
-    let off = 0;
+    let off = start;
     for (let i = 0; i < b.types.length; i++) {
       const t = b.types[i]!;
       const sz = logTypeSize(t);
-      if (off + sz > data.length) return;
+      if (off + sz > end) return;
       this.values[b.first + i] = readLogValue(data, off, t);
       off += sz;
     }
@@ -76,6 +76,18 @@ export class LogModule {
       const e = this.byBlock.get(m.blockId);
       if (e) e.sub.ingest(e.idx, m.timestampMs, m.data);
     });
+  }
+
+  /**
+   * Allocation-free receive path for LOG DATA packets (`[hdr][block][u24 ts][values]`, `len` bytes of `buf`), used by
+   * the client's receive loop instead of the generic decoder. Returns false if the block is not ours.
+   */
+  ingestPacket(buf: Uint8Array, len: number): boolean {
+    if (len < 5) return false;
+    const e = this.byBlock.get(buf[1]!);
+    if (!e) return false;
+    e.sub.ingest(e.idx, buf[2]! | (buf[3]! << 8) | (buf[4]! << 16), buf, 5, len);
+    return true;
   }
 
   private async control(len: number, cmd: number, blockId: number): Promise<number> {
