@@ -69,6 +69,8 @@ export class KdpTrainer {
   /** block keys of [positives | generated], transposed (nb × (P+M)), kernel memory */
   private readonly blockT: Float32Array;
   private readonly gram: Float32Array;
+  /** wide main keys, transposed (dk × (P+M)), kernel memory; empty for compact keys */
+  private readonly keyT: Float32Array;
   private readonly norms: Float64Array;
   private readonly Vt: Float32Array[];
   private readonly Vblock: Float32Array;
@@ -110,7 +112,7 @@ export class KdpTrainer {
     const layerWidths = [c.noiseDim + this.dc, ...c.hidden, this.spec.outputDim];
     const activations = layerWidths.reduce((n, w) => n + 4 * rows * w, 0);
     const floats = 3 * paramFloats(this.spec) + activations + (P + rows) * this.D
-      + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + this.maxBlockDims * (gp + gm) + (1 << 16);
+      + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + (this.maxBlockDims + (this.dk > 32 ? this.dk : 0)) * (gp + gm) + (1 << 16);
     this.kernels = kernels ?? createTrainKernels(floats);
     this.rng = new Rng(c.seed);
     this.net = new MlpTrainer(this.spec, rows, this.kernels, this.rng, c.optimizer);
@@ -122,6 +124,7 @@ export class KdpTrainer {
     this.Kp = new Float32Array(P * this.dk);
     this.blockT = this.kernels.alloc(this.maxBlockDims * (gp + gm));
     this.gram = this.kernels.alloc(gm * (gp + gm));
+    this.keyT = this.kernels.alloc(this.dk > 32 ? this.dk * (gp + gm) : 0);
     this.norms = new Float64Array(gp + gm);
     this.Vt = c.temperatures.map(() => this.kernels.alloc(rows * this.D));
     this.Vblock = this.kernels.alloc(rows * this.D);
@@ -226,7 +229,16 @@ export class KdpTrainer {
     const stacked = this.stacked.subarray(stackOff, stackOff + (p + m) * D);
     const Kx = this.Kx.subarray(genRow0 * dk, (genRow0 + m) * dk);
     const Kp = this.Kp.subarray(posRow0 * dk, (posRow0 + p) * dk);
-    keyDistances(Kx, Kp, dk, m, p, scratch.dist, scratch.raw);
+    if (dk > 32) {
+      // wide keys (the naive full-window kernel): cross terms through the GEMM
+      const cols = p + m;
+      const T = this.keyT;
+      for (let r = 0; r < p; r++) for (let j = 0; j < dk; j++) T[j * cols + r] = Kp[r * dk + j]!;
+      for (let r = 0; r < m; r++) for (let j = 0; j < dk; j++) T[j * cols + p + r] = Kx[r * dk + j]!;
+      keyDistancesGemm(this.kernels, T, dk, m, p, this.gram, this.norms, scratch.dist, scratch.raw);
+    } else {
+      keyDistances(Kx, Kp, dk, m, p, scratch.dist, scratch.raw);
+    }
     const opts = { tau: 0, repulsion: config.repulsion };
     for (let t = 0; t < config.temperatures.length; t++) {
       opts.tau = config.temperatures[t]!;

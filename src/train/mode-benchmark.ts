@@ -33,6 +33,8 @@ export interface ModeBenchmarkOptions {
   /** overrides for the trainer config (e.g. blockWeight sweeps) */
   config?: Partial<KdpConfig>;
   onProgress?: (variant: ModeVariant, step: number, total: number, loss: number) => void;
+  /** keep the plans of this many held-out conditions per variant (for plots) */
+  keepSamples?: number;
 }
 
 export const DEFAULT_MODE_OPTIONS: ModeBenchmarkOptions = {
@@ -45,9 +47,17 @@ export function variantConfig(v: ModeVariant, base: KdpConfig): KdpConfig {
   return { ...base, key: v, repulsion: true };
 }
 
-export function runModeBenchmark(o: ModeBenchmarkOptions): { variants: Record<string, ModeMetrics>; options: Omit<ModeBenchmarkOptions, 'onProgress' | 'config'> } {
+export interface ModeBenchmarkResult {
+  variants: Record<string, ModeMetrics>;
+  options: Omit<ModeBenchmarkOptions, 'onProgress' | 'config'>;
+  /** per variant: kept conditions × samples × H × [x, y] */
+  samples: Record<string, number[][][][]>;
+}
+
+export function runModeBenchmark(o: ModeBenchmarkOptions): ModeBenchmarkResult {
   const problem = new DetourProblem({ horizon: o.horizon, nuisance: o.nuisance, trajectories: o.trajectories, seed: o.seed });
   const variants: Record<string, ModeMetrics> = {};
+  const samples: Record<string, number[][][][]> = {};
   for (const v of o.variants) {
     const cfg = variantConfig(v, { ...DEFAULT_KDP_CONFIG, seed: o.seed, ...o.config });
     const trainer = new KdpTrainer(problem, cfg);
@@ -57,19 +67,25 @@ export function runModeBenchmark(o: ModeBenchmarkOptions): { variants: Record<st
       if (o.onProgress && (s % 25 === 0 || s === o.steps - 1)) o.onProgress(v, s + 1, o.steps, st.loss);
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    variants[v] = { ...evaluateDetour(trainer, problem, o), trainSeconds: round(trainSeconds, 1), steps: o.steps };
+    const kept: number[][][][] = [];
+    variants[v] = { ...evaluateDetour(trainer, problem, o, o.keepSamples ?? 0, kept), trainSeconds: round(trainSeconds, 1), steps: o.steps };
+    samples[v] = kept;
   }
   const { onProgress: _p, config: _c, ...options } = o;
-  return { variants, options };
+  return { variants, options, samples };
 }
 
-export function evaluateDetour(trainer: KdpTrainer, problem: DetourProblem, o: Pick<ModeBenchmarkOptions, 'evalConditions' | 'samplesPerCondition' | 'seed' | 'horizon' | 'nuisance'>): Omit<ModeMetrics, 'trainSeconds' | 'steps'> {
+export function evaluateDetour(trainer: KdpTrainer, problem: DetourProblem, o: Pick<ModeBenchmarkOptions, 'evalConditions' | 'samplesPerCondition' | 'seed' | 'horizon' | 'nuisance'>,
+  keep = 0, kept: number[][][][] = []): Omit<ModeMetrics, 'trainSeconds' | 'steps'> {
   const n = o.evalConditions, S = o.samplesPerCondition, H = o.horizon, D = problem.windowDim;
   const rng = new Rng(o.seed + 1_000_003); // held-out starts: a stream training never drew from
   const cond = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) sampleStart(rng, cond, 2 * i);
   const plans = new Float32Array(n * S * D);
   trainer.generate(cond, n, S, plans, new Rng(o.seed + 7));
+  for (let i = 0; i < Math.min(keep, n); i++) {
+    kept.push(Array.from({ length: Math.min(S, 16) }, (_, s) => Array.from({ length: H }, (_, t) => [plans[(i * S + s) * D + 2 * t]!, plans[(i * S + s) * D + 2 * t + 1]!])));
+  }
   let covered = 0, collisions = 0, startErr = 0, goalErr = 0, diversity = 0, pathLen = 0;
   for (let i = 0; i < n; i++) {
     let up = 0, down = 0;

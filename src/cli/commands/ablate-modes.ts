@@ -2,6 +2,8 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_MODE_OPTIONS, MODE_VARIANTS, runModeBenchmark, type ModeMetrics, type ModeVariant } from '../../train/mode-benchmark.js';
 import { optNumber, optString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
+import { detourSamplesSvg } from '../../train/detour-svg.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { createProgress } from '../progress.js';
 
 export const command: CommandSpec = {
@@ -22,6 +24,7 @@ export const command: CommandSpec = {
     variants: { type: 'string', placeholder: 'list', default: MODE_VARIANTS.join(','), description: 'comma-separated subset of the variants' },
     'block-weight': { type: 'string', placeholder: 'w', default: '1', description: 'keyed: weight of the block distance in the nuisance block kernel (0 = key only)' },
     conditions: { type: 'string', placeholder: 'N', default: String(DEFAULT_MODE_OPTIONS.evalConditions), description: 'held-out conditions evaluated' },
+    svg: { type: 'string', placeholder: '<file>', description: 'write an SVG of sampled plans per variant (3 held-out conditions)' },
   },
   async run(ctx) {
     const variants = (optString(ctx, 'variants') ?? '').split(',').map((s) => s.trim()).filter(Boolean) as ModeVariant[];
@@ -38,11 +41,19 @@ export const command: CommandSpec = {
       config: { blockWeight: optNumber(ctx, 'block-weight', 1, { min: 0 }) },
     };
     const bar = createProgress('ablate', steps * variants.length, { json: ctx.json, fields: ['variant', 'loss'] });
+    const svg = optString(ctx, 'svg');
     const result = runModeBenchmark({
       ...opts,
+      keepSamples: svg ? 3 : 0,
       onProgress: (v, step, _total, loss) => bar.update(variants.indexOf(v) * steps + step, { variant: v, loss }),
     });
     bar.stop();
+    if (svg) {
+      writeFileAtomic(svg, detourSamplesSvg(Object.entries(result.samples).map(([name, plans]) => {
+        const m = result.variants[name]!;
+        return { name, plans, metrics: `coverage ${m.modeCoverage} · collisions ${(m.collisionRate * 100).toFixed(1)}% · spread ${m.nuisanceSpread}` };
+      })));
+    }
     emitResult(ctx, { variants: result.variants, options: result.options }, () => renderTable(result.variants));
   },
 };
