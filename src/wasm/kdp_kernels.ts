@@ -246,21 +246,46 @@ export function mul_by_quantized_multiplier(acc: i32, mult: i32, shift: i32): i3
   return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
 }
 
-/** Widen the int8 input to rows of (x - zp) as i16, zero-padded to inPad (a multiple of 8). */
+/**
+ * Widen the int8 input to (x - zp) as i16, zero-padded to inPad (a multiple of 8), in the layout
+ * fc_i8 reads: candidates in full blocks of 4 are interleaved per input pair ([inPad/2][4][2] i16,
+ * 16 bytes a step, so one pointer with immediate offsets reaches all four); the remaining n % 4
+ * candidates follow as plain rows of inPad i16.
+ */
 export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, zp: i32): void {
   const zpv = i16x8.splat(<i16>zp);
+  const blocks = n >> 2;
+  const inDim8 = inDim & ~7;
   for (let c = 0; c < n; c++) {
     const src = x + <usize>c * <usize>inDim;
-    let dst = xs + (<usize>c * <usize>inPad << 1);
-    let i = 0;
-    for (; i + 8 <= inDim; i += 8) {
-      v128.store(dst, i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
-      dst += 16;
-    }
-    if (i < inPad) {
-      for (let k = 0; k < 8; k++) {
-        const v = i + k < inDim ? <i32>load<i8>(src + <usize>(i + k)) - zp : 0;
-        store<i16>(dst + (<usize>k << 1), <i16>v);
+    if ((c >> 2) < blocks) {
+      // pair j of candidate c goes to block + j*16 + (c&3)*4
+      let dst = xs + (<usize>(c >> 2) * <usize>inPad << 3) + (<usize>(c & 3) << 2);
+      let i = 0;
+      for (; i < inDim8; i += 8) {
+        const v = i16x8.sub(v128.load8x8_s(src + <usize>i), zpv);
+        store<i32>(dst, i32x4.extract_lane(v, 0));
+        store<i32>(dst, i32x4.extract_lane(v, 1), 16);
+        store<i32>(dst, i32x4.extract_lane(v, 2), 32);
+        store<i32>(dst, i32x4.extract_lane(v, 3), 48);
+        dst += 64;
+      }
+      for (; i < inPad; i += 2) {
+        const a = i < inDim ? <i32>load<i8>(src + <usize>i) - zp : 0;
+        const b = i + 1 < inDim ? <i32>load<i8>(src + <usize>(i + 1)) - zp : 0;
+        store<i32>(dst, (a & 0xffff) | (b << 16));
+        dst += 16;
+      }
+    } else {
+      let dst = xs + (<usize>blocks * <usize>inPad << 3) + (<usize>(c - (blocks << 2)) * <usize>inPad << 1);
+      let i = 0;
+      for (; i < inDim8; i += 8) {
+        v128.store(dst, i16x8.sub(v128.load8x8_s(src + <usize>i), zpv));
+        dst += 16;
+      }
+      for (; i < inPad; i++) {
+        store<i16>(dst, <i16>(i < inDim ? <i32>load<i8>(src + <usize>i) - zp : 0));
+        dst += 2;
       }
     }
   }
@@ -296,26 +321,24 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
   const xStride = <usize>inPad << 1;
   const yStride = <usize>outDim;
   const zero = i32x4.splat(0);
+  const blocks = n >> 2;
+  const blockBytes = <usize>inPad << 3;
   let c = 0;
   for (; c + 4 <= n; c += 4) {
-    const x0 = xs + <usize>c * xStride;
-    const x1 = x0 + xStride;
-    const x2 = x1 + xStride;
-    const x3 = x2 + xStride;
+    const xb = xs + <usize>(c >> 2) * blockBytes;
+    const xe = xb + blockBytes;
     const y0 = y + <usize>c * yStride;
     for (let g = 0; g < groups; g++) {
       let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
       let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
       let pw = w + <usize>g * groupBytes;
-      let off: usize = 0;
-      const end = <usize>pairs << 2;
-      for (; off < end; off += 4) {
+      for (let px = xb; px < xe; px += 16) {
         const wl = v128.load(pw);
         const wh = v128.load(pw, 16);
-        const p0 = v128.load32_splat(x0 + off);
-        const p1 = v128.load32_splat(x1 + off);
-        const p2 = v128.load32_splat(x2 + off);
-        const p3 = v128.load32_splat(x3 + off);
+        const p0 = v128.load32_splat(px);
+        const p1 = v128.load32_splat(px, 4);
+        const p2 = v128.load32_splat(px, 8);
+        const p3 = v128.load32_splat(px, 12);
         a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p0, wl)); b0 = i32x4.add(b0, i32x4.dot_i16x8_s(p0, wh));
         a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p1, wl)); b1 = i32x4.add(b1, i32x4.dot_i16x8_s(p1, wh));
         a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p2, wl)); b2 = i32x4.add(b2, i32x4.dot_i16x8_s(p2, wh));
@@ -335,8 +358,9 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
       store8(y0 + 3 * yStride, o, outDim, requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b3, mult, shift, fpScale, outZp, actMin, actMax));
     }
   }
+  const xr = xs + <usize>blocks * blockBytes;
   for (; c < n; c++) {
-    const xc = xs + <usize>c * xStride;
+    const xc = xr + <usize>(c - (blocks << 2)) * xStride;
     const yc = y + <usize>c * yStride;
     let g = 0;
     for (; g + 2 <= groups; g += 2) {
