@@ -11,12 +11,12 @@ import { listSerialPorts } from '../../src/transport/serial.js';
 import { sleep, startSimChild } from '../sim-so100/harness.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
-function kdp(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function kdp(args: string[], onStderr?: (text: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDP_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = ''; let stderr = '';
     c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); onStderr?.(stderr); });
     c.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -43,8 +43,9 @@ test('kdp motors find-port --list --json, and --wait detects the unplugged adapt
   const r1 = await kdp(['motors', 'find-port', '--list', '--json', '--dev-dir', dev]);
   assert.is(r1.status, 0, r1.stderr);
   assert.is((JSON.parse(r1.stdout) as { ports: unknown[] }).ports.length, 3);
-  const run = kdp(['motors', 'find-port', '--wait', '20', '--json', '--dev-dir', dev]);
-  await sleep(1500);
+  let watching = false;
+  const run = kdp(['motors', 'find-port', '--wait', '30', '--json', '--dev-dir', dev], (t) => { watching ||= /watching/.test(t); });
+  for (let k = 0; !watching && k < 600; k++) await sleep(50); // the CLI has taken its "before" snapshot
   rmSync(join(dev, 'ttyUSB1'));
   const r2 = await run;
   assert.is(r2.status, 0, r2.stderr);

@@ -40,9 +40,13 @@ export async function createPtyPair(a: string, b: string, timeoutMs = 5000): Pro
     if (Date.now() - t0 > timeoutMs) { child.kill('SIGKILL'); throw new TransportError(`socat did not create ${a} and ${b} within ${timeoutMs} ms: ${stderr.trim()}`); }
     await new Promise((r) => setTimeout(r, 10));
   }
+  // never leave socat behind when this process ends without close() (a crash, an uncaught error)
+  const onExit = (): void => { if (!dead) child.kill('SIGTERM'); };
+  process.once('exit', onExit);
   return {
     a, b, pid: child.pid ?? -1, exited,
     async close() {
+      process.off('exit', onExit);
       if (!dead) { child.kill('SIGTERM'); await exited; }
     },
   };
