@@ -311,10 +311,11 @@ export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, z
  * input pair (x[2j], x[2j+1]) of a candidate and multiplies it with the pairs of 8 outputs with
  * i32x4.dot_i16x8_s, so the accumulators already hold output lanes (no horizontal reductions).
  * Blocks of 4 candidates × 8 outputs share each weight load 4 times; remaining candidates run
- * 1 candidate × 16 (or 8) outputs. Requantization per `requantSel`.
+ * 1 candidate × 16 (or 8) outputs. With w8 != 0 (only for n < 4) the weights stay int8 in the same
+ * order and are widened on load (v128.load8x8_s). Requantization per `requantSel`.
  */
 export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad: i32, outDim: i32,
-  hasBias: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, actMin: i32, actMax: i32): void {
+  hasBias: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, actMin: i32, actMax: i32, w8: i32): void {
   const pairs = inPad >> 1;
   const groups = (outDim + 7) >> 3;
   const groupBytes = <usize>pairs << 5;
@@ -357,6 +358,59 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
       store8(y0 + 2 * yStride, o, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b2, mult, shift, fpScale, outZp, actMin, actMax));
       store8(y0 + 3 * yStride, o, outDim, requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b3, mult, shift, fpScale, outZp, actMin, actMax));
     }
+  }
+  if (w8) {
+    // weights kept as int8 (batch < 4: this path only; half the bytes streamed per invoke)
+    const groupBytes8 = <usize>pairs << 4;
+    const xr = xs + <usize>blocks * blockBytes;
+    for (; c < n; c++) {
+      const xc = xr + <usize>(c - (blocks << 2)) * xStride;
+      const yc = y + <usize>c * yStride;
+      let g = 0;
+      for (; g + 2 <= groups; g += 2) {
+        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+        let pw = w + <usize>g * groupBytes8;
+        let pv = pw + groupBytes8;
+        let off: usize = 0;
+        const end = <usize>pairs << 2;
+        for (; off < end; off += 4) {
+          const p = v128.load32_splat(xc + off);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw, 8)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p, v128.load8x8_s(pv)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p, v128.load8x8_s(pv, 8)));
+          pw += 16;
+          pv += 16;
+        }
+        const o = g << 3;
+        if (hasBias) {
+          const bo = bias + (<usize>o << 2);
+          a0 = i32x4.add(a0, v128.load(bo)); a1 = i32x4.add(a1, v128.load(bo, 16));
+          a2 = i32x4.add(a2, v128.load(bo, 32)); a3 = i32x4.add(a3, v128.load(bo, 48));
+        }
+        store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
+        store8(yc, o + 8, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax));
+      }
+      if (g < groups) {
+        let a0 = zero, a1 = zero;
+        let pw = w + <usize>g * groupBytes8;
+        let off: usize = 0;
+        const end = <usize>pairs << 2;
+        for (; off < end; off += 4) {
+          const p = v128.load32_splat(xc + off);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw, 8)));
+          pw += 16;
+        }
+        const o = g << 3;
+        if (hasBias) {
+          a0 = i32x4.add(a0, v128.load(bias + (<usize>o << 2)));
+          a1 = i32x4.add(a1, v128.load(bias + (<usize>o << 2), 16));
+        }
+        store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
+      }
+    }
+    return;
   }
   const xr = xs + <usize>blocks * blockBytes;
   for (; c < n; c++) {

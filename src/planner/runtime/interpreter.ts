@@ -239,9 +239,10 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
       const [x, xs, wt, b, y] = [abs(n.x), abs(n.xs), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
       const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;
       const hasB = n.b >= 0 ? 1 : 0;
+      const w8 = n.w8 ? 1 : 0;
       return () => {
         k.expand_i8(x, xs, rows, inDim, inPad, inZp);
-        k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, fpScale, outZp, lo, hi);
+        k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, fpScale, outZp, lo, hi, w8);
       };
     }
     case 'clamp_f32': { const [x, y, c, lo, hi] = [abs(n.x), abs(n.y), n.count, n.lo, n.hi]; return () => k.clamp_f32(x, y, c, lo, hi); }
@@ -307,7 +308,8 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
     }
     case 'fc_i8': {
       const x = i8(n.x, n.rows * n.inDim);
-      const w = new Int16Array(buffer, abs(n.w), Math.ceil(n.outDim / 8) * 8 * n.inPad);
+      const wCount = Math.ceil(n.outDim / 8) * 8 * n.inPad;
+      const w = n.w8 ? new Int8Array(buffer, abs(n.w), wCount) : new Int16Array(buffer, abs(n.w), wCount);
       const b = n.b >= 0 ? new Int32Array(buffer, abs(n.b), n.outDim) : null;
       const y = i8(n.y, n.rows * n.outDim);
       const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;

@@ -40,7 +40,9 @@ type Act = 'none' | 'relu' | 'relu6' | 'relu_n1_to_1';
 export type Node =
   | { kind: 'fc_f32'; op: number; x: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; outDim: number; lo: number; hi: number }
   | { kind: 'fc_i8'; op: number; x: Ref; xs: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
-      inZp: number; mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number }
+      inZp: number; mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number;
+      /** weights packed as int8 (batch < 4) instead of pre-widened i16 */
+      w8: boolean }
   | { kind: 'clamp_f32'; op: number; x: Ref; y: Ref; count: number; lo: number; hi: number }
   | { kind: 'tanh_f32' | 'logistic_f32'; op: number; x: Ref; y: Ref; count: number }
   | { kind: 'lut_i8'; op: number; x: Ref; y: Ref; count: number; lut: Ref }
@@ -291,7 +293,10 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const qo = quantOf(op.outputs[0]!, where);
           const inPad = alignUp(inDim, 8);
           const outPad = alignUp(outDim, 8);
-          const w = persistent(`fc${i}:W(packed ${outPad}x${inPad})`, packInt8Weights(wd.data!, outDim, inDim));
+          // below 4 candidates the kernel only runs its 1-candidate path, which is bound by the bytes it
+          // streams: keep int8 there; from 4 up, pre-widened i16 weights make the blocked path faster
+          const w8 = rows < 4;
+          const w = persistent(`fc${i}:W(packed ${outPad}x${inPad} ${w8 ? 'i8' : 'i16'})`, packInt8Weights(wd.data!, outDim, inDim, w8));
           let b: Ref = -1;
           if (bt >= 0) {
             const padded = new Uint8Array(outPad * 4);
@@ -303,7 +308,7 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
           const fpScale = xnn ? Math.fround(Math.fround(qi.scale * qw.scale) / qo.scale) : 0;
           const [lo, hi] = quantizedActivationRange(act, qo.scale, qo.zp);
-          nodes.push({ kind: 'fc_i8', op: i, x, xs: xsRef, w, b, y, rows, inDim, inPad, outDim, inZp: qi.zp, mult, shift, fpScale, outZp: qo.zp, lo, hi });
+          nodes.push({ kind: 'fc_i8', op: i, x, xs: xsRef, w, b, y, rows, inDim, inPad, outDim, inZp: qi.zp, mult, shift, fpScale, outZp: qo.zp, lo, hi, w8 });
         }
         break;
       }
@@ -560,12 +565,13 @@ function reluLut(qi: { scale: number; zp: number }, qo: { scale: number; zp: num
 /**
  * int8 FC weights [outDim, inDim] → the kernel layout: widened to i16, [outPad/8][inPad/2][8 outputs]
  * [2 inputs] (zero-padded; outPad = outDim rounded up to 8); one 32-byte step holds one input pair of
- * 8 consecutive outputs. Element (o, i) lands at i16 index packedIndex(o, i, inPad).
+ * 8 consecutive outputs. Element (o, i) lands at index packedIndex(o, i, inPad). `asInt8` keeps the
+ * same order with int8 elements (the kernel widens on load).
  */
-export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
+export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number, asInt8 = false): Uint8Array {
   const inPad = alignUp(inDim, 8);
   const outPad = alignUp(outDim, 8);
-  const out = new Int16Array(outPad * inPad);
+  const out = asInt8 ? new Int8Array(outPad * inPad) : new Int16Array(outPad * inPad);
   const s8 = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
   for (let o = 0; o < outDim; o++) {
     for (let i = 0; i < inDim; i++) out[packedIndex(o, i, inPad)] = s8[o * inDim + i]!;

@@ -21,7 +21,7 @@ export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, 
 }
 
 /** int8 FC over the packed weights (see prepare.ts packInt8Weights); TFLite reference arithmetic. */
-export function fcI8(x: Int8Array, w: Int16Array, bias: Int32Array | null, y: Int8Array,
+export function fcI8(x: Int8Array, w: Int16Array | Int8Array, bias: Int32Array | null, y: Int8Array,
   rows: number, inDim: number, inPad: number, outDim: number,
   inZp: number, mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void {
   for (let r = 0; r < rows; r++) {

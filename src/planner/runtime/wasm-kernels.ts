@@ -12,7 +12,7 @@ export interface KernelExports {
   fc_f32(x: number, w: number, b: number, y: number, n: number, inDim: number, outDim: number, hasBias: number, lo: number, hi: number): void;
   expand_i8(x: number, xs: number, n: number, inDim: number, inPad: number, zp: number): void;
   fc_i8(xs: number, w: number, bias: number, y: number, n: number, inPad: number, outDim: number, hasBias: number,
-    mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void;
+    mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number, w8: number): void;
   clamp_f32(x: number, y: number, count: number, lo: number, hi: number): void;
   tanh_f32(x: number, y: number, count: number): void;
   logistic_f32(x: number, y: number, count: number): void;
