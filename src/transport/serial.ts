@@ -172,9 +172,15 @@ export class SerialTransport implements Transport {
     return new Promise<number>((resolve, reject) => {
       const p: PendingRead = { buffer, offset, length, resolve, reject, timer: undefined };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        p.timer = setTimeout(() => {
-          if (this.pending === p) { this.pending = undefined; reject(new TimeoutError(`read on ${this.path}`, timeoutMs)); }
-        }, Math.max(0, timeoutMs));
+        // Node runs due timers before polling I/O: after a stall (GC, a starved host) the timeout would fire ahead
+        // of bytes that arrived in time. Let the I/O phase run twice (setImmediate) before giving up.
+        const expire = (round: number): void => {
+          if (this.pending !== p) return;
+          if (round < 2) { setImmediate(() => expire(round + 1)); return; }
+          this.pending = undefined;
+          reject(new TimeoutError(`read on ${this.path}`, timeoutMs));
+        };
+        p.timer = setTimeout(() => expire(0), Math.max(0, timeoutMs));
       }
       this.pending = p;
     });
