@@ -50,10 +50,11 @@ test('kdp serve: swaps a newly flashed model, refuses a tampered one, reports ov
     child.stdout.on('data', (d) => { stdout += String(d); });
     child.stderr.on('data', (d) => { stderr += String(d); });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    // wait for the agent to be up (first heartbeat), then flash B the way kdp-slot does, then a tampered C
+    // wait until the agent runs model A (its "kdp serve: model a" STATUSTEXT), then flash B the way
+    // kdp-slot does, then put a tampered C in place
     const t0 = Date.now();
-    while (!frames.length && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(frames.length > 0, `no MAVLink from kdp serve: ${stderr}`);
+    while (!frames.some((f) => f.readUIntLE(7, 3) === 253) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(frames.some((f) => f.readUIntLE(7, 3) === 253), `no STATUSTEXT from kdp serve: ${stderr}`);
     cpSync(b, join(root, 'staging', 'b'), { recursive: true });
     await activate(root, 'b');
     await new Promise((r) => setTimeout(r, 800));
