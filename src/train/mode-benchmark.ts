@@ -38,7 +38,7 @@ export interface ModeBenchmarkOptions {
 }
 
 export const DEFAULT_MODE_OPTIONS: ModeBenchmarkOptions = {
-  horizon: 16, nuisance: 64, steps: 1500, seed: 0, trajectories: 20000, evalConditions: 200, samplesPerCondition: 32,
+  horizon: 16, nuisance: 64, steps: 3000, seed: 0, trajectories: 20000, evalConditions: 200, samplesPerCondition: 32,
   variants: MODE_VARIANTS,
 };
 

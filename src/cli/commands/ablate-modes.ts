@@ -29,7 +29,7 @@ export const command: CommandSpec = {
   async run(ctx) {
     const variants = (optString(ctx, 'variants') ?? '').split(',').map((s) => s.trim()).filter(Boolean) as ModeVariant[];
     for (const v of variants) if (!MODE_VARIANTS.includes(v)) throw new UsageError(`unknown variant "${v}"`, `use some of: ${MODE_VARIANTS.join(', ')}`);
-    const steps = optNumber(ctx, 'steps', 1500, { int: true, min: 1 });
+    const steps = optNumber(ctx, 'steps', DEFAULT_MODE_OPTIONS.steps, { int: true, min: 1 });
     const opts = {
       ...DEFAULT_MODE_OPTIONS,
       horizon: optNumber(ctx, 'horizon', 16, { int: true, min: 4, max: 256 }),
