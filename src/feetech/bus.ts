@@ -331,31 +331,58 @@ export class FeetechBus {
    */
   async syncRead(reg: RegisterRef, ids: ArrayLike<number>, out: Int32Array | Float64Array | number[], n = ids.length): Promise<void> {
     const spec = specOf(reg);
-    await this.syncReadRaw(spec.addr, spec.size, ids, n, (i, buf, at) => { out[i] = readRegister(buf, at, spec); });
+    this.decodeSpec = spec;
+    this.decodeOut = out;
+    try {
+      await this.syncReadRaw(spec.addr, spec.size, ids, n, this.decodeInto);
+    } finally { this.decodeOut = undefined; }
   }
+  private decodeSpec: RegisterSpec = STS_CONTROL_TABLE.Present_Position;
+  private decodeOut: Int32Array | Float64Array | number[] | undefined;
+  /** Hoisted so a tick allocates no closure. */
+  private readonly decodeInto = (i: number, buf: Uint8Array, at: number): void => {
+    this.decodeOut![i] = readRegister(buf, at, this.decodeSpec);
+  };
 
   /**
    * SYNC_READ `length` bytes at `addr` from `ids`; for each servo i, `onData(i, rx, offset)` is called with the
-   * data's position in the receive buffer (valid only during the call). Zero allocation if `onData` is hoisted.
+   * data's position in the receive buffer (valid only during the call). Allocates nothing but its promises when
+   * `onData` is hoisted (no closures: the retry loop is written out here).
    */
   async syncReadRaw(addr: number, length: number, ids: ArrayLike<number>, n: number,
     onData: (index: number, buf: Uint8Array, offset: number) => void): Promise<void> {
-    await this.withRetries(async () => {
-      this.txLen = encodeSyncRead(this.tx, 0, addr, length, ids, n);
-      await this.send();
-      const deadline = performance.now() + this.timeoutMs;
-      this.faults.length = 0;
-      for (let i = 0; i < n; i++) {
-        const id = ids[i]!;
-        await this.receive(id, deadline, false);
-        if (this.view.paramsLength !== length) {
-          throw new ProtocolError('E_UNEXPECTED_REPLY', `feetech: servo ${id} answered ${this.view.paramsLength} bytes to a ${length}-byte SYNC_READ`, this.rx.subarray(this.view.start, this.view.start + this.view.length));
+    if (this.busy) throw new TypeError('FeetechBus: one transaction at a time (await the previous call)');
+    this.busy = true;
+    try {
+      for (let k = 0; ; k++) {
+        try {
+          await this.syncReadOnce(addr, length, ids, n, onData);
+          break;
+        } catch (e) {
+          if (e instanceof TimeoutError) this.stats.timeouts++;
+          if (!(e instanceof TimeoutError || e instanceof ProtocolError) || k >= this.retries) throw e;
+          this.stats.retries++;
         }
-        this.noteStatus(id, this.view.code);
-        onData(i, this.rx, this.view.paramsStart);
       }
-    });
+    } finally { this.busy = false; }
     this.checkFaults();
+  }
+
+  private async syncReadOnce(addr: number, length: number, ids: ArrayLike<number>, n: number,
+    onData: (index: number, buf: Uint8Array, offset: number) => void): Promise<void> {
+    this.txLen = encodeSyncRead(this.tx, 0, addr, length, ids, n);
+    await this.send();
+    const deadline = performance.now() + this.timeoutMs;
+    this.faults.length = 0;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i]!;
+      await this.receive(id, deadline, false);
+      if (this.view.paramsLength !== length) {
+        throw new ProtocolError('E_UNEXPECTED_REPLY', `feetech: servo ${id} answered ${this.view.paramsLength} bytes to a ${length}-byte SYNC_READ`, this.rx.subarray(this.view.start, this.view.start + this.view.length));
+      }
+      this.noteStatus(id, this.view.code);
+      onData(i, this.rx, this.view.paramsStart);
+    }
   }
 
   /** SYNC_WRITE one register to `ids[i]` = `values[i]` (no reply). */
