@@ -3,10 +3,24 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fuzzModels } from '../../src/planner/runtime/fuzz.js';
+import { fuzzModels, opCoverageSeeds } from '../../src/planner/runtime/fuzz.js';
+import { Interpreter } from '../../src/planner/runtime/interpreter.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
-const seeds = ['mlp-relu-int8', 'mlp-silu-int8', 'mlp-tanh-fp32', 'mlp-relu-fp32'].map((n) => new Uint8Array(readFileSync(new URL(`${n}.tflite`, FIX))));
+const seeds: Uint8Array[] = ['mlp-relu-int8', 'mlp-silu-int8', 'mlp-tanh-fp32', 'mlp-relu-fp32'].map((n) => new Uint8Array(readFileSync(new URL(`${n}.tflite`, FIX))));
+seeds.push(...await opCoverageSeeds());
+
+test('the op-coverage seeds load and run unmutated (wasm and reference agree)', () => {
+  for (const b of seeds.slice(4)) {
+    const outs = (['wasm', 'reference'] as const).map((backend) => {
+      const it = Interpreter.fromBytes(b, { backend }).allocate();
+      for (let i = 0; i < it.inputCount; i++) it.inputView(i).fill(0.3);
+      it.invoke();
+      return it.outputView(0).slice();
+    });
+    for (let i = 0; i < outs[0]!.length; i++) assert.ok(Math.abs(outs[0]![i]! - outs[1]![i]!) <= 1e-6);
+  }
+});
 
 test('600 mutated models: run or typed error, nothing else, no case over 2 s', () => {
   const r = fuzzModels(seeds, 600, { seed: 7 });

@@ -4,12 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fuzzModels } from '../../src/planner/runtime/fuzz.js';
+import { fuzzModels, opCoverageSeeds } from '../../src/planner/runtime/fuzz.js';
 import { buildTestMlp, randomMlp } from '../../src/planner/runtime/graph-builder.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const seeds: Uint8Array[] = ['relu', 'silu', 'tanh'].flatMap((a) => [`mlp-${a}-int8`, `mlp-${a}-fp32`])
   .map((n) => new Uint8Array(readFileSync(new URL(`${n}.tflite`, FIX))));
+seeds.push(...await opCoverageSeeds());
 seeds.push(buildTestMlp(randomMlp({ noiseDim: 5, condDim: 3, hidden: [9], outputDim: 7, activation: 'silu' }, 3), { batch: 3, quantize: 'int8', splitInputs: true }));
 
 test('10,000 mutated/truncated models: run or typed error; no crash, no hang', () => {

@@ -98,3 +98,47 @@ export function fuzzModels(seeds: readonly Uint8Array[], cases: number, opts: { 
   }
   return out;
 }
+
+/**
+ * Seeds that exercise every supported op (fp32 and int8 graphs with ADD + broadcast constant, MUL,
+ * CONCATENATION, RESHAPE with a shape tensor, RELU6, RELU_N1_TO_1, TANH, LOGISTIC, QUANTIZE int8→int8,
+ * DEQUANTIZE, FULLY_CONNECTED with keep_num_dims off), so mutations reach every prepare path.
+ */
+export async function opCoverageSeeds(): Promise<Uint8Array[]> {
+  const { GraphBuilder, activationQParams } = await import('./graph-builder.js');
+  const fp = new GraphBuilder();
+  {
+    const a = fp.input('a', [2, 6]);
+    const b = fp.input('b', [2, 2]);
+    const c = fp.constF32('c', [6], Float32Array.from([1, -1, 0.5, 0.25, 2, -2]));
+    const s = fp.tensor('s', [2, 6]); fp.op('ADD', [a, c], [s], { act: 'relu6' });
+    const m = fp.tensor('m', [2, 6]); fp.op('MUL', [s, a], [m]);
+    const t = fp.tensor('t', [2, 6]); fp.op('TANH', [m], [t]);
+    const cat = fp.tensor('cat', [2, 8]); fp.op('CONCATENATION', [t, b], [cat], { axis: 1 });
+    const w = fp.constF32('w', [4, 8], Float32Array.from({ length: 32 }, (_, i) => Math.sin(i)));
+    const f = fp.tensor('f', [2, 4]); fp.op('FULLY_CONNECTED', [cat, w], [f], { act: 'relu_n1_to_1' });
+    const l = fp.tensor('l', [2, 4]); fp.op('LOGISTIC', [f], [l]);
+    const r = fp.tensor('r', [4, 2]); fp.op('RESHAPE', [l, fp.constI32('shape', [2], Int32Array.from([4, 2]))], [r]);
+    fp.output(r);
+  }
+  const q8 = new GraphBuilder();
+  {
+    const qa = activationQParams(-2, 2);
+    const a = q8.input('a', [2, 8]);
+    const x = q8.tensor('x', [2, 8], 'int8', qa); q8.op('QUANTIZE', [a], [x], { version: 2 });
+    const c = q8.constI8('c', [8], Int8Array.from([1, -5, 20, 7, -100, 3, 0, 127]), activationQParams(-1, 1));
+    const s = q8.tensor('s', [2, 8], 'int8', activationQParams(-3, 3)); q8.op('ADD', [x, c], [s], { act: 'relu', version: 2 });
+    const m = q8.tensor('m', [2, 8], 'int8', activationQParams(-6, 6)); q8.op('MUL', [s, x], [m], { version: 2 });
+    const w = q8.constI8('w', [8, 8], Int8Array.from({ length: 64 }, (_, i) => ((i * 37) % 255) - 127), { scale: 0.01, zeroPoint: 0 });
+    const bias = q8.constI32('bias', [8], Int32Array.from({ length: 8 }, (_, i) => i * 100 - 300));
+    const f = q8.tensor('f', [2, 8], 'int8', activationQParams(-4, 4)); q8.op('FULLY_CONNECTED', [m, w, bias], [f], { version: 4 });
+    const t = q8.tensor('t', [2, 8], 'int8', { scale: 1 / 128, zeroPoint: 0 }); q8.op('TANH', [f], [t], { version: 2 });
+    const g = q8.tensor('g', [2, 8], 'int8', { scale: 1 / 256, zeroPoint: -128 }); q8.op('LOGISTIC', [f], [g], { version: 2 });
+    const rq = q8.tensor('rq', [2, 8], 'int8', { scale: 1 / 128, zeroPoint: 0 }); q8.op('QUANTIZE', [g], [rq], { version: 2 });
+    const cat = q8.tensor('cat', [2, 16], 'int8', { scale: 1 / 128, zeroPoint: 0 }); q8.op('CONCATENATION', [t, rq], [cat], { axis: 1, version: 2 });
+    const r6 = q8.tensor('r6', [2, 16], 'int8', { scale: 1 / 128, zeroPoint: 0 }); q8.op('RELU6', [cat], [r6], { version: 2 });
+    const out = q8.tensor('out', [2, 16]); q8.op('DEQUANTIZE', [r6], [out], { version: 2 });
+    q8.output(out);
+  }
+  return [fp.finish(), q8.finish()];
+}
