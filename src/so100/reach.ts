@@ -74,7 +74,8 @@ export function sampleTarget(rng: Rng, cfg: So100Config = DEFAULT_SO100): { targ
   return undefined;
 }
 
-function sampleStart(rng: Rng): number[] {
+/** A start pose with the grasp point ≥ 6 cm above the table. */
+export function sampleStart(rng: Rng): number[] {
   for (;;) {
     const q = [rng.range(-1, 1), rng.range(-0.5, 0.6), rng.range(-0.6, 0.8), rng.range(-0.6, 1.2), 0, 0.3];
     const ee = forwardKinematics(q);

@@ -118,18 +118,33 @@ export class So100Physics {
 
   /** Teleport the joints (rad) with zero velocity (a hand moving the arm, or the initial pose). */
   setJoints(q: ArrayLike<number>): void {
-    const qpos = this.d.qpos as Float64Array;
-    const qvel = this.d.qvel as Float64Array;
+    this.views();
+    const qpos = this.qposV!;
+    const qvel = this.qvelV!;
     for (let i = 0; i < 6 && i < q.length; i++) { qpos[i] = q[i]!; qvel[i] = 0; this.latch[i] = q[i]!; }
     this.mj.mj_forward(this.m, this.d);
     this.feedback(0);
   }
 
+  // MjData's arrays are typed-array views created by each getter call: cache them (no allocation per step) and
+  // refetch if WASM memory growth detached them (length 0)
+  private qposV: Float64Array | undefined;
+  private qvelV: Float64Array | undefined;
+  private ctrlV: Float64Array | undefined;
+  private views(): void {
+    if (!this.qposV || this.qposV.length === 0 || this.qvelV!.length === 0 || this.ctrlV!.length === 0) {
+      this.qposV = this.d.qpos as Float64Array;
+      this.qvelV = this.d.qvel as Float64Array;
+      this.ctrlV = this.d.ctrl as Float64Array;
+    }
+  }
+
   /** Advance by `n` physics steps. */
   step(n: number): void {
-    const qpos = this.d.qpos as Float64Array;
-    const qvel = this.d.qvel as Float64Array;
-    const ctrl = this.d.ctrl as Float64Array;
+    this.views();
+    const qpos = this.qposV!;
+    const qvel = this.qvelV!;
+    const ctrl = this.ctrlV!;
     const dt = this.dt;
     for (let k = 0; k < n; k++) {
       for (let i = 0; i < 6; i++) {
@@ -164,8 +179,9 @@ export class So100Physics {
   }
 
   private feedback(dt: number): void {
-    const qpos = this.d.qpos as Float64Array;
-    const qvel = this.d.qvel as Float64Array;
+    this.views();
+    const qpos = this.qposV!;
+    const qvel = this.qvelV!;
     for (let i = 0; i < 6; i++) {
       const s = this.servos[i];
       if (s) s.setMeasured(2048 + qpos[i]! * TICKS_PER_RAD, qvel[i]! * TICKS_PER_RAD, this.torque[i]! / STALL_TORQUE_NM, dt);
