@@ -50,9 +50,12 @@ export function keyDistances(Kx: Float32Array, Kp: Float32Array, dk: number, M: 
       if (j !== P + i) { sum += dist; count++; }
     }
   }
-  const mean = count > 0 ? sum / count : 1;
+  scaleInto(out, raw, M * cols, weight, count > 0 ? sum / count : 1, accumulate);
+}
+
+/** out (+)= weight · raw / mean over n entries: the mean-normalised distance, optionally summed per block. */
+function scaleInto(out: Float32Array, raw: Float32Array, n: number, weight: number, mean: number, accumulate: boolean): void {
   const w = weight / (mean > 1e-12 ? mean : 1);
-  const n = M * cols;
   if (accumulate) for (let q = 0; q < n; q++) out[q]! += w * raw[q]!;
   else for (let q = 0; q < n; q++) out[q] = w * raw[q]!;
 }
@@ -145,9 +148,5 @@ export function keyDistancesGemm(k: TrainKernels, colsT: Float32Array, nb: numbe
       if (j !== P + i) { sum += dist; count++; }
     }
   }
-  const mean = count > 0 ? sum / count : 1;
-  const w = weight / (mean > 1e-12 ? mean : 1);
-  const n = M * cols;
-  if (accumulate) for (let q = 0; q < n; q++) out[q]! += w * raw[q]!;
-  else for (let q = 0; q < n; q++) out[q] = w * raw[q]!;
+  scaleInto(out, raw, M * cols, weight, count > 0 ? sum / count : 1, accumulate);
 }

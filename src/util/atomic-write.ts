@@ -6,27 +6,45 @@ import { dirname, basename, join } from 'node:path';
  * write to a temp file in the same directory, fsync it, rename over the target, fsync the directory.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  fsyncDir(dir);
+  writeFilesAtomic([[path, data]]);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Several files that belong together (a model and its manifest): every file is staged as a fsynced
+ * temp file first; only when all are complete are they renamed into place, in the order given (put
+ * the file readers check first — the manifest — last). On failure the temps are removed and no
+ * target is touched.
+ */
+export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, data: Uint8Array | string]>): void {
+  const temps: Array<[tmp: string, path: string]> = [];
+  try {
+    for (const [path, data] of files) {
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+      temps.push([tmp, path]);
+      writeSynced(tmp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    }
+  } catch (e) {
+    for (const [tmp] of temps) rmSync(tmp, { force: true });
+    throw e;
+  }
+  for (const [tmp, path] of temps) renameSync(tmp, path);
+  for (const dir of new Set(temps.map(([, path]) => dirname(path)))) fsyncDir(dir);
+}
+
+function writeSynced(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function fsyncDir(dir: string): void {

@@ -8,9 +8,10 @@
  * sha256) and a failed export leaves no partial file behind.
  */
 import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ModelError } from '../../errors.js';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from '../manifest.js';
 import { readTflite } from '../tflite/reader.js';
 import { loadCheckpoint } from './checkpoint.js';
@@ -108,40 +109,14 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   return { out, quantization, bytes: ex.bytes.length, sha256, arenaBytes: ex.arenaBytes, modelPath, manifestPath, manifest, export: ex };
 }
 
-/**
- * Stage every file as a fsynced temp file in its target directory, and only when all are complete
- * rename them into place (in order: the manifest last) and fsync the directory. On failure the temps
- * are removed and no target is touched.
- */
+/** Stage both files, then rename them into place (the manifest last); nothing is touched on failure. */
 function writeBothAtomic(dir: string, files: Array<[path: string, data: Uint8Array | string]>): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new ModelError('E_MODEL_IO', `--out ${dir} exists and is not a directory`, { hint: 'choose a directory path, e.g. models/<name>' });
   }
-  const temps: Array<[tmp: string, path: string]> = [];
   try {
-    mkdirSync(dir, { recursive: true });
-    for (const [path, data] of files) {
-      const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-      temps.push([tmp, path]);
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        let off = 0;
-        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    writeFilesAtomic(files);
   } catch (e) {
-    for (const [tmp] of temps) rmSync(tmp, { force: true });
     throw new ModelError('E_MODEL_IO', `cannot write the model to ${dir}: ${(e as Error).message}`, { cause: e, hint: 'check that the --out directory is writable and the disk is not full' });
-  }
-  for (const [tmp, path] of temps) renameSync(tmp, path);
-  try {
-    const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch {
-    // some filesystems refuse fsync on directories; the renames are still atomic
   }
 }
