@@ -33,6 +33,16 @@ export const ENVS: Record<string, EnvInfo> = {
   'maze2d-umaze': MAZE('maze2d-umaze', 32, 2),
   'maze2d-medium': MAZE('maze2d-medium', 32, 4),
   'maze2d-large': MAZE('maze2d-large', 32, 4),
+  /**
+   * Simulated Crazyflie 2.1 through cylinder fields (`kdp dataset crazyflie-nav`, src/sim/crazyflie/nav-dataset.ts):
+   * state (21) = pos, vel, goal−pos, 4 nearest obstacles (dx, dy, r); action (3) = world velocity (m/s) of a
+   * velocity_world setpoint; goal (3) = infos/goal; 10 Hz. Plans: 16 steps × frame skip 2 = 3.2 s ahead.
+   */
+  'crazyflie-nav': {
+    name: 'crazyflie-nav', stateDim: 21, actionDim: 3, goalDim: 3, dt: 0.1, positionDims: [0, 1, 2], velocityDims: [3, 4, 5], padEpisodeEnd: true,
+    stateNames: ['x', 'y', 'z', 'vx', 'vy', 'vz', 'gdx', 'gdy', 'gdz', ...[0, 1, 2, 3].flatMap((k) => [`o${k}dx`, `o${k}dy`, `o${k}r`])],
+    actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2,
+  },
 };
 
 export function envInfo(name: string): EnvInfo {

@@ -1,0 +1,311 @@
+/**
+ * `kdp fly`: a Crazyflie flown with KDP planning in the loop.
+ *
+ *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 4 nearest
+ *   obstacles; the crazyflie-nav env) → RecedingHorizonLoop.tick (N candidates in one invoke, 'cost' selection with
+ *   the obstacle/geofence feasibility of every candidate's positions) → velocity_world setpoint that reaches the
+ *   selected plan's position `lookaheadS` ahead → speed limits + geofence (+ the optional shield) → commander.
+ *   Within `reachRadiusM` of the goal: position setpoint at the goal, then high-level land there.
+ *
+ * Every buffer of the control tick is allocated before the first tick; the tick never throws (a failure ends
+ * the flight through the stop path). Ctrl-C (signal) → notify-setpoint-stop + high-level land where it is.
+ * Link loss → the flight ends at once (nothing can be sent: the firmware's watchdog levels and stops the
+ * motors). A stalled tick (no setpoint for `staleMs`) → the client's failsafe (hover, then land).
+ */
+import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
+import { envInfo } from '../envs/registry.js';
+import type { TelemetrySink } from '../mavlink/telemetry.js';
+import { NullTelemetrySink } from '../mavlink/telemetry.js';
+import { MonotonicClock } from '../loop/clock.js';
+import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
+import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
+import type { Obstacle } from '../sim/crazyflie/model.js';
+import { CF21 } from '../sim/crazyflie/model.js';
+import { clearance } from '../sim/crazyflie/obstacles.js';
+import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type Geofence, type LimitCounters, type SpeedLimits } from './nav-geometry.js';
+
+export const FLY_ENV = 'crazyflie-nav';
+
+export interface FlightOptions {
+  uri: string;
+  model: LoadedModel;
+  goal: readonly [number, number, number];
+  obstacles: readonly Obstacle[];
+  fence: Geofence;
+  limits: SpeedLimits;
+  /** candidate plans per invoke (default 32) */
+  candidates?: number;
+  /** loop rate in Hz (default 10 = the env's 1/dt) */
+  rateHz?: number;
+  /** give up (and land where it is) after this many seconds of planned flight (default 60) */
+  timeoutS?: number;
+  takeoffHeightM?: number;
+  /** goal reached within this distance (m), as in the dataset (default 0.15) */
+  reachRadiusM?: number;
+  /** velocity setpoint = (plan position `lookaheadS` ahead − position) / lookaheadS (default 0.4) */
+  lookaheadS?: number;
+  /** extra clearance (m) around the vehicle sphere when checking candidates (default 0.06) */
+  planMarginM?: number;
+  /** scale down a velocity setpoint whose straight-line 0.5 s prediction hits an obstacle (default on) */
+  shield?: boolean;
+  /** consecutive deadline misses that trigger the client's failsafe (default 10) */
+  maxConsecutiveMisses?: number;
+  seed?: number;
+  backend?: 'wasm' | 'reference';
+  telemetry?: TelemetrySink;
+  signal?: AbortSignal;
+  /** silence (ms) after which the client declares the link lost (default 200: the client's own default of 60 ms
+   *  trips on a loaded companion computer whose event loop stalls; the firmware watchdog acts at 500 ms anyway) */
+  linkTimeoutMs?: number;
+  /** TOC cache dir for the client (null = none; default: the client's default) */
+  cacheDir?: string | null;
+  /** progress/diagnostic lines */
+  onEvent?: (e: { event: string; [k: string]: unknown }) => void;
+}
+
+export type FlightOutcome = 'reached' | 'timeout' | 'aborted' | 'linkLost' | 'failsafe' | 'takeoffFailed';
+
+export interface FlightResult {
+  reached: boolean;
+  collisions: number;
+  seconds: number;
+  planLatencyUs: { p50: number; p99: number };
+  deadlineMisses: number;
+  outcome: FlightOutcome;
+  /** distance to the goal (m) when the loop ended */
+  finalDistanceM: number;
+  /** where collisions came from: the simulator's `sim.collisions` counter, or a geometric check of the estimate */
+  collisionSource: 'sim.collisions' | 'estimate';
+  ticks: number;
+  plans: number;
+  /** ticks whose selected candidate was infeasible (the previous feasible plan or a hover was flown instead) */
+  infeasibleTicks: number;
+  hoverTicks: number;
+  limits: LimitCounters;
+  minClearanceM: number;
+  landed: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Fly one mission. Resolves with the summary; never leaves sockets or timers behind. */
+export async function runFlight(o: FlightOptions): Promise<FlightResult> {
+  const info = envInfo(FLY_ENV);
+  checkModelMatchesEnv(o.model.manifest, info);
+  const L = o.model.manifest.layout;
+  const S = L.stateDim, A = L.actionDim, H = L.horizon, fs = L.frameSkip, step = S + A;
+  const planStepS = fs * L.dt;
+  const rateHz = o.rateHz ?? 1 / info.dt;
+  const periodMs = 1000 / rateHz;
+  const candidates = o.candidates ?? 32;
+  const timeoutS = o.timeoutS ?? 60;
+  const reachR = o.reachRadiusM ?? 0.15;
+  const lookS = o.lookaheadS ?? 0.4;
+  const shield = o.shield ?? true;
+  const maxMisses = o.maxConsecutiveMisses ?? 10;
+  const tel = o.telemetry ?? new NullTelemetrySink();
+  const emit = o.onEvent ?? ((): void => {});
+  const goal = o.goal;
+  const fence = o.fence;
+  const takeoffZ = o.takeoffHeightM ?? goal[2];
+
+  const checker = new PlanChecker(o.obstacles, fence, o.planMarginM ?? 0.06);
+  const shieldChecker = new PlanChecker(o.obstacles, fence, 0.02, 0);
+  const observer = new NavObserver(o.obstacles);
+  const planner = createTflitePlanner(o.model, candidates, o.backend ?? 'wasm');
+  const loop = new RecedingHorizonLoop({
+    planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
+    select: 'cost', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
+    positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
+    // candidate positions from plan step 1 on (step 0 is the measured state)
+    planCost: (states, steps) => checker.planCost(states, steps, S, 1),
+    actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
+  });
+
+  // ---- preallocated tick state
+  const state = new Float32Array(S), goalF = Float32Array.from(goal), action = new Float32Array(A);
+  const active = new Float32Array(H * step);
+  let haveActive = false, activeAt = 0;
+  const pos = new Float64Array(3), vel = new Float64Array(3), v = new Float64Array(3), hold = new Float64Array(3);
+  const wpX = new Float64Array(5), wpY = new Float64Array(5), wpZ = new Float64Array(5);
+  const limits: LimitCounters = { speedClamps: 0, geofenceClamps: 0, shieldScalings: 0, shieldStops: 0 };
+  const stateSample = { xM: 0, yM: 0, zM: 0, vxMps: 0, vyMps: 0, vzMps: 0 };
+  const planSample = { count: 5, posXM: wpX, posYM: wpY, posZM: wpZ };
+  const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
+  let infeasibleTicks = 0, hoverTicks = 0, consecutiveMisses = 0, minClearance = Infinity, estCollisions = 0;
+  const inCollision = new Uint8Array(o.obstacles.length);
+
+  const cf = new Crazyflie({ linkTimeoutMs: o.linkTimeoutMs ?? 200, failsafe: { mode: 'land', staleMs: Math.max(500, 5 * periodMs) }, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
+  let outcome: FlightOutcome | undefined;
+  let linkLost: LinkLostInfo | undefined;
+  cf.on('linkLost', (e) => { linkLost = e; outcome ??= 'linkLost'; emit({ event: 'linkLost', reason: e.reason, silentMs: Math.round(e.silentMs) }); tel.fault(`link lost: ${e.reason}`, 'critical'); });
+  cf.on('failsafe', (e) => { if (e.stage !== 'resumed') { outcome ??= 'failsafe'; emit({ event: 'failsafe', stage: e.stage, reason: e.reason }); tel.fault(`failsafe ${e.stage}: ${e.reason}`, 'warning'); } });
+
+  const t0 = performance.now();
+  let flightStart = 0;
+  let landed = false;
+  let collisionsBase = 0;
+  let collisionSub: { get(n: string): number; updates: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let finalDistance = NaN;
+  let loopEnd = 0;
+  let result: FlightResult | undefined;
+  const aborted = (): boolean => o.signal?.aborted === true || outcome !== undefined;
+  const waitFor = async (ms: number, until?: () => boolean): Promise<void> => {
+    const end = performance.now() + ms;
+    while (performance.now() < end && !aborted() && !(until?.() ?? false)) await sleep(Math.min(20, end - performance.now()));
+  };
+  const distGoal = (): number => Math.hypot(goal[0] - pos[0]!, goal[1] - pos[1]!, goal[2] - pos[2]!);
+
+  try {
+    await cf.connect(o.uri);
+    emit({ event: 'connected', uri: o.uri, ms: Math.round(performance.now() - t0) });
+    const st = await cf.subscribeState(20);
+    try {
+      const sub = await cf.log.subscribe(['sim.collisions'] as const, { periodMs: 50 });
+      collisionSub = sub as unknown as { get(n: string): number; updates: number };
+    } catch { collisionSub = undefined; /* real firmware: no sim.collisions, fall back to the estimate */ }
+    await waitFor(2000, () => st.updates > 0 && (collisionSub === undefined || collisionSub.updates > 0));
+    if (st.updates === 0 && !aborted()) throw new Error('no state estimate from the Crazyflie within 2 s');
+    if (collisionSub) collisionsBase = collisionSub.get('sim.collisions');
+    const readState = (): void => {
+      const s = st.values;
+      pos[0] = s[0]!; pos[1] = s[1]!; pos[2] = s[2]!; vel[0] = s[3]!; vel[1] = s[4]!; vel[2] = s[5]!;
+    };
+    readState();
+
+    // ---- takeoff (high-level commander), clamped into the geofence
+    if (!aborted()) {
+      hold[0] = pos[0]!; hold[1] = pos[1]!; hold[2] = takeoffZ;
+      clampToFence(hold, fence, limits);
+      const dur = Math.max(1, Math.abs(hold[2]! - pos[2]!) / Math.min(0.4, o.limits.maxVelocityZMps));
+      const errno = await cf.highLevel.takeoff(hold[2]!, dur);
+      emit({ event: 'takeoff', heightM: hold[2], durationS: +dur.toFixed(2), errno });
+      if (errno !== 0 && errno !== -1) outcome = 'takeoffFailed';
+      await waitFor(dur * 1000 + 400);
+      readState();
+      if (!aborted() && Math.abs(pos[2]! - hold[2]!) > 0.15) { outcome = 'takeoffFailed'; emit({ event: 'takeoffFailed', z: pos[2] }); }
+    }
+
+    // ---- the planning loop
+    flightStart = performance.now();
+    let arrivedAt = 0;
+    const tick = (): void => {
+      try {
+        if (aborted()) return;
+        const now = performance.now();
+        readState();
+        // geometric collision estimate + clearance statistics
+        for (let i = 0; i < o.obstacles.length; i++) {
+          const c = clearance(o.obstacles[i]!, pos[0]!, pos[1]!, pos[2]!, CF21.bodyRadiusM);
+          if (c < minClearance) minClearance = c;
+          if (c < 0) { if (!inCollision[i]) { inCollision[i] = 1; estCollisions++; } } else inCollision[i] = 0;
+        }
+        stateSample.xM = pos[0]!; stateSample.yM = pos[1]!; stateSample.zM = pos[2]!;
+        stateSample.vxMps = vel[0]!; stateSample.vyMps = vel[1]!; stateSample.vzMps = vel[2]!;
+        tel.publishState(stateSample);
+        if (arrivedAt > 0 || distGoal() < reachR) {
+          if (arrivedAt === 0) { arrivedAt = now; emit({ event: 'arrived', seconds: +((now - flightStart) / 1000).toFixed(2) }); }
+          hold[0] = goal[0]; hold[1] = goal[1]; hold[2] = goal[2];
+          clampToFence(hold, fence, limits);
+          cf.commander.setPosition(hold[0]!, hold[1]!, hold[2]!, 0);
+          if (now - arrivedAt >= 500) outcome = 'reached';
+          return;
+        }
+        if ((now - flightStart) / 1000 > timeoutS) { outcome = 'timeout'; return; }
+        observer.observe(pos, vel, goal, state);
+        const status = loop.tick(state, goalF, action);
+        if (status === TickStatus.DEADLINE_MISS) {
+          if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
+        } else consecutiveMisses = 0;
+        // the selected plan (s_0 = the measured state): fly it if its positions are clear, else keep the last
+        // clear plan while it lasts, else hover
+        const cost = checker.planCost(loop.current, H, step, 1);
+        if (cost === 0) { active.set(loop.current); haveActive = true; activeAt = now; }
+        else infeasibleTicks++;
+        const ageS = (now - activeAt) / 1000;
+        if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
+          const u = (ageS + lookS) / planStepS;
+          const i0 = Math.min(H - 1, Math.floor(u)), i1 = Math.min(H - 1, i0 + 1), a = u - i0;
+          for (let k = 0; k < 3; k++) {
+            const p = active[i0 * step + k]! + a * (active[i1 * step + k]! - active[i0 * step + k]!);
+            v[k] = (p - pos[k]!) / lookS;
+          }
+        } else { v[0] = 0; v[1] = 0; v[2] = 0; hoverTicks++; }
+        if (shield) {
+          // straight-line prediction of this setpoint: halve the speed until 0.5 s of it stays clear
+          let scaled = false;
+          for (let tries = 0; tries < 4; tries++) {
+            let hit = false;
+            for (let j = 1; j <= 5 && !hit; j++) { const t = 0.1 * j; hit = shieldChecker.pointCost(pos[0]! + v[0]! * t, pos[1]! + v[1]! * t, pos[2]! + v[2]! * t) > 0; }
+            if (!hit) break;
+            scaled = true;
+            if (tries === 3) { v[0] = 0; v[1] = 0; v[2] = 0; limits.shieldStops++; } else { v[0] = v[0]! * 0.5; v[1] = v[1]! * 0.5; v[2] = v[2]! * 0.5; }
+          }
+          if (scaled) limits.shieldScalings++;
+        }
+        enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
+        cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
+        for (let j = 0; j < 5; j++) {
+          const t = Math.min(H - 1, j * 3);
+          wpX[j] = active[t * step]!; wpY[j] = active[t * step + 1]!; wpZ[j] = active[t * step + 2]!;
+        }
+        tel.publishPlan(planSample);
+        const lat = loop.planLatency;
+        if ((loop.stats.ticks & 15) === 0) {
+          const sm = lat.summary();
+          statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
+        }
+        statsSample.deadlineMisses = loop.stats.deadlineMisses;
+        tel.publishStats(statsSample);
+      } catch (e) {
+        outcome ??= 'failsafe';
+        emit({ event: 'tickError', message: (e as Error).message });
+      }
+    };
+    if (!aborted()) {
+      emit({ event: 'planning', rateHz, candidates, goal });
+      tick();
+      timer = setInterval(tick, periodMs);
+      await waitFor(timeoutS * 1000 + 5000);
+      clearInterval(timer);
+      timer = undefined;
+    }
+    loopEnd = performance.now();
+    readState();
+    finalDistance = distGoal();
+    if (o.signal?.aborted && outcome === undefined) outcome = 'aborted';
+    if (outcome === undefined) outcome = 'timeout';
+
+    // ---- land (at the goal when reached; where it is otherwise). After a total link loss nothing can be sent.
+    if (!linkLost && outcome !== 'failsafe') {
+      const landS = Math.max(1, pos[2]! / 0.25);
+      emit({ event: 'land', outcome, durationS: +landS.toFixed(2) });
+      const errno = await cf.highLevel.land(0, landS);
+      const end = performance.now() + landS * 1000 + 1500;
+      while (performance.now() < end && !linkLost) {
+        await sleep(50);
+        if (st.values[2]! < 0.03) { landed = true; break; }
+      }
+      if (errno !== 0) emit({ event: 'landReply', errno });
+    } else if (outcome === 'failsafe' && !linkLost) {
+      // the client's failsafe hovers, then lands through the high-level commander: give it the time
+      const end = performance.now() + 6000;
+      while (performance.now() < end && !linkLost) { await sleep(50); if (st.values[2]! < 0.03) { landed = true; break; } }
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+    let collisions = estCollisions;
+    if (collisionSub && !linkLost) collisions = Math.max(0, collisionSub.get('sim.collisions') - collisionsBase);
+    await cf.close().catch(() => undefined);
+    // a result even when the flight failed early
+    result = {
+      reached: outcome === 'reached', collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
+      planLatencyUs: { p50: loop.planLatency.summary().p50, p99: loop.planLatency.summary().p99 },
+      deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
+      collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
+      infeasibleTicks, hoverTicks, limits, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
+    };
+  }
+  return result!;
+}
