@@ -28,135 +28,135 @@ export function heapBase(): usize {
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-export function fc_f32(x: usize, w: usize, b: usize, y: usize, n: i32, inDim: i32, outDim: i32,
-  hasBias: i32, actMin: f32, actMax: f32): void {
-  const in4 = inDim & ~3;
-  const xStride = <usize>inDim << 2;
-  const yStride = <usize>outDim << 2;
-  let c = 0;
-  // 4 candidates × 2 rows per tile: each weight vector is loaded once for 4 candidates.
-  for (; c + 4 <= n; c += 4) {
-    const x0 = x + <usize>c * xStride;
-    const x1 = x0 + xStride;
-    const x2 = x1 + xStride;
-    const x3 = x2 + xStride;
-    const y0 = y + <usize>c * yStride;
-    let o = 0;
-    for (; o + 2 <= outDim; o += 2) {
-      const wa = w + <usize>o * xStride;
-      const wb = wa + xStride;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-      for (let i = 0; i < in4; i += 4) {
-        const off = <usize>i << 2;
-        const va = v128.load(wa + off);
-        const vb = v128.load(wb + off);
-        const v0 = v128.load(x0 + off);
-        const v1 = v128.load(x1 + off);
-        const v2 = v128.load(x2 + off);
-        const v3 = v128.load(x3 + off);
-        a0 = f32x4.add(a0, f32x4.mul(va, v0)); b0 = f32x4.add(b0, f32x4.mul(vb, v0));
-        a1 = f32x4.add(a1, f32x4.mul(va, v1)); b1 = f32x4.add(b1, f32x4.mul(vb, v1));
-        a2 = f32x4.add(a2, f32x4.mul(va, v2)); b2 = f32x4.add(b2, f32x4.mul(vb, v2));
-        a3 = f32x4.add(a3, f32x4.mul(va, v3)); b3 = f32x4.add(b3, f32x4.mul(vb, v3));
-      }
-      let sa0 = hsum(a0), sa1 = hsum(a1), sa2 = hsum(a2), sa3 = hsum(a3);
-      let sb0 = hsum(b0), sb1 = hsum(b1), sb2 = hsum(b2), sb3 = hsum(b3);
-      for (let i = in4; i < inDim; i++) {
-        const off = <usize>i << 2;
-        const fa = load<f32>(wa + off), fb = load<f32>(wb + off);
-        const f0 = load<f32>(x0 + off), f1 = load<f32>(x1 + off), f2 = load<f32>(x2 + off), f3 = load<f32>(x3 + off);
-        sa0 += fa * f0; sa1 += fa * f1; sa2 += fa * f2; sa3 += fa * f3;
-        sb0 += fb * f0; sb1 += fb * f1; sb2 += fb * f2; sb3 += fb * f3;
-      }
-      let ba: f32 = 0, bb: f32 = 0;
-      if (hasBias) { ba = load<f32>(b + (<usize>o << 2)); bb = load<f32>(b + (<usize>(o + 1) << 2)); }
-      const yo = y0 + (<usize>o << 2);
-      store<f32>(yo, clampf(sa0 + ba, actMin, actMax));
-      store<f32>(yo + yStride, clampf(sa1 + ba, actMin, actMax));
-      store<f32>(yo + 2 * yStride, clampf(sa2 + ba, actMin, actMax));
-      store<f32>(yo + 3 * yStride, clampf(sa3 + ba, actMin, actMax));
-      store<f32>(yo + 4, clampf(sb0 + bb, actMin, actMax));
-      store<f32>(yo + 4 + yStride, clampf(sb1 + bb, actMin, actMax));
-      store<f32>(yo + 4 + 2 * yStride, clampf(sb2 + bb, actMin, actMax));
-      store<f32>(yo + 4 + 3 * yStride, clampf(sb3 + bb, actMin, actMax));
-    }
-    for (; o < outDim; o++) {
-      const wa = w + <usize>o * xStride;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let i = 0; i < in4; i += 4) {
-        const off = <usize>i << 2;
-        const va = v128.load(wa + off);
-        a0 = f32x4.add(a0, f32x4.mul(va, v128.load(x0 + off)));
-        a1 = f32x4.add(a1, f32x4.mul(va, v128.load(x1 + off)));
-        a2 = f32x4.add(a2, f32x4.mul(va, v128.load(x2 + off)));
-        a3 = f32x4.add(a3, f32x4.mul(va, v128.load(x3 + off)));
-      }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (let i = in4; i < inDim; i++) {
-        const off = <usize>i << 2;
-        const fa = load<f32>(wa + off);
-        s0 += fa * load<f32>(x0 + off); s1 += fa * load<f32>(x1 + off);
-        s2 += fa * load<f32>(x2 + off); s3 += fa * load<f32>(x3 + off);
-      }
-      const bv: f32 = hasBias ? load<f32>(b + (<usize>o << 2)) : 0;
-      const yo = y0 + (<usize>o << 2);
-      store<f32>(yo, clampf(s0 + bv, actMin, actMax));
-      store<f32>(yo + yStride, clampf(s1 + bv, actMin, actMax));
-      store<f32>(yo + 2 * yStride, clampf(s2 + bv, actMin, actMax));
-      store<f32>(yo + 3 * yStride, clampf(s3 + bv, actMin, actMax));
+/**
+ * Interleave blocks of 4 candidates for fc_f32: xi[block][i][4] f32 (16 bytes a step), so one pointer
+ * with immediate offsets broadcasts x[c][i] for all four. Remaining n % 4 candidates are not copied.
+ */
+export function interleave_f32(x: usize, xi: usize, n: i32, inDim: i32): void {
+  const blocks = n >> 2;
+  const rowBytes = <usize>inDim << 2;
+  for (let b = 0; b < blocks; b++) {
+    const x0 = x + <usize>(b << 2) * rowBytes;
+    let dst = xi + <usize>b * (rowBytes << 2);
+    for (let i = 0; i < inDim; i++) {
+      const off = <usize>i << 2;
+      store<f32>(dst, load<f32>(x0 + off));
+      store<f32>(dst, load<f32>(x0 + rowBytes + off), 4);
+      store<f32>(dst, load<f32>(x0 + 2 * rowBytes + off), 8);
+      store<f32>(dst, load<f32>(x0 + 3 * rowBytes + off), 12);
+      dst += 16;
     }
   }
-  // Remaining candidates one at a time, 4 rows per tile (the input vector is loaded once for 4 rows).
-  for (; c < n; c++) {
-    const xc = x + <usize>c * xStride;
+}
+
+@inline function store8f(y: usize, o: i32, outDim: i32, lo: v128, hi: v128): void {
+  const p = y + (<usize>o << 2);
+  if (o + 8 <= outDim) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else {
+    if (o < outDim) store<f32>(p, f32x4.extract_lane(lo, 0));
+    if (o + 1 < outDim) store<f32>(p, f32x4.extract_lane(lo, 1), 4);
+    if (o + 2 < outDim) store<f32>(p, f32x4.extract_lane(lo, 2), 8);
+    if (o + 3 < outDim) store<f32>(p, f32x4.extract_lane(lo, 3), 12);
+    if (o + 4 < outDim) store<f32>(p, f32x4.extract_lane(hi, 0), 16);
+    if (o + 5 < outDim) store<f32>(p, f32x4.extract_lane(hi, 1), 20);
+    if (o + 6 < outDim) store<f32>(p, f32x4.extract_lane(hi, 2), 24);
+  }
+}
+
+/**
+ * f32 FULLY_CONNECTED, outer-product form. Weights pre-packed at allocate as [outPad/8][inDim][8] f32
+ * (zero-padded outputs), bias as outPad f32 (zero-padded). Blocks of 4 candidates (interleaved by
+ * interleave_f32 into xi) × 8 outputs: per input, 2 weight loads feed 4 broadcast inputs (8
+ * accumulators of output lanes, no horizontal sums). Remaining candidates: 1 × 16 outputs from x.
+ */
+export function fc_f32(x: usize, xi: usize, w: usize, b: usize, y: usize, n: i32, inDim: i32, outDim: i32,
+  hasBias: i32, actMin: f32, actMax: f32): void {
+  const groups = (outDim + 7) >> 3;
+  const groupBytes = <usize>inDim << 5;
+  const rowBytes = <usize>inDim << 2;
+  const yStride = <usize>outDim << 2;
+  const vlo = f32x4.splat(actMin);
+  const vhi = f32x4.splat(actMax);
+  const zero = f32x4.splat(0);
+  const blocks = n >> 2;
+  for (let cb = 0; cb < blocks; cb++) {
+    const xb = xi + <usize>cb * (rowBytes << 2);
+    const xe = xb + (rowBytes << 2);
+    const y0 = y + <usize>(cb << 2) * yStride;
+    for (let g = 0; g < groups; g++) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      let b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+      let pw = w + <usize>g * groupBytes;
+      for (let px = xb; px < xe; px += 16) {
+        const wl = v128.load(pw);
+        const wh = v128.load(pw, 16);
+        const p0 = v128.load32_splat(px);
+        const p1 = v128.load32_splat(px, 4);
+        const p2 = v128.load32_splat(px, 8);
+        const p3 = v128.load32_splat(px, 12);
+        a0 = f32x4.add(a0, f32x4.mul(p0, wl)); b0 = f32x4.add(b0, f32x4.mul(p0, wh));
+        a1 = f32x4.add(a1, f32x4.mul(p1, wl)); b1 = f32x4.add(b1, f32x4.mul(p1, wh));
+        a2 = f32x4.add(a2, f32x4.mul(p2, wl)); b2 = f32x4.add(b2, f32x4.mul(p2, wh));
+        a3 = f32x4.add(a3, f32x4.mul(p3, wl)); b3 = f32x4.add(b3, f32x4.mul(p3, wh));
+        pw += 32;
+      }
+      const o = g << 3;
+      if (hasBias) {
+        const bl = v128.load(b + (<usize>o << 2));
+        const bh = v128.load(b + (<usize>o << 2), 16);
+        a0 = f32x4.add(a0, bl); a1 = f32x4.add(a1, bl); a2 = f32x4.add(a2, bl); a3 = f32x4.add(a3, bl);
+        b0 = f32x4.add(b0, bh); b1 = f32x4.add(b1, bh); b2 = f32x4.add(b2, bh); b3 = f32x4.add(b3, bh);
+      }
+      store8f(y0, o, outDim, f32x4.pmin(f32x4.pmax(a0, vlo), vhi), f32x4.pmin(f32x4.pmax(b0, vlo), vhi));
+      store8f(y0 + yStride, o, outDim, f32x4.pmin(f32x4.pmax(a1, vlo), vhi), f32x4.pmin(f32x4.pmax(b1, vlo), vhi));
+      store8f(y0 + 2 * yStride, o, outDim, f32x4.pmin(f32x4.pmax(a2, vlo), vhi), f32x4.pmin(f32x4.pmax(b2, vlo), vhi));
+      store8f(y0 + 3 * yStride, o, outDim, f32x4.pmin(f32x4.pmax(a3, vlo), vhi), f32x4.pmin(f32x4.pmax(b3, vlo), vhi));
+    }
+  }
+  for (let c = blocks << 2; c < n; c++) {
+    const xc = x + <usize>c * rowBytes;
+    const xe = xc + rowBytes;
     const yc = y + <usize>c * yStride;
-    let o = 0;
-    for (; o + 4 <= outDim; o += 4) {
-      const w0 = w + <usize>o * xStride;
-      const w1 = w0 + xStride;
-      const w2 = w1 + xStride;
-      const w3 = w2 + xStride;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let i = 0; i < in4; i += 4) {
-        const off = <usize>i << 2;
-        const v = v128.load(xc + off);
-        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w0 + off)));
-        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w1 + off)));
-        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w2 + off)));
-        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w3 + off)));
+    let g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      let pw = w + <usize>g * groupBytes;
+      let pv = pw + groupBytes;
+      for (let px = xc; px < xe; px += 4) {
+        const p = v128.load32_splat(px);
+        a0 = f32x4.add(a0, f32x4.mul(p, v128.load(pw)));
+        a1 = f32x4.add(a1, f32x4.mul(p, v128.load(pw, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(p, v128.load(pv)));
+        a3 = f32x4.add(a3, f32x4.mul(p, v128.load(pv, 16)));
+        pw += 32;
+        pv += 32;
       }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (let i = in4; i < inDim; i++) {
-        const off = <usize>i << 2;
-        const f = load<f32>(xc + off);
-        s0 += f * load<f32>(w0 + off); s1 += f * load<f32>(w1 + off);
-        s2 += f * load<f32>(w2 + off); s3 += f * load<f32>(w3 + off);
-      }
-      const yo = yc + (<usize>o << 2);
+      const o = g << 3;
       if (hasBias) {
         const bo = b + (<usize>o << 2);
-        s0 += load<f32>(bo); s1 += load<f32>(bo + 4); s2 += load<f32>(bo + 8); s3 += load<f32>(bo + 12);
+        a0 = f32x4.add(a0, v128.load(bo)); a1 = f32x4.add(a1, v128.load(bo, 16));
+        a2 = f32x4.add(a2, v128.load(bo, 32)); a3 = f32x4.add(a3, v128.load(bo, 48));
       }
-      store<f32>(yo, clampf(s0, actMin, actMax));
-      store<f32>(yo + 4, clampf(s1, actMin, actMax));
-      store<f32>(yo + 8, clampf(s2, actMin, actMax));
-      store<f32>(yo + 12, clampf(s3, actMin, actMax));
+      store8f(yc, o, outDim, f32x4.pmin(f32x4.pmax(a0, vlo), vhi), f32x4.pmin(f32x4.pmax(a1, vlo), vhi));
+      store8f(yc, o + 8, outDim, f32x4.pmin(f32x4.pmax(a2, vlo), vhi), f32x4.pmin(f32x4.pmax(a3, vlo), vhi));
     }
-    for (; o < outDim; o++) {
-      const w0 = w + <usize>o * xStride;
-      let a0 = f32x4.splat(0);
-      for (let i = 0; i < in4; i += 4) {
-        const off = <usize>i << 2;
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(xc + off), v128.load(w0 + off)));
+    if (g < groups) {
+      let a0 = zero, a1 = zero;
+      let pw = w + <usize>g * groupBytes;
+      for (let px = xc; px < xe; px += 4) {
+        const p = v128.load32_splat(px);
+        a0 = f32x4.add(a0, f32x4.mul(p, v128.load(pw)));
+        a1 = f32x4.add(a1, f32x4.mul(p, v128.load(pw, 16)));
+        pw += 32;
       }
-      let s0 = hsum(a0);
-      for (let i = in4; i < inDim; i++) {
-        const off = <usize>i << 2;
-        s0 += load<f32>(xc + off) * load<f32>(w0 + off);
+      const o = g << 3;
+      if (hasBias) {
+        a0 = f32x4.add(a0, v128.load(b + (<usize>o << 2)));
+        a1 = f32x4.add(a1, v128.load(b + (<usize>o << 2), 16));
       }
-      if (hasBias) s0 += load<f32>(b + (<usize>o << 2));
-      store<f32>(yc + (<usize>o << 2), clampf(s0, actMin, actMax));
+      store8f(yc, o, outDim, f32x4.pmin(f32x4.pmax(a0, vlo), vhi), f32x4.pmin(f32x4.pmax(a1, vlo), vhi));
     }
   }
 }
@@ -470,8 +470,8 @@ export function clamp_f32(x: usize, y: usize, count: i32, lo: f32, hi: f32): voi
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     const off = <usize>i << 2;
-    // pmin/pmax keep NaN handling simple and map to single instructions.
-    v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, v128.load(x + off))));
+    // pmax(x, lo) / pmin(x, hi) map to single instructions and pass NaN through (x is the first operand)
+    v128.store(y + off, f32x4.pmin(f32x4.pmax(v128.load(x + off), vlo), vhi));
   }
   for (; i < count; i++) {
     const off = <usize>i << 2;
@@ -576,7 +576,7 @@ export function add_f32(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i
     let i = 0;
     for (; i + 4 <= count; i += 4) {
       const off = <usize>i << 2;
-      v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, f32x4.add(v128.load(a + off), v128.load(b + off)))));
+      v128.store(y + off, f32x4.pmin(f32x4.pmax(f32x4.add(v128.load(a + off), v128.load(b + off)), vlo), vhi));
     }
     for (; i < count; i++) {
       const off = <usize>i << 2;
@@ -598,7 +598,7 @@ export function mul_f32(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i
     let i = 0;
     for (; i + 4 <= count; i += 4) {
       const off = <usize>i << 2;
-      v128.store(y + off, f32x4.pmin(vhi, f32x4.pmax(vlo, f32x4.mul(v128.load(a + off), v128.load(b + off)))));
+      v128.store(y + off, f32x4.pmin(f32x4.pmax(f32x4.mul(v128.load(a + off), v128.load(b + off)), vlo), vhi));
     }
     for (; i < count; i++) {
       const off = <usize>i << 2;

@@ -230,10 +230,14 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
   const k = w.k;
   switch (n.kind) {
     case 'fc_f32': {
-      const [x, wt, b, y] = [abs(n.x), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
+      const [x, xi, wt, b, y] = [abs(n.x), abs(n.xi), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
       const { rows, inDim, outDim, lo, hi } = n;
       const hasB = n.b >= 0 ? 1 : 0;
-      return () => k.fc_f32(x, wt, b, y, rows, inDim, outDim, hasB, lo, hi);
+      if (rows < 4) return () => k.fc_f32(x, xi, wt, b, y, rows, inDim, outDim, hasB, lo, hi);
+      return () => {
+        k.interleave_f32(x, xi, rows, inDim);
+        k.fc_f32(x, xi, wt, b, y, rows, inDim, outDim, hasB, lo, hi);
+      };
     }
     case 'fc_i8': {
       const [x, xs, wt, b, y] = [abs(n.x), abs(n.xs), abs(n.w), n.b >= 0 ? abs(n.b) : 0, abs(n.y)];
@@ -300,7 +304,7 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
   switch (n.kind) {
     case 'fc_f32': {
       const x = f32(n.x, n.rows * n.inDim);
-      const w = f32(n.w, n.outDim * n.inDim);
+      const w = f32(n.w, Math.ceil(n.outDim / 8) * 8 * n.inDim);
       const b = n.b >= 0 ? f32(n.b, n.outDim) : null;
       const y = f32(n.y, n.rows * n.outDim);
       const { rows, inDim, outDim, lo, hi } = n;

@@ -38,7 +38,7 @@ export type Ref = number;
 type Act = 'none' | 'relu' | 'relu6' | 'relu_n1_to_1';
 
 export type Node =
-  | { kind: 'fc_f32'; op: number; x: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; outDim: number; lo: number; hi: number }
+  | { kind: 'fc_f32'; op: number; x: Ref; xi: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; outDim: number; lo: number; hi: number }
   | { kind: 'fc_i8'; op: number; x: Ref; xs: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
       inZp: number; mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number;
       /** weights packed as int8 (batch < 4) instead of pre-widened i16 */
@@ -279,11 +279,18 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
         if (xDtype === 'float32') {
           if (wd.dtype !== 'float32') unsupported(`${where}: hybrid FULLY_CONNECTED (float32 input, ${typeName(wd.typeCode)} weights) is not supported`);
           if (bt >= 0 && g.tensors[bt]!.dtype !== 'float32') unsupported(`${where}: float32 FULLY_CONNECTED with ${typeName(g.tensors[bt]!.typeCode)} bias`);
-          const w = persistent(`fc${i}:W`, alignedCopy(wd.data!));
-          const b = bt >= 0 ? persistent(`fc${i}:b`, alignedCopy(g.tensors[bt]!.data!)) : -1;
+          const outPad = alignUp(outDim, 8);
+          const w = persistent(`fc${i}:W(packed ${outPad}x${inDim} f32)`, packF32Weights(wd.data!, outDim, inDim));
+          let b: Ref = -1;
+          if (bt >= 0) {
+            const padded = new Uint8Array(outPad * 4);
+            padded.set(g.tensors[bt]!.data!);
+            b = persistent(`fc${i}:b`, padded);
+          }
+          const xi = addRegion(`fc${i}:scratch`, (rows - (rows % 4)) * inDim * 4, null, i, i);
           const y = write(op.outputs[0]!, i, outShape, 'float32');
           const [lo, hi] = floatRange(act);
-          nodes.push({ kind: 'fc_f32', op: i, x, w, b, y, rows, inDim, outDim, lo, hi });
+          nodes.push({ kind: 'fc_f32', op: i, x, xi, w, b, y, rows, inDim, outDim, lo, hi });
         } else {
           if (wd.dtype !== 'int8') unsupported(`${where}: int8 FULLY_CONNECTED with ${typeName(wd.typeCode)} weights`);
           if (bt >= 0 && g.tensors[bt]!.dtype !== 'int32') unsupported(`${where}: int8 FULLY_CONNECTED needs an INT32 bias, got ${typeName(g.tensors[bt]!.typeCode)}`);
@@ -581,4 +588,15 @@ export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number, 
 
 export function packedIndex(o: number, i: number, inPad: number): number {
   return (o >> 3) * inPad * 8 + (i >> 1) * 16 + (o & 7) * 2 + (i & 1);
+}
+
+/** f32 FC weights [outDim, inDim] → [outPad/8][inDim][8] (zero-padded outputs): element (o, i) at (o>>3)·inDim·8 + i·8 + (o&7). */
+export function packF32Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
+  const outPad = alignUp(outDim, 8);
+  const out = new Float32Array(outPad * inDim);
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  for (let o = 0; o < outDim; o++) {
+    for (let i = 0; i < inDim; i++) out[(o >> 3) * inDim * 8 + i * 8 + (o & 7)] = dv.getFloat32((o * inDim + i) * 4, true);
+  }
+  return new Uint8Array(out.buffer);
 }

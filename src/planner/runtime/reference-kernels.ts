@@ -7,14 +7,15 @@
  */
 import { mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 
+/** f32 FC over the packed weights (prepare.ts packF32Weights), accumulating in doubles. */
 export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
   rows: number, inDim: number, outDim: number, lo: number, hi: number): void {
   for (let r = 0; r < rows; r++) {
     const xo = r * inDim;
     for (let o = 0; o < outDim; o++) {
-      const wo = o * inDim;
+      const wo = (o >> 3) * inDim * 8 + (o & 7);
       let s = b === null ? 0 : b[o]!;
-      for (let i = 0; i < inDim; i++) s += x[xo + i]! * w[wo + i]!;
+      for (let i = 0; i < inDim; i++) s += x[xo + i]! * w[wo + i * 8]!;
       y[r * outDim + o] = s < lo ? lo : s > hi ? hi : s;
     }
   }

@@ -9,7 +9,8 @@ import { KdpError } from '../../errors.js';
 
 export interface KernelExports {
   heapBase(): number;
-  fc_f32(x: number, w: number, b: number, y: number, n: number, inDim: number, outDim: number, hasBias: number, lo: number, hi: number): void;
+  fc_f32(x: number, xi: number, w: number, b: number, y: number, n: number, inDim: number, outDim: number, hasBias: number, lo: number, hi: number): void;
+  interleave_f32(x: number, xi: number, n: number, inDim: number): void;
   expand_i8(x: number, xs: number, n: number, inDim: number, inPad: number, zp: number): void;
   fc_i8(xs: number, w: number, bias: number, y: number, n: number, inPad: number, outDim: number, hasBias: number,
     mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number, w8: number): void;
