@@ -31,7 +31,7 @@ export const command: CommandSpec = {
     '',
     'Examples:',
     '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 0.9,0,0.5 --obstacles field.json',
-    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --geofence -0.5,-1.5,0,3,1.5,1.5 --json',
+    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --geofence=-0.5,-1.5,0,3,1.5,1.5 --json',
   ].join('\n'),
   options: {
     uri: { type: 'string', placeholder: '<uri>', default: 'udp://127.0.0.1:19850', description: 'Crazyflie link URI' },
@@ -39,7 +39,7 @@ export const command: CommandSpec = {
     goal: { type: 'string', placeholder: '<x,y,z>', description: 'goal position in m (world frame)' },
     obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (same format as `kdp sim crazyflie --obstacles`)' },
     robot: { type: 'string', placeholder: '<name|file>', default: 'crazyflie21', description: 'robot profile with the geofence and speed limits' },
-    geofence: { type: 'string', placeholder: '<x0,y0,z0,x1,y1,z1>', description: 'override the profile\'s geofence (m)' },
+    geofence: { type: 'string', placeholder: '<x0,y0,z0,x1,y1,z1>', description: 'override the profile\'s geofence (m; write --geofence=-0.5,… when it starts with a minus)' },
     candidates: { type: 'string', placeholder: 'N', default: '32', description: 'candidate plans per invoke' },
     rate: { type: 'string', placeholder: 'Hz', default: '10', description: 'planning/setpoint rate' },
     timeout: { type: 'string', placeholder: 's', default: '60', description: 'land where it is after this many seconds of planned flight' },

@@ -1,0 +1,104 @@
+/**
+ * `kdp fly` end to end against `kdp sim crazyflie` child processes (UDP loopback), with the shipped models/cf-nav,
+ * on held-out layouts (seeds the dataset never drew): the CLI with --json, the in-process runner with telemetry,
+ * Ctrl-C → land, and the geofence check on the goal. The 50-layout figure is test/bench/crazyflie-fly.test.ts.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runFlight } from '../../src/fly/flight.js';
+import { loadModelDir } from '../../src/loop/model-loader.js';
+import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { CLI, NAV_FENCE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from './harness.js';
+
+interface CliRun { code: number | null; stdout: string; events: Record<string, unknown>[] }
+
+function runFlyCli(args: string[], onEvent?: (e: Record<string, unknown>, child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, 'fly', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  const events: Record<string, unknown>[] = [];
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const rl = createInterface({ input: child.stderr! });
+  rl.on('line', (line) => {
+    try { const e = JSON.parse(line) as Record<string, unknown>; events.push(e); onEvent?.(e, child); } catch { /* log lines */ }
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return new Promise((resolve) => child.once('exit', (code) => { clearTimeout(killer); rl.close(); resolve({ code, stdout, events }); }));
+}
+
+test('kdp fly refuses a goal outside the geofence (default crazyflie21 profile)', async () => {
+  const r = await runFlyCli(['--uri', 'udp://127.0.0.1:9', '--goal', '1.5,0,0.5']);
+  assert.is(r.code, 2);
+  assert.match(r.stdout, /outside the geofence/);
+});
+
+test('kdp fly --json reaches the goal of a held-out layout with 0 collisions and lands', async () => {
+  const layout = heldOutLayout(0);
+  const file = writeLayoutFile(layout);
+  const sim = await spawnSim(file, layout.start);
+  let run: CliRun;
+  try {
+    run = await runFlyCli(['--uri', sim.uri, '--model', 'models/cf-nav', '--goal', layout.goal.join(','), '--obstacles', file, `--geofence=${NAV_FENCE}`, '--timeout', '30']);
+  } finally {
+    const summary = await sim.stop();
+    assert.ok(summary, 'simulator summary');
+    assert.is(summary!.collisions, 0, 'simulator counted no collision');
+    assert.ok(Number(summary!.stopSetpoints) >= 1, 'the client closed with a stop setpoint');
+  }
+  assert.is(run.code, 0, run.stdout);
+  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  for (const k of ['reached', 'collisions', 'seconds', 'planLatencyUs', 'deadlineMisses']) assert.ok(k in r, `result has ${k}`);
+  assert.is(r.reached, true);
+  assert.is(r.collisions, 0);
+  assert.is(r.landed, true);
+  const lat = r.planLatencyUs as { p50: number; p99: number };
+  assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50);
+  assert.ok(run.events.some((e) => e.event === 'takeoff') && run.events.some((e) => e.event === 'land'));
+});
+
+test('in-process flight: telemetry published, limits enforced, goal reached', async () => {
+  const layout = heldOutLayout(1);
+  const sim = await spawnSim(writeLayoutFile(layout), layout.start);
+  const tel = new RecordingTelemetrySink();
+  try {
+    const r = await runFlight({
+      uri: sim.uri, model: loadModelDir('models/cf-nav'), goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
+      limits: { maxVelocityXyMps: 0.5, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null, telemetry: tel,
+    });
+    assert.is(r.reached, true, JSON.stringify(r));
+    assert.is(r.collisions, 0);
+    assert.is(r.collisionSource, 'sim.collisions');
+    assert.ok(r.ticks > 5 && r.plans > 5);
+    assert.ok(tel.states > 5 && tel.plans > 5 && tel.statsCount > 5);
+    // a 0.5 m/s cap on plans that fly at ~0.6 m/s: clamps are counted
+    assert.ok(r.limits.speedClamps > 0, JSON.stringify(r.limits));
+  } finally {
+    await sim.stop();
+  }
+});
+
+test('Ctrl-C mid-flight: the CLI stops streaming and lands where it is', async () => {
+  const layout = heldOutLayout(2);
+  const file = writeLayoutFile(layout);
+  const sim = await spawnSim(file, layout.start);
+  let run: CliRun;
+  try {
+    let sent = false;
+    run = await runFlyCli(['--uri', sim.uri, '--model', 'models/cf-nav', '--goal', layout.goal.join(','), '--obstacles', file, `--geofence=${NAV_FENCE}`], (e, child) => {
+      if (e.event === 'planning' && !sent) { sent = true; setTimeout(() => child.kill('SIGINT'), 800); }
+    });
+  } finally {
+    await sim.stop();
+  }
+  assert.is(run.code, 130);
+  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  assert.is(r.outcome, 'aborted');
+  assert.is(r.reached, false);
+  assert.is(r.landed, true);
+  assert.ok(sim.events.some((e) => e.event === 'notifySetpointsStop'), 'notify-setpoint-stop before landing');
+  assert.ok(sim.events.some((e) => e.event === 'hl' && e.detail === 'land'), 'high-level land');
+  assert.ok(sim.events.some((e) => e.event === 'stopSetpoint'), 'stop setpoint on close');
+});
+
+test.run();
