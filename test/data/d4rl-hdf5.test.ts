@@ -21,8 +21,11 @@ test('kdp dataset maze2d writes D4RL keys and dtypes (h5py-style bool terminals/
   assert.ok(summary.episodes > 10 && summary.goalsReached >= summary.episodes - 1, JSON.stringify(summary));
   assert.ok(typeof summary.seconds === 'number');
   assert.match(r.stderr, /"progress"/);
-  // no temp files left behind
-  assert.equal(readdirSync(dir), ['umaze.hdf5']);
+  // no temp files left behind; the provenance sidecar records the exact command
+  assert.equal(readdirSync(dir).sort(), ['umaze.hdf5', 'umaze.hdf5.provenance.json']);
+  const prov = JSON.parse(readFileSync(join(dir, 'umaze.hdf5.provenance.json'), 'utf8')) as { command: string; seed: number };
+  assert.match(prov.command, /kdp dataset maze2d --maze maze2d-umaze --steps 3000 --seed 3/);
+  assert.is(prov.seed, 3);
 });
 
 test('dtypes and shapes', async () => {
