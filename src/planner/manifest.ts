@@ -36,13 +36,13 @@ export interface ModelManifest {
   /** names of the condition vector's entries, e.g. ["x","y","vx","vy","goal_x","goal_y"] */
   conditionNames: string[];
   /**
-   * planned arena size for `candidates` (bytes): greedy-by-size lifetime plan of all non-constant
-   * tensors (I/O included), each 16-byte aligned; excludes constants and kernel scratch
-   * (see src/planner/export/arena-plan.ts)
+   * bytes the edge runtime reserves for `candidates` plans per invoke: the interpreter's arena after
+   * allocate() (packed constants + activations overlapped by lifetime). Older manifests
+   * (arenaPlan 'greedy-lifetime-16') counted activations only.
    */
   arenaBytes: number;
   /** how arenaBytes was computed (added by the exporter; absent in older manifests) */
-  arenaPlan?: 'greedy-lifetime-16';
+  arenaPlan?: 'greedy-lifetime-16' | 'interpreter';
   /** the generator network's shape (added by the exporter; absent in older manifests) */
   mlp?: MlpSpec;
   /** SignatureDef key inside the .tflite (added by the exporter) */

@@ -14,6 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from '../manifest.js';
 import { readTflite } from '../tflite/reader.js';
+import { Interpreter } from '../runtime/interpreter.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { DEFAULT_CALIBRATION_SAMPLES, exportMlp, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type Quantization } from './mlp-graph.js';
 
@@ -69,6 +70,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   while (stateNames.length < layout.stateDim) stateNames.push(`s${stateNames.length}`);
   const goalNames = Array.from({ length: layout.goalDim }, (_, i) => `goal_${stateNames[i] ?? i}`);
 
+  // what the edge actually reserves: the interpreter's arena (packed weights + planned activations) at N
+  const arenaBytes = Interpreter.fromBytes(ex.bytes, { batch: N, backend: 'reference' }).allocate().arenaBytes;
   const manifest: ModelManifest = {
     format: 'kdp-model',
     version: 1,
@@ -86,8 +89,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     layout,
     normalizer: meta.normalizer,
     conditionNames: [...stateNames, ...goalNames],
-    arenaBytes: ex.arenaBytes,
-    arenaPlan: 'greedy-lifetime-16',
+    arenaBytes,
+    arenaPlan: 'interpreter',
     mlp: spec,
     signatureKey: SIGNATURE_KEY,
     ...(ex.boundaryQuantization ? { quantization: ex.boundaryQuantization } : {}),
@@ -106,7 +109,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   const modelPath = join(out, MODEL_FILE);
   const manifestPath = join(out, MANIFEST_FILE);
   writeBothAtomic(out, [[modelPath, ex.bytes], [manifestPath, JSON.stringify(manifest, null, 2) + '\n']]);
-  return { out, quantization, bytes: ex.bytes.length, sha256, arenaBytes: ex.arenaBytes, modelPath, manifestPath, manifest, export: ex };
+  return { out, quantization, bytes: ex.bytes.length, sha256, arenaBytes, modelPath, manifestPath, manifest, export: ex };
 }
 
 /** Stage both files, then rename them into place (the manifest last); nothing is touched on failure. */
