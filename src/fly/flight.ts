@@ -33,7 +33,7 @@ export interface FlightOptions {
   obstacles: readonly Obstacle[];
   fence: Geofence;
   limits: SpeedLimits;
-  /** candidate plans per invoke (default 32) */
+  /** candidate plans per invoke (default 64) */
   candidates?: number;
   /** loop rate in Hz (default 10 = the env's 1/dt) */
   rateHz?: number;
@@ -44,6 +44,8 @@ export interface FlightOptions {
   reachRadiusM?: number;
   /** velocity setpoint = (plan position `lookaheadS` ahead − position) / lookaheadS (default 0.4) */
   lookaheadS?: number;
+  /** a selected plan is flown when its positions are clear for lookaheadS + this (s, default 0.8) */
+  clearAheadS?: number;
   /** extra clearance (m) around the vehicle sphere when checking candidates (default 0.06) */
   planMarginM?: number;
   /** scale down a velocity setpoint whose straight-line 0.5 s prediction hits an obstacle (default on) */
@@ -78,7 +80,7 @@ export interface FlightResult {
   collisionSource: 'sim.collisions' | 'estimate';
   ticks: number;
   plans: number;
-  /** ticks whose selected candidate was infeasible (the previous feasible plan or a hover was flown instead) */
+  /** ticks whose selected candidate was not clear for the near future (the previous clear plan or a hover was flown) */
   infeasibleTicks: number;
   hoverTicks: number;
   limits: LimitCounters;
@@ -97,7 +99,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const planStepS = fs * L.dt;
   const rateHz = o.rateHz ?? 1 / info.dt;
   const periodMs = 1000 / rateHz;
-  const candidates = o.candidates ?? 32;
+  const candidates = o.candidates ?? 64;
   const timeoutS = o.timeoutS ?? 60;
   const reachR = o.reachRadiusM ?? 0.15;
   const lookS = o.lookaheadS ?? 0.4;
@@ -109,6 +111,8 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const fence = o.fence;
   const takeoffZ = o.takeoffHeightM ?? goal[2];
 
+  // the part of a plan that must be clear to be flown: the lookahead plus 0.8 s of margin
+  const nearSteps = Math.min(H - 1, Math.ceil(((o.lookaheadS ?? 0.4) + (o.clearAheadS ?? 0.8)) / (L.frameSkip * L.dt)));
   const checker = new PlanChecker(o.obstacles, fence, o.planMarginM ?? 0.06);
   const shieldChecker = new PlanChecker(o.obstacles, fence, 0.02, 0);
   const observer = new NavObserver(o.obstacles);
@@ -118,7 +122,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     select: 'cost', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
     // candidate positions from plan step 1 on (step 0 is the measured state)
-    planCost: (states, steps) => checker.planCost(states, steps, S, 1),
+    planCost: (states, steps) => checker.planCost(states, steps, S, 1, nearSteps, 10),
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 
@@ -218,9 +222,9 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
         if (status === TickStatus.DEADLINE_MISS) {
           if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
         } else consecutiveMisses = 0;
-        // the selected plan (s_0 = the measured state): fly it if its positions are clear, else keep the last
-        // clear plan while it lasts, else hover
-        const cost = checker.planCost(loop.current, H, step, 1);
+        // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
+        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover
+        const cost = checker.planCost(loop.current, nearSteps + 1, step, 1);
         if (cost === 0) { active.set(loop.current); haveActive = true; activeAt = now; }
         else infeasibleTicks++;
         const ageS = (now - activeAt) / 1000;

@@ -68,6 +68,12 @@ test('PlanChecker: a plan through a cylinder costs, one around it does not; the 
   const skip = new Float32Array([0.6, 0, 0.5, 0, 1.4, 0, 0.5, 0]);
   assert.ok(c.planCost(skip, 2, S) > 0);
   assert.is(new PlanChecker(cyl, fence, 0.06, 0).planCost(skip, 2, S), 0);
+  // near-term penetrations weigh more: blocked at step 1 costs more than blocked at step 3
+  const nearHit = new Float32Array([0, 0, 0.5, 0, 1, 0, 0.5, 0, 1.5, 0.8, 0.5, 0, 2, 0.8, 0.5, 0]);
+  const farHit = new Float32Array([0, 0.8, 0.5, 0, 0.5, 0.8, 0.5, 0, 1.5, 0.8, 0.5, 0, 1, 0, 0.5, 0]);
+  const c0 = new PlanChecker(cyl, fence, 0.06, 0);
+  assert.is(c0.planCost(nearHit, 4, S, 1), c0.planCost(farHit, 4, S, 1));
+  assert.ok(c0.planCost(nearHit, 4, S, 1, 2, 10) > c0.planCost(farHit, 4, S, 1, 2, 10));
   // outside the fence
   assert.ok(c.pointCost(3.2, 0, 0.5) > 0.19);
   assert.is(c.pointCost(0, 0, 0.5), 0);

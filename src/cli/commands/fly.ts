@@ -40,7 +40,7 @@ export const command: CommandSpec = {
     obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (same format as `kdp sim crazyflie --obstacles`)' },
     robot: { type: 'string', placeholder: '<name|file>', default: 'crazyflie21', description: 'robot profile with the geofence and speed limits' },
     geofence: { type: 'string', placeholder: '<x0,y0,z0,x1,y1,z1>', description: 'override the profile\'s geofence (m; write --geofence=-0.5,… when it starts with a minus)' },
-    candidates: { type: 'string', placeholder: 'N', default: '32', description: 'candidate plans per invoke' },
+    candidates: { type: 'string', placeholder: 'N', default: '64', description: 'candidate plans per invoke' },
     rate: { type: 'string', placeholder: 'Hz', default: '10', description: 'planning/setpoint rate' },
     timeout: { type: 'string', placeholder: 's', default: '60', description: 'land where it is after this many seconds of planned flight' },
     'takeoff-height': { type: 'string', placeholder: 'm', description: 'takeoff height (default: the goal height)' },
@@ -69,7 +69,7 @@ export const command: CommandSpec = {
     const obsFile = optString(ctx, 'obstacles');
     const obstacles = obsFile ? loadObstacles(obsFile) : [];
     const model = loadModelDir(modelDir);
-    const candidates = optNumber(ctx, 'candidates', 32, { int: true, min: 1, max: 1024 });
+    const candidates = optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 1024 });
     const rateHz = optNumber(ctx, 'rate', 10, { min: 1, max: 200 });
     const timeoutS = optNumber(ctx, 'timeout', 60, { min: 1 });
     const takeoff = optString(ctx, 'takeoff-height') === undefined ? undefined : optNumber(ctx, 'takeoff-height', goal[2], { min: 0.1, max: fence.max[2] });
