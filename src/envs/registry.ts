@@ -43,6 +43,16 @@ export const ENVS: Record<string, EnvInfo> = {
     stateNames: ['x', 'y', 'z', 'vx', 'vy', 'vz', 'gdx', 'gdy', 'gdz', ...[0, 1, 2, 3].flatMap((k) => [`o${k}dx`, `o${k}dy`, `o${k}r`])],
     actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2,
   },
+  /**
+   * Simulated SO-100 reach (`kdp dataset so100-reach`, src/so100/reach.ts; live env: src/so100/reach-env.ts):
+   * state (12) = joint angles q (6, rad), grasp point FK(q) (3, m), target (3, m); action (6) = goal joint angles
+   * (rad); goal (3) = target; 50 Hz. Plans: 16 steps × frame skip 2 = 0.64 s of joint trajectory (`kdp arm`).
+   */
+  'so100-reach': {
+    name: 'so100-reach', stateDim: 12, actionDim: 6, goalDim: 3, dt: 0.02, positionDims: [6, 7, 8], velocityDims: [], padEpisodeEnd: true,
+    stateNames: ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'tx', 'ty', 'tz'],
+    actionNames: ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'], horizon: 16, frameSkip: 2,
+  },
 };
 
 export function envInfo(name: string): EnvInfo {
