@@ -78,6 +78,24 @@ test('in-process flight: telemetry published, limits enforced, goal reached', as
   }
 });
 
+test('simulator killed mid-flight: the flight ends with linkLost at once and cleans up', async () => {
+  const layout = heldOutLayout(3);
+  const sim = await spawnSim(writeLayoutFile(layout), layout.start);
+  let killedAt = 0;
+  const r = await runFlight({
+    uri: sim.uri, model: loadModelDir('models/cf-nav'), goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
+    limits: { maxVelocityXyMps: 1, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null,
+    onEvent: (e) => { if (e.event === 'planning') setTimeout(() => { killedAt = performance.now(); sim.child.kill('SIGKILL'); }, 500); },
+  });
+  const endedAfter = performance.now() - killedAt;
+  await sim.stop();
+  assert.is(r.outcome, 'linkLost');
+  assert.is(r.reached, false);
+  assert.is(r.landed, false);
+  assert.is(r.collisionSource, 'sim.collisions');
+  assert.ok(endedAfter < 1500, `runFlight returned ${endedAfter.toFixed(0)} ms after the kill`);
+});
+
 test('Ctrl-C mid-flight: the CLI stops streaming and lands where it is', async () => {
   const layout = heldOutLayout(2);
   const file = writeLayoutFile(layout);
