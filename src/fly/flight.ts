@@ -48,6 +48,9 @@ export interface FlightOptions {
   clearAheadS?: number;
   /** extra clearance (m) around the vehicle sphere when checking candidates (default 0.06) */
   planMarginM?: number;
+  /** check candidates against the obstacles/fence (select 'cost' + the clear-prefix rule); false = the model alone
+   *  picks (select 'goal': closest to the goal), for ablations (default true) */
+  checkPlans?: boolean;
   /** scale down a velocity setpoint whose straight-line 0.5 s prediction hits an obstacle (default on) */
   shield?: boolean;
   /** consecutive deadline misses that trigger the client's failsafe (default 10) */
@@ -103,6 +106,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const timeoutS = o.timeoutS ?? 60;
   const reachR = o.reachRadiusM ?? 0.15;
   const lookS = o.lookaheadS ?? 0.4;
+  const checkPlans = o.checkPlans ?? true;
   const shield = o.shield ?? true;
   const maxMisses = o.maxConsecutiveMisses ?? 10;
   const tel = o.telemetry ?? new NullTelemetrySink();
@@ -119,10 +123,10 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const planner = createTflitePlanner(o.model, candidates, o.backend ?? 'wasm');
   const loop = new RecedingHorizonLoop({
     planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
-    select: 'cost', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
+    select: checkPlans ? 'cost' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
     // candidate positions from plan step 1 on (step 0 is the measured state)
-    planCost: (states, steps) => checker.planCost(states, steps, S, 1, nearSteps, 10),
+    ...(checkPlans ? { planCost: (states: Float32Array, steps: number) => checker.planCost(states, steps, S, 1, nearSteps, 10) } : {}),
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 
@@ -224,7 +228,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
         } else consecutiveMisses = 0;
         // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
         // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover
-        const cost = checker.planCost(loop.current, nearSteps + 1, step, 1);
+        const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : 0;
         if (cost === 0) { active.set(loop.current); haveActive = true; activeAt = now; }
         else infeasibleTicks++;
         const ageS = (now - activeAt) / 1000;

@@ -6,7 +6,8 @@
  * test also checks none equals a training layout when data/crazyflie-nav.hdf5.layouts.json is present).
  *
  * Env: KDP_FLY_LAYOUTS (default 50), KDP_FLY_SHIELD=0 (fly without the straight-line shield: the model + candidate
- * selection alone), KDP_FLY_CANDIDATES (default 64). Prints `[figure]` lines; asserts the acceptance bar.
+ * selection alone), KDP_FLY_CHECK=0 (also no candidate feasibility check: the model alone, closest-to-goal
+ * selection; an ablation, the bar is not expected to hold), KDP_FLY_CANDIDATES (default 64). Prints `[figure]` lines; asserts the acceptance bar.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,6 +19,7 @@ import { HELD_OUT_SEED_BASE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayout
 
 const N = Number(process.env.KDP_FLY_LAYOUTS ?? 50);
 const SHIELD = process.env.KDP_FLY_SHIELD !== '0';
+const CHECK = process.env.KDP_FLY_CHECK !== '0';
 const CANDIDATES = Number(process.env.KDP_FLY_CANDIDATES ?? 64);
 
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
@@ -37,7 +39,7 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts`, async () => {
     try {
       r = await runFlight({
         uri: sim.uri, model, goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
-        limits: { maxVelocityXyMps: 1, maxVelocityZMps: 0.5 }, candidates: CANDIDATES, timeoutS: 30, cacheDir: null, shield: SHIELD, seed: i,
+        limits: { maxVelocityXyMps: 1, maxVelocityZMps: 0.5 }, candidates: CANDIDATES, timeoutS: 30, cacheDir: null, shield: SHIELD, checkPlans: CHECK, seed: i,
       });
     } finally {
       summary = await sim.stop();
@@ -56,7 +58,7 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts`, async () => {
   const misses = results.reduce((a, r) => a + r.deadlineMisses, 0);
   const p50s = results.map((r) => r.planLatencyUs.p50), p99s = results.map((r) => r.planLatencyUs.p99);
   const failures = results.filter((r) => !r.reached).map((r) => `${r.i}:${r.outcome}@${r.finalDistanceM}m`);
-  const cfg = `${CANDIDATES} candidates, 10 Hz, shield ${SHIELD ? 'on' : 'off'}, model ${model.manifest.model.sha256.slice(0, 12)}`;
+  const cfg = `${CANDIDATES} candidates, 10 Hz, shield ${SHIELD ? 'on' : 'off'}, candidate check ${CHECK ? 'on' : 'off (model alone, closest-to-goal)'}, model ${model.manifest.model.sha256.slice(0, 12)}`;
   console.log(`\n[figure] kdp fly vs kdp sim crazyflie (${cfg}): reached ${reached}/${N} held-out layouts (${((100 * reached) / N).toFixed(1)} %), ${collisions} collisions; failures: ${failures.join(', ') || 'none'}`);
   console.log(`[figure] time to goal (planning start → 0.5 s after arrival): median ${pct(secs, 0.5).toFixed(2)} s, max ${Math.max(...secs).toFixed(2)} s; total wall ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   console.log(`[figure] plan latency per flight (${CANDIDATES} candidates, int8, wasm): p50 median ${pct(p50s, 0.5).toFixed(0)} µs, p99 median ${pct(p99s, 0.5).toFixed(0)} µs, worst p99 ${Math.max(...p99s).toFixed(0)} µs; ${misses} deadline misses (100 ms budget) in ${ticks} ticks`);
