@@ -22,11 +22,13 @@ export interface EnvInfo {
   /** defaults for the plan window */
   horizon: number;
   frameSkip: number;
+  /** default replanning period in ticks for `kdp eval` / `kdp demo` (measured in docs/benchmarks.md) */
+  replanEvery?: number;
 }
 
 const MAZE = (name: string, horizon: number, frameSkip: number): EnvInfo => ({
   name, stateDim: 4, actionDim: 2, goalDim: 2, dt: 0.01, positionDims: [0, 1], velocityDims: [2, 3], padEpisodeEnd: true,
-  stateNames: ['x', 'y', 'vx', 'vy'], actionNames: ['ax', 'ay'], horizon, frameSkip,
+  stateNames: ['x', 'y', 'vx', 'vy'], actionNames: ['ax', 'ay'], horizon, frameSkip, replanEvery: 16,
 });
 
 export const ENVS: Record<string, EnvInfo> = {
@@ -41,7 +43,7 @@ export const ENVS: Record<string, EnvInfo> = {
   'crazyflie-nav': {
     name: 'crazyflie-nav', stateDim: 21, actionDim: 3, goalDim: 3, dt: 0.1, positionDims: [0, 1, 2], velocityDims: [3, 4, 5], padEpisodeEnd: true,
     stateNames: ['x', 'y', 'z', 'vx', 'vy', 'vz', 'gdx', 'gdy', 'gdz', ...[0, 1, 2, 3].flatMap((k) => [`o${k}dx`, `o${k}dy`, `o${k}r`])],
-    actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2,
+    actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2, replanEvery: 1,
   },
   /**
    * Simulated SO-100 reach (`kdp dataset so100-reach`, src/so100/reach.ts; live env: src/so100/reach-env.ts):

@@ -89,7 +89,7 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
         dataset: o.dataset, seed: o.config.seed, command: o.command,
         ...(datasetCommand ? { datasetCommand } : {}), ...(commit ? { commit } : {}),
       },
-      metrics: { loss: last?.loss ?? NaN, driftRms: last?.driftRms ?? NaN },
+      ...(last ? { metrics: { loss: last.loss, driftRms: last.driftRms } } : resumeMeta?.metrics ? { metrics: resumeMeta.metrics } : {}),
     });
   };
   const datasetCommand = readDatasetProvenance(o.dataset)?.command;

@@ -23,7 +23,7 @@ export const command: CommandSpec = {
     candidates: { type: 'string', placeholder: 'N', description: 'candidate plans per invoke (default: the manifest\'s)' },
     select: { type: 'string', placeholder: SELECT_STRATEGIES.join('|'), default: 'goal', description: 'how to pick among candidates' },
     act: { type: 'string', placeholder: 'track|first-action', default: 'track', description: 'track the next waypoint or execute the first action' },
-    'replan-every': { type: 'string', placeholder: 'k', default: '1', description: 'replan every k ticks' },
+    'replan-every': { type: 'string', placeholder: 'k', description: 'replan every k ticks (default per env: 16 for Maze2D)' },
     rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt)' },
     backend: { type: 'string', placeholder: 'wasm|reference', default: 'wasm', description: 'runtime kernels' },
     record: { type: 'string', placeholder: '<dir>', description: 'write per-step JSONL and per-episode SVGs here' },
@@ -32,7 +32,7 @@ export const command: CommandSpec = {
     const dir = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const model = loadModelDir(dir);
     const env = optString(ctx, 'env') ?? model.manifest.env;
-    envInfo(env);
+    const info = envInfo(env);
     const episodes = optNumber(ctx, 'episodes', 100, { int: true, min: 1 });
     const bar = createProgress('eval', episodes, { json: ctx.json, fields: ['score'] });
     let sum = 0;
@@ -44,7 +44,7 @@ export const command: CommandSpec = {
       candidates: optNumber(ctx, 'candidates', model.manifest.candidates, { int: true, min: 1, max: 4096 }),
       select: optChoice<SelectStrategy>(ctx, 'select', SELECT_STRATEGIES, 'goal'),
       act: optChoice<ActMode>(ctx, 'act', ['track', 'first-action'], 'track'),
-      replanEvery: optNumber(ctx, 'replan-every', 1, { int: true, min: 1 }),
+      replanEvery: optNumber(ctx, 'replan-every', info.replanEvery ?? 1, { int: true, min: 1 }),
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
       backend: optChoice(ctx, 'backend', ['wasm', 'reference'] as const, 'wasm'),
       ...(record ? { record } : {}),
