@@ -1,0 +1,187 @@
+/**
+ * `kdp arm`: the SO-100 untethered — the KDP planner and the servo bus in one process on the companion board.
+ *
+ *   connect (ping + model check of the six servos) → configure (LeRobot values, torque on: holds the pose) →
+ *   at `rateHz`: SYNC_READ Present_Position → joint angles → `ReachController.step` (KDP plan of joint trajectories,
+ *   N candidates per invoke, FK selection, profile joint + velocity limits) → SYNC_WRITE Goal_Position
+ *   (`So100Arm.writeGoals` clamps again to the calibration range and ±maxRelativeTarget) → until the grasp point
+ *   stays within `tolM` of the target for `holdTicks` ticks, the timeout, Ctrl-C, or a fault.
+ *
+ * Safety: any servo error bit, a silent bus or a lost port → `So100Arm`'s safe stop (torque off at once) and the
+ * run ends with outcome 'fault' and the reason (`fault`). Every exit path — reached, timeout, Ctrl-C, fault, an
+ * exception — turns the torque off (`arm.close()`) before the port closes. The result is returned, never thrown,
+ * once the arm is connected.
+ */
+import { SafetyStopError } from '../errors.js';
+import type { LoadedModel } from '../loop/model-loader.js';
+import type { TelemetrySink } from '../mavlink/telemetry.js';
+import { NullTelemetrySink } from '../mavlink/telemetry.js';
+import { forwardKinematics } from '../sim/so100/kinematics.js';
+import { So100Arm } from '../so100/arm.js';
+import type { So100Calibration } from '../so100/calibration.js';
+import type { So100Config } from '../so100/config.js';
+import { DEFAULT_SO100 } from '../so100/config.js';
+import { ReachController, type LimitCounters, type ReachControllerOptions } from './reach-controller.js';
+
+export interface ArmRunOptions {
+  port: string;
+  model: LoadedModel;
+  target: readonly [number, number, number];
+  config?: So100Config;
+  calibration?: So100Calibration;
+  /** control rate (Hz, default the profile's default, 50) */
+  rateHz?: number;
+  /** give up after this many seconds of control (default 10) */
+  timeoutS?: number;
+  /** reached: within tolM (default 0.02 m) for holdTicks consecutive ticks (default 5) */
+  tolM?: number;
+  holdTicks?: number;
+  candidates?: number;
+  seed?: number;
+  controller?: Omit<ReachControllerOptions, 'config' | 'rateHz' | 'candidates' | 'seed'>;
+  /** per-tick bus budget: attempt timeout (ms) and retries (default the config's 12 ms × 2 retries) */
+  busTimeoutMs?: number;
+  busRetries?: number;
+  telemetry?: TelemetrySink;
+  signal?: AbortSignal;
+  onEvent?: (e: { event: string; [k: string]: unknown }) => void;
+}
+
+export type ArmOutcome = 'reached' | 'timeout' | 'aborted' | 'fault';
+
+export interface ArmResult {
+  reached: boolean;
+  /** distance (m) of the grasp point (FK of the measured joints) to the target when the loop ended */
+  finalErrorM: number;
+  /** seconds of control (first tick → end) */
+  seconds: number;
+  planLatencyUs: { p50: number; p99: number };
+  deadlineMisses: number;
+  outcome: ArmOutcome;
+  /** why the run stopped early: the safety stop's message (servo fault bits, silent bus, lost port) */
+  fault?: string;
+  ticks: number;
+  plans: number;
+  /** ticks that started later than one period after the previous one (host stalls) */
+  lateTicks: number;
+  rateHz: number;
+  candidates: number;
+  target: [number, number, number];
+  finalJointsRad: number[];
+  limits: LimitCounters & { maxRelativeTargetClamps: number };
+  torqueOff: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
+
+/** Drive the arm to the target. Resolves with the summary (a connect failure rejects). */
+export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
+  const config = o.config ?? DEFAULT_SO100;
+  const rateHz = o.rateHz ?? config.controlHz;
+  const periodMs = 1000 / rateHz;
+  const timeoutS = o.timeoutS ?? 10;
+  const tol = o.tolM ?? 0.02;
+  const hold = o.holdTicks ?? 5;
+  const candidates = o.candidates ?? 32;
+  const tel = o.telemetry ?? new NullTelemetrySink();
+  const emit = o.onEvent ?? ((): void => {});
+  // the planner before the port: a bad model never touches the arm
+  const ctl = new ReachController(o.model, { ...o.controller, config, rateHz, candidates, seed: o.seed ?? 0 });
+
+  const arm = await So100Arm.connect({
+    port: o.port, config, ...(o.calibration ? { calibration: o.calibration } : {}),
+    ...(o.busTimeoutMs !== undefined ? { timeoutMs: o.busTimeoutMs } : {}), ...(o.busRetries !== undefined ? { retries: o.busRetries } : {}),
+  });
+  const q = new Float64Array(6), goal = new Float64Array(6), goalTicks = new Float64Array(6);
+  const stateSample = { xM: 0, yM: 0, zM: 0, vxMps: 0, vyMps: 0, vzMps: 0 };
+  const wpX = new Float64Array(5), wpY = new Float64Array(5), wpZ = new Float64Array(5);
+  const planSample = { count: 5, posXM: wpX, posYM: wpY, posZM: wpZ };
+  const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
+  const fkPt = new Float64Array(3), qWp = new Float64Array(6);
+  let outcome: ArmOutcome | undefined, fault: string | undefined;
+  let ticks = 0, lateTicks = 0, inside = 0, relClamps = 0;
+  let tStart = 0, tEnd = 0, finalErr = NaN, torqueOff = false;
+  const onAbort = (): void => { outcome ??= 'aborted'; };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (o.signal?.aborted) outcome = 'aborted';
+    if (!outcome) {
+      await arm.configure();
+      await arm.readState();
+      arm.jointsRad(q);
+      ctl.reset(o.target, q);
+      emit({ event: 'armed', port: o.port, rateHz, candidates, target: o.target, startErrorM: r4(ctl.errorM(q)) });
+    }
+    tStart = performance.now();
+    let next = tStart;
+    const planStep = ctl.info.stateDim + ctl.info.actionDim, H = ctl.loop.cfg.layout.horizon;
+    while (!outcome) {
+      await arm.readState();
+      arm.jointsRad(q);
+      const err = ctl.errorM(q);
+      const ee = ctl.eePosition;
+      inside = err < tol ? inside + 1 : 0;
+      if (inside >= hold) { outcome = 'reached'; break; }
+      if ((performance.now() - tStart) / 1000 > timeoutS) { outcome = 'timeout'; break; }
+      ctl.step(q, goal);
+      for (let i = 0; i < 6; i++) goalTicks[i] = So100Arm.ticksFromRad(goal[i]!);
+      const sent = await arm.writeGoals(goalTicks);
+      for (let i = 0; i < 6; i++) if (sent[i] !== goalTicks[i]) { relClamps++; break; }
+      ticks++;
+      // telemetry (no allocation: preallocated samples)
+      stateSample.xM = ee[0]!; stateSample.yM = ee[1]!; stateSample.zM = ee[2]!;
+      tel.publishState(stateSample);
+      const plan = ctl.loop.current;
+      for (let j = 0; j < 5; j++) {
+        const t = Math.min(H - 1, Math.round((j * (H - 1)) / 4));
+        for (let i = 0; i < 6; i++) qWp[i] = plan[t * planStep + i]!;
+        forwardKinematics(qWp, fkPt); // planned grasp point
+        wpX[j] = fkPt[0]!; wpY[j] = fkPt[1]!; wpZ[j] = fkPt[2]!;
+      }
+      tel.publishPlan(planSample);
+      if ((ticks & 15) === 0) {
+        const sm = ctl.loop.planLatency.summary();
+        statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
+      }
+      statsSample.deadlineMisses = ctl.loop.stats.deadlineMisses;
+      tel.publishStats(statsSample);
+      // fixed-rate schedule; after a stall, restart the schedule rather than bursting to catch up
+      next += periodMs;
+      const now = performance.now();
+      if (now > next + periodMs) { lateTicks++; next = now; }
+      else if (next > now) await sleep(next - now);
+    }
+  } catch (e) {
+    if (e instanceof SafetyStopError) {
+      outcome = 'fault';
+      fault = e.message;
+      emit({ event: 'fault', message: e.message, stopLatencyMs: arm.stopLatencyMs === undefined ? undefined : Math.round(arm.stopLatencyMs) });
+      tel.fault(e.message, 'critical');
+    } else {
+      outcome = 'fault';
+      fault = `unexpected error: ${(e as Error).message}`;
+      emit({ event: 'error', message: (e as Error).message });
+      tel.fault(fault, 'critical');
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    tEnd = performance.now();
+    finalErr = ctl.errorM(arm.jointsRad(q));
+    try {
+      await arm.close(); // torque off (confirmed per servo unless the bus already failed), then the port closes
+      torqueOff = true;
+    } catch (e) {
+      emit({ event: 'closeError', message: (e as Error).message });
+    }
+  }
+  if (outcome === 'aborted') emit({ event: 'aborted', message: 'interrupted: torque off' });
+  const lat = ctl.loop.planLatency.summary();
+  return {
+    reached: outcome === 'reached', finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
+    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses,
+    outcome: outcome ?? 'aborted', ...(fault !== undefined ? { fault } : {}),
+    ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates, target: [o.target[0], o.target[1], o.target[2]],
+    finalJointsRad: Array.from(q, r4), limits: { ...ctl.limits, maxRelativeTargetClamps: relClamps }, torqueOff,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * `kdp arm --port /dev/ttyACM0 --model models/so100-reach --task reach --target x,y,z [--mavlink udp:HOST:PORT]
+ *   [--calibration F] [--rate 50] [--timeout s] --json`
+ * The SO-100 untethered: servo bus + KDP planner in one process (src/arm/run-arm.ts).
+ */
+import { UsageError } from '../../errors.js';
+import { runArm, type ArmResult } from '../../arm/run-arm.js';
+import { loadModelDir } from '../../loop/model-loader.js';
+import { MAVLINK_OPTIONS } from '../../mavlink/target.js';
+import { openTelemetry } from '../../mavlink/telemetry.js';
+import { REACH_WORKSPACE } from '../../so100/reach.js';
+import { loadCalibration } from '../../so100/calibration.js';
+import { loadSo100Config } from '../../so100/config.js';
+import { optNumber, optString, optVector, type CommandSpec } from '../command.js';
+import { emitResult, say } from '../output.js';
+
+export const command: CommandSpec = {
+  name: 'arm',
+  summary: 'run the SO-100 arm untethered with KDP planning',
+  description: [
+    'Connects to the six STS3215 servos on --port (ping + model check), configures them as LeRobot does and turns',
+    'the torque on (the arm holds its pose), then at --rate Hz: SYNC_READ present positions → joint angles →',
+    'N candidate plans of joint trajectories in one invoke (the so100-reach model) → the candidate whose planned',
+    'joints end nearest the target (forward kinematics) → its goal joint angles, within the joint and velocity',
+    'limits of --robot (boards/robots/so100.json) and ±maxRelativeTarget of the present position → SYNC_WRITE',
+    'Goal_Position. Ends when the grasp point stays within --tol of the target for 5 ticks (reached), at',
+    '--timeout, on Ctrl-C, or on a fault.',
+    '',
+    'Safety: a servo error bit (overload, voltage, overheat, angle, ...), a silent bus or a lost port stops at once',
+    'with torque off on every joint and says why; every exit (reached, timeout, Ctrl-C, fault) turns the torque off.',
+    'The target is x,y,z of the grasp point in m, table frame (origin under the pan axis, x forward, z up); the',
+    `trained workspace is radius ${REACH_WORKSPACE.rMin}–${REACH_WORKSPACE.rMax} m, |pan| ≤ ${REACH_WORKSPACE.panMax} rad, height ${REACH_WORKSPACE.zMin}–${REACH_WORKSPACE.zMax} m.`,
+    '--json prints {reached, finalErrorM, seconds, planLatencyUs: {p50, p99}, deadlineMisses, outcome, fault?, ...}.',
+    'Exit code: 0 reached, 1 not reached (timeout), 2 fault, 130 interrupted.',
+    '',
+    'Examples:',
+    '  kdp sim so100 --pty /tmp/so100 &',
+    '  kdp arm --port /tmp/so100 --model models/so100-reach --task reach --target 0.2,0.05,0.1 --json',
+    '  nice -n -10 kdp arm --port /dev/ttyACM0 --calibration ~/.config/kdp/calibration/so100/my_arm.json --target 0.22,0,0.08 --mavlink udp:127.0.0.1:14550',
+  ].join('\n'),
+  options: {
+    port: { type: 'string', placeholder: '<tty>', description: 'serial port of the servo bus adapter (`kdp motors find-port`)' },
+    model: { type: 'string', placeholder: '<dir>', default: 'models/so100-reach', description: 'model folder (manifest.json + model.tflite) for the so100-reach env' },
+    task: { type: 'string', placeholder: 'reach', default: 'reach', description: 'task (only reach)' },
+    target: { type: 'string', placeholder: '<x,y,z>', description: 'grasp-point target in m (table frame)' },
+    calibration: { type: 'string', placeholder: '<file.json>', description: 'LeRobot-format calibration (goal clamp to its ranges)' },
+    robot: { type: 'string', placeholder: '<name|file>', default: 'so100', description: 'robot profile with the joint and velocity limits' },
+    rate: { type: 'string', placeholder: 'Hz', description: 'control rate (default: the profile\'s, 50; the profile bounds it, 50–100)' },
+    timeout: { type: 'string', placeholder: 's', default: '10', description: 'give up after this many seconds of control' },
+    tol: { type: 'string', placeholder: 'm', default: '0.02', description: 'reached: within this distance for 5 ticks' },
+    candidates: { type: 'string', placeholder: 'N', default: '32', description: 'candidate plans per invoke' },
+    'bus-timeout': { type: 'string', placeholder: 'ms', description: 'per-attempt bus timeout of a tick (default 12; raise it on a loaded host)' },
+    seed: { type: 'string', placeholder: 'S', default: '0', description: 'planner noise seed' },
+    ...MAVLINK_OPTIONS,
+  },
+  async run(ctx) {
+    const port = optString(ctx, 'port');
+    if (!port) throw new UsageError('--port is required', 'the servo bus adapter, e.g. --port /dev/ttyACM0 (`kdp motors find-port` lists ports; `kdp sim so100 --pty P` makes a simulated one)');
+    const task = optString(ctx, 'task') ?? 'reach';
+    if (task !== 'reach') throw new UsageError(`--task ${task} is not supported`, 'only --task reach');
+    const t = optVector(ctx, 'target', 3);
+    if (!t) throw new UsageError('--target is required', 'e.g. --target 0.2,0.05,0.1 (grasp point x,y,z in m)');
+    const target = t as [number, number, number];
+    const r = Math.hypot(target[0], target[1]);
+    if (r > 0.42 || target[2] < 0 || target[2] > 0.45) {
+      throw new UsageError(`--target ${target.join(',')} is out of the arm's reach`, `the trained workspace: radius ${REACH_WORKSPACE.rMin}–${REACH_WORKSPACE.rMax} m, height ${REACH_WORKSPACE.zMin}–${REACH_WORKSPACE.zMax} m`);
+    }
+    const config = loadSo100Config(optString(ctx, 'robot') ?? 'so100');
+    const rateHz = optNumber(ctx, 'rate', config.controlHz, { min: 1, max: 1000 });
+    if (rateHz < 50 || rateHz > 100) throw new UsageError(`--rate ${rateHz} is outside the profile's 50–100 Hz`);
+    const calFile = optString(ctx, 'calibration');
+    const calibration = calFile ? loadCalibration(calFile) : undefined;
+    const model = loadModelDir(optString(ctx, 'model') ?? 'models/so100-reach');
+    const busTimeout = optString(ctx, 'bus-timeout') === undefined ? undefined : optNumber(ctx, 'bus-timeout', 12, { min: 1, max: 5000 });
+    const sysid = optString(ctx, 'mavlink-sysid');
+    const tel = await openTelemetry({
+      ...(optString(ctx, 'mavlink') !== undefined ? { target: optString(ctx, 'mavlink')! } : {}),
+      ...(optString(ctx, 'mavlink-key') ? { signingKeyFile: optString(ctx, 'mavlink-key')! } : {}),
+      ...(sysid ? { sysid: Number(sysid) } : {}),
+      frame: 'flu',
+    });
+    let result: ArmResult;
+    try {
+      result = await runArm({
+        port, model, target, config, ...(calibration ? { calibration } : {}), rateHz,
+        timeoutS: optNumber(ctx, 'timeout', 10, { min: 0.1 }), tolM: optNumber(ctx, 'tol', 0.02, { min: 0.001, max: 0.2 }),
+        candidates: optNumber(ctx, 'candidates', 32, { int: true, min: 1, max: 1024 }), seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+        ...(busTimeout !== undefined ? { busTimeoutMs: busTimeout } : {}),
+        telemetry: tel.sink, signal: ctx.signal,
+        onEvent: (e) => { if (ctx.json) process.stderr.write(JSON.stringify(e) + '\n'); else say(ctx, `${e.event} ${JSON.stringify({ ...e, event: undefined })}`); },
+      });
+    } finally {
+      await tel.close();
+    }
+    emitResult(ctx, result, () => [
+      result.reached
+        ? `reached the target within ${(result.finalErrorM * 100).toFixed(1)} cm in ${result.seconds} s`
+        : `did not reach the target (${result.outcome}; ${(result.finalErrorM * 100).toFixed(1)} cm away after ${result.seconds} s)`,
+      ...(result.fault ? [`fault: ${result.fault}`] : []),
+      `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs; ${result.deadlineMisses} deadline misses; ${result.ticks} ticks at ${result.rateHz} Hz (${result.lateTicks} late)`,
+      `limits: ${JSON.stringify(result.limits)}; torque off: ${result.torqueOff}`,
+    ].join('\n'));
+    return result.reached ? 0 : result.outcome === 'aborted' ? 130 : result.outcome === 'fault' ? 2 : 1;
+  },
+};

@@ -1,0 +1,63 @@
+/**
+ * Issue 6 §4 acceptance: over a socat pty, `kdp arm` (a child process per target, the shipped int8
+ * models/so100-reach) against `kdp sim so100` (a child process: six simulated STS3215 servos + the MuJoCo arm in
+ * real time) reaches ≥ 90 % of 50 held-out targets within 2 cm.
+ *   npm run bench   (or: node scripts/run-tests.mjs test/bench/so100-arm.test.ts)
+ *   KDP_ARM_TARGETS (default 50), KDP_ARM_BUS_TIMEOUT_MS (per-attempt bus timeout of a tick, default 60: the
+ *   shared 2-vCPU CI host stalls 30–250 ms at times; a board on an idle core keeps the default 12 ms)
+ * Held-out targets: episodes 4242 + i of the so100-reach env (start pose + target; the training data is seed 0's
+ * stream). Before each run the limp arm (torque off after the previous run) is moved to the start pose through the
+ * simulator's control channel. Each run ends when the grasp point (FK of the measured joints) stays within 2 cm for
+ * 5 ticks, or after 10 s. The simulator's own end-effector site (MuJoCo) is checked too.
+ * Prints `[figure]` lines: success rate, final error (median, p90), time to reach, plan latency, deadline misses.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSo100Config } from '../../src/so100/config.js';
+import { hasSocat, startSimChild } from '../sim-so100/harness.js';
+import { heldOut, runArmCli } from '../arm/harness.js';
+
+const TARGETS = Number(process.env.KDP_ARM_TARGETS ?? 50);
+const BUS_TIMEOUT = process.env.KDP_ARM_BUS_TIMEOUT_MS ?? '60';
+
+const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
+
+test(`kdp arm reaches ≥ 90 % of ${TARGETS} held-out targets within 2 cm (socat pty, kdp sim so100)`, async () => {
+  if (!hasSocat()) { console.log('[figure] so100 arm bench: skipped (socat not installed)'); return; }
+  const cfg = loadSo100Config();
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-arm-bench-'));
+  const sim = await startSimChild(join(dir, 'arm'));
+  const rows: { i: number; reached: boolean; err: number; simErr: number; s: number; p50: number; p99: number; misses: number; outcome: string; late: number }[] = [];
+  const load0 = loadavg()[0]!;
+  try {
+    for (let i = 0; i < TARGETS; i++) {
+      const ep = heldOut(i, cfg);
+      await sim.send({ cmd: 'clear' });
+      await sim.send({ cmd: 'move', joints: ep.q0 });
+      const run = await runArmCli(sim.ready.pty, ep.target, ['--timeout', '10', '--bus-timeout', BUS_TIMEOUT], { timeoutMs: 90_000 });
+      const r = run.result;
+      assert.ok(r, `target ${i}: no JSON result (exit ${run.code}); stderr: ${run.stderr}`);
+      const st = await sim.send({ cmd: 'state' }) as { ee: number[]; servos: { torqueEnable: number }[] };
+      assert.ok(st.servos.every((s) => s.torqueEnable === 0), `target ${i}: torque left on after kdp arm exited`);
+      const simErr = Math.hypot(st.ee[0]! - ep.target[0], st.ee[1]! - ep.target[1], st.ee[2]! - ep.target[2]);
+      rows.push({ i, reached: r.reached, err: r.finalErrorM, simErr, s: r.seconds, p50: r.planLatencyUs.p50, p99: r.planLatencyUs.p99, misses: r.deadlineMisses, outcome: r.outcome, late: r.lateTicks });
+      if (!r.reached) console.log(`  target ${i} [${ep.target.map((v) => v.toFixed(3)).join(', ')}]: ${r.outcome}, ${(r.finalErrorM * 100).toFixed(1)} cm${r.fault ? ` (${r.fault.split('\n')[0]})` : ''}`);
+    }
+  } finally {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const n = rows.length;
+  const ok = rows.filter((r) => r.reached && r.err <= 0.02).length;
+  const simOk = rows.filter((r) => r.simErr <= 0.02).length;
+  const reachedRows = rows.filter((r) => r.reached);
+  console.log(`\n[figure] so100 arm (kdp arm ↔ kdp sim so100 over a socat pty, int8 models/so100-reach, N=32, 50 Hz): ${ok}/${n} held-out targets reached within 2 cm (${((100 * ok) / n).toFixed(0)} %); simulator's MuJoCo end effector within 2 cm after torque off: ${simOk}/${n}`);
+  console.log(`[figure] so100 arm final error: median ${(q(rows.map((r) => r.err), 0.5) * 100).toFixed(2)} cm, p90 ${(q(rows.map((r) => r.err), 0.9) * 100).toFixed(2)} cm; time to reach (reached runs): median ${q(reachedRows.map((r) => r.s), 0.5).toFixed(2)} s, max ${Math.max(0, ...reachedRows.map((r) => r.s)).toFixed(2)} s`);
+  console.log(`[figure] so100 arm plan latency per run: p50 of p50s ${q(rows.map((r) => r.p50), 0.5)} µs, max p99 ${Math.max(...rows.map((r) => r.p99))} µs; deadline misses ${rows.reduce((a, r) => a + r.misses, 0)} in total; late ticks ${rows.reduce((a, r) => a + r.late, 0)}; outcomes ${JSON.stringify(rows.reduce<Record<string, number>>((a, r) => { a[r.outcome] = (a[r.outcome] ?? 0) + 1; return a; }, {}))}; load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
+  assert.ok(ok >= Math.ceil(0.9 * n), `${ok}/${n} reached within 2 cm (< 90 %)`);
+});
+
+test.run();
