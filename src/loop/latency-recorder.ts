@@ -11,11 +11,14 @@ export class LatencyRecorder {
   }
   get count(): number { return this.total; }
   reset(): void { this.n = 0; this.total = 0; }
-  /** p-quantiles (0..1) over the retained samples. */
-  summary(): { count: number; p50: number; p99: number; mean: number; max: number } {
-    const k = Math.min(this.n, this.samples.length);
+  /** Quantiles over the retained samples, or only the most recent `last` of them (cheaper, for live stats). */
+  summary(last = Infinity): { count: number; p50: number; p99: number; mean: number; max: number } {
+    const cap = this.samples.length;
+    const k = Math.min(this.n, cap, last);
     if (k === 0) return { count: 0, p50: 0, p99: 0, mean: 0, max: 0 };
-    const s = Float64Array.from(this.samples.subarray(0, k)).sort();
+    const s = new Float64Array(k);
+    for (let i = 0; i < k; i++) s[i] = this.samples[(this.n - 1 - i + cap) % cap]!;
+    s.sort();
     const q = (p: number): number => s[Math.min(k - 1, Math.floor(p * k))]!;
     let sum = 0;
     for (let i = 0; i < k; i++) sum += s[i]!;

@@ -3,6 +3,9 @@ import { optNumber, optString, requireString } from '../command.js';
 import { emitResult, say } from '../output.js';
 import { loadHostProfile } from '../../boards/schema.js';
 import { runServe } from '../../deploy/serve.js';
+import { createModelLoader } from '../../deploy/serve-agent.js';
+import { createPlanningServe } from '../../deploy/planning-serve.js';
+import { join, resolve } from 'node:path';
 import { MAVLINK_OPTIONS } from '../../mavlink/target.js';
 import { openTelemetry } from '../../mavlink/telemetry.js';
 
@@ -24,6 +27,8 @@ export const command: CommandSpec = {
     'trusted-keys': { type: 'string', placeholder: '<dir>', description: 'trusted ed25519 public keys (default <models>/trusted_keys)' },
     duration: { type: 'string', placeholder: 's', description: 'stop after this many seconds (default: run until Ctrl-C)' },
     'poll-ms': { type: 'string', placeholder: 'ms', description: 'how often to look at `active` (default 250; inotify is used too)' },
+    sim: { type: 'string', placeholder: '<env>', description: 'run the real planning loop (interpreter + receding horizon) against this simulated env, e.g. maze2d-umaze' },
+    candidates: { type: 'string', placeholder: 'N', description: 'with --sim: candidate plans per invoke (default: the manifest\'s)' },
     ...MAVLINK_OPTIONS,
   },
   async run(ctx) {
@@ -43,9 +48,16 @@ export const command: CommandSpec = {
     });
     try {
       const trusted = optString(ctx, 'trusted-keys');
-      say(ctx, `kdp serve: ${modelsDir} at ${rateHz} Hz${mavlink ? `, MAVLink → ${mavlink}` : ''}`);
+      const sim = optString(ctx, 'sim');
+      const candidates = optString(ctx, 'candidates') === undefined ? undefined : optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 4096 });
+      const planning = sim === undefined ? undefined : await createPlanningServe({
+        env: sim, rateHz, ...(candidates === undefined ? {} : { candidates }),
+        baseLoader: createModelLoader({ trustedKeysDir: trusted ?? join(resolve(modelsDir), 'trusted_keys') }),
+      });
+      say(ctx, `kdp serve: ${modelsDir} at ${rateHz} Hz${sim ? `, planning against the ${sim} simulator` : ''}${mavlink ? `, MAVLink → ${mavlink}` : ''}`);
       const r = await runServe({
         modelsDir, rateHz, pollMs, telemetry: tel.sink, signal: ctx.signal,
+        ...(planning ? { loader: planning.loader, tick: planning.tick } : {}),
         ...(durationS === undefined ? {} : { durationMs: durationS * 1000 }),
         ...(trusted === undefined ? {} : { trustedKeysDir: trusted }),
         onEvent: (e) => {
@@ -53,7 +65,8 @@ export const command: CommandSpec = {
           if (e.type === 'rejected') say(ctx, `REFUSED ${e.target}: ${e.reason}`);
         },
       });
-      emitResult(ctx, r, () => [
+      planning?.close();
+      emitResult(ctx, { ...r, ...(planning ? { episodes: planning.episodes } : {}) }, () => [
         `ticks ${r.ticks} at ${r.rateHz} Hz, deadline misses ${r.deadlineMisses}, tick p50 ${r.tickP50Us.toFixed(1)} µs p99 ${r.tickP99Us.toFixed(1)} µs`,
         `models: ${r.swaps} swapped in, ${r.rejects} refused; active ${r.activeSlot}`,
       ].join('\n'));

@@ -1,0 +1,45 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
+import { activate } from '../../src/deploy/remote/kdp-slot.mjs';
+import { runServe } from '../../src/deploy/serve.js';
+import { createModelLoader } from '../../src/deploy/serve-agent.js';
+import { createPlanningServe } from '../../src/deploy/planning-serve.js';
+import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { runKdp } from '../helpers/cli.js';
+
+test('kdp serve --sim: the real interpreter + planning loop drives the simulated robot from the active signed model', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'kdp-serve-plan-'));
+  const root = join(work, 'kdp');
+  const key = generateSigningKey(join(work, 'deploy.key'));
+  mkdirSync(join(root, 'trusted_keys'), { recursive: true });
+  cpSync(key.publicKeyFile, join(root, 'trusted_keys', 'deploy.pub'));
+  const model = join(work, 'src', 'umaze');
+  cpSync('models/maze2d-umaze', model, { recursive: true });
+  await signModelDir(model, key.privateKeyFile);
+  cpSync(model, join(root, 'staging', 'umaze'), { recursive: true });
+  await activate(root, 'umaze');
+
+  const telemetry = new RecordingTelemetrySink();
+  const planning = await createPlanningServe({ env: 'maze2d-umaze', candidates: 16, rateHz: 100, baseLoader: createModelLoader({ trustedKeysDir: join(root, 'trusted_keys') }) });
+  try {
+    const r = await runServe({ modelsDir: root, rateHz: 100, durationMs: 2500, telemetry, loader: planning.loader, tick: planning.tick });
+    assert.ok(r.ticks > 100, `ticks ${r.ticks}`);
+    assert.is(r.activeSlot, 'umaze');
+    assert.ok(telemetry.states >= r.ticks - 1, 'state published every tick');
+    assert.ok(telemetry.plans >= r.ticks - 1, 'plan published every tick');
+    const s = telemetry.lastState!;
+    assert.ok(s.xM > 0.3 && s.xM < 3.3 && s.yM > 0.3 && s.yM < 3.3, `the point mass stays inside the maze: ${JSON.stringify(s)}`);
+  } finally {
+    planning.close();
+  }
+  // the CLI refuses a model that does not match the simulated env, before serving
+  const bad = runKdp(['serve', '--models', root, '--sim', 'maze2d-large', '--duration', '1', '--json']);
+  assert.is(bad.status, 1);
+  assert.match(bad.stderr, /model does not match the environment: env: model trained for "maze2d-umaze", running "maze2d-large"/);
+});
+
+test.run();
