@@ -63,7 +63,7 @@ test('a tampered model file is refused (sha256 differs from the manifest)', () =
   runKdp(['export', '--checkpoint', join(dir, 'run'), '--out', t, '--quantize', 'fp32']);
   const f = join(t, 'model.tflite');
   const b = readFileSync(f);
-  b[b.length - 5] ^= 0xff;
+  b[b.length - 5] = b[b.length - 5]! ^ 0xff;
   writeFileSync(f, b);
   try { loadModelDir(t); assert.unreachable(); } catch (e) { assert.instance(e, ModelError); assert.match((e as Error).message, /sha256/); }
 });
