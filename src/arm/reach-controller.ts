@@ -169,10 +169,10 @@ export class ReachController {
     forwardKinematics(this.qScratch, this.planEnd);
     this.planEndErrorM = Math.hypot(this.planEnd[0]! - this.target[0]!, this.planEnd[1]! - this.target[1]!, this.planEnd[2]! - this.target[2]!);
     // the plan's action `look` env steps ahead (plan step k covers env steps k·fs .. k·fs + fs − 1)
-    const u = this.look / fs;
-    const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
     const dist = Math.hypot(this.ee[0]! - this.target[0]!, this.ee[1]! - this.target[1]!, this.ee[2]! - this.target[2]!);
     const settle = dist < this.settleR;
+    const u = this.look / fs;
+    const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
     for (let i = 0; i < 6; i++) {
       let g = p[k0 * step + S + i]! + a * (p[k1 * step + S + i]! - p[k0 * step + S + i]!);
       if (settle && i < 4) {
