@@ -5,7 +5,7 @@
  * the shipped models/cf-nav. Layouts: seeds 100000 + i (the dataset draws its layouts from one stream seeded 0; the
  * test also checks none equals a training layout when data/crazyflie-nav.hdf5.layouts.json is present).
  *
- * Env: KDP_FLY_LAYOUTS (default 50), KDP_FLY_SHIELD=0 (fly without the straight-line shield: the model + candidate
+ * Env: KDP_FLY_LAYOUTS (default 50), KDP_FLY_FROM (first layout index, default 0), KDP_FLY_SHIELD=0 (fly without the straight-line shield: the model + candidate
  * selection alone), KDP_FLY_CHECK=0 (also no candidate feasibility check: the model alone, closest-to-goal
  * selection; an ablation, the bar is not expected to hold), KDP_FLY_CANDIDATES (default 64). Prints `[figure]` lines; asserts the acceptance bar.
  */
@@ -18,6 +18,7 @@ import { loadModelDir } from '../../src/loop/model-loader.js';
 import { HELD_OUT_SEED_BASE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from '../fly/harness.js';
 
 const N = Number(process.env.KDP_FLY_LAYOUTS ?? 50);
+const FROM = Number(process.env.KDP_FLY_FROM ?? 0);
 const SHIELD = process.env.KDP_FLY_SHIELD !== '0';
 const CHECK = process.env.KDP_FLY_CHECK !== '0';
 const CANDIDATES = Number(process.env.KDP_FLY_CANDIDATES ?? 64);
@@ -30,7 +31,7 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts`, async () => {
   const trained = existsSync(trainFile) ? new Set((JSON.parse(readFileSync(trainFile, 'utf8')) as { episodes: { obstacles: unknown }[] }).episodes.map((e) => JSON.stringify(e.obstacles))) : undefined;
   const results: (FlightResult & { i: number; simCollisions: number })[] = [];
   const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
+  for (let i = FROM; i < FROM + N; i++) {
     const layout = heldOutLayout(i);
     if (trained) assert.not.ok(trained.has(JSON.stringify(layout.obstacles)), `layout ${i} is a training layout`);
     const sim = await spawnSim(writeLayoutFile(layout), layout.start);
