@@ -61,7 +61,7 @@ test('Ctrl-C → the loop stops, torque off, exit 130', async () => {
   assert.ok(st.servos.every((s) => s.torqueEnable === 0), 'torque off after Ctrl-C');
 });
 
-test('an injected overload → exit 2 with the reason, torque off', async () => {
+test('an injected overload → exit 3 with the reason, torque off', async () => {
   if (!sim) return;
   await sim.send({ cmd: 'clear' });
   await sim.send({ cmd: 'move', joints: [0.8, 0.4, 0.2, 0.2, 0, 0.3] });
@@ -69,7 +69,7 @@ test('an injected overload → exit 2 with the reason, torque off', async () => 
   const run = await runArmCli(s.ready.pty, [0.15, -0.15, 0.05], ['--timeout', '20', ...BUS], {
     onSpawn: (_kill, lines) => lines((l) => { if (l.includes('"armed"')) setTimeout(() => { void s.send({ cmd: 'fault', id: 2, fault: 'overload' }); }, 100); }),
   });
-  assert.is(run.code, 2, run.stderr);
+  assert.is(run.code, 3, run.stderr);
   assert.is(run.result?.outcome, 'fault');
   assert.match(run.result?.fault ?? '', /shoulder_lift.*overload/);
   await new Promise((r) => setTimeout(r, 200));

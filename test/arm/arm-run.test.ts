@@ -86,4 +86,21 @@ test('abort (Ctrl-C) → the loop stops and the torque goes off', async () => {
   } finally { await r0.close(); }
 });
 
+test('the simulator killed mid-run (pty pair gone) → fault that says why, the run ends at once', async () => {
+  if (!hasSocat()) return;
+  const ep = heldOut(5, cfg);
+  const r0 = await rig(ep.q0);
+  try {
+    let killedAt = 0;
+    const res = await runArm({ port: r0.pair.a, model, target: ep.target, config: cfg, timeoutS: 10, ...BUS, onEvent: (e) => {
+      if (e.event === 'armed') setTimeout(() => { killedAt = performance.now(); void r0.pair.close(); }, 150);
+    } });
+    const afterKillMs = performance.now() - killedAt;
+    assert.is(res.outcome, 'fault', JSON.stringify(res));
+    assert.match(res.fault ?? '', /serial port lost|silent/);
+    assert.ok(killedAt > 0 && afterKillMs < 2000, `ended ${afterKillMs} ms after the kill`);
+    console.log(`[figure] kdp arm: pty pair killed mid-run → '${(res.fault ?? '').split(':').slice(0, 2).join(':')}', run ended ${Math.round(afterKillMs)} ms after the kill (incl. close)`);
+  } finally { await r0.close(); }
+});
+
 test.run();

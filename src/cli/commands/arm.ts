@@ -31,7 +31,7 @@ export const command: CommandSpec = {
     'The target is x,y,z of the grasp point in m, table frame (origin under the pan axis, x forward, z up); the',
     `trained workspace is radius ${REACH_WORKSPACE.rMin}–${REACH_WORKSPACE.rMax} m, |pan| ≤ ${REACH_WORKSPACE.panMax} rad, height ${REACH_WORKSPACE.zMin}–${REACH_WORKSPACE.zMax} m.`,
     '--json prints {reached, finalErrorM, seconds, planLatencyUs: {p50, p99}, deadlineMisses, outcome, fault?, ...}.',
-    'Exit code: 0 reached, 1 not reached (timeout), 2 fault, 130 interrupted.',
+    'Exit code: 0 reached, 1 not reached (timeout), 2 usage error, 3 fault (safety stop), 130 interrupted.',
     '',
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 &',
@@ -100,6 +100,6 @@ export const command: CommandSpec = {
       `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs; ${result.deadlineMisses} deadline misses; ${result.ticks} ticks at ${result.rateHz} Hz (${result.lateTicks} late)`,
       `limits: ${JSON.stringify(result.limits)}; torque off: ${result.torqueOff}`,
     ].join('\n'));
-    return result.reached ? 0 : result.outcome === 'aborted' ? 130 : result.outcome === 'fault' ? 2 : 1;
+    return result.reached ? 0 : result.outcome === 'aborted' ? 130 : result.outcome === 'fault' ? 3 : 1;
   },
 };
