@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runArm } from '../../src/arm/run-arm.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
+import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
 import { createPtyPair, hasSocat, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import { loadSo100Config } from '../../src/so100/config.js';
@@ -39,8 +40,13 @@ test('reaches a held-out target within 2 cm, then turns the torque off', async (
   const ep = heldOut(0, cfg);
   const r0 = await rig(ep.q0);
   try {
-    const res = await runArm({ port: r0.pair.a, model, target: ep.target, config: cfg, timeoutS: 10, ...BUS });
+    const tel = new RecordingTelemetrySink();
+    const res = await runArm({ port: r0.pair.a, model, target: ep.target, config: cfg, timeoutS: 10, ...BUS, telemetry: tel });
     assert.is(res.outcome, 'reached', JSON.stringify(res));
+    // telemetry: one state, plan and stats sample per tick; the state is the grasp point
+    assert.is(tel.states, res.ticks); assert.is(tel.plans, res.ticks); assert.is(tel.statsCount, res.ticks);
+    assert.ok(Math.abs(tel.lastState!.zM - ep.target[2]) < 0.05, `telemetry z ${tel.lastState!.zM}`);
+    assert.is(tel.faults.length, 0);
     assert.ok(res.reached && res.finalErrorM <= 0.02, `final error ${res.finalErrorM}`);
     for (const k of ['reached', 'finalErrorM', 'seconds', 'planLatencyUs', 'deadlineMisses'] as const) assert.ok(k in res, k);
     assert.ok(res.planLatencyUs.p50 > 0 && res.planLatencyUs.p99 >= res.planLatencyUs.p50);
@@ -56,7 +62,8 @@ test('an overload bit mid-run → torque-safe stop that says why', async () => {
   const r0 = await rig(ep.q0);
   try {
     const events: string[] = [];
-    const p = runArm({ port: r0.pair.a, model, target: ep.target, config: cfg, timeoutS: 10, ...BUS, onEvent: (e) => {
+    const tel = new RecordingTelemetrySink();
+    const p = runArm({ port: r0.pair.a, model, target: ep.target, config: cfg, timeoutS: 10, ...BUS, telemetry: tel, onEvent: (e) => {
       events.push(e.event);
       if (e.event === 'armed') setTimeout(() => r0.sim.command({ cmd: 'fault', id: 3, fault: 'overload' }), 150);
     } });
@@ -67,6 +74,7 @@ test('an overload bit mid-run → torque-safe stop that says why', async () => {
     assert.match(res.fault ?? '', /elbow_flex/);
     assert.match(res.fault ?? '', /torque off/);
     assert.ok(events.includes('fault'));
+    assert.ok(tel.faults.some((f) => /overload/.test(f)), 'the fault goes out as telemetry (STATUSTEXT)');
     assert.ok(await torqueOff(r0.sim), 'every servo torque off');
   } finally { await r0.close(); }
 });
