@@ -4,6 +4,7 @@
  * Ctrl-C → land, and the geofence check on the goal. The 50-layout figure is test/bench/crazyflie-fly.test.ts.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -37,10 +38,16 @@ test('kdp fly --json reaches the goal of a held-out layout with 0 collisions and
   const layout = heldOutLayout(0);
   const file = writeLayoutFile(layout);
   const sim = await spawnSim(file, layout.start);
+  // a MAVLink ground station on loopback: count the telemetry datagrams kdp fly sends
+  const gcs = createSocket('udp4');
+  let mavDatagrams = 0, mavV2 = 0;
+  gcs.on('message', (m) => { mavDatagrams++; if (m[0] === 0xfd) mavV2++; });
+  await new Promise<void>((r) => gcs.bind(0, '127.0.0.1', () => r()));
   let run: CliRun;
   try {
-    run = await runFlyCli(['--uri', sim.uri, '--model', 'models/cf-nav', '--goal', layout.goal.join(','), '--obstacles', file, `--geofence=${NAV_FENCE}`, '--timeout', '30']);
+    run = await runFlyCli(['--uri', sim.uri, '--model', 'models/cf-nav', '--goal', layout.goal.join(','), '--obstacles', file, `--geofence=${NAV_FENCE}`, '--timeout', '30', '--mavlink', `udp:127.0.0.1:${gcs.address().port}`]);
   } finally {
+    await new Promise<void>((r) => gcs.close(() => r()));
     const summary = await sim.stop();
     assert.ok(summary, 'simulator summary');
     assert.is(summary!.collisions, 0, 'simulator counted no collision');
@@ -55,6 +62,7 @@ test('kdp fly --json reaches the goal of a held-out layout with 0 collisions and
   const lat = r.planLatencyUs as { p50: number; p99: number };
   assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50);
   assert.ok(run.events.some((e) => e.event === 'takeoff') && run.events.some((e) => e.event === 'land'));
+  assert.ok(mavDatagrams > 5 && mavV2 === mavDatagrams, `MAVLink 2 datagrams: ${mavDatagrams} (${mavV2} v2)`);
 });
 
 test('in-process flight: telemetry published, limits enforced, goal reached', async () => {
