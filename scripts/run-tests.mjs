@@ -5,7 +5,7 @@
 //   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
 //   node scripts/run-tests.mjs test/foo.test.ts ...
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
 
@@ -70,10 +70,15 @@ function runOne(file) {
   });
 }
 
-const queue = [...files];
+// suites that measure real-time behaviour (link loss within 100 ms, serial stalls) declare `@serial` in their
+// first lines and run alone after the parallel phase, so another suite cannot steal their core
+const isSerial = (f) => /@serial\b/.test(readFileSync(f, 'utf8').slice(0, 400));
+const queue = files.filter((f) => !isSerial(f));
+const serial = files.filter(isSerial);
 await Promise.all(Array.from({ length: jobs }, async () => {
   while (queue.length) await runOne(queue.shift());
 }));
+for (const f of serial) await runOne(f);
 if (files.length === 0) { console.log('no test files found'); failed += 1; }
 if (failures.length) console.log(`\nfailed suites: ${failures.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed`);

@@ -1,3 +1,4 @@
+// @serial: timing-sensitive (real-time deadlines); runs alone after the parallel phase
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';

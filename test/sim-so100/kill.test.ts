@@ -1,3 +1,4 @@
+// @serial: timing-sensitive (real-time deadlines); runs alone after the parallel phase
 // Killing the simulator mid-loop: the arm reports it within 100 ms, says why, and attempts the safe stop.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

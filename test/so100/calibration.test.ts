@@ -1,3 +1,4 @@
+// @serial: timing-sensitive (real-time deadlines); runs alone after the parallel phase
 // LeRobot-format calibration: file round trip, normalisation, servo round trip over the simulated bus,
 // and `kdp calibrate so100` (from a LeRobot file, and the scripted procedure) against `kdp sim so100`.
 import { test } from 'uvu';
