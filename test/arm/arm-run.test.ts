@@ -1,3 +1,4 @@
+// @serial: real-time control over a pty (a starved host reads as a silent bus); runs alone after the parallel phase.
 // runArm (src/arm/run-arm.ts) against the simulated SO-100 over a real socat pty pair, in one process: a held-out
 // target reached; an overload bit mid-run → torque-safe stop with the reason; Ctrl-C (abort) → torque off.
 import { test } from 'uvu';
