@@ -88,9 +88,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = argv.includes('--json');
   const controller = new AbortController();
+  // First Ctrl-C: abort, and the command runs its safe stop (land, torque off, checkpoint). A second one
+  // must not cut that short on a hardware path, so only a third forces the exit.
+  let signals = 0;
   const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
+    signals++;
+    if (signals === 1) { controller.abort(); return; }
+    if (signals === 2) { process.stderr.write('stopping safely (stop setpoint / torque off / checkpoint)… press Ctrl-C again to force quit\n'); return; }
+    process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
