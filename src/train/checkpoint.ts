@@ -5,12 +5,10 @@ import { CheckpointError } from '../errors.js';
 import type { CheckpointMeta } from '../model/checkpoint-format.js';
 import { paramCount } from '../model/mlp-spec.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { CALIBRATION_BIN, CHECKPOINT_JSON, readCheckpointMeta, readCheckpointWeights, WEIGHTS_BIN } from '../model/checkpoint-io.js';
 import type { KdpTrainer } from './kdp-trainer.js';
 
-export const CHECKPOINT_FILE = 'checkpoint.json';
-export const WEIGHTS_FILE = 'weights.bin';
 export const TRAIN_STATE_FILE = 'train-state.bin';
-export const CALIBRATION_FILE = 'calibration-conditions.bin';
 
 interface TrainStateHeader { optimizerStep: number; rng: number[]; trainerStep: number }
 
@@ -33,7 +31,7 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
   const state = new Float32Array(3 * n);
   state.set(net.params, 0); state.set(net.m, n); state.set(net.v, 2 * n);
   const stateBytes = bytesOf(state);
-  writeFileAtomic(join(dir, WEIGHTS_FILE), weights);
+  writeFileAtomic(join(dir, WEIGHTS_BIN), weights);
   writeFileAtomic(join(dir, TRAIN_STATE_FILE), stateBytes);
   const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
   const full: CheckpointMeta = {
@@ -42,31 +40,12 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
     config: { ...meta.config, trainState: header },
     files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
   };
-  writeJsonAtomic(join(dir, CHECKPOINT_FILE), full);
+  writeJsonAtomic(join(dir, CHECKPOINT_JSON), full);
   return full;
 }
 
 export function checkpointExists(dir: string): boolean {
-  return existsSync(join(dir, CHECKPOINT_FILE));
-}
-
-/** Read and validate checkpoint.json (no binaries). */
-export function readCheckpointMeta(dir: string): CheckpointMeta {
-  const p = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(p)) {
-    throw new CheckpointError(`no checkpoint in ${dir} (${CHECKPOINT_FILE} is missing)`, { hint: 'train one with `kdp train --dataset … --env … --out DIR`' });
-  }
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(readFileSync(p, 'utf8')) as CheckpointMeta;
-  } catch (e) {
-    throw new CheckpointError(`${p} is not valid JSON`, { cause: e, hint: 'the file is corrupt: retrain, or restore it from a backup' });
-  }
-  if (meta.format !== 'kdp-checkpoint' || meta.version !== 1) {
-    throw new CheckpointError(`${p}: unsupported checkpoint format ${String(meta.format)} v${String(meta.version)}`, { hint: 'this build reads kdp-checkpoint v1' });
-  }
-  if (!meta.mlp || !meta.layout || !meta.normalizer || !meta.files?.weights) throw new CheckpointError(`${p}: missing fields (mlp, layout, normalizer, files)`);
-  return meta;
+  return existsSync(join(dir, CHECKPOINT_JSON));
 }
 
 function readVerified(dir: string, file: string, expect: { sha256: string; bytes: number }, floats: number): Float32Array {
@@ -80,11 +59,6 @@ function readVerified(dir: string, file: string, expect: { sha256: string; bytes
   const out = new Float32Array(floats);
   out.set(new Float32Array(buf.buffer, buf.byteOffset, floats));
   return out;
-}
-
-/** EMA weights of a checkpoint (what export and evaluation use). */
-export function readCheckpointWeights(dir: string, meta = readCheckpointMeta(dir)): Float32Array {
-  return readVerified(dir, WEIGHTS_FILE, meta.files.weights, paramCount(meta.mlp));
 }
 
 /** Restore the full training state (raw weights, Adam moments, RNG, step) into a fresh trainer. */
@@ -105,5 +79,5 @@ export function restoreTrainer(dir: string, trainer: KdpTrainer, meta = readChec
 }
 
 export function writeCalibration(dir: string, conditions: Float32Array): void {
-  writeFileAtomic(join(dir, CALIBRATION_FILE), bytesOf(conditions));
+  writeFileAtomic(join(dir, CALIBRATION_BIN), bytesOf(conditions));
 }

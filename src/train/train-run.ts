@@ -6,7 +6,8 @@ import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
 import { CheckpointError } from '../errors.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
-import { checkpointExists, readCheckpointMeta, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
+import { readCheckpointMeta } from '../model/checkpoint-io.js';
+import { checkpointExists, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
 import { DatasetProblem } from './tasks/dataset-problem.js';
 

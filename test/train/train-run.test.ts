@@ -7,7 +7,7 @@ import { generateMaze2dDataset } from '../../src/envs/maze2d/generate.js';
 import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset, type TrainRunOptions } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
-import { readCheckpointMeta } from '../../src/train/checkpoint.js';
+import { readCheckpointMeta } from '../../src/model/checkpoint-io.js';
 import { CheckpointError, DatasetError, KdpError, UnknownEnvError } from '../../src/errors.js';
 import { runKdp } from '../helpers/cli.js';
 

@@ -15,7 +15,7 @@ import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from '../manifest.js';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint } from '../../model/checkpoint-io.js';
 import { DEFAULT_CALIBRATION_SAMPLES, exportMlp, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type Quantization } from './mlp-graph.js';
 
 export interface ExportCheckpointOptions {

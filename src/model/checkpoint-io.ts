@@ -1,5 +1,5 @@
 /**
- * Reading a trainer checkpoint directory for export (format: src/model/checkpoint-format.ts):
+ * Reading a trainer checkpoint directory, for export and for resuming training (format: checkpoint-format.ts):
  *   checkpoint.json, weights.bin (EMA weights, float32 LE, packWeights layout) and, optionally,
  *   calibration-conditions.bin (float32 LE, rows of condDim normalized conditions).
  * Every failure is a CheckpointError that says what to do.
@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError } from '../../errors.js';
-import type { CheckpointMeta } from '../../model/checkpoint-format.js';
-import { conditionDim, generatorOutputDim } from '../../model/checkpoint-format.js';
-import { paramCount, unpackWeights, type MlpWeights } from '../../model/mlp-spec.js';
+import { CheckpointError } from '../errors.js';
+import type { CheckpointMeta } from './checkpoint-format.js';
+import { conditionDim, generatorOutputDim } from './checkpoint-format.js';
+import { paramCount, unpackWeights, type MlpWeights } from './mlp-spec.js';
 
 export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -31,7 +31,8 @@ function readF32(path: string): Float32Array {
   return new Float32Array(ab);
 }
 
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
+/** checkpoint.json, validated (format, network spec, layout consistency). */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
   const metaPath = join(dir, CHECKPOINT_JSON);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CheckpointError(`no checkpoint directory at ${dir}`,
@@ -65,6 +66,12 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
         + `(condition ${conditionDim(meta.layout)}, output ${generatorOutputDim(meta.layout)})`, { hint: 'the checkpoint is inconsistent; re-train' });
     }
   }
+  return meta;
+}
+
+/** weights.bin (EMA weights), checked against checkpoint.json (size, sha256) and for non-finite values. */
+export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readCheckpointMeta(dir)): Float32Array {
+  const spec = meta.mlp;
   const wPath = join(dir, WEIGHTS_BIN);
   if (!existsSync(wPath)) throw new CheckpointError(`${dir} has no ${WEIGHTS_BIN}`, { hint: 'the checkpoint is incomplete; re-save it from training' });
   const raw = readFileSync(wPath);
@@ -83,6 +90,13 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   for (let i = 0; i < flat.length; i++) {
     if (!Number.isFinite(flat[i]!)) throw new CheckpointError(`${wPath}: non-finite weight at index ${i}`, { hint: 'training diverged; export an earlier checkpoint' });
   }
+  return flat;
+}
+
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const meta = readCheckpointMeta(dir);
+  const spec = meta.mlp;
+  const flat = readCheckpointWeights(dir, meta);
   const weights = unpackWeights(spec, flat);
 
   let calibrationConditions: Float32Array | null = null;
