@@ -25,11 +25,14 @@ export const command: CommandSpec = {
     seed: { type: 'string', placeholder: 'S', default: '1000', description: 'first episode seed' },
     candidates: { type: 'string', placeholder: 'N', description: 'candidate plans per step (default: the manifest\'s)' },
     out: { type: 'string', placeholder: '<dir>', description: 'report folder (default runs/demo-<time>)' },
-    retrain: { type: 'boolean', description: 'regenerate the dataset, retrain and re-export before the demo' },
+    retrain: { type: 'boolean', description: 'regenerate the dataset, retrain and re-export before the demo (resumes an interrupted retrain)' },
+    steps: { type: 'string', placeholder: 'N', description: 'with --retrain: training steps (default: kdp train\'s)' },
+    'dataset-steps': { type: 'string', placeholder: 'N', default: '1000000', description: 'with --retrain: dataset size in env steps' },
   },
   async run(ctx) {
     const modelDir = optString(ctx, 'model') ?? DEFAULT_MODEL;
     if (optFlag(ctx, 'retrain')) await retrain(ctx, modelDir);
+    if (ctx.signal.aborted) return 130;
     const model = loadModelDir(modelDir);
     const episodes = optNumber(ctx, 'episodes', 20, { int: true, min: 1 });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -79,25 +82,34 @@ function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, 
 }
 
 async function retrain(ctx: CommandContext, modelDir: string): Promise<void> {
-  const [{ generateMaze2dDataset }, { writeD4rlHdf5 }, { trainOnDataset }, { DEFAULT_KDP_CONFIG }, { exportCheckpoint }] = await Promise.all([
-    import('../../envs/maze2d/generate.js'), import('../../data/d4rl-hdf5.js'), import('../../train/train-run.js'),
-    import('../../train/kdp-trainer.js'), import('../../planner/export/export-checkpoint.js'),
+  const [{ generateMaze2dDataset }, { writeD4rlHdf5 }, { writeDatasetProvenance }, { trainOnDataset }, { DEFAULT_KDP_CONFIG }, { exportCheckpoint }, { checkpointExists }, { readCheckpointMeta }] = await Promise.all([
+    import('../../envs/maze2d/generate.js'), import('../../data/d4rl-hdf5.js'), import('../../data/provenance.js'), import('../../train/train-run.js'),
+    import('../../train/kdp-trainer.js'), import('../../planner/export/export-checkpoint.js'), import('../../train/checkpoint.js'), import('../../model/checkpoint-io.js'),
   ]);
   const { DEFAULT_TRAIN_STEPS } = await import('./train.js');
+  const steps = optNumber(ctx, 'steps', DEFAULT_TRAIN_STEPS, { int: true, min: 1 });
+  const datasetSteps = optNumber(ctx, 'dataset-steps', 1_000_000, { int: true, min: 1000 });
   const dataset = 'data/maze2d-umaze.hdf5';
-  if (!existsSync(dataset)) {
-    say(ctx, `generating ${dataset} (1,000,000 steps, seed 0)…`);
-    const bar = createProgress('dataset', 1_000_000, { json: ctx.json });
-    const r = await generateMaze2dDataset({ maze: 'maze2d-umaze', steps: 1_000_000, seed: 0, onProgress: (d) => bar.update(d), progressEvery: 20_000 });
+  const run = 'runs/umaze-retrain';
+  // an unfinished retrain (interrupted) resumes; otherwise everything is made anew
+  const resume = checkpointExists(run) && readCheckpointMeta(run).step < steps;
+  if (!resume) {
+    say(ctx, `generating ${dataset} (${datasetSteps} steps, seed 0)…`);
+    const bar = createProgress('dataset', datasetSteps, { json: ctx.json });
+    const r = await generateMaze2dDataset({ maze: 'maze2d-umaze', steps: datasetSteps, seed: 0, onProgress: (d) => bar.update(d), progressEvery: 20_000, signal: ctx.signal });
     bar.stop();
+    if (ctx.signal.aborted) return;
     await writeD4rlHdf5(dataset, r.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, qposDim: 2, qvelDim: 2 });
+    writeDatasetProvenance(dataset, { command: `kdp dataset maze2d --maze umaze --steps ${datasetSteps} --seed 0 --out ${dataset}`, seed: 0, steps: datasetSteps, env: 'maze2d-umaze' });
   }
-  const bar = createProgress('train', DEFAULT_TRAIN_STEPS, { json: ctx.json, fields: ['loss'] });
-  await trainOnDataset({
-    dataset, env: 'maze2d-umaze', out: 'runs/umaze', steps: DEFAULT_TRAIN_STEPS, normalizer: 'zscore', config: DEFAULT_KDP_CONFIG,
-    checkpointEvery: 250, fresh: false, command: 'kdp demo --retrain', signal: ctx.signal, onStep: (s) => bar.update(s.step, { loss: s.loss }),
+  const bar = createProgress('train', steps, { json: ctx.json, fields: ['loss'] });
+  const t = await trainOnDataset({
+    dataset, env: 'maze2d-umaze', out: run, steps, normalizer: 'zscore', config: DEFAULT_KDP_CONFIG,
+    checkpointEvery: 250, fresh: !resume, command: `kdp train --dataset ${dataset} --env maze2d-umaze --out ${run} --steps ${steps}`,
+    signal: ctx.signal, onStep: (s) => bar.update(s.step, { loss: s.loss }),
   });
   bar.stop();
-  exportCheckpoint({ checkpoint: 'runs/umaze', out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64 });
+  if (t.interrupted) { say(ctx, `interrupted at step ${t.steps}; run \`kdp demo --retrain\` again to resume`); return; }
+  exportCheckpoint({ checkpoint: run, out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64 });
   say(ctx, `re-exported ${modelDir}`);
 }
