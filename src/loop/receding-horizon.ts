@@ -1,4 +1,5 @@
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
+import { ModelError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import type { Clock } from './clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
@@ -71,6 +72,10 @@ export class RecedingHorizonLoop {
 
   constructor(readonly cfg: LoopConfig) {
     const { layout, planner } = cfg;
+    if (cfg.select === 'value' && !cfg.value) {
+      throw new ModelError('E_MODEL_MISMATCH', '--select value needs a learned value head, and this model exports none',
+        { hint: 'use --select goal (distance to goal), cost (feasibility first) or random' });
+    }
     this.S = layout.stateDim; this.A = layout.actionDim; this.H = layout.horizon;
     this.step = this.S + this.A;
     this.N = planner.candidates;

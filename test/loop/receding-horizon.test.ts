@@ -112,4 +112,14 @@ test('selection prefers feasible plans that head to the goal; random is seeded',
   for (let i = 0; i < 32; i++) assert.is(loop.candidates[i * H * step], state[0]);
 });
 
+test('--select value without a value head is refused at construction with a typed error', () => {
+  try {
+    new RecedingHorizonLoop(config(tflitePlanner(4, 'fp32'), new FakeClock(), { select: 'value' }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.is((e as { code?: string }).code, 'E_MODEL_MISMATCH');
+    assert.match((e as Error).message, /value head/);
+  }
+});
+
 test.run();
