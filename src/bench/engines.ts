@@ -26,6 +26,8 @@ export interface Engine {
 export interface EngineOptions {
   candidates: number;
   numerics?: Numerics;
+  /** onnx backend: 'fp32' (default) runs the float equivalent, 'int8' the QDQ graph (ORT's int8 kernels) */
+  onnxQuant?: 'fp32' | 'int8';
 }
 
 export async function createEngine(name: BackendName, bytes: Uint8Array, opts: EngineOptions): Promise<Engine> {
@@ -52,7 +54,7 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
     case 'onnx': {
       const { tfliteToOnnx } = await import('./onnx-writer.js');
       const g = parseTflite(bytes);
-      const onnx = tfliteToOnnx(g, opts.candidates);
+      const onnx = tfliteToOnnx(g, opts.candidates, { quant: opts.onnxQuant ?? 'fp32' });
       const ort = await import('onnxruntime-node');
       const session = await ort.InferenceSession.create(onnx, {
         intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',

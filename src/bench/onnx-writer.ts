@@ -6,7 +6,13 @@
  * CONCATENATION → Concat, ADD/MUL → Add/Mul, RESHAPE → Reshape, RELU → Relu, RELU6 → Clip,
  * TANH → Tanh, LOGISTIC → Sigmoid. int8 graphs become the *float* equivalent: weights and biases
  * are dequantized (W = s_w·q, b = s_in·s_w·q_b) and QUANTIZE/DEQUANTIZE become identities, so ORT
- * computes the same network in fp32 (its int8 QDQ path is not used).
+ * computes the same network in fp32.
+ *
+ * With `{ quant: 'int8' }` the int8 graph is written in ONNX's QDQ form instead: weights as int8
+ * initializers and biases as int32, each behind a DequantizeLinear (per-tensor scale, zero point 0);
+ * every int8 activation tensor becomes QuantizeLinear → DequantizeLinear with its TFLite scale and
+ * zero point (QUANTIZE is that pair, DEQUANTIZE an identity). onnxruntime's graph optimizer fuses
+ * DQ → Gemm → [Relu] → Q into its integer kernels (QGemm / QLinear*), so this times ORT's own int8 path.
  */
 import { ModelError } from '../errors.js';
 import type { GraphDef, TensorDef } from '../planner/runtime/tflite-model.js';
@@ -43,14 +49,16 @@ class Pb {
 }
 
 const FLOAT = 1;
+const INT8 = 3;
+const INT32 = 6;
 const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 
-function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64Array): Pb {
+function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64Array | Int8Array | Int32Array): Pb {
   const t = new Pb();
   for (const d of dims) t.int(1, d);
-  t.int(2, data instanceof Float32Array ? FLOAT : INT64);
+  t.int(2, data instanceof Float32Array ? FLOAT : data instanceof Int8Array ? INT8 : data instanceof Int32Array ? INT32 : INT64);
   t.string(8, name);
   t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return t;
@@ -92,8 +100,22 @@ function floatData(t: TensorDef): Float32Array {
   return out;
 }
 
+function rawInts(t: TensorDef): Int8Array | Int32Array {
+  if (!t.data) throw new ModelError('E_MODEL_UNSUPPORTED_OP', `onnx: tensor "${t.name}" is not constant`);
+  const n = t.shape.reduce((a, d) => a * d, 1);
+  if (t.dtype === 'int8') return Int8Array.from(new Int8Array(t.data.buffer, t.data.byteOffset, n));
+  const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return Int32Array.from({ length: n }, (_, i) => dv.getInt32(4 * i, true));
+}
+
+export interface OnnxOptions {
+  /** 'fp32' (default): the float equivalent; 'int8': QDQ form, run by ORT's integer kernels */
+  quant?: 'fp32' | 'int8';
+}
+
 /** Translate a parsed .tflite graph to an ONNX model with batch `batch` (opset 13). */
-export function tfliteToOnnx(g: GraphDef, batch: number): Uint8Array {
+export function tfliteToOnnx(g: GraphDef, batch: number, opts: OnnxOptions = {}): Uint8Array {
+  const qdq = opts.quant === 'int8';
   const graph = new Pb();
   const name = (t: number): string => `t${t}`;
   const alias = new Map<number, string>();
@@ -104,6 +126,25 @@ export function tfliteToOnnx(g: GraphDef, batch: number): Uint8Array {
   const init = (t: number, data: Float32Array, dims: number[]): string => {
     if (!initialized.has(t)) { graph.msg(5, tensorProto(name(t), dims, data)); initialized.add(t); }
     return name(t);
+  };
+  /** constant int8/int32 tensor `t` behind a DequantizeLinear (zero point 0); returns the float name */
+  const dq = (t: number, data: Int8Array | Int32Array, dims: number[], scale: number): string => {
+    const q = `${name(t)}_q`, sc = `${name(t)}_s`, zp = `${name(t)}_z`;
+    graph.msg(5, tensorProto(q, dims, data));
+    graph.msg(5, tensorProto(sc, [], Float32Array.of(scale)));
+    graph.msg(5, tensorProto(zp, [], data instanceof Int8Array ? Int8Array.of(0) : Int32Array.of(0)));
+    graph.msg(1, node('DequantizeLinear', [q, sc, zp], [name(t)], `n${k++}`));
+    return name(t);
+  };
+  /** QDQ mode: an int8 activation tensor is computed in float as `<name>_f`, then Q → DQ to `<name>` */
+  const quantized = (t: number): boolean => qdq && g.tensors[t]!.dtype === 'int8' && !g.tensors[t]!.data && !!g.tensors[t]!.quant;
+  const qdqAfter = (t: number): void => {
+    const q = g.tensors[t]!.quant!;
+    const f = `${name(t)}_f`, sc = `${name(t)}_s`, zp = `${name(t)}_z`;
+    graph.msg(5, tensorProto(sc, [], Float32Array.of(q.scale[0]!)));
+    graph.msg(5, tensorProto(zp, [], Int8Array.of(q.zeroPoint[0]!)));
+    graph.msg(1, node('QuantizeLinear', [f, sc, zp], [`${name(t)}_q8`], `n${k++}`));
+    graph.msg(1, node('DequantizeLinear', [`${name(t)}_q8`, sc, zp], [name(t)], `n${k++}`));
   };
   const fused = (out: string, act: number): Pb[] => {
     if (act === 0) return [];
@@ -116,16 +157,28 @@ export function tfliteToOnnx(g: GraphDef, batch: number): Uint8Array {
     return [node('Clip', [pre, l, h], [out], `n${k++}`)];
   };
   for (const op of g.ops) {
-    const out = name(op.outputs[0]!);
+    const outQ = quantized(op.outputs[0]!) && op.name !== 'DEQUANTIZE';
+    const out = outQ ? `${name(op.outputs[0]!)}_f` : name(op.outputs[0]!);
     const act = op.options.fusedActivation;
     const y = act === 0 ? out : `${out}_pre`;
     switch (op.name) {
       case 'FULLY_CONNECTED': {
         const w = g.tensors[op.inputs[1]!]!;
         const x = g.tensors[op.inputs[0]!]!;
+        const bt = op.inputs[2] ?? -1;
+        if (qdq && w.dtype === 'int8') {
+          const inputs = [ref(op.inputs[0]!), dq(op.inputs[1]!, rawInts(w), w.shape, w.quant?.scale[0] ?? 1)];
+          if (bt >= 0) {
+            const b = g.tensors[bt]!;
+            const bs = b.quant?.scale[0] ?? (x.quant?.scale[0] ?? 1) * (w.quant?.scale[0] ?? 1);
+            inputs.push(dq(bt, rawInts(b), [b.shape.reduce((a, d) => a * d, 1)], bs));
+          }
+          graph.msg(1, node('Gemm', inputs, [y], `n${k++}`, [{ name: 'transB', i: 1 }]));
+          for (const n of fused(out, act)) graph.msg(1, n);
+          break;
+        }
         const wf = floatData(w);
         const inputs = [ref(op.inputs[0]!), init(op.inputs[1]!, wf, w.shape)];
-        const bt = op.inputs[2] ?? -1;
         if (bt >= 0) {
           const b = g.tensors[bt]!;
           const bf = floatData(b);
@@ -158,11 +211,13 @@ export function tfliteToOnnx(g: GraphDef, batch: number): Uint8Array {
       case 'TANH': graph.msg(1, node('Tanh', [ref(op.inputs[0]!)], [out], `n${k++}`)); break;
       case 'LOGISTIC': graph.msg(1, node('Sigmoid', [ref(op.inputs[0]!)], [out], `n${k++}`)); break;
       case 'QUANTIZE': case 'DEQUANTIZE':
-        alias.set(op.outputs[0]!, ref(op.inputs[0]!));
+        if (outQ) graph.msg(1, node('Identity', [ref(op.inputs[0]!)], [out], `n${k++}`));
+        else alias.set(op.outputs[0]!, ref(op.inputs[0]!));
         break;
       default:
         throw new ModelError('E_MODEL_UNSUPPORTED_OP', `onnx translation: ${op.name} is not mapped`);
     }
+    if (outQ) qdqAfter(op.outputs[0]!);
   }
   graph.string(2, 'kdp');
   for (const t of g.inputs) graph.msg(11, valueInfo(name(t), withBatch(g.tensors[t]!.shape)));

@@ -1,6 +1,7 @@
 // Runtime latency figures (npm run bench): the generator-shaped MLP (noise 32 + condition 6 →
 // 256×3 ReLU → 186), int8 and fp32, at N = 1 and N = 64 candidates, timed interleaved in this process
-// against tfjs-tflite's synchronous runner (same .tflite) and onnxruntime-node (equivalent float ONNX).
+// against tfjs-tflite's synchronous runner (same .tflite) and onnxruntime-node (equivalent float ONNX,
+// and for int8 also the QDQ ONNX graph that ORT runs with its own integer kernels).
 // Writes the models to build/bench/ so the `kdp bench` commands in docs/benchmarks.md can re-run them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { test } from 'uvu';
@@ -15,14 +16,15 @@ mkdirSync(OUT, { recursive: true });
 const weights = randomMlp({ noiseDim: 32, condDim: 6, hidden: [256, 256, 256], outputDim: 186, activation: 'relu' }, 2026);
 const fmt = (r: BenchResult): string => `p50 ${r.p50Us.toFixed(1)} µs, p99 ${r.p99Us.toFixed(1)} µs, mean ${r.meanUs.toFixed(1)} µs, gc ${r.gcCount}`;
 
-async function pair(quant: 'int8' | 'fp32', N: number, other: BackendName, iterations: number): Promise<[BenchResult, BenchResult]> {
+async function pair(quant: 'int8' | 'fp32', N: number, other: BackendName, iterations: number, onnxQuant: 'fp32' | 'int8' = 'fp32'): Promise<[BenchResult, BenchResult]> {
   const bytes = writeMlpTflite(weights, { quantization: quant, candidates: N });
   writeFileSync(new URL(`gen-${quant}-n${N}.tflite`, OUT), bytes);
   const a = await createEngine('kdp', bytes, { candidates: N });
-  const b = await createEngine(other, bytes, { candidates: N });
+  const b = await createEngine(other, bytes, { candidates: N, onnxQuant });
   const r = await runInterleaved(a, b, N, [0, 0], { iterations, warmup: Math.ceil(iterations / 10), rate: 500, block: N === 1 ? 200 : 20 });
   a.close(); b.close();
-  console.log(`\n[figure] ${quant} N=${N} kdp vs ${other}: kdp ${fmt(r[0])} | ${other} ${fmt(r[1])} | ratio p50 ${(r[0].p50Us / r[1].p50Us).toFixed(3)}`);
+  const tag = onnxQuant === 'int8' ? `${other} (int8 QDQ)` : other;
+  console.log(`\n[figure] ${quant} N=${N} kdp vs ${tag}: kdp ${fmt(r[0])} | ${tag} ${fmt(r[1])} | ratio p50 ${(r[0].p50Us / r[1].p50Us).toFixed(3)}`);
   return r;
 }
 
@@ -37,5 +39,32 @@ for (const quant of ['int8', 'fp32'] as const) {
     }
   }
 }
+
+for (const N of [1, 64]) {
+  test(`int8 N=${N}: kdp vs onnx int8 QDQ (interleaved)`, async () => {
+    const [k, o] = await pair('int8', N, 'onnx', N === 1 ? 5000 : 400, 'int8');
+    assert.ok(k.p50Us > 0 && o.p50Us > 0);
+  });
+}
+
+test('onnx int8 QDQ graph computes the same int8 network (outputs within 1 quantization step of kdp)', async () => {
+  const N = 8;
+  const bytes = writeMlpTflite(weights, { quantization: 'int8', candidates: N });
+  const a = await createEngine('kdp', bytes, { candidates: N });
+  const b = await createEngine('onnx', bytes, { candidates: N, onnxQuant: 'int8' });
+  let s = 11;
+  const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  a.inputs.forEach((v, i) => { for (let j = 0; j < v.length; j++) { const x = rnd(); v[j] = x; b.inputs[i]![j] = x; } });
+  a.run(); await b.run();
+  const oa = a.outputs()[0]!, ob = b.outputs()[0]!;
+  const levels = [...new Set(oa)].sort((x, y) => x - y);
+  let step = Infinity;
+  for (let i = 1; i < levels.length; i++) step = Math.min(step, levels[i]! - levels[i - 1]!);
+  let worst = 0;
+  for (let i = 0; i < oa.length; i++) worst = Math.max(worst, Math.abs(oa[i]! - ob[i]!));
+  a.close(); b.close();
+  assert.ok(levels.length > 10, 'outputs vary');
+  assert.ok(worst <= step * 1.0001, `max |kdp − ORT int8| ${worst} > one step ${step}`);
+});
 
 test.run();

@@ -24,6 +24,7 @@ export const command: CommandSpec = {
     '  --backend kdp          this runtime (fixed arena, WASM SIMD kernels)',
     '  --backend tfjs-tflite  TFLite + XNNPACK in WASM (synchronous model runner), same .tflite',
     '  --backend onnx         onnxruntime-node (1 thread) on the equivalent float ONNX graph',
+    '  --onnx-quant int8      with onnx: the int8 QDQ graph (ORT\'s integer kernels) instead of the float one',
     '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
     '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
     '',
@@ -38,6 +39,7 @@ export const command: CommandSpec = {
     paced: { type: 'boolean', description: 'pace the timed loop at --rate (spin-wait to each slot) instead of back-to-back' },
     backend: { type: 'string', placeholder: 'kdp|tfjs-tflite|onnx', default: 'kdp', description: 'engine to time' },
     vs: { type: 'string', placeholder: 'BACKEND', description: 'also run BACKEND, interleaved with kdp, and report the ratio' },
+    'onnx-quant': { type: 'string', placeholder: 'fp32|int8', default: 'fp32', description: 'onnx backend: float equivalent (fp32) or the int8 QDQ graph run by ORT\'s integer kernels' },
     numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'kdp int8 rounding mode' },
     cpus: { type: 'string', placeholder: 'N', description: 'pin the benchmark to the first N cores (taskset)' },
   },
@@ -50,6 +52,7 @@ export const command: CommandSpec = {
     const vsRaw = optString(ctx, 'vs');
     const vs = vsRaw === undefined ? undefined : optChoice(ctx, 'vs', BACKEND_CHOICES, 'tfjs-tflite');
     const numerics = optChoice(ctx, 'numerics', ['xnnpack', 'tflite'] as const, 'xnnpack');
+    const onnxQuant = optChoice(ctx, 'onnx-quant', ['fp32', 'int8'] as const, 'fp32');
     const cpusRaw = optString(ctx, 'cpus');
 
     if (cpusRaw !== undefined && process.env.KDP_BENCH_PINNED !== '1') {
@@ -81,7 +84,7 @@ export const command: CommandSpec = {
     const opts = { iterations, warmup, rate, paced: optFlag(ctx, 'paced') };
     const make = async (name: (typeof BACKEND_CHOICES)[number]): Promise<{ e: Awaited<ReturnType<typeof createEngine>>; initMs: number }> => {
       const t0 = performance.now();
-      const e = await createEngine(name, files.bytes, { candidates, numerics });
+      const e = await createEngine(name, files.bytes, { candidates, numerics, onnxQuant });
       return { e, initMs: performance.now() - t0 };
     };
     const model = { path: files.tflitePath, bytes: files.bytes.length };
