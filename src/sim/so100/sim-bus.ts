@@ -148,8 +148,17 @@ export class SimFeetechBus {
       bytes = g;
       this.garbageNext = 0;
     }
-    // Return_Delay_Time with timer resolution: 0 → at once, otherwise the next timer tick ≥ ceil(µs / 1000) ms
-    if (delayUs > 0) setTimeout(() => this.output(bytes), Math.ceil(delayUs / 1000));
-    else this.output(bytes);
+    // Return_Delay_Time: 0 → at once; otherwise never earlier than the register says (a real servo is
+    // exact). Timers use the event loop's cached clock and can fire early by up to one loop iteration,
+    // so the remaining time is checked against performance.now() and waited out.
+    if (delayUs > 0) {
+      const due = performance.now() + delayUs / 1000;
+      const fire = (): void => {
+        const left = due - performance.now();
+        if (left > 0) setTimeout(fire, Math.max(1, Math.ceil(left)));
+        else this.output(bytes);
+      };
+      setTimeout(fire, Math.ceil(delayUs / 1000));
+    } else this.output(bytes);
   }
 }
