@@ -8,7 +8,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { BackendName, Engine } from './engines.js';
-import { summarize, type LatencyStats } from './stats.js';
+import { summarize, type LatencyStats } from '../util/latency-stats.js';
 
 export interface BenchOptions {
   iterations: number;

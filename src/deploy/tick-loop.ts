@@ -13,6 +13,7 @@
  * (process.cpuUsage, precise on Linux), capped by wall time — exceeded the period: it catches work done on
  * the tick (e.g. loading or hashing a model inside it) but not the OS running someone else meanwhile.
  */
+import { percentile } from '../util/latency-stats.js';
 export interface TickLoopStats {
   ticks: number;
   warmupTicks: number;
@@ -194,6 +195,5 @@ export class TickLoop {
 export function tickPercentileUs(stats: TickLoopStats, p: number): number {
   const n = Math.min(stats.ticks, stats.tickUs.length);
   if (n === 0) return 0;
-  const a = Array.from(stats.tickUs.subarray(0, n)).sort((x, y) => x - y);
-  return a[Math.min(n - 1, Math.floor((p / 100) * n))]!;
+  return percentile(stats.tickUs.slice(0, n).sort(), p);
 }

@@ -1,3 +1,5 @@
+import { summarize } from '../util/latency-stats.js';
+
 /** Fixed-capacity ring of latency samples; recording never allocates, summaries may. */
 export class LatencyRecorder {
   private readonly samples: Float64Array;
@@ -16,13 +18,10 @@ export class LatencyRecorder {
     const cap = this.samples.length;
     const k = Math.min(this.n, cap, last);
     if (k === 0) return { count: 0, p50: 0, p99: 0, mean: 0, max: 0 };
-    const s = new Float64Array(k);
-    for (let i = 0; i < k; i++) s[i] = this.samples[(this.n - 1 - i + cap) % cap]!;
-    s.sort();
-    const q = (p: number): number => s[Math.min(k - 1, Math.floor(p * k))]!;
-    let sum = 0;
-    for (let i = 0; i < k; i++) sum += s[i]!;
-    return { count: this.total, p50: round1(q(0.5)), p99: round1(q(0.99)), mean: round1(sum / k), max: round1(s[k - 1]!) };
+    const recent = new Float64Array(k);
+    for (let i = 0; i < k; i++) recent[i] = this.samples[(this.n - 1 - i + cap) % cap]!;
+    const s = summarize(recent);
+    return { count: this.total, p50: round1(s.p50Us), p99: round1(s.p99Us), mean: round1(s.meanUs), max: round1(s.maxUs) };
   }
 }
 
