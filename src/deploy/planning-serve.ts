@@ -1,9 +1,8 @@
 import { createEnv } from '../envs/factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
-import { MonotonicClock } from '../loop/clock.js';
-import { checkModelMatchesEnv, createTflitePlanner } from '../loop/model-loader.js';
-import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
+import { createEnvLoop } from '../loop/env-loop.js';
+import type { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import type { LoadedModel, ModelLoader } from './serve-agent.js';
 import type { ServeTick } from './serve.js';
@@ -39,15 +38,9 @@ export async function createPlanningServe(o: { env: string; candidates?: number;
 
   const loader: ModelLoader<PlanningModel> = async (dir, signal) => {
     const base = await o.baseLoader(dir, signal);
-    checkModelMatchesEnv(base.manifest, info);
-    const planner = createTflitePlanner({ dir: base.dir, manifest: base.manifest, bytes: base.modelBytes }, o.candidates ?? base.manifest.candidates);
-    planner.invoke(); // first invoke is slow (lazy kernel set-up): pay it here, off the tick
-    const loop = new RecedingHorizonLoop({
-      planner, layout: base.manifest.layout, normalizer: base.manifest.normalizer, clock: new MonotonicClock(), seed,
-      select: 'goal', act: 'track', replanEvery: info.replanEvery ?? 1, budgetUs: 1e6 / o.rateHz,
-      positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1, actionLow: -1, actionHigh: 1,
-      ...(env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
-    });
+    const loop = createEnvLoop({ env, info, model: { dir: base.dir, manifest: base.manifest, bytes: base.modelBytes },
+      candidates: o.candidates ?? base.manifest.candidates, seed, rateHz: o.rateHz });
+    loop.cfg.planner.invoke(); // first invoke is slow (lazy kernel set-up): pay it here, off the tick
     return { ...base, loop };
   };
 

@@ -5,9 +5,9 @@ import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { MonotonicClock } from './clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from './model-loader.js';
-import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
+import { createEnvLoop } from './env-loop.js';
+import type { LoadedModel } from './model-loader.js';
+import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
 
 export interface EvalOptions {
   env: string;
@@ -53,17 +53,18 @@ export interface EvalResult {
 /** Closed-loop evaluation: `episodes` episodes of the env with the model planning in the loop. */
 export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const info = envInfo(o.env);
-  checkModelMatchesEnv(o.model.manifest, info);
   const env = await createEnv(o.env);
-  const planner = createTflitePlanner(o.model, o.candidates, o.backend ?? 'wasm');
-  const rate = o.rateHz ?? 1 / info.dt;
-  const loop = new RecedingHorizonLoop({
-    planner, layout: o.model.manifest.layout, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed,
-    select: o.select, act: o.act, replanEvery: o.replanEvery, budgetUs: 1e6 / rate,
-    positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
-    ...(env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
-    actionLow: -1, actionHigh: 1,
-  });
+  let loop: RecedingHorizonLoop;
+  try {
+    loop = createEnvLoop({
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, select: o.select, act: o.act, replanEvery: o.replanEvery,
+      ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
+    });
+  } catch (e) {
+    env.close();
+    throw e;
+  }
+  const planner = loop.cfg.planner;
   const state = new Float32Array(info.stateDim), goal = new Float32Array(info.goalDim), action = new Float32Array(info.actionDim);
   const scores: number[] = [];
   let returns = 0, successes = 0;
