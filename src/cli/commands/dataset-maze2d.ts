@@ -1,10 +1,8 @@
 import { UsageError } from '../../errors.js';
-import { generateMaze2dDataset } from '../../envs/maze2d/generate.js';
+import { writeMaze2dDataset } from '../../envs/maze2d/generate.js';
 import { MAZE2D_ENVS, mazeName } from '../../envs/maze2d/layouts.js';
-import { writeD4rlHdf5 } from '../../data/d4rl-hdf5.js';
 import { optNumber, optString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
-import { writeDatasetProvenance } from '../../data/provenance.js';
 import { createProgress } from '../progress.js';
 
 export const command: CommandSpec = {
@@ -37,16 +35,12 @@ export const command: CommandSpec = {
     const out = optString(ctx, 'out') ?? `data/${maze}.hdf5`;
     const started = Date.now();
     const bar = createProgress(`maze2d ${maze.slice(7)}`, steps, { json: ctx.json, fields: ['episodes', 'goals'] });
-    const res = await generateMaze2dDataset({
-      maze, steps, seed, actionNoise: noise, signal: ctx.signal, progressEvery: 10_000,
+    const res = await writeMaze2dDataset({
+      maze, steps, seed, actionNoise: noise, signal: ctx.signal, progressEvery: 10_000, out, gzip,
       onProgress: (done, episodes, goals) => bar.update(done, { episodes, goals }),
-    });
-    bar.stop();
-    await writeD4rlHdf5(out, res.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, gzip });
+    }).finally(() => bar.stop());
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = { out, maze, steps, seed, noise, episodes: res.episodes, goalsReached: res.goalsReached, seconds };
-    // provenance sidecar: the trainer copies it into checkpoints and the exporter into manifests
-    writeDatasetProvenance(out, { command: `kdp dataset maze2d --maze ${maze} --steps ${steps} --seed ${seed} --noise ${noise} --out ${out}`, seed, steps, env: maze });
     emitResult(ctx, summary, () => `wrote ${out}: ${steps} steps, ${res.episodes} episodes, ${res.goalsReached} goals reached, ${seconds} s`);
   },
 };

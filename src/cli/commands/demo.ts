@@ -82,8 +82,8 @@ function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, 
 }
 
 async function retrain(ctx: CommandContext, modelDir: string): Promise<void> {
-  const [{ generateMaze2dDataset }, { writeD4rlHdf5 }, { writeDatasetProvenance }, { trainOnDataset }, { DEFAULT_KDP_CONFIG }, { exportCheckpoint }, { checkpointExists }, { readCheckpointMeta }] = await Promise.all([
-    import('../../envs/maze2d/generate.js'), import('../../data/d4rl-hdf5.js'), import('../../data/provenance.js'), import('../../train/train-run.js'),
+  const [{ writeMaze2dDataset }, { trainOnDataset }, { DEFAULT_KDP_CONFIG }, { exportCheckpoint }, { checkpointExists }, { readCheckpointMeta }] = await Promise.all([
+    import('../../envs/maze2d/generate.js'), import('../../train/train-run.js'),
     import('../../train/kdp-trainer.js'), import('../../planner/export/export-checkpoint.js'), import('../../train/checkpoint.js'), import('../../model/checkpoint-io.js'),
   ]);
   const { DEFAULT_TRAIN_STEPS } = await import('./train.js');
@@ -96,11 +96,8 @@ async function retrain(ctx: CommandContext, modelDir: string): Promise<void> {
   if (!resume) {
     say(ctx, `generating ${dataset} (${datasetSteps} steps, seed 0)…`);
     const bar = createProgress('dataset', datasetSteps, { json: ctx.json });
-    const r = await generateMaze2dDataset({ maze: 'maze2d-umaze', steps: datasetSteps, seed: 0, onProgress: (d) => bar.update(d), progressEvery: 20_000, signal: ctx.signal });
-    bar.stop();
-    if (ctx.signal.aborted) return;
-    await writeD4rlHdf5(dataset, r.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, qposDim: 2, qvelDim: 2 });
-    writeDatasetProvenance(dataset, { command: `kdp dataset maze2d --maze umaze --steps ${datasetSteps} --seed 0 --out ${dataset}`, seed: 0, steps: datasetSteps, env: 'maze2d-umaze' });
+    await writeMaze2dDataset({ maze: 'maze2d-umaze', steps: datasetSteps, seed: 0, out: dataset, onProgress: (d) => bar.update(d), progressEvery: 20_000, signal: ctx.signal })
+      .finally(() => bar.stop());
   }
   const bar = createProgress('train', steps, { json: ctx.json, fields: ['loss'] });
   const t = await trainOnDataset({

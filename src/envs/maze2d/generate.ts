@@ -1,5 +1,6 @@
 import { SeededRng } from '../../data/rng.js';
-import type { D4rlArrays } from '../../data/d4rl-hdf5.js';
+import { writeD4rlHdf5, type D4rlArrays } from '../../data/d4rl-hdf5.js';
+import { writeDatasetProvenance } from '../../data/provenance.js';
 import { createMaze2dEnv } from './env.js';
 import type { Maze2dName } from './layouts.js';
 import { WaypointController } from './waypoint-controller.js';
@@ -103,4 +104,25 @@ export async function generateMaze2dDataset(opts: GenerateMaze2dOptions): Promis
     env.close();
   }
   return { arrays: a, episodes, goalsReached, evalGoal };
+}
+
+export interface WriteMaze2dDatasetOptions extends GenerateMaze2dOptions {
+  out: string;
+  /** gzip level of the HDF5 datasets (D4RL used 4; 0 = none) */
+  gzip?: number;
+}
+
+/**
+ * Generate, write the D4RL HDF5 file (atomically) and its provenance sidecar, which the trainer
+ * copies into checkpoints and the exporter into manifests. Throws on abort: nothing is written then.
+ */
+export async function writeMaze2dDataset(o: WriteMaze2dDatasetOptions): Promise<GenerateMaze2dResult> {
+  const res = await generateMaze2dDataset(o);
+  await writeD4rlHdf5(o.out, res.arrays, { stateDim: 4, actionDim: 2, goalDim: 2, ...(o.gzip === undefined ? {} : { gzip: o.gzip }) });
+  const noise = o.actionNoise ?? 0.5;
+  writeDatasetProvenance(o.out, {
+    command: `kdp dataset maze2d --maze ${o.maze} --steps ${o.steps} --seed ${o.seed} --noise ${noise} --out ${o.out}`,
+    seed: o.seed, steps: o.steps, env: o.maze,
+  });
+  return res;
 }
