@@ -1,4 +1,4 @@
-import type { Activation, MlpSpec } from '../model/mlp-spec.js';
+import { paramCount, type Activation, type MlpSpec } from '../model/mlp-spec.js';
 import { Rng } from '../util/rng.js';
 import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
@@ -111,7 +111,7 @@ export class KdpTrainer {
     const [gm, gp] = c.key === 'full' ? [rows, P] : [this.M, this.K];
     const layerWidths = [c.noiseDim + this.dc, ...c.hidden, this.spec.outputDim];
     const activations = layerWidths.reduce((n, w) => n + 4 * rows * w, 0);
-    const floats = 3 * paramFloats(this.spec) + activations + (P + rows) * this.D
+    const floats = 3 * paramCount(this.spec) + activations + (P + rows) * this.D
       + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + (this.maxBlockDims + (this.dk > 32 ? this.dk : 0)) * (gp + gm) + (1 << 16);
     this.kernels = kernels ?? createTrainKernels(floats);
     this.rng = new Rng(c.seed);
@@ -143,19 +143,16 @@ export class KdpTrainer {
     this.writeInputs(this.cond, Bc, M);
     const out = this.net.forward();
     const outDim = D - clamp;
-    // stacked rows: grouped = per condition [K positives | M generated]; full = [all positives | all generated]
     const grouped = config.key !== 'full';
     for (let g = 0; g < Bc; g++) {
-      const posBase = grouped ? g * (K + M) : g * K;
-      this.stacked.set(this.pos.subarray(g * K * D, (g + 1) * K * D), posBase * D);
-      const genBase = grouped ? g * (K + M) + K : P + g * M;
+      this.stacked.set(this.pos.subarray(g * K * D, (g + 1) * K * D), this.posRow(g, 0) * D);
       for (let m = 0; m < M; m++) {
-        const r = (genBase + m) * D;
+        const r = this.genRow(g, m) * D;
         for (let j = 0; j < clamp; j++) this.stacked[r + j] = this.cond[g * dc + j]!;
         this.stacked.set(out.subarray((g * M + m) * outDim, (g * M + m + 1) * outDim), r + clamp);
       }
     }
-    this.computeKeys(grouped);
+    this.computeKeys();
     const temps = config.temperatures;
     if (grouped) {
       for (let g = 0; g < Bc; g++) this.groupDrift(g * (K + M) * D, g * M, g * K, M, K);
@@ -206,20 +203,35 @@ export class KdpTrainer {
     }
   }
 
-  private computeKeys(grouped: boolean): void {
-    const { Bc, M, K, D, dc, dk, problem, config } = this;
-    const w = config.condKeyWeight;
-    const keyDims = problem.keyDims;
-    const genRow = (g: number, m: number): number => (grouped ? g * (K + M) + K + m : Bc * K + g * M + m) * D;
-    const posRow = (g: number, k: number): number => (grouped ? g * (K + M) + k : g * K + k) * D;
-    const writeKey = (dst: Float32Array, dOff: number, src: number, cnd: Float32Array, cOff: number): void => {
-      if (config.key === 'full') { for (let j = 0; j < D; j++) dst[dOff + j] = this.stacked[src + j]!; return; }
-      for (let j = 0; j < dc; j++) dst[dOff + j] = w * cnd[cOff + j]!;
-      if (config.key === 'keyed') for (let j = 0; j < keyDims.length; j++) dst[dOff + dc + j] = this.stacked[src + keyDims[j]!]!;
-    };
+  /**
+   * Row of the stacked [positives | generated] matrix. Grouped variants keep each condition's K
+   * positives and M generated windows together; the naive one stacks all positives, then all generated.
+   */
+  private posRow(g: number, k: number): number {
+    return this.config.key !== 'full' ? g * (this.K + this.M) + k : g * this.K + k;
+  }
+  private genRow(g: number, m: number): number {
+    return this.config.key !== 'full' ? g * (this.K + this.M) + this.K + m : this.Bc * this.K + g * this.M + m;
+  }
+
+  private computeKeys(): void {
+    const { Bc, M, K, dc, dk } = this;
     for (let g = 0; g < Bc; g++) {
-      for (let m = 0; m < M; m++) writeKey(this.Kx, (g * M + m) * dk, genRow(g, m), this.cond, g * dc);
-      for (let k = 0; k < K; k++) writeKey(this.Kp, (g * K + k) * dk, posRow(g, k), this.posCond, (g * K + k) * dc);
+      for (let m = 0; m < M; m++) this.writeKey(this.Kx, (g * M + m) * dk, this.genRow(g, m), this.cond, g * dc);
+      for (let k = 0; k < K; k++) this.writeKey(this.Kp, (g * K + k) * dk, this.posRow(g, k), this.posCond, (g * K + k) * dc);
+    }
+  }
+
+  /** key of stacked row `row` with condition cnd[cOff…]: full window, [w·c], or [w·c, key dims]. */
+  private writeKey(dst: Float32Array, dOff: number, row: number, cnd: Float32Array, cOff: number): void {
+    const { D, dc, config } = this;
+    const src = row * D;
+    if (config.key === 'full') { for (let j = 0; j < D; j++) dst[dOff + j] = this.stacked[src + j]!; return; }
+    const w = config.condKeyWeight;
+    for (let j = 0; j < dc; j++) dst[dOff + j] = w * cnd[cOff + j]!;
+    if (config.key === 'keyed') {
+      const keyDims = this.problem.keyDims;
+      for (let j = 0; j < keyDims.length; j++) dst[dOff + dc + j] = this.stacked[src + keyDims[j]!]!;
     }
   }
 
@@ -297,11 +309,4 @@ export class KdpTrainer {
       restore();
     }
   }
-}
-
-function paramFloats(spec: MlpSpec): number {
-  const dims = [spec.noiseDim + spec.condDim, ...spec.hidden, spec.outputDim];
-  let n = 0;
-  for (let i = 0; i + 1 < dims.length; i++) n += dims[i]! * dims[i + 1]! + dims[i + 1]!;
-  return n;
 }
