@@ -15,9 +15,12 @@ export interface EvalOptions {
   episodes: number;
   seed: number;
   candidates: number;
-  select: SelectStrategy;
-  act: ActMode;
-  replanEvery: number;
+  /** default 'goal' */
+  select?: SelectStrategy;
+  /** default 'track' */
+  act?: ActMode;
+  /** default: the env's replanning period */
+  replanEvery?: number;
   /** control rate (Hz) the deadline budget is derived from; default 1/dt */
   rateHz?: number;
   backend?: 'wasm' | 'reference';
@@ -57,7 +60,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed, select: o.select, act: o.act, replanEvery: o.replanEvery,
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed,
+      ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
+      ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
       ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
     });
   } catch (e) {
@@ -121,7 +126,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     successRate: Math.round((successes / n) * 1000) / 1000, meanReturn: r1(returns / n),
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
-    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: o.select, replanEvery: o.replanEvery,
+    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes,
     ...(svgs.length ? { svgs } : {}),
   };

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { envInfo } from '../../envs/registry.js';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
@@ -44,7 +43,7 @@ export const command: CommandSpec = {
       env: model.manifest.env, model, episodes,
       seed: optNumber(ctx, 'seed', 1000, { int: true, min: 0 }),
       candidates: optNumber(ctx, 'candidates', model.manifest.candidates, { int: true, min: 1, max: 4096 }),
-      select: 'goal', act: 'track', replanEvery: envInfo(model.manifest.env).replanEvery ?? 1, record: out, signal: ctx.signal,
+      record: out, signal: ctx.signal,
       onEpisode: (i, _r, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
     });
     bar.stop();
