@@ -32,7 +32,7 @@ export const command: CommandSpec = {
     const dir = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const model = loadModelDir(dir);
     const env = optString(ctx, 'env') ?? model.manifest.env;
-    const info = envInfo(env);
+    envInfo(env);
     const episodes = optNumber(ctx, 'episodes', 100, { int: true, min: 1 });
     const bar = createProgress('eval', episodes, { json: ctx.json, fields: ['score'] });
     let sum = 0;
@@ -44,7 +44,7 @@ export const command: CommandSpec = {
       candidates: optNumber(ctx, 'candidates', model.manifest.candidates, { int: true, min: 1, max: 4096 }),
       select: optChoice<SelectStrategy>(ctx, 'select', SELECT_STRATEGIES, 'goal'),
       act: optChoice<ActMode>(ctx, 'act', ['track', 'first-action'], 'track'),
-      replanEvery: optNumber(ctx, 'replan-every', info.replanEvery ?? 1, { int: true, min: 1 }),
+      ...(optString(ctx, 'replan-every') === undefined ? {} : { replanEvery: optNumber(ctx, 'replan-every', 1, { int: true, min: 1 }) }),
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
       backend: optChoice(ctx, 'backend', ['wasm', 'reference'] as const, 'wasm'),
       ...(record ? { record } : {}),
