@@ -12,6 +12,7 @@
  * exception — turns the torque off (`arm.close()`) before the port closes. The result is returned, never thrown,
  * once the arm is connected.
  */
+import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import { SafetyStopError } from '../errors.js';
 import type { LoadedModel } from '../loop/model-loader.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
@@ -141,7 +142,7 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
       }
       tel.publishPlan(planSample);
       if ((ticks & 15) === 0) {
-        const sm = ctl.loop.planLatency.summary();
+        const sm = ctl.loop.planLatency.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
         statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
       }
       statsSample.deadlineMisses = ctl.loop.stats.deadlineMisses;

@@ -2,6 +2,7 @@ import { createEnv } from '../envs/factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import { createEnvLoop } from '../loop/env-loop.js';
+import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import type { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import type { LoadedModel, ModelLoader } from './serve-agent.js';
@@ -74,7 +75,7 @@ export async function createPlanningServe(o: { env: string; candidates?: number;
   let current: PlanningModel | undefined;
   const statsTimer = setInterval(() => {
     if (!current || !telemetry) return;
-    const s = current.loop.planLatency.summary(512);
+    const s = current.loop.planLatency.summary(LIVE_STATS_WINDOW);
     stats.latencyP50Us = s.p50; stats.latencyP99Us = s.p99; stats.deadlineMisses = current.loop.stats.deadlineMisses;
     stats.candidates = current.loop.cfg.planner.candidates;
     telemetry.publishStats(stats);

@@ -12,6 +12,7 @@
  * Link loss → the flight ends at once (nothing can be sent: the firmware's watchdog levels and stops the
  * motors). A stalled tick (no setpoint for `staleMs`) → the client's failsafe (hover, then land).
  */
+import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
 import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
@@ -261,7 +262,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
         tel.publishPlan(planSample);
         const lat = loop.planLatency;
         if ((loop.stats.ticks & 15) === 0) {
-          const sm = lat.summary();
+          const sm = lat.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
           statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
         }
         statsSample.deadlineMisses = loop.stats.deadlineMisses;
@@ -309,7 +310,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     // a result even when the flight failed early
     result = {
       reached: outcome === 'reached', collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
-      planLatencyUs: { p50: loop.planLatency.summary().p50, p99: loop.planLatency.summary().p99 },
+      planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(loop.planLatency.summary()),
       deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
       infeasibleTicks, hoverTicks, limits, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,

@@ -1,5 +1,8 @@
 import { summarize } from '../util/latency-stats.js';
 
+/** Samples behind live (in-loop) telemetry stats: sorting 512 values is ~µs, the whole ring is ~ms. */
+export const LIVE_STATS_WINDOW = 512;
+
 /** Fixed-capacity ring of latency samples; recording never allocates, summaries may. */
 export class LatencyRecorder {
   private readonly samples: Float64Array;
