@@ -21,7 +21,10 @@ for (const file of sources) {
   const src = join(srcDir, file);
   const out = join(outDir, file.replace(/\.ts$/, '.wasm'));
   if (!force && existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) continue;
-  execFileSync(process.execPath, [asc, src, '--enable', 'simd', '-O3', '--noAssert', '--runtime', 'stub',
-    '--initialMemory', '16', '--importMemory', '--outFile', out], { stdio: 'inherit', cwd: root });
+  // *_relaxed.ts modules use relaxed SIMD and are loaded only where the engine supports it
+  // (and, having no static data, need only one page of the memory they share with kdp_kernels)
+  const relaxed = file.endsWith('_relaxed.ts');
+  execFileSync(process.execPath, [asc, src, '--enable', relaxed ? 'simd,relaxed-simd' : 'simd', '-O3', '--noAssert', '--runtime', 'stub',
+    '--initialMemory', relaxed ? '1' : '16', '--importMemory', '--outFile', out], { stdio: 'inherit', cwd: root });
   console.error(`build-wasm: ${file} -> build/wasm/${file.replace(/\.ts$/, '.wasm')}`);
 }

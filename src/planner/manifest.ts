@@ -25,7 +25,8 @@ export interface ModelManifest {
   name: string;
   createdAt: string;
   env: string;
-  model: { file: string; sha256: string; bytes: number; quantization: 'int8' | 'fp32' };
+  /** weightBits (int8 only, added with --weight-bits): bits the FC weights use inside their int8 tensors */
+  model: { file: string; sha256: string; bytes: number; quantization: 'int8' | 'fp32'; weightBits?: number };
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   /** batch dimension of the exported graph = candidate plans per invoke */

@@ -5,7 +5,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Interpreter, type Backend } from '../../src/planner/runtime/interpreter.js';
+import { Interpreter, type Backend, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -28,8 +28,8 @@ function hotLoop(it: Interpreter, src: Float32Array, out: Float32Array, n: numbe
   return sink;
 }
 
-async function measure(model: string, backend: Backend, invokes: number): Promise<{ gcEvents: number; heapGrowth: number }> {
-  const it = Interpreter.fromBytes(new Uint8Array(readFileSync(new URL(`${model}.tflite`, FIX))), { backend }).allocate();
+async function measure(bytes: Uint8Array, opts: InterpreterOptions, invokes: number): Promise<{ gcEvents: number; heapGrowth: number }> {
+  const it = Interpreter.fromBytes(bytes, opts).allocate();
   const src = new Float32Array(it.inputView(0).length).fill(0.25);
   const out = it.outputView(0);
   hotLoop(it, src, out, 3000); // warm up: JIT tier-up of the kernels and of this loop
@@ -57,10 +57,21 @@ async function measure(model: string, backend: Backend, invokes: number): Promis
   return { gcEvents, heapGrowth };
 }
 
-for (const [model, backend, n] of [['mlp-relu-int8', 'wasm', 100_000], ['mlp-silu-fp32', 'wasm', 100_000], ['mlp-relu-int8', 'reference', 20_000]] as const) {
+const fixture = (model: string): Uint8Array => new Uint8Array(readFileSync(new URL(`${model}.tflite`, FIX)));
+// the shipped umaze model has 6-bit weights: its FCs run on the relaxed-SIMD kernel (batch 4 keeps it quick)
+const shipped = new Uint8Array(readFileSync(new URL('../../models/maze2d-umaze/model.tflite', import.meta.url)));
+const cases: Array<[string, () => Uint8Array, InterpreterOptions, number]> = [
+  ['mlp-relu-int8', () => fixture('mlp-relu-int8'), { backend: 'wasm' }, 100_000],
+  ['mlp-silu-fp32', () => fixture('mlp-silu-fp32'), { backend: 'wasm' }, 100_000],
+  ['mlp-relu-int8', () => fixture('mlp-relu-int8'), { backend: 'reference' }, 20_000],
+  ['maze2d-umaze (relaxed-SIMD FC)', () => shipped, { backend: 'wasm', batch: 4 }, 100_000],
+];
+for (const [model, bytes, opts, n] of cases) {
+  const backend: Backend = opts.backend ?? 'wasm';
   test(`${n} invokes of ${model} (${backend}): 0 GC events, heap growth < 1 KB`, async () => {
     assert.ok(gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
-    const r = await measure(model, backend, n);
+    if (model.startsWith('maze2d')) assert.ok(Interpreter.fromBytes(bytes(), opts).kernelKinds.includes('fc_i6'), 'expected the relaxed kernel');
+    const r = await measure(bytes(), opts, n);
     console.log(`\n[figure] ${model} ${backend}: ${n} invokes → ${r.gcEvents} GC events, heap growth ${r.heapGrowth} B`);
     assert.is(r.gcEvents, 0);
     assert.ok(r.heapGrowth < 1024, `heap grew ${r.heapGrowth} B`);

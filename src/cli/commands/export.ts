@@ -19,6 +19,7 @@ export const command: CommandSpec = {
     quantize: { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'weights/activations precision' },
     calibration: { type: 'string', placeholder: 'N', default: '1024', description: 'int8 calibration samples ((noise, condition) pairs)' },
     candidates: { type: 'string', placeholder: 'N', default: '64', description: 'batch dimension = candidate plans per invoke' },
+    'weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8: bits the FC weights use inside their int8 tensors; 6 runs the relaxed-SIMD kernel (~1.35× faster at N = 64, docs/runtime.md)' },
   },
   async run(ctx) {
     const checkpoint = requireString(ctx, 'checkpoint', 'e.g. --checkpoint runs/umaze');
@@ -26,8 +27,9 @@ export const command: CommandSpec = {
     const quantization = optChoice(ctx, 'quantize', ['int8', 'fp32'] as const, 'int8');
     const calibration = optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 });
     const candidates = optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 65_536 });
+    const weightBits = Number(optChoice(ctx, 'weight-bits', ['8', '6'] as const, '8')) as 8 | 6;
     const { exportCheckpoint } = await import('../../planner/export/export-checkpoint.js');
-    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates });
+    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits });
     const cal = r.manifest.provenance.calibration;
     emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes }, () => [
       `wrote ${r.modelPath} (${r.bytes} bytes, ${r.quantization}, sha256 ${r.sha256.slice(0, 16)}…)`,

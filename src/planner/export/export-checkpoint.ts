@@ -16,6 +16,7 @@ import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from '../manifest.js';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';
 import { loadCheckpoint } from '../../model/checkpoint-io.js';
+import type { WeightBits } from './quant.js';
 import { DEFAULT_CALIBRATION_SAMPLES, exportMlp, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type Quantization } from './mlp-graph.js';
 
 export interface ExportCheckpointOptions {
@@ -27,6 +28,8 @@ export interface ExportCheckpointOptions {
   calibration?: number;
   /** batch dimension = candidate plans per invoke (default 64) */
   candidates?: number;
+  /** int8: bits of the FC weights inside their int8 tensors (default 8; 6 runs the relaxed-SIMD kernel) */
+  weightBits?: WeightBits;
   /** for reproducible manifests in tests */
   now?: Date;
 }
@@ -55,6 +58,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   const ex = exportMlp(weights, {
     quantization,
     candidates: opts.candidates ?? 64,
+    ...(opts.weightBits !== undefined ? { weightBits: opts.weightBits } : {}),
     calibration: { ...(ck.calibrationConditions ? { conditions: ck.calibrationConditions } : {}), samples: opts.calibration ?? DEFAULT_CALIBRATION_SAMPLES, seed: meta.provenance?.seed ?? 0 },
     description: `kdp generator for ${meta.env} (checkpoint step ${meta.step}, ${quantization})`,
   });
@@ -78,7 +82,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     name,
     createdAt: (opts.now ?? new Date()).toISOString(),
     env: meta.env,
-    model: { file: MODEL_FILE, sha256, bytes: ex.bytes.length, quantization },
+    model: { file: MODEL_FILE, sha256, bytes: ex.bytes.length, quantization, ...(quantization === 'int8' ? { weightBits: opts.weightBits ?? 8 } : {}) },
     inputs: [
       { name: INPUT_NAMES[0], shape: [N, spec.noiseDim], dtype: 'float32' },
       { name: INPUT_NAMES[1], shape: [N, spec.condDim], dtype: 'float32' },

@@ -19,7 +19,7 @@ import { activate } from '../../model/mlp-spec.js';
 import { planGraphArena } from './arena-plan.js';
 import { SeededRandom } from './prng.js';
 import {
-  chooseActivationQParams, LOGISTIC_OUT, quantizeBias, quantizeWeightsPerTensor, TANH_OUT,
+  chooseActivationQParams, LOGISTIC_OUT, quantizeBias, quantizeWeightsPerTensor, TANH_OUT, type WeightBits,
   type Int8Layer, type Int8Network, type QParams,
 } from './quant.js';
 import {
@@ -33,6 +33,8 @@ export interface MlpExportOptions {
   quantization: Quantization;
   /** batch dimension N of the exported graph (candidate plans per invoke); default 64 */
   candidates?: number;
+  /** int8: bits used by the FC weights inside their int8 tensors (default 8; 6 → relaxed-SIMD kernel) */
+  weightBits?: WeightBits;
   /** int8 calibration */
   calibration?: {
     /** normalized conditions, rows of condDim floats (e.g. calibration-conditions.bin) */
@@ -110,7 +112,7 @@ export function exportMlp(w: MlpWeights, opts: MlpExportOptions): MlpExport {
     return { bytes: writeTfliteGraph(graph), graph, quantization: 'fp32', candidates: N, arenaBytes: planGraphArena(graph).arenaBytes };
   }
   const cal = calibrate(w, opts.calibration ?? {});
-  const net = quantizeNetwork(w, widen(cal.ranges, opts.calibration?.margin ?? 0.1));
+  const net = quantizeNetwork(w, widen(cal.ranges, opts.calibration?.margin ?? 0.1), opts.weightBits ?? 8);
   const graph = buildInt8Graph(w, net, N, opts);
   return {
     bytes: writeTfliteGraph(graph), graph, quantization: 'int8', candidates: N, arenaBytes: planGraphArena(graph).arenaBytes,
@@ -189,13 +191,13 @@ function widen(r: Ranges, margin: number): Ranges {
   return { input: r.input, fc: r.fc.map(w), act: r.act.map(w) };
 }
 
-function quantizeNetwork(w: MlpWeights, r: Ranges): Int8Network {
+function quantizeNetwork(w: MlpWeights, r: Ranges, weightBits: WeightBits): Int8Network {
   const act = w.spec.activation;
   const input = chooseActivationQParams(r.input[0], r.input[1]);
   let inQ = input;
   const layers: Int8Layer[] = w.layers.map((l, li) => {
     const hidden = li < w.layers.length - 1;
-    const { q: wq, scale: wScale } = quantizeWeightsPerTensor(l.W);
+    const { q: wq, scale: wScale } = quantizeWeightsPerTensor(l.W, weightBits);
     const { q: bq, scale: biasScale } = quantizeBias(l.b, inQ.scale, wScale);
     const fcRange = r.fc[li]!;
     // relu is fused: the FC output tensor holds relu(z), so calibrate it on [0, max z]

@@ -8,7 +8,9 @@
  * the .tflite stores):
  *   - activations: asymmetric per-tensor int8, range widened to include 0,
  *     scale = (max − min)/255, zp = round(−128 − min/scale) clamped to [−128, 127];
- *   - FC weights: symmetric per-tensor int8, zp 0, scale = max|W|/127, values in [−127, 127];
+ *   - FC weights: symmetric per-tensor int8, zp 0, scale = max|W|/q, values in [−q, q] with
+ *     q = 2^(bits−1) − 1: 127 for the default 8 bits; 31 for `--weight-bits 6`, which the runtime
+ *     runs on its faster relaxed-SIMD kernel (docs/runtime.md) and is still a standard int8 tensor;
  *   - FC bias: int32, scale = in_scale × w_scale (float32), zp 0;
  *   - LOGISTIC output: scale 1/256, zp −128; TANH output: scale 1/128, zp 0 (TFLite requirements).
  */
@@ -37,13 +39,18 @@ export function chooseActivationQParams(min: number, max: number): QParams {
   return { scale, zeroPoint };
 }
 
-/** Symmetric per-tensor int8 weights. */
-export function quantizeWeightsPerTensor(W: Float32Array): { q: Int8Array; scale: number } {
+export const WEIGHT_BITS = [8, 6] as const;
+export type WeightBits = (typeof WEIGHT_BITS)[number];
+
+/** Symmetric per-tensor int8 weights using `bits` bits: values in [−(2^(bits−1) − 1), 2^(bits−1) − 1]. */
+export function quantizeWeightsPerTensor(W: Float32Array, bits: WeightBits = 8): { q: Int8Array; scale: number } {
+  if (!WEIGHT_BITS.includes(bits)) throw new RangeError(`weight bits must be one of ${WEIGHT_BITS.join(', ')}, got ${bits}`);
+  const qmax = (1 << (bits - 1)) - 1;
   let maxAbs = 0;
   for (let i = 0; i < W.length; i++) { const a = Math.abs(W[i]!); if (a > maxAbs) maxAbs = a; }
-  const scale = Math.fround(maxAbs > 0 ? maxAbs / 127 : 1);
+  const scale = Math.fround(maxAbs > 0 ? maxAbs / qmax : 1);
   const q = new Int8Array(W.length);
-  for (let i = 0; i < W.length; i++) q[i] = Math.max(-127, Math.min(127, roundHalfAway(W[i]! / scale)));
+  for (let i = 0; i < W.length; i++) q[i] = Math.max(-qmax, Math.min(qmax, roundHalfAway(W[i]! / scale)));
   return { q, scale };
 }
 

@@ -18,9 +18,10 @@
  */
 import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../errors.js';
 import { alignUp, planGreedy } from './memory-planner.js';
-import { prepareGraph, type Node, type Numerics, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
+import { I6_OFFSET, prepareGraph, type Node, type Numerics, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
 import * as ref from './reference-kernels.js';
 import { parseTflite, type GraphDef } from './tflite-model.js';
+import { relaxedModule } from './relaxed-simd.js';
 import { instantiateKernels, WASM_PAGE, type KernelInstance } from './wasm-kernels.js';
 
 export type Backend = 'wasm' | 'reference';
@@ -39,6 +40,12 @@ export interface InterpreterOptions {
    * multiplier + shift). See prepare.ts `Numerics`.
    */
   numerics?: Numerics;
+  /**
+   * wasm backend: run int8 FCs whose weights are 6-bit (`kdp export --weight-bits 6`) on the
+   * relaxed-SIMD kernel when the engine has it (default true; relaxed-simd.ts). Same results.
+   * reference backend: default false; true runs that kernel's packed layout in TypeScript.
+   */
+  relaxedSimd?: boolean;
   /** Upper bound for the arena (bytes); allocate() throws ArenaExhaustedError beyond it. Default 256 MiB. */
   arenaLimitBytes?: number;
 }
@@ -72,6 +79,8 @@ export class Interpreter {
   readonly batch: number;
   readonly modelBatch: number;
   readonly numerics: Numerics;
+  /** whether 6-bit-weight FCs run on the relaxed-SIMD kernel (see kernelKinds for which did) */
+  readonly relaxed: boolean;
   private readonly prepared: PreparedGraph;
   private readonly arenaLimit: number;
   private steps: Array<() => void> = [];
@@ -83,8 +92,12 @@ export class Interpreter {
   private constructor(readonly graph: GraphDef, opts: InterpreterOptions) {
     this.backend = opts.backend ?? 'wasm';
     if (this.backend !== 'wasm' && this.backend !== 'reference') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use wasm or reference' });
+    // wasm: on by default where the engine has it; reference: only on request (runs the same packed
+    // layout in TypeScript, so tests can check the packing independently of the WASM kernel)
+    this.relaxed = this.backend === 'wasm' ? opts.relaxedSimd !== false && relaxedModule() !== null : opts.relaxedSimd === true;
     this.prepared = prepareGraph(graph, {
       ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.batch !== undefined ? { batch: opts.batch } : {}), numerics: opts.numerics ?? 'xnnpack',
+      relaxedI6: this.relaxed,
     });
     this.numerics = opts.numerics ?? 'xnnpack';
     this.batch = this.prepared.batch;
@@ -110,6 +123,8 @@ export class Interpreter {
 
   inputInfo(i: number): TensorInfo { return info(this.boundary('input', i)); }
   outputInfo(i: number): TensorInfo { return info(this.boundary('output', i)); }
+  /** Kernel per node in execution order (e.g. 'fc_i6' = relaxed-SIMD FC), for reports and tests. */
+  get kernelKinds(): readonly string[] { return this.prepared.nodes.map((n) => n.kind); }
   /** Operator names in execution order. */
   get opNames(): readonly string[] { return this.prepared.opNames; }
 
@@ -132,7 +147,7 @@ export class Interpreter {
     let base = 0;
     let buffer: ArrayBuffer;
     if (this.backend === 'wasm') {
-      const w = instantiateKernels();
+      const w = instantiateKernels(this.relaxed);
       const need = w.base + arenaBytes;
       const have = w.memory.buffer.byteLength;
       if (need > have) w.memory.grow(Math.ceil((need - have) / WASM_PAGE));
@@ -249,6 +264,16 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
         k.fc_i8(xs, wt, b, y, rows, inPad, outDim, hasB, mult, shift, fpScale, outZp, lo, hi, w8);
       };
     }
+    case 'fc_i6': {
+      const r = w.r;
+      if (!r) throw new KdpError('E_INTERNAL', 'fc_i6 node without the relaxed-SIMD module', { hint: 'report a bug; set KDP_RELAXED_SIMD=0 to work around it' });
+      const [x, xp, corr, wt, b, y] = [abs(n.x), abs(n.xp), abs(n.corr), abs(n.w), abs(n.b), abs(n.y)];
+      const { rows, inDim, inPad, outDim, mult, shift, fpScale, outZp, lo, hi } = n;
+      return () => {
+        r.pack_x(x, xp, corr, rows, inDim, inPad, I6_OFFSET);
+        r.fc_i6(xp, corr, wt, b, y, rows, inPad, outDim, mult, shift, fpScale, outZp, lo, hi);
+      };
+    }
     case 'clamp_f32': { const [x, y, c, lo, hi] = [abs(n.x), abs(n.y), n.count, n.lo, n.hi]; return () => k.clamp_f32(x, y, c, lo, hi); }
     case 'tanh_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.tanh_f32(x, y, c); }
     case 'logistic_f32': { const [x, y, c] = [abs(n.x), abs(n.y), n.count]; return () => k.logistic_f32(x, y, c); }
@@ -318,6 +343,14 @@ function bindReference(n: Node, abs: (id: number) => number, buffer: ArrayBuffer
       const y = i8(n.y, n.rows * n.outDim);
       const { rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi } = n;
       return () => ref.fcI8(x, w, b, y, rows, inDim, inPad, outDim, inZp, mult, shift, fpScale, outZp, lo, hi);
+    }
+    case 'fc_i6': {
+      const x = i8(n.x, n.rows * n.inDim);
+      const w = new Uint8Array(buffer, abs(n.w), Math.ceil(n.outDim / 8) * 8 * n.inPad);
+      const b = new Int32Array(buffer, abs(n.b), n.outDim);
+      const y = i8(n.y, n.rows * n.outDim);
+      const { rows, inDim, inPad, outDim, mult, shift, fpScale, outZp, lo, hi } = n;
+      return () => ref.fcI6(x, w, b, y, rows, inDim, inPad, outDim, mult, shift, fpScale, outZp, lo, hi);
     }
     case 'clamp_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); const { lo, hi } = n; return () => ref.clampF32(x, y, lo, hi); }
     case 'tanh_f32': { const x = f32(n.x, n.count), y = f32(n.y, n.count); return () => ref.tanhF32(x, y); }

@@ -43,6 +43,9 @@ export type Node =
       inZp: number; mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number;
       /** weights packed as int8 (batch < 4) instead of pre-widened i16 */
       w8: boolean }
+  /** int8 FC with every weight in [-32, 31], on the relaxed-SIMD kernel (src/wasm/kdp_kernels_relaxed.ts) */
+  | { kind: 'fc_i6'; op: number; x: Ref; xp: Ref; corr: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
+      mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number }
   | { kind: 'clamp_f32'; op: number; x: Ref; y: Ref; count: number; lo: number; hi: number }
   | { kind: 'tanh_f32' | 'logistic_f32'; op: number; x: Ref; y: Ref; count: number }
   | { kind: 'lut_i8'; op: number; x: Ref; y: Ref; count: number; lut: Ref }
@@ -93,6 +96,8 @@ export interface PrepareOptions {
   ops?: readonly string[];
   /** run the graph with this dim-0 size instead of the exported one */
   batch?: number;
+  /** emit fc_i6 nodes (relaxed-SIMD kernel layout) for int8 FCs whose weights all lie in [-32, 31] */
+  relaxedI6?: boolean;
 }
 
 export const MAX_BATCH = 65536;
@@ -300,6 +305,20 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const qo = quantOf(op.outputs[0]!, where);
           const inPad = alignUp(inDim, 8);
           const outPad = alignUp(outDim, 8);
+          const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
+          const fpScale = xnn ? Math.fround(Math.fround(qi.scale * qw.scale) / qo.scale) : 0;
+          const [lo, hi] = quantizedActivationRange(act, qo.scale, qo.zp);
+          if (opts.relaxedI6 && fitsI6(wd.data!)) {
+            // copy before viewing as int32: the tensor data may be an unaligned view into the file (a Buffer)
+            const bias = bt >= 0 ? new Int32Array(Uint8Array.from(g.tensors[bt]!.data!).buffer, 0, outDim) : null;
+            const w = persistent(`fc${i}:W(packed ${outPad}x${inPad} u6)`, packI6Weights(wd.data!, outDim, inDim));
+            const b = persistent(`fc${i}:bias(folded)`, foldI6Bias(wd.data!, bias, outDim, inDim, qi.zp));
+            const xp = addRegion(`fc${i}:scratch`, rows * inPad, null, i, i);
+            const corr = addRegion(`fc${i}:rowsums`, rows * 4, null, i, i);
+            const y = write(op.outputs[0]!, i, outShape, 'int8');
+            nodes.push({ kind: 'fc_i6', op: i, x, xp, corr, w, b, y, rows, inDim, inPad, outDim, mult, shift, fpScale, outZp: qo.zp, lo, hi });
+            break;
+          }
           // below 4 candidates the kernel only runs its 1-candidate path, which is bound by the bytes it
           // streams: keep int8 there; from 4 up, pre-widened i16 weights make the blocked path faster
           const w8 = rows < 4;
@@ -312,9 +331,6 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           }
           const xsRef = addRegion(`fc${i}:scratch`, rows * inPad * 2, null, i, i);
           const y = write(op.outputs[0]!, i, outShape, 'int8');
-          const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
-          const fpScale = xnn ? Math.fround(Math.fround(qi.scale * qw.scale) / qo.scale) : 0;
-          const [lo, hi] = quantizedActivationRange(act, qo.scale, qo.zp);
           nodes.push({ kind: 'fc_i8', op: i, x, xs: xsRef, w, b, y, rows, inDim, inPad, outDim, inZp: qi.zp, mult, shift, fpScale, outZp: qo.zp, lo, hi, w8 });
         }
         break;
@@ -582,6 +598,44 @@ export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number, 
   const s8 = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
   for (let o = 0; o < outDim; o++) {
     for (let i = 0; i < inDim; i++) out[packedIndex(o, i, inPad)] = s8[o * inDim + i]!;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** Offset the relaxed kernel adds to 6-bit weights (its dot product needs operands in [0, 127]). */
+export const I6_OFFSET = 32;
+
+/** Every int8 weight in [-32, 31] (a `--weight-bits 6` export): the relaxed-SIMD kernel's exact range. */
+export function fitsI6(src: Uint8Array): boolean {
+  for (let k = 0; k < src.length; k++) {
+    const v = (src[k]! << 24) >> 24;
+    if (v < -I6_OFFSET || v >= I6_OFFSET) return false;
+  }
+  return true;
+}
+
+/** int8 weights [outDim, inDim] → [outPad/8][inPad/8][2][8][4] of w + 32 (padding: 32, i.e. w = 0). */
+export function packI6Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
+  const inPad = alignUp(inDim, 8);
+  const outPad = alignUp(outDim, 8);
+  const out = new Uint8Array(outPad * inPad).fill(I6_OFFSET);
+  for (let o = 0; o < outDim; o++) {
+    for (let i = 0; i < inDim; i++) out[i6Index(o, i, inPad)] = ((src[o * inDim + i]! << 24) >> 24) + I6_OFFSET;
+  }
+  return out;
+}
+
+export function i6Index(o: number, i: number, inPad: number): number {
+  return (o >> 3) * inPad * 8 + (i >> 3) * 64 + ((i >> 2) & 1) * 32 + (o & 7) * 4 + (i & 3);
+}
+
+/** bias − zx·Σ_k w[o][k] per output (int32, zero-padded to outPad): the input zero point folded in. */
+export function foldI6Bias(src: Uint8Array, bias: Int32Array | null, outDim: number, inDim: number, inZp: number): Uint8Array {
+  const out = new Int32Array(alignUp(outDim, 8));
+  for (let o = 0; o < outDim; o++) {
+    let sw = 0;
+    for (let i = 0; i < inDim; i++) sw += (src[o * inDim + i]! << 24) >> 24;
+    out[o] = ((bias ? bias[o]! : 0) - inZp * sw) | 0;
   }
   return new Uint8Array(out.buffer);
 }

@@ -39,6 +39,30 @@ export function fcI8(x: Int8Array, w: Int16Array | Int8Array, bias: Int32Array |
   }
 }
 
+/**
+ * The relaxed kernel's arithmetic on its own packed layout (prepare.ts packI6Weights/foldI6Bias):
+ * Σ x·(w + 32) − 32·Σx + (bias − zx·Σw), which equals TFLite's Σ (x − zx)·w + bias exactly.
+ */
+export function fcI6(x: Int8Array, w: Uint8Array, bias: Int32Array, y: Int8Array,
+  rows: number, inDim: number, inPad: number, outDim: number,
+  mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void {
+  for (let r = 0; r < rows; r++) {
+    const xo = r * inDim;
+    let sx = 0;
+    for (let i = 0; i < inDim; i++) sx += x[xo + i]!;
+    for (let o = 0; o < outDim; o++) {
+      let acc = 0;
+      for (let i = 0; i < inDim; i++) {
+        acc += x[xo + i]! * w[(o >> 3) * inPad * 8 + (i >> 3) * 64 + ((i >> 2) & 1) * 32 + (o & 7) * 4 + (i & 3)]!;
+      }
+      acc += bias[o]! - 32 * sx;
+      let v = (fpScale !== 0 ? roundHalfEven(Math.fround(Math.fround(acc) * fpScale)) : mulByQuantizedMultiplier(acc | 0, mult, shift)) + outZp;
+      v = v < lo ? lo : v > hi ? hi : v;
+      y[r * outDim + o] = v;
+    }
+  }
+}
+
 export function clampF32(x: Float32Array, y: Float32Array, lo: number, hi: number): void {
   for (let i = 0; i < y.length; i++) { const v = x[i]!; y[i] = v < lo ? lo : v > hi ? hi : v; }
 }

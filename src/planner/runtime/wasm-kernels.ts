@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KdpError } from '../../errors.js';
+import { relaxedModule, type RelaxedExports } from './relaxed-simd.js';
 
 export interface KernelExports {
   heapBase(): number;
@@ -54,14 +55,20 @@ function moduleOnce(): WebAssembly.Module {
 export interface KernelInstance {
   memory: WebAssembly.Memory;
   k: KernelExports;
+  /** the relaxed-SIMD kernels on the same memory, when requested and available (relaxed-simd.ts) */
+  r: RelaxedExports | null;
   /** first byte past the module's static data, 64-byte aligned */
   base: number;
 }
 
-export function instantiateKernels(): KernelInstance {
+export function instantiateKernels(withRelaxed = false): KernelInstance {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES });
-  const inst = new WebAssembly.Instance(moduleOnce(), { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+  const env = { memory, abort: () => { throw new Error('wasm abort'); } };
+  const inst = new WebAssembly.Instance(moduleOnce(), { env });
   const k = inst.exports as unknown as KernelExports;
+  const rm = withRelaxed ? relaxedModule() : null;
+  // the relaxed module has no static data: it shares the memory without claiming any of it
+  const r = rm ? new WebAssembly.Instance(rm, { env }).exports as unknown as RelaxedExports : null;
   const base = Math.ceil(k.heapBase() / 64) * 64;
-  return { memory, k, base };
+  return { memory, k, r, base };
 }
