@@ -5,6 +5,7 @@
  * `run()` (sync, or async for ORT), output views.
  */
 import { KdpError } from '../errors.js';
+import { relaxedSimdStatus } from '../planner/runtime/relaxed-simd.js';
 import { Interpreter, type Numerics } from '../planner/runtime/interpreter.js';
 import { parseTflite } from '../planner/runtime/tflite-model.js';
 
@@ -20,6 +21,8 @@ export interface Engine {
   run(): void | Promise<void>;
   /** bytes of the engine's fixed arena, when it has one */
   arenaBytes: number | null;
+  /** what runs inside (kdp: its FC kernels), for the text report */
+  detail?: string;
   close(): void;
 }
 
@@ -36,7 +39,11 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
       const it = Interpreter.fromBytes(bytes, { batch: opts.candidates, ...(opts.numerics ? { numerics: opts.numerics } : {}) }).allocate();
       const inputs = Array.from({ length: it.inputCount }, (_, i) => it.inputView(i));
       const outputs = Array.from({ length: it.outputCount }, (_, i) => it.outputView(i));
-      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, close: () => undefined };
+      const fc = it.kernelKinds.filter((k) => k.startsWith('fc_'));
+      const counts = [...new Set(fc)].map((k) => `${k} ×${fc.filter((x) => x === k).length}`).join(', ');
+      const relaxed = relaxedSimdStatus();
+      const detail = `FC kernels: ${counts}${fc.includes('fc_i6') ? ' (relaxed SIMD, 6-bit weights)' : ''}; relaxed SIMD ${relaxed.available ? 'available' : `unavailable: ${relaxed.detail}`}`;
+      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, close: () => undefined };
     }
     case 'tfjs-tflite': {
       // tfjs-tflite cannot resize the batch: it runs the file as exported

@@ -7,6 +7,7 @@ export function renderResult(r: BenchResult, model: { path: string; bytes: numbe
   return [
     `STARTING! backend=${r.backend}`,
     `Graph: [${model.path}]`,
+    ...(r.detail ? [r.detail] : []),
     `The input model file size (MB): ${f(model.bytes / 1e6, 6)}`,
     `Initialized session in ${f(r.initMs, 3)}ms.`,
     `Running benchmark for ${r.iterations} iterations (candidates=${r.candidates}, deadline ${f(r.deadlineUs)} µs at ${f(1e6 / r.deadlineUs, 0)} Hz${r.paced ? ', paced' : ''}).`,

@@ -34,6 +34,8 @@ export interface BenchResult {
   arenaBytes: number | null;
   deadlineMisses: number;
   // benchmark_model-style extras
+  /** engine internals (kdp: FC kernels), text report only */
+  detail?: string;
   initMs: number;
   firstUs: number;
   warmupAvgUs: number;
@@ -127,6 +129,7 @@ function result(e: Engine, candidates: number, o: BenchOptions, s: LatencyStats,
     gcCount: alloc.gcCount, heapGrowthBytes: alloc.heapGrowthBytes, arenaBytes: e.arenaBytes, deadlineMisses: misses,
     initMs, firstUs, warmupAvgUs, minUs: s.minUs, maxUs: s.maxUs, stdUs: s.stdUs, deadlineUs: 1e6 / o.rate,
     rssBytes: process.memoryUsage().rss, paced: o.paced ?? false,
+    ...(e.detail !== undefined ? { detail: e.detail } : {}),
   };
 }
 
