@@ -13,6 +13,7 @@ import { exportCheckpoint } from '../../src/planner/export/export-checkpoint.js'
 import { SeededRandom } from '../../src/planner/export/prng.js';
 import { int8ReferenceForward, outputStep } from '../../src/planner/export/quant.js';
 import type { ModelManifest } from '../../src/planner/manifest.js';
+import { Interpreter } from '../../src/planner/runtime/interpreter.js';
 import { readTflite } from '../../src/planner/tflite/reader.js';
 import { runKdp } from '../helpers/cli.js';
 import { makeFixtureCheckpoint } from '../helpers/fixture-checkpoint.js';
@@ -35,7 +36,7 @@ test('kdp export --json on a fixture checkpoint (int8)', async () => {
   const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ModelManifest;
   assert.is(m.format, 'kdp-model');
   assert.is(m.name, 'maze2d-umaze');
-  assert.equal(m.model, { file: 'model.tflite', sha256: res.sha256, bytes: res.bytes, quantization: 'int8' });
+  assert.equal(m.model, { file: 'model.tflite', sha256: res.sha256, bytes: res.bytes, quantization: 'int8', weightBits: 8 });
   assert.equal(m.inputs, [{ name: 'noise', shape: [16, 8], dtype: 'float32' }, { name: 'condition', shape: [16, 6], dtype: 'float32' }]);
   assert.equal(m.outputs, [{ name: 'plan', shape: [16, 44], dtype: 'float32' }]);
   assert.is(m.candidates, 16);
@@ -68,6 +69,20 @@ test('kdp export --json on a fixture checkpoint (int8)', async () => {
     int8ReferenceForward(ex.export.int8!, noise.subarray(n * 8, n * 8 + 8), cond.subarray(n * 6, n * 6 + 6), refQ);
     for (let i = 0; i < 44; i++) assert.ok(Math.abs(plan![n * 44 + i]! - refQ[i]!) <= step * 1.001);
   }
+});
+
+test('kdp export --weight-bits 6: 6-bit weights in int8 tensors, recorded in the manifest, run on the relaxed kernel; bad values refused', async () => {
+  const out = join(root, 'models', 'w6');
+  const r = runKdp(['export', '--checkpoint', ck.dir, '--out', out, '--weight-bits', '6', '--candidates', '4', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ModelManifest;
+  assert.is(m.model.weightBits, 6);
+  const it = Interpreter.fromBytes(new Uint8Array(readFileSync(join(out, 'model.tflite'))));
+  assert.equal(it.kernelKinds.filter((k) => k.startsWith('fc')), ['fc_i6', 'fc_i6', 'fc_i6']);
+  const bad = runKdp(['export', '--checkpoint', ck.dir, '--out', join(root, 'models', 'w5'), '--weight-bits', '5']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /weight-bits/);
+  assert.not.ok(existsSync(join(root, 'models', 'w5')));
 });
 
 test('kdp export --quantize fp32 (human output); no calibration recorded', () => {
