@@ -106,6 +106,7 @@ async function retrain(ctx: CommandContext, modelDir: string): Promise<void> {
   });
   bar.stop();
   if (t.interrupted) { say(ctx, `interrupted at step ${t.steps}; run \`kdp demo --retrain\` again to resume`); return; }
-  exportCheckpoint({ checkpoint: run, out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64 });
+  // as the shipped model: 6-bit weights run the relaxed-SIMD kernel (docs/tflite-export.md)
+  exportCheckpoint({ checkpoint: run, out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64, weightBits: 6 });
   say(ctx, `re-exported ${modelDir}`);
 }
