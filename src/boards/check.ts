@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { relaxedSimdStatus } from '../planner/runtime/relaxed-simd.js';
 import { UDEV_DIR, type HostProfile } from './schema.js';
 
 /**
@@ -33,6 +34,8 @@ export interface HostProbe {
   canReadWrite(path: string): boolean;
   /** "vvvv:pppp" of every USB device present */
   usbIds(): string[];
+  /** the runtime's relaxed-SIMD kernel (6-bit-weight models): usable here, and why not */
+  relaxedSimd?: { available: boolean; detail: string };
 }
 
 function globDir(pattern: string): string[] {
@@ -67,6 +70,7 @@ export function realHostProbe(): HostProbe {
   const info = userInfo();
   return {
     nodeVersion: process.versions.node,
+    relaxedSimd: relaxedSimdStatus(),
     arch: process.arch,
     platform: process.platform,
     onlineCpus: availableParallelism(),
@@ -118,6 +122,13 @@ export function checkHost(p: HostProfile, probe: HostProbe = realHostProbe(), ud
     if (p.cpu.pinCores.every((c) => isolated.includes(c))) add('pin-cores', 'pass', `loop core(s) ${p.cpu.pinCores.join(',')} isolated (isolcpus=${iso})`);
     else add('pin-cores', 'warn', `loop core(s) ${p.cpu.pinCores.join(',')} not isolated: other processes can preempt the loop`,
       `add "isolcpus=${p.cpu.pinCores.join(',')} nohz_full=${p.cpu.pinCores.join(',')}" to the kernel command line (Raspberry Pi: /boot/firmware/cmdline.txt) and run the loop with taskset -c ${p.cpu.pinCores.join(',')}`);
+  }
+
+  // the fast int8 kernel (models exported with --weight-bits 6, e.g. the shipped maze2d ones)
+  if (probe.relaxedSimd) {
+    if (probe.relaxedSimd.available) add('wasm-relaxed-simd', 'pass', `WebAssembly relaxed SIMD: ${probe.relaxedSimd.detail}`);
+    else add('wasm-relaxed-simd', 'warn', `WebAssembly relaxed SIMD unavailable (${probe.relaxedSimd.detail}): 6-bit-weight models run on the i16 kernel, ≈ 1.35× slower at N = 64`,
+      'use Node 20+ and do not set KDP_RELAXED_SIMD=0; budget the i16-kernel latency (docs/runtime.md)');
   }
 
   // governor

@@ -24,6 +24,7 @@ function fakePi(over: Partial<HostProbe> = {}, files: Record<string, string> = {
     glob: (g) => (g === '/dev/ttyACM*' ? ['/dev/ttyACM0'] : []),
     canReadWrite: () => true,
     usbIds: () => ['1d6b:0002', '1915:7777', '1a86:55d3'],
+    relaxedSimd: { available: true, detail: 'relaxed SIMD (native), probe exact' },
     ...over,
   };
 }
@@ -37,12 +38,21 @@ test('a well-prepared Raspberry Pi 5 passes everything', () => {
   assert.match(byId(r, 'usb-devices')!.message, 'CH343');
 });
 
+test('no relaxed SIMD on the engine → a warning that names the slower kernel and the fix', () => {
+  const r = checkHost(loadHostProfile('rpi5'), fakePi({ relaxedSimd: { available: false, detail: 'disabled by KDP_RELAXED_SIMD=0' } }));
+  const c = byId(r, 'wasm-relaxed-simd')!;
+  assert.is(c.status, 'warn');
+  assert.match(c.message, 'i16 kernel');
+  assert.match(c.fix ?? '', 'KDP_RELAXED_SIMD');
+});
+
 test('what a fresh Pi lacks: old Node, not in dialout/plugdev, ondemand governor, no isolcpus, no udev rules, no access', () => {
   const r = checkHost(loadHostProfile('rpi5'), fakePi({
     nodeVersion: '18.19.0', groups: ['pi'], canReadWrite: () => false,
     readText: (p) => ({ '/proc/cmdline': 'console=tty1 root=x', '/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor': 'ondemand' } as Record<string, string>)[p],
   }));
   assert.is(byId(r, 'node')!.status, 'fail');
+  assert.is(byId(r, 'wasm-relaxed-simd')!.status, 'pass');
   assert.is(byId(r, 'serial-group')!.status, 'fail');
   assert.match(byId(r, 'serial-group')!.fix!, 'usermod -aG dialout pi');
   assert.is(byId(r, 'usb-group')!.status, 'warn');
