@@ -60,6 +60,10 @@ function load(): NonNullable<typeof state> {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const r = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } }).exports as unknown as RelaxedExports;
     bad = probeRelaxedDot({ ...r, memory });
+    // zero-row calls compile the kernels now (V8 compiles lazily), so an engine that validates but
+    // cannot generate code for them fails here rather than on the first plan of a control loop
+    r.pack_x(0, 0, 0, 0, 8, 8, 32);
+    r.fc_i6(0, 0, 0, 0, 0, 0, 8, 8, 1 << 30, 0, 0, 0, -128, 127);
   } catch (e) {
     return off(`relaxed kernels failed to load: ${(e as Error).message}`);
   }
