@@ -140,5 +140,10 @@ export async function opCoverageSeeds(): Promise<Uint8Array[]> {
     const out = q8.tensor('out', [2, 16]); q8.op('DEQUANTIZE', [r6], [out], { version: 2 });
     q8.output(out);
   }
-  return [fp.finish(), q8.finish()];
+  // an exported MLP with 6-bit weights, so mutations also reach the relaxed-SIMD FC path
+  const { randomMlp } = await import('./graph-builder.js');
+  const { exportMlp } = await import('../export/mlp-graph.js');
+  const w6 = exportMlp(randomMlp({ noiseDim: 8, condDim: 5, hidden: [24], outputDim: 11, activation: 'relu' }, 3),
+    { quantization: 'int8', candidates: 3, weightBits: 6 }).bytes;
+  return [fp.finish(), q8.finish(), w6];
 }
