@@ -17,10 +17,13 @@ if (!existsSync(asc)) {
 mkdirSync(outDir, { recursive: true });
 const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')) : [];
 const force = process.argv.includes('--force');
+// src/wasm/lib/*.ts are shared sources the modules import (not modules): a change there rebuilds all
+const libDir = join(srcDir, 'lib');
+const libMtime = existsSync(libDir) ? Math.max(0, ...readdirSync(libDir).map((f) => statSync(join(libDir, f)).mtimeMs)) : 0;
 for (const file of sources) {
   const src = join(srcDir, file);
   const out = join(outDir, file.replace(/\.ts$/, '.wasm'));
-  if (!force && existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) continue;
+  if (!force && existsSync(out) && statSync(out).mtimeMs > Math.max(statSync(src).mtimeMs, libMtime)) continue;
   // *_relaxed.ts modules use relaxed SIMD and are loaded only where the engine supports it
   // (and, having no static data, need only one page of the memory they share with kdp_kernels)
   const relaxed = file.endsWith('_relaxed.ts');

@@ -24,7 +24,9 @@
 //   w: [outPad/8][inPad/8][2 halves: inputs 0-3, 4-7][8 outputs][4 inputs] of w + 32 (padding 32 ⇒
 //      w = 0; padded inputs are 0 anyway), 64 bytes a step.
 //   bias: outPad i32 = bias − zx·Σw (zero-padded).
-// Requantization is kdp_kernels' (duplicated: the two modules cannot share inlined code).
+// Requantization and stores: lib/requant.ts (shared with kdp_kernels.ts).
+
+import { requantSel, store8 } from './lib/requant';
 
 /** relaxed_dot on 16 byte pairs, for the host's load-time correctness probe. */
 export function probe_dot(a: usize, b: usize, out: usize): void {
@@ -66,56 +68,6 @@ export function pack_x(x: usize, xp: usize, corr: usize, n: i32, inDim: i32, inP
       memory.copy(dst, src, <usize>inDim);
       memory.fill(dst + <usize>inDim, 0, <usize>(inPad - inDim));
     }
-  }
-}
-
-// ---------------------------------------------------------------- requantization (as kdp_kernels)
-
-@inline function requant4(acc: v128, mult: i32, shift: i32, outZp: i32, lo: i32, hi: i32): v128 {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  const a = i32x4.shl(acc, left);
-  const m = i32x4.splat(mult);
-  let p0 = i64x2.extmul_low_i32x4_s(a, m);
-  let p1 = i64x2.extmul_high_i32x4_s(a, m);
-  const nPos = i64x2.splat(<i64>(1 << 30));
-  const nNeg = i64x2.splat(<i64>(1 - (1 << 30)));
-  p0 = i64x2.add(p0, v128.bitselect(nNeg, nPos, i64x2.shr_s(p0, 63)));
-  p1 = i64x2.add(p1, v128.bitselect(nNeg, nPos, i64x2.shr_s(p1, 63)));
-  const bias = i64x2.splat(<i64>0x7fffffff);
-  p0 = i64x2.shr_s(i64x2.add(p0, v128.and(i64x2.shr_s(p0, 63), bias)), 31);
-  p1 = i64x2.shr_s(i64x2.add(p1, v128.and(i64x2.shr_s(p1, 63), bias)), 31);
-  const x = v128.shuffle<i32>(p0, p1, 0, 2, 4, 6);
-  const mask = right >= 31 ? 0x7fffffff : (1 << right) - 1;
-  const rem = v128.and(x, i32x4.splat(mask));
-  const thr = i32x4.sub(i32x4.splat(mask >> 1), i32x4.shr_s(x, 31));
-  let r = i32x4.sub(i32x4.shr_s(x, right), i32x4.gt_s(rem, thr));
-  r = i32x4.add(r, i32x4.splat(outZp));
-  return i32x4.min_s(i32x4.max_s(r, i32x4.splat(lo)), i32x4.splat(hi));
-}
-
-@inline function requant4f(acc: v128, scale: f32, outZp: i32, lo: i32, hi: i32): v128 {
-  let f = f32x4.mul(f32x4.convert_i32x4_s(acc), f32x4.splat(scale));
-  f = f32x4.pmin(f32x4.pmax(f, f32x4.splat(<f32>(lo - outZp))), f32x4.splat(<f32>(hi - outZp)));
-  const t = f32x4.add(f, f32x4.splat(12582912.0));
-  return i32x4.sub(t, i32x4.splat(0x4B400000 - outZp));
-}
-
-@inline function requantSel(acc: v128, mult: i32, shift: i32, fpScale: f32, outZp: i32, lo: i32, hi: i32): v128 {
-  return fpScale != 0 ? requant4f(acc, fpScale, outZp, lo, hi) : requant4(acc, mult, shift, outZp, lo, hi);
-}
-
-@inline function narrow8(lo: v128, hi: v128): i64 {
-  const b16 = i16x8.narrow_i32x4_s(lo, hi);
-  return i64x2.extract_lane(i8x16.narrow_i16x8_s(b16, b16), 0);
-}
-
-@inline function store8(y: usize, o: i32, outDim: i32, lo: v128, hi: v128): void {
-  const bytes = narrow8(lo, hi);
-  if (o + 8 <= outDim) {
-    store<i64>(y + <usize>o, bytes);
-  } else {
-    for (let k = 0; k < 8; k++) if (o + k < outDim) store<u8>(y + <usize>(o + k), <u8>(bytes >>> (<i64>k << 3)));
   }
 }
 
