@@ -210,6 +210,67 @@ export function expand_i8(x: usize, xs: usize, n: i32, inDim: i32, inPad: i32, z
   }
 }
 
+/** 8 packed weights (one input pair of 4 outputs, 2 of them): i8 widened on load, or pre-widened i16. */
+@inline function wLo<W>(p: usize): v128 { return sizeof<W>() == 1 ? v128.load8x8_s(p) : v128.load(p); }
+@inline function wHi<W>(p: usize): v128 { return sizeof<W>() == 1 ? v128.load8x8_s(p, 8) : v128.load(p, 16); }
+
+/**
+ * fc_i8's rows outside blocks of 4: candidates [c, n) as plain rows of inPad i16 at xr (row 0 =
+ * candidate `first`), 1 candidate × 16 (or 8) outputs per pass. W: the packed weights' element type.
+ */
+@inline function fcRows<W>(xr: usize, w: usize, bias: usize, y: usize, c: i32, first: i32, n: i32, pairs: i32, groups: i32,
+  outDim: i32, hasBias: i32, mult: i32, shift: i32, fpScale: f32, outZp: i32, actMin: i32, actMax: i32): void {
+  const step: usize = 16 * sizeof<W>(); // bytes per input pair of 8 outputs
+  const groupBytes = <usize>pairs * step;
+  const xStride = <usize>pairs << 2;
+  const yStride = <usize>outDim;
+  const zero = i32x4.splat(0);
+  const end = <usize>pairs << 2;
+  for (; c < n; c++) {
+    const xc = xr + <usize>(c - first) * xStride;
+    const yc = y + <usize>c * yStride;
+    let g = 0;
+    for (; g + 2 <= groups; g += 2) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      let pw = w + <usize>g * groupBytes;
+      let pv = pw + groupBytes;
+      for (let off: usize = 0; off < end; off += 4) {
+        const p = v128.load32_splat(xc + off);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, wLo<W>(pw)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, wHi<W>(pw)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p, wLo<W>(pv)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p, wHi<W>(pv)));
+        pw += step;
+        pv += step;
+      }
+      const o = g << 3;
+      if (hasBias) {
+        const bo = bias + (<usize>o << 2);
+        a0 = i32x4.add(a0, v128.load(bo)); a1 = i32x4.add(a1, v128.load(bo, 16));
+        a2 = i32x4.add(a2, v128.load(bo, 32)); a3 = i32x4.add(a3, v128.load(bo, 48));
+      }
+      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
+      store8(yc, o + 8, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax));
+    }
+    if (g < groups) {
+      let a0 = zero, a1 = zero;
+      let pw = w + <usize>g * groupBytes;
+      for (let off: usize = 0; off < end; off += 4) {
+        const p = v128.load32_splat(xc + off);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, wLo<W>(pw)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, wHi<W>(pw)));
+        pw += step;
+      }
+      const o = g << 3;
+      if (hasBias) {
+        a0 = i32x4.add(a0, v128.load(bias + (<usize>o << 2)));
+        a1 = i32x4.add(a1, v128.load(bias + (<usize>o << 2), 16));
+      }
+      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
+    }
+  }
+}
+
 /**
  * int8 FULLY_CONNECTED, "outer product" form. The weights are pre-packed at allocate, widened to i16,
  * as [outPad/8][inPad/2][8 outputs][2 inputs] (32 bytes a step; zero-padded). Each step broadcasts one
@@ -224,7 +285,6 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
   const pairs = inPad >> 1;
   const groups = (outDim + 7) >> 3;
   const groupBytes = <usize>pairs << 5;
-  const xStride = <usize>inPad << 1;
   const yStride = <usize>outDim;
   const zero = i32x4.splat(0);
   const blocks = n >> 2;
@@ -264,107 +324,10 @@ export function fc_i8(xs: usize, w: usize, bias: usize, y: usize, n: i32, inPad:
       store8(y0 + 3 * yStride, o, outDim, requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax), requantSel(b3, mult, shift, fpScale, outZp, actMin, actMax));
     }
   }
-  if (w8) {
-    // weights kept as int8 (batch < 4: this path only; half the bytes streamed per invoke)
-    const groupBytes8 = <usize>pairs << 4;
-    const xr = xs + <usize>blocks * blockBytes;
-    for (; c < n; c++) {
-      const xc = xr + <usize>(c - (blocks << 2)) * xStride;
-      const yc = y + <usize>c * yStride;
-      let g = 0;
-      for (; g + 2 <= groups; g += 2) {
-        let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        let pw = w + <usize>g * groupBytes8;
-        let pv = pw + groupBytes8;
-        let off: usize = 0;
-        const end = <usize>pairs << 2;
-        for (; off < end; off += 4) {
-          const p = v128.load32_splat(xc + off);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw)));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw, 8)));
-          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p, v128.load8x8_s(pv)));
-          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p, v128.load8x8_s(pv, 8)));
-          pw += 16;
-          pv += 16;
-        }
-        const o = g << 3;
-        if (hasBias) {
-          const bo = bias + (<usize>o << 2);
-          a0 = i32x4.add(a0, v128.load(bo)); a1 = i32x4.add(a1, v128.load(bo, 16));
-          a2 = i32x4.add(a2, v128.load(bo, 32)); a3 = i32x4.add(a3, v128.load(bo, 48));
-        }
-        store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
-        store8(yc, o + 8, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax));
-      }
-      if (g < groups) {
-        let a0 = zero, a1 = zero;
-        let pw = w + <usize>g * groupBytes8;
-        let off: usize = 0;
-        const end = <usize>pairs << 2;
-        for (; off < end; off += 4) {
-          const p = v128.load32_splat(xc + off);
-          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw)));
-          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load8x8_s(pw, 8)));
-          pw += 16;
-        }
-        const o = g << 3;
-        if (hasBias) {
-          a0 = i32x4.add(a0, v128.load(bias + (<usize>o << 2)));
-          a1 = i32x4.add(a1, v128.load(bias + (<usize>o << 2), 16));
-        }
-        store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
-      }
-    }
-    return;
-  }
+  // remaining candidates, 1 × 16 (or 8) outputs; weights kept int8 (only for n < 4) or pre-widened
   const xr = xs + <usize>blocks * blockBytes;
-  for (; c < n; c++) {
-    const xc = xr + <usize>(c - (blocks << 2)) * xStride;
-    const yc = y + <usize>c * yStride;
-    let g = 0;
-    for (; g + 2 <= groups; g += 2) {
-      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-      let pw = w + <usize>g * groupBytes;
-      let pv = pw + groupBytes;
-      let off: usize = 0;
-      const end = <usize>pairs << 2;
-      for (; off < end; off += 4) {
-        const p = v128.load32_splat(xc + off);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load(pw)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load(pw, 16)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(p, v128.load(pv)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(p, v128.load(pv, 16)));
-        pw += 32;
-        pv += 32;
-      }
-      const o = g << 3;
-      if (hasBias) {
-        const bo = bias + (<usize>o << 2);
-        a0 = i32x4.add(a0, v128.load(bo)); a1 = i32x4.add(a1, v128.load(bo, 16));
-        a2 = i32x4.add(a2, v128.load(bo, 32)); a3 = i32x4.add(a3, v128.load(bo, 48));
-      }
-      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
-      store8(yc, o + 8, outDim, requantSel(a2, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a3, mult, shift, fpScale, outZp, actMin, actMax));
-    }
-    if (g < groups) {
-      let a0 = zero, a1 = zero;
-      let pw = w + <usize>g * groupBytes;
-      let off: usize = 0;
-      const end = <usize>pairs << 2;
-      for (; off < end; off += 4) {
-        const p = v128.load32_splat(xc + off);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(p, v128.load(pw)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(p, v128.load(pw, 16)));
-        pw += 32;
-      }
-      const o = g << 3;
-      if (hasBias) {
-        a0 = i32x4.add(a0, v128.load(bias + (<usize>o << 2)));
-        a1 = i32x4.add(a1, v128.load(bias + (<usize>o << 2), 16));
-      }
-      store8(yc, o, outDim, requantSel(a0, mult, shift, fpScale, outZp, actMin, actMax), requantSel(a1, mult, shift, fpScale, outZp, actMin, actMax));
-    }
-  }
+  if (w8) fcRows<i8>(xr, w, bias, y, c, blocks << 2, n, pairs, groups, outDim, hasBias, mult, shift, fpScale, outZp, actMin, actMax);
+  else fcRows<i16>(xr, w, bias, y, c, blocks << 2, n, pairs, groups, outDim, hasBias, mult, shift, fpScale, outZp, actMin, actMax);
 }
 
 // ---------------------------------------------------------------- elementwise
