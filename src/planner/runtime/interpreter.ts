@@ -18,7 +18,8 @@
  */
 import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../errors.js';
 import { alignUp, planGreedy } from './memory-planner.js';
-import { I6_OFFSET, prepareGraph, type Node, type Numerics, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
+import { I6_OFFSET } from './i6-layout.js';
+import { prepareGraph, type Node, type Numerics, type PreparedGraph, type Region, SUPPORTED_OPS } from './prepare.js';
 import * as ref from './reference-kernels.js';
 import { parseTflite, type GraphDef } from './tflite-model.js';
 import { relaxedModule } from './relaxed-simd.js';

@@ -9,6 +9,7 @@
  */
 import { ModelError, ShapeError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
+import { foldI6Bias, fitsI6, packI6Weights } from './i6-layout.js';
 import { alignUp } from './memory-planner.js';
 import { quantizeMultiplier, quantizedActivationRange, mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 import type { AddI8Params, MulI8Params } from './reference-kernels.js';
@@ -598,44 +599,6 @@ export function packInt8Weights(src: Uint8Array, outDim: number, inDim: number, 
   const s8 = new Int8Array(src.buffer, src.byteOffset, src.byteLength);
   for (let o = 0; o < outDim; o++) {
     for (let i = 0; i < inDim; i++) out[packedIndex(o, i, inPad)] = s8[o * inDim + i]!;
-  }
-  return new Uint8Array(out.buffer);
-}
-
-/** Offset the relaxed kernel adds to 6-bit weights (its dot product needs operands in [0, 127]). */
-export const I6_OFFSET = 32;
-
-/** Every int8 weight in [-32, 31] (a `--weight-bits 6` export): the relaxed-SIMD kernel's exact range. */
-export function fitsI6(src: Uint8Array): boolean {
-  for (let k = 0; k < src.length; k++) {
-    const v = (src[k]! << 24) >> 24;
-    if (v < -I6_OFFSET || v >= I6_OFFSET) return false;
-  }
-  return true;
-}
-
-/** int8 weights [outDim, inDim] → [outPad/8][inPad/8][2][8][4] of w + 32 (padding: 32, i.e. w = 0). */
-export function packI6Weights(src: Uint8Array, outDim: number, inDim: number): Uint8Array {
-  const inPad = alignUp(inDim, 8);
-  const outPad = alignUp(outDim, 8);
-  const out = new Uint8Array(outPad * inPad).fill(I6_OFFSET);
-  for (let o = 0; o < outDim; o++) {
-    for (let i = 0; i < inDim; i++) out[i6Index(o, i, inPad)] = ((src[o * inDim + i]! << 24) >> 24) + I6_OFFSET;
-  }
-  return out;
-}
-
-export function i6Index(o: number, i: number, inPad: number): number {
-  return (o >> 3) * inPad * 8 + (i >> 3) * 64 + ((i >> 2) & 1) * 32 + (o & 7) * 4 + (i & 3);
-}
-
-/** bias − zx·Σ_k w[o][k] per output (int32, zero-padded to outPad): the input zero point folded in. */
-export function foldI6Bias(src: Uint8Array, bias: Int32Array | null, outDim: number, inDim: number, inZp: number): Uint8Array {
-  const out = new Int32Array(alignUp(outDim, 8));
-  for (let o = 0; o < outDim; o++) {
-    let sw = 0;
-    for (let i = 0; i < inDim; i++) sw += (src[o * inDim + i]! << 24) >> 24;
-    out[o] = ((bias ? bias[o]! : 0) - inZp * sw) | 0;
   }
   return new Uint8Array(out.buffer);
 }

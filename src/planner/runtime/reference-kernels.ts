@@ -5,6 +5,7 @@
  * ADD, MUL, CONCATENATION and the int8 elementwise kernels here are also what the WASM backend runs
  * for those ops (they are a few hundred element operations per invoke, not worth a WASM call).
  */
+import { I6_OFFSET, i6Index } from './i6-layout.js';
 import { mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 
 /** f32 FC over the packed weights (prepare.ts packF32Weights), accumulating in doubles. */
@@ -40,7 +41,7 @@ export function fcI8(x: Int8Array, w: Int16Array | Int8Array, bias: Int32Array |
 }
 
 /**
- * The relaxed kernel's arithmetic on its own packed layout (prepare.ts packI6Weights/foldI6Bias):
+ * The relaxed kernel's arithmetic on its own packed layout (i6-layout.ts):
  * Σ x·(w + 32) − 32·Σx + (bias − zx·Σw), which equals TFLite's Σ (x − zx)·w + bias exactly.
  */
 export function fcI6(x: Int8Array, w: Uint8Array, bias: Int32Array, y: Int8Array,
@@ -52,10 +53,8 @@ export function fcI6(x: Int8Array, w: Uint8Array, bias: Int32Array, y: Int8Array
     for (let i = 0; i < inDim; i++) sx += x[xo + i]!;
     for (let o = 0; o < outDim; o++) {
       let acc = 0;
-      for (let i = 0; i < inDim; i++) {
-        acc += x[xo + i]! * w[(o >> 3) * inPad * 8 + (i >> 3) * 64 + ((i >> 2) & 1) * 32 + (o & 7) * 4 + (i & 3)]!;
-      }
-      acc += bias[o]! - 32 * sx;
+      for (let i = 0; i < inDim; i++) acc += x[xo + i]! * w[i6Index(o, i, inPad)]!;
+      acc += bias[o]! - I6_OFFSET * sx;
       let v = (fpScale !== 0 ? roundHalfEven(Math.fround(Math.fround(acc) * fpScale)) : mulByQuantizedMultiplier(acc | 0, mult, shift)) + outZp;
       v = v < lo ? lo : v > hi ? hi : v;
       y[r * outDim + o] = v;
