@@ -5,8 +5,8 @@
  * so allocation is measured without the timer in the loop. `runInterleaved` alternates two engines
  * in blocks so both see the same machine load (ratios on a shared machine).
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { performance } from 'node:perf_hooks';
+import { measureAllocations, type AllocationReport } from '../util/alloc-meter.js';
 import type { BackendName, Engine } from './engines.js';
 import { summarize, type LatencyStats } from '../util/latency-stats.js';
 
@@ -75,57 +75,12 @@ async function timedBlock(e: Engine, out: Float64Array, from: number, n: number,
   return misses;
 }
 
-/**
- * Bytes in V8's young generation (new + new large object space). Between two reads with no GC in
- * between, its growth is what JavaScript allocated; unlike heapUsed it does not move with concurrent
- * sweeping of the old generation or with JIT code.
- */
-function youngBytes(): number {
-  let n = 0;
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space') n += s.space_used_size;
-  return n;
-}
-
 async function untimed(e: Engine, n: number): Promise<void> {
   if (e.sync) { for (let i = 0; i < n; i++) e.run(); } else { for (let i = 0; i < n; i++) await e.run(); }
 }
 
-/**
- * Untimed pass: GC events and heap growth over `n` iterations: young-generation bytes between two
- * probes after a GC; the probes' own cost is measured with an empty window and removed.
- */
-async function allocationPass(e: Engine, n: number): Promise<{ gcCount: number; heapGrowthBytes: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const window = async (count: number): Promise<{ bytes: number; gcs: number }> => {
-    gc?.();
-    await new Promise((r) => setTimeout(r, 50));
-    // count only GCs that start while the iterations run: when a synchronous loop of more than a few
-    // seconds hands the thread back, V8 runs its deferred housekeeping (observed: an incremental
-    // marking flagged "external memory" right after the loop), which says nothing about the invokes
-    const starts: number[] = [];
-    const obs = new PerformanceObserver((list) => { for (const en of list.getEntries()) starts.push(en.startTime); });
-    obs.observe({ entryTypes: ['gc'] });
-    const y1 = youngBytes();
-    const h1 = process.memoryUsage().heapUsed;
-    const t1 = performance.now();
-    await untimed(e, count);
-    const t2 = performance.now();
-    const h2 = process.memoryUsage().heapUsed;
-    const y2 = youngBytes();
-    await new Promise((r) => setTimeout(r, 20));
-    obs.disconnect();
-    const gcs = starts.filter((t) => t >= t1 && t <= t2).length;
-    // after a scavenge the young generation restarted: fall back to heapUsed (coarser)
-    return { bytes: gcs === 0 ? y2 - y1 : h2 - h1, gcs };
-  };
-  await untimed(e, Math.min(n, 5000)); // let the untimed loop itself get compiled (OSR) outside the window
-  const probe1 = await window(0);
-  const run = await window(n);
-  const probe2 = await window(0);
-  // the probes' own cost: the smaller of an empty window before and after (the first may still compile)
-  const probe = Math.min(probe1.bytes, probe2.bytes);
-  return { gcCount: run.gcs, heapGrowthBytes: run.gcs === 0 ? run.bytes - probe : run.bytes };
-}
+/** Untimed pass: GC events and heap growth over `n` iterations (util/alloc-meter.ts). */
+const allocationPass = (e: Engine, n: number): Promise<AllocationReport> => measureAllocations((k) => untimed(e, k), n);
 
 function result(e: Engine, candidates: number, o: BenchOptions, s: LatencyStats, misses: number, initMs: number, firstUs: number,
   warmupAvgUs: number, alloc: { gcCount: number; heapGrowthBytes: number }): BenchResult {

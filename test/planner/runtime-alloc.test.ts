@@ -1,20 +1,13 @@
 // Zero allocation in the hot path (issue 3 acceptance): 100,000 invokes (by count) of a small model
 // produce 0 GC events and < 1 KB of heap growth, on both backends. Runs under --expose-gc (run-tests).
 import { readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Interpreter, type Backend, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
+import { measureAllocations } from '../../src/util/alloc-meter.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function youngBytes(): number {
-  let n = 0;
-  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space') n += s.space_used_size;
-  return n;
-}
 
 /** The measured loop: sync, integer-only bookkeeping (a double accumulator would itself box). */
 function hotLoop(it: Interpreter, src: Float32Array, out: Float32Array, n: number): number {
@@ -28,33 +21,16 @@ function hotLoop(it: Interpreter, src: Float32Array, out: Float32Array, n: numbe
   return sink;
 }
 
+/** The same meter `kdp bench` reports with (src/util/alloc-meter.ts). */
 async function measure(bytes: Uint8Array, opts: InterpreterOptions, invokes: number): Promise<{ gcEvents: number; heapGrowth: number }> {
   const it = Interpreter.fromBytes(bytes, opts).allocate();
   const src = new Float32Array(it.inputView(0).length).fill(0.25);
   const out = it.outputView(0);
-  hotLoop(it, src, out, 3000); // warm up: JIT tier-up of the kernels and of this loop
-  hotLoop(it, src, out, 3000);
-  // young-generation bytes between two probes, after a GC (unlike heapUsed, not moved by concurrent
-  // old-space sweeping); the probes cost the same for n = 0 and n = invokes, so the difference is
-  // what the invokes allocated (valid because the window sees no GC, which the test also asserts)
-  const window = async (n: number, armed?: () => void): Promise<{ bytes: number; sink: number }> => {
-    gc?.();
-    await new Promise((r) => setTimeout(r, 100)); // let concurrent sweeping settle
-    armed?.();
-    const m1 = youngBytes();
-    const sink = hotLoop(it, src, out, n);
-    return { bytes: youngBytes() - m1, sink };
-  };
-  const empty = await window(0);
-  let gcEvents = 0;
-  const obs = new PerformanceObserver((list) => { gcEvents += list.getEntries().length; });
-  const full = await window(invokes, () => obs.observe({ entryTypes: ['gc'] }));
-  await new Promise((r) => setTimeout(r, 20));
-  obs.disconnect();
-  const heapGrowth = full.bytes - empty.bytes;
-  const sink = full.sink;
+  let sink = 0;
+  hotLoop(it, src, out, 3000); // JIT tier-up of the kernels and of this loop
+  const r = await measureAllocations((n) => { sink ^= hotLoop(it, src, out, n); }, invokes);
   assert.ok(Number.isFinite(sink));
-  return { gcEvents, heapGrowth };
+  return { gcEvents: r.gcCount, heapGrowth: r.heapGrowthBytes };
 }
 
 const fixture = (model: string): Uint8Array => new Uint8Array(readFileSync(new URL(`${model}.tflite`, FIX)));
