@@ -18,6 +18,17 @@ export interface OptimizerConfig {
   minLrRatio?: number;
 }
 
+/** Learning rate at (1-based) step t: linear warm-up, then cosine decay to lr·minLrRatio at decaySteps. */
+export function learningRate(opt: OptimizerConfig, t: number): number {
+  const { lr, warmup, decaySteps = 0, minLrRatio = 0.1 } = opt;
+  let lrT = lr * Math.min(1, t / Math.max(1, warmup));
+  if (decaySteps > 0) {
+    const progress = Math.min(1, t / decaySteps);
+    lrT *= minLrRatio + (1 - minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
+  }
+  return lrT;
+}
+
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, weightDecay: 0.0, clip: 2.0, ema: 0.999, warmup: 100 };
 
 interface LayerBufs {
@@ -165,7 +176,7 @@ export class MlpTrainer {
 
   /** AdamW step with warm-up, global-norm clipping and EMA update. */
   step(): void {
-    const { lr, beta1, beta2, weightDecay, clip, ema, warmup } = this.opt;
+    const { beta1, beta2, weightDecay, clip, ema } = this.opt;
     const g = this.grads;
     let sq = 0;
     for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
@@ -173,12 +184,7 @@ export class MlpTrainer {
     this.lastGradNorm = norm;
     const scale = clip > 0 && norm > clip ? clip / norm : 1;
     this.t++;
-    const { decaySteps = 0, minLrRatio = 0.1 } = this.opt;
-    let lrT = lr * Math.min(1, this.t / Math.max(1, warmup));
-    if (decaySteps > 0) {
-      const progress = Math.min(1, this.t / decaySteps);
-      lrT *= minLrRatio + (1 - minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
-    }
+    const lrT = learningRate(this.opt, this.t);
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
     const p = this.params, m = this.m, v = this.v, e = this.ema;

@@ -31,7 +31,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { layerDims, paramCount, type MlpSpec } from '../model/mlp-spec.js';
 import type { Rng } from '../util/rng.js';
-import { DEFAULT_OPTIMIZER, type OptimizerConfig } from './mlp-trainer.js';
+import { DEFAULT_OPTIMIZER, learningRate, type OptimizerConfig } from './mlp-trainer.js';
 
 export type TfjsBackendName = 'cpu' | 'wasm';
 
@@ -319,14 +319,9 @@ export class TfjsMlp {
   /** AdamW step with warm-up, cosine decay, global-norm clipping and EMA (MlpTrainer.step's maths). */
   step(): void {
     if (this.gW.length !== this.layers.length) throw new Error('TfjsMlp.step() needs gradients (backward or autodiffStep)');
-    const { lr, beta1, beta2, weightDecay, clip, ema, warmup } = this.opt;
+    const { beta1, beta2, weightDecay, clip, ema } = this.opt;
     this.t++;
-    const { decaySteps = 0, minLrRatio = 0.1 } = this.opt;
-    let lrT = lr * Math.min(1, this.t / Math.max(1, warmup));
-    if (decaySteps > 0) {
-      const progress = Math.min(1, this.t / decaySteps);
-      lrT *= minLrRatio + (1 - minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress));
-    }
+    const lrT = learningRate(this.opt, this.t);
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
     const decay = Math.min(ema, (1 + this.t) / (10 + this.t));
