@@ -4,6 +4,7 @@ import { MonotonicClock, type Clock } from './clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, createTfliteScorer, type LoadedModel } from './model-loader.js';
 import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
 import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from './planner-backend.js';
 
 export interface EnvLoopOptions {
   env: PlanningEnv;
@@ -19,6 +20,8 @@ export interface EnvLoopOptions {
   rateHz?: number;
   backend?: 'wasm' | 'reference';
   clock?: Clock;
+  /** plan with this backend instead of the model's TFLite interpreter (training-time evaluation, tests) */
+  planner?: PlannerBackend;
   /** the learned scorer (default: the model's own, when it ships one) */
   scorer?: ScorerBackend;
 }
@@ -39,7 +42,7 @@ export function isOracleSelect(select: SelectStrategy): boolean {
 export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const { env, info, model } = o;
   checkModelMatchesEnv(model.manifest, info);
-  const planner = createTflitePlanner(model, o.candidates, o.backend ?? 'wasm');
+  const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend ?? 'wasm');
   const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend ?? 'wasm') : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
   return new RecedingHorizonLoop({

@@ -5,8 +5,10 @@ import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { UsageError } from '../errors.js';
 import { createEnvLoop, isOracleSelect } from './env-loop.js';
 import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from './planner-backend.js';
 import type { LoadedModel } from './model-loader.js';
 import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
 
@@ -31,6 +33,8 @@ export interface EvalOptions {
   svgEpisodes?: number;
   /** override the model's learned scorer (tests, training-time evaluation) */
   scorer?: ScorerBackend;
+  /** plan with this backend instead of the model's interpreter (training-time evaluation) */
+  planner?: PlannerBackend;
   onEpisode?: (i: number, ret: number, score: number) => void;
   signal?: AbortSignal;
 }
@@ -64,11 +68,16 @@ export interface EvalResult {
 /** Closed-loop evaluation: `episodes` episodes of the env with the model planning in the loop. */
 export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const info = envInfo(o.env);
+  if (info.controlledBy) {
+    // the generic loop would act from the plan's first waypoint; this model's plans are joint goals that
+    // need the FK selection, joint limits and settle phase of its own controller
+    throw new UsageError(`kdp eval does not run ${o.env}: its plans are executed by a task controller (FK selection, joint/velocity limits, settle phase) that the generic tracking loop lacks, so a score here would not measure the model`, `run ${info.controlledBy}`);
+  }
   const env = await createEnv(o.env);
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}),
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
       ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
