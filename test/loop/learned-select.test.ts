@@ -157,7 +157,9 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
   };
   writeFilesAtomic([[join(dir, 'scorer', 'scorer-weights.bin'), bytes], [join(dir, 'scorer', 'scorer.json'), JSON.stringify(meta)]]);
   const out = join(dir, 'model');
-  const r = exportCheckpoint({ checkpoint: ck, out, scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  const r = exportCheckpoint({ checkpoint: ck, out, scorer: join(dir, 'scorer'), scorerQuantization: 'int8', candidates: N, quantization: 'int8' });
+  const k = r.manifest.scorer!.occupancyScale ?? 1;
+  assert.ok(k > 0 && k <= 1);
   assert.ok(r.manifest.scorer);
   assert.equal(r.manifest.scorer!.inputs.map((t) => t.shape), [[N * (H - 1), 2], [N * (H - 1), 2]]);
   const model = loadModelDir(out);
@@ -170,7 +172,19 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
     tfl.goals[i * 2] = ref.goals[i * 2] = 0.5;
   }
   tfl.invoke(); ref.invoke();
-  for (let i = 0; i < tfl.rows * 2; i++) assert.ok(Math.abs(tfl.out[i]! - ref.out[i]!) < 0.1, `row ${i >> 1}: int8 ${tfl.out[i]} vs float ${ref.out[i]}`);
+  for (let i = 0; i < tfl.rows * 2; i++) {
+    const got = i % 2 === 0 ? tfl.out[i]! / k : tfl.out[i]!;
+    assert.ok(Math.abs(got - ref.out[i]!) < 0.1 / (i % 2 === 0 ? k : 1), `row ${i >> 1}: int8 ${got} vs float ${ref.out[i]}`);
+  }
+  // the default precision is fp32: same numbers as the float network
+  const f32 = join(dir, 'model-f32');
+  exportCheckpoint({ checkpoint: ck, out: f32, scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  const m32 = loadModelDir(f32);
+  assert.is(m32.manifest.scorer!.quantization, 'fp32');
+  const s32 = createTfliteScorer(m32, N);
+  s32.points.set(ref.points); s32.goals.set(ref.goals); s32.invoke();
+  const k32 = m32.manifest.scorer!.occupancyScale ?? 1;
+  for (let i = 0; i < s32.rows * 2; i++) assert.ok(Math.abs((i % 2 === 0 ? s32.out[i]! / k32 : s32.out[i]!) - ref.out[i]!) < 1e-4);
   // attaching to an exported model keeps model.tflite byte for byte
   const plain = join(dir, 'plain');
   exportCheckpoint({ checkpoint: ck, out: plain, candidates: N, quantization: 'int8' });
