@@ -193,8 +193,8 @@ export class RecedingHorizonLoop {
   /**
    * Run the learned scorer over every waypoint of every candidate (normalized plan positions + the
    * normalized goal, straight from the planner's buffers) and reduce to one cost per candidate:
-   * cost-to-go from the plan's last waypoint + `infeasibleCost` per waypoint outside the learned
-   * occupancy. Part of the plan's latency.
+   * the cost-to-go averaged over the plan's waypoints (reach the goal soon, then stay) + `infeasibleCost`
+   * per waypoint below the calibrated occupancy threshold. Part of the plan's latency.
    */
   private scoreLearned(): void {
     const sc = this.cfg.scorer!;
