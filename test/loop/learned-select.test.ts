@@ -197,9 +197,10 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
     const got = i % 2 === 0 ? tfl.out[i]! / k : tfl.out[i]!;
     assert.ok(Math.abs(got - ref.out[i]!) < 0.1 / (i % 2 === 0 ? k : 1), `row ${i >> 1}: int8 ${got} vs float ${ref.out[i]}`);
   }
-  // the default precision is fp32: same numbers as the float network
+  assert.is(r.manifest.scorer!.weightBits, 8, 'the scorer keeps 8-bit weights by default');
+  // fp32 on request: the float network's numbers
   const f32 = join(dir, 'model-f32');
-  exportCheckpoint({ checkpoint: ck, out: f32, scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  exportCheckpoint({ checkpoint: ck, out: f32, scorer: join(dir, 'scorer'), scorerQuantization: 'fp32', candidates: N, quantization: 'int8', weightBits: 6 });
   const m32 = loadModelDir(f32);
   assert.is(m32.manifest.scorer!.quantization, 'fp32');
   const s32 = createTfliteScorer(m32, N);

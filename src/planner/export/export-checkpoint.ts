@@ -37,11 +37,10 @@ export interface ExportCheckpointOptions {
   weightBits?: WeightBits;
   /** a `kdp train-scorer` folder: ship its learned plan scorer as scorer.tflite beside the generator */
   scorer?: string;
-  /**
-   * the scorer's precision (default fp32: with per-tensor int8 the shared output scale rounds the
-   * cost-to-go to several env steps, which measurably cost planning score; docs/kdp.md)
-   */
+  /** the scorer's precision (default int8 with 8-bit weights; 6-bit weights cost it its planning score, docs/kdp.md) */
   scorerQuantization?: Quantization;
+  /** bits of the scorer's int8 FC weights (default 8, whatever the generator uses) */
+  scorerWeightBits?: WeightBits;
   /** for reproducible manifests in tests */
   now?: Date;
 }
@@ -124,8 +123,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
 
   const files: Array<[string, Uint8Array | string]> = [];
   if (opts.scorer) {
-    const sq = opts.scorerQuantization ?? 'fp32';
-    const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, sq, sq === 'int8' ? opts.weightBits : undefined, opts.calibration);
+    const sq = opts.scorerQuantization ?? 'int8';
+    const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, sq, sq === 'int8' ? opts.scorerWeightBits ?? 8 : undefined, opts.calibration);
     manifest.scorer = sc.manifest;
     files.push([join(out, SCORER_FILE), sc.bytes]);
   }
@@ -201,7 +200,7 @@ export interface AttachScorerOptions {
   scorer: string;
   /** where to write (default: the model folder itself) */
   out?: string;
-  /** the scorer's precision (default fp32, see ExportCheckpointOptions.scorerQuantization) */
+  /** the scorer's precision (default int8, 8-bit weights; see ExportCheckpointOptions.scorerQuantization) */
   quantization?: Quantization;
   weightBits?: WeightBits;
   calibration?: number;
@@ -226,8 +225,8 @@ export function attachScorer(o: AttachScorerOptions): { out: string; manifest: M
   if (createHash('sha256').update(modelBytes).digest('hex') !== manifest.model.sha256) {
     throw new ModelError('E_MODEL_IO', `${join(o.model, manifest.model.file)} does not match its manifest's sha256`, { hint: 're-export the model' });
   }
-  const quantization = o.quantization ?? 'fp32';
-  const weightBits = o.weightBits;
+  const quantization = o.quantization ?? 'int8';
+  const weightBits = quantization === 'int8' ? o.weightBits ?? 8 : undefined;
   const sc = exportScorer(o.scorer, manifest, undefined, manifest.candidates, quantization, quantization === 'int8' ? weightBits : undefined, o.calibration);
   const { signature, ...unsigned } = manifest;
   const next: ModelManifest = { ...unsigned, scorer: sc.manifest };
