@@ -6,6 +6,8 @@
 // `kdp board check`).
 //
 //   node scripts/build-native.mjs [--force]      host build (skips when up to date)
+//   node scripts/build-native.mjs --check        also build check_kernels for the host (tests)
+//   --out DIR                                    write into DIR instead of build/native[/ARCH]
 //   node scripts/build-native.mjs --arch arm64   cross-build with aarch64-linux-gnu-gcc into build/native/arm64/:
 //                                                kdp_native.node and check_kernels (a Node-free bit-exactness
 //                                                check of every arm64 variant, for qemu-aarch64 or a board)
@@ -13,7 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,7 +23,8 @@ const srcDir = join(root, 'src', 'native');
 const args = process.argv.slice(2);
 const force = args.includes('--force');
 const cross = args.includes('--arch') ? args[args.indexOf('--arch') + 1] : null;
-const outDir = cross ? join(root, 'build', 'native', cross) : join(root, 'build', 'native');
+const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : cross ? join(root, 'build', 'native', cross) : join(root, 'build', 'native');
+const withCheck = Boolean(cross) || args.includes('--check');
 const out = join(outDir, 'kdp_native.node');
 const statusFile = join(outDir, 'status.json');
 // -ffp-contract=off: no fused multiply-add, so the float kernel rounds exactly like the WASM one
@@ -56,7 +59,8 @@ try {
 
 const sources = UNITS.map((f) => join(srcDir, f));
 const newest = Math.max(...readdirSync(srcDir).map((f) => statSync(join(srcDir, f)).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
-if (!force && existsSync(out) && statSync(out).mtimeMs > newest) process.exit(0);
+const upToDate = (f) => existsSync(f) && statSync(f).mtimeMs > newest;
+if (!force && upToDate(out) && (!withCheck || upToDate(join(outDir, 'check_kernels')))) process.exit(0);
 
 const compile = (target, extra) => {
   const tmp = `${target}.tmp-${process.pid}`;
@@ -66,12 +70,12 @@ const compile = (target, extra) => {
 try {
   // N-API symbols resolve against the node binary at load time; -shared leaves them undefined here
   compile(out, ['-shared', `-I${headers}`, ...sources, ...(process.platform === 'darwin' && !cross ? ['-undefined', 'dynamic_lookup'] : [])]);
-  if (cross) {
-    compile(join(outDir, 'check_kernels'), ['-static', ...['check_kernels.c', 'kernels_scalar.c', 'kernels_x86.c', 'kernels_arm.c'].map((f) => join(srcDir, f))]);
+  if (withCheck) {
+    compile(join(outDir, 'check_kernels'), [...(cross ? ['-static'] : []), ...['check_kernels.c', 'kernels_scalar.c', 'kernels_x86.c', 'kernels_arm.c'].map((f) => join(srcDir, f))]);
   }
 } catch (e) {
   const stderr = e.stderr ? e.stderr.toString().trim().split('\n').slice(-3).join(' | ') : e.message;
   give_up(`${cc} failed: ${stderr}`);
 }
 status({ ok: true, compiler: cc, flags: FLAGS.join(' '), headers: 'node-api-headers' });
-console.error(`build-native: src/native/*.c -> ${out.slice(root.length + 1)}`);
+console.error(`build-native: src/native/*.c -> ${relative(root, out)}`);

@@ -53,6 +53,8 @@ export interface InterpreterOptions {
    * reference backend: default false; true runs that kernel's packed layout in TypeScript.
    */
   relaxedSimd?: boolean;
+  /** native backend: run this variant (e.g. 'avx2', 'scalar') instead of the best one for this CPU */
+  nativeVariant?: string;
   /** Upper bound for the arena (bytes); allocate() throws ArenaExhaustedError beyond it. Default 256 MiB. */
   arenaLimitBytes?: number;
 }
@@ -97,13 +99,17 @@ export class Interpreter {
   private wasm: KernelInstance | null = null;
   /** which kernels run and why (for reports) */
   readonly kernelsWhy: string;
+  /** native backend: the variant its FULLY_CONNECTED kernels run (e.g. 'avx512vnni') */
+  readonly nativeVariant: string | null;
 
   private constructor(readonly graph: GraphDef, opts: InterpreterOptions) {
     const sel = opts.backend === undefined ? kernelSelection() : null;
     this.backend = opts.backend ?? sel!.backend;
     if (this.backend !== 'wasm' && this.backend !== 'reference' && this.backend !== 'native') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use native, wasm or reference' });
-    if (this.backend === 'native') requireNative();
-    this.kernelsWhy = sel ? sel.why : this.backend === 'native' ? `native ${nativeStatus().detail}; requested` : `${this.backend} kernels; requested`;
+    this.nativeVariant = this.backend === 'native' ? pickVariant(opts.nativeVariant) : null;
+    this.kernelsWhy = sel ? sel.why : this.backend === 'native'
+      ? (opts.nativeVariant ? `native ${this.nativeVariant}: requested` : `native ${nativeStatus().detail}; requested`)
+      : `${this.backend} kernels; requested`;
     // wasm: on by default where the engine has it; reference: only on request (runs the same packed
     // layout in TypeScript, so tests can check the packing independently of the WASM kernel)
     this.relaxed = this.backend === 'wasm' ? opts.relaxedSimd !== false && relaxedModule() !== null : opts.relaxedSimd === true;
@@ -175,7 +181,7 @@ export class Interpreter {
     for (const r of regions) if (r.data) u8.set(r.data, abs(r.id));
 
     this.steps = this.backend === 'native'
-      ? bindNative(nodes, requireNative(), nativeStatus().variant!, this.wasm!, abs, buffer)
+      ? bindNative(nodes, requireNative(), this.nativeVariant!, this.wasm!, abs, buffer)
       : nodes.map((n) => (this.backend === 'wasm' ? bindWasm(n, this.wasm!, abs, buffer) : bindReference(n, abs, buffer, regions)));
     this.inViews = this.prepared.inputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
     this.outViews = this.prepared.outputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
@@ -335,6 +341,18 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
     }
     default: return bindShared(n, abs, buffer);
   }
+}
+
+/** The native variant to run: the requested one if this CPU supports it, else the selected best one. */
+function pickVariant(want: string | undefined): string {
+  const addon = requireNative();
+  if (want === undefined) return nativeStatus().variant!;
+  const v = addon.variants().variants.find((x) => x.name === want);
+  if (!v || !v.supported) {
+    throw new KdpError('E_NATIVE_UNAVAILABLE', `native kernel variant "${want}" ${v ? 'is not supported by this CPU' : 'does not exist'}`,
+      { hint: `supported here: ${addon.variants().variants.filter((x) => x.supported).map((x) => x.name).join(', ')}` });
+  }
+  return want;
 }
 
 /**
