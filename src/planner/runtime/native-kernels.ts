@@ -7,15 +7,19 @@
  * Which kernels a new Interpreter uses (`kernelSelection()`):
  *   KDP_KERNELS=wasm|native|reference forces one (native when it cannot run → E_NATIVE_UNAVAILABLE);
  *   otherwise native when the module loaded and the CPU has a SIMD variant, else wasm — with the reason.
- * KDP_NATIVE_VARIANT=<name> forces a variant (tests of the AVX2 path on a VNNI machine, for instance).
+ * KDP_NATIVE_VARIANT=<name> forces a variant (tests of the AVX2 path on a VNNI machine, for instance);
+ * KDP_NATIVE_DIR=<dir> loads the module from another build directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KdpError } from '../../errors.js';
 
-export const NATIVE_PATH = fileURLToPath(new URL('../../../build/native/kdp_native.node', import.meta.url));
-const STATUS_PATH = fileURLToPath(new URL('../../../build/native/status.json', import.meta.url));
+/** build/native, or KDP_NATIVE_DIR (a module built elsewhere, e.g. `build-native.mjs --out DIR`) */
+const NATIVE_DIR = process.env.KDP_NATIVE_DIR || fileURLToPath(new URL('../../../build/native/', import.meta.url));
+export const NATIVE_PATH = join(NATIVE_DIR, 'kdp_native.node');
+const STATUS_PATH = join(NATIVE_DIR, 'status.json');
 
 export interface NativeVariant { name: string; insn: string; supported: boolean }
 
