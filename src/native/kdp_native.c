@@ -9,6 +9,8 @@
  *   createContext(arrayBuffer, name)   → context (throws when the variant is unknown or unsupported)
  *   addOp(ctx, Int32Array, Float32Array) → op index (throws on offsets outside the buffer)
  *   run(ctx, from, to)                 → runs ops [from, to)
+ *   spin(n)                            → 4·n dependent integer adds (1 cycle each): times a core cycle
+ *                                        as this process gets it, for MAC/cycle figures on a shared VM
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -174,12 +176,33 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value spin(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double n = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_double(env, argv[0], &n) != napi_ok) FAIL("spin(n)");
+  uint64_t x = 0;
+  for (uint64_t i = 0; i < (uint64_t)n; i++) {
+#if KDP_X86
+    __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+#elif defined(__aarch64__)
+    __asm__ volatile("add %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1\n\tadd %0, %0, #1" : "+r"(x));
+#else
+    volatile uint64_t y = x; x = y + 4;
+#endif
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, (double)x, &out));
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     { "variants", NULL, variants, NULL, NULL, NULL, napi_enumerable, NULL },
     { "createContext", NULL, create_context, NULL, NULL, NULL, napi_enumerable, NULL },
     { "addOp", NULL, add_op, NULL, NULL, NULL, napi_enumerable, NULL },
     { "run", NULL, run, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "spin", NULL, spin, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -28,6 +28,8 @@ export interface NativeAddon {
   createContext(arena: ArrayBuffer, variant: string): object;
   addOp(ctx: object, ints: Int32Array, floats: Float32Array): number;
   run(ctx: object, from: number, to: number): void;
+  /** 4·n dependent integer adds (benchmarks: cycles as this process gets them) */
+  spin(n: number): number;
 }
 
 export interface NativeStatus {
