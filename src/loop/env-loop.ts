@@ -16,7 +16,7 @@ export interface EnvLoopOptions {
   replanEvery?: number;
   /** control rate for the deadline budget; default 1/dt */
   rateHz?: number;
-  backend?: 'wasm' | 'reference';
+  backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
 }
 
@@ -28,7 +28,7 @@ export interface EnvLoopOptions {
 export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const { env, info, model } = o;
   checkModelMatchesEnv(model.manifest, info);
-  const planner = createTflitePlanner(model, o.candidates, o.backend ?? 'wasm');
+  const planner = createTflitePlanner(model, o.candidates, o.backend);
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed,
     select: o.select ?? 'goal', act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),

@@ -62,8 +62,9 @@ export function checkModelMatchesEnv(m: ModelManifest, env: EnvInfo): void {
 }
 
 /** The fixed-arena TFLite interpreter as the loop's planner, with N candidates per invoke. */
-export function createTflitePlanner(model: LoadedModel, candidates: number, backend: Backend = 'wasm'): PlannerBackend & { interpreter: Interpreter } {
-  const interp = Interpreter.fromBytes(model.bytes, { batch: candidates, backend }).allocate();
+export function createTflitePlanner(model: LoadedModel, candidates: number, backend?: Backend): PlannerBackend & { interpreter: Interpreter } {
+  // no backend: the interpreter picks (KDP_KERNELS, else native where it runs here, else wasm)
+  const interp = Interpreter.fromBytes(model.bytes, { batch: candidates, ...(backend ? { backend } : {}) }).allocate();
   const names = model.manifest.inputs.map((t) => t.name);
   const noiseIdx = names.indexOf('noise');
   const condIdx = names.indexOf('condition');
@@ -72,7 +73,7 @@ export function createTflitePlanner(model: LoadedModel, candidates: number, back
   const condition = interp.inputView(condIdx);
   const plan = interp.outputView(0);
   return {
-    name: `kdp-${backend}`,
+    name: `kdp-${interp.backend}`,
     interpreter: interp,
     candidates,
     noiseDim: noise.length / candidates,

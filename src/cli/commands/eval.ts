@@ -25,7 +25,7 @@ export const command: CommandSpec = {
     act: { type: 'string', placeholder: 'track|first-action', default: 'track', description: 'track the next waypoint or execute the first action' },
     'replan-every': { type: 'string', placeholder: 'k', description: 'replan every k ticks (default per env: 16 for Maze2D)' },
     rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt)' },
-    backend: { type: 'string', placeholder: 'wasm|reference', default: 'wasm', description: 'runtime kernels' },
+    backend: { type: 'string', placeholder: 'auto|native|wasm|reference', default: 'auto', description: 'runtime kernels (auto: KDP_KERNELS, else native where built for this CPU, else wasm; all bit-identical)' },
     record: { type: 'string', placeholder: '<dir>', description: 'write per-step JSONL and per-episode SVGs here' },
   },
   async run(ctx) {
@@ -46,7 +46,7 @@ export const command: CommandSpec = {
       act: optChoice<ActMode>(ctx, 'act', ['track', 'first-action'], 'track'),
       ...(optString(ctx, 'replan-every') === undefined ? {} : { replanEvery: optNumber(ctx, 'replan-every', 1, { int: true, min: 1 }) }),
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
-      backend: optChoice(ctx, 'backend', ['wasm', 'reference'] as const, 'wasm'),
+      ...(((b) => (b === 'auto' ? {} : { backend: b }))(optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto'))),
       ...(record ? { record } : {}),
       signal: ctx.signal,
       onEpisode: (i, _ret, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
