@@ -31,8 +31,14 @@ const statusFile = join(outDir, 'status.json');
 const FLAGS = ['-O3', '-std=c11', '-fPIC', '-ffp-contract=off', '-fvisibility=hidden', '-Wall', '-Wextra'];
 const UNITS = ['kdp_native.c', 'kernels_scalar.c', 'kernels_x86.c', 'kernels_arm.c'];
 
-mkdirSync(outDir, { recursive: true });
-const status = (s) => writeFileSync(statusFile, `${JSON.stringify({ ...s, time: new Date().toISOString() }, null, 2)}\n`);
+const status = (s) => {
+  try {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(statusFile, `${JSON.stringify({ ...s, time: new Date().toISOString() }, null, 2)}\n`);
+  } catch { /* an unwritable build dir: the runtime reports "not built" */ }
+};
+// whatever goes wrong here, `npm ci` must go on with the WASM kernels
+process.on('uncaughtException', (e) => give_up(`build script error: ${e.message}`));
 const give_up = (reason) => {
   status({ ok: false, reason });
   console.error(`build-native: skipped (${reason}); the WASM kernels will run`);
@@ -68,6 +74,7 @@ const compile = (target, extra) => {
   renameSync(tmp, target); // a half-written module is never loaded
 };
 try {
+  mkdirSync(outDir, { recursive: true });
   // N-API symbols resolve against the node binary at load time; -shared leaves them undefined here
   compile(out, ['-shared', `-I${headers}`, ...sources, ...(process.platform === 'darwin' && !cross ? ['-undefined', 'dynamic_lookup'] : [])]);
   if (withCheck) {
