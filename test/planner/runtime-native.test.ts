@@ -86,6 +86,11 @@ test('Node-free harness (check_kernels, host build): every variant bit-exact wit
     const r = spawnSync(join(dir, 'check_kernels'), [join(dir, 'cases.bin')], { encoding: 'utf8' });
     assert.is(r.status, 0, r.stdout + r.stderr);
     for (const v of supported()) assert.match(r.stdout, new RegExp(`variant ${v}: ${n}/${n} cases bit-exact`));
+    // the same cases through the N-API entry points (scripts/check-native-napi.mjs: plain JS, so it also
+    // runs under an arm64 Node in emulation)
+    const napi = spawnSync(process.execPath, [join(ROOT, 'scripts/check-native-napi.mjs'), join(dir, 'kdp_native.node'), join(dir, 'cases.bin')], { encoding: 'utf8' });
+    assert.is(napi.status, 0, napi.stdout + napi.stderr);
+    for (const v of supported()) assert.match(napi.stdout, new RegExp(`variant ${v}: ${n}/${n} cases bit-exact through N-API`));
     const skipped = nativeStatus().variants.filter((v) => !v.supported).map((v) => v.name);
     // visible, counted: variants this CPU cannot run (e.g. AVX-VNNI on a Zen 4) are compiled but not checked here
     console.log(`\n[figure] check_kernels: ${n} cases × ${supported().length} variants bit-exact; not runnable here: ${skipped.join(', ') || 'none'}`);
