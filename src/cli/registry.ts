@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'dataset so100-reach': { summary: 'record simulated SO-100 reach demonstrations as a dataset', module: 'dataset-so100-reach' },
   'dataset info': { summary: 'summarise a dataset file (D4RL HDF5 or LeRobot folder)', module: 'dataset-info' },
   train: { summary: 'train a Keyed Drifting Policy on a dataset', module: 'train' },
+  'train-scorer': { summary: 'train the learned plan scorer (occupancy + cost-to-go) for a generator run', module: 'train-scorer' },
   'ablate modes': { summary: 'the mode benchmark: keyed vs naive vs condition-only vs no-repulsion', module: 'ablate-modes' },
   export: { summary: 'export a checkpoint to TFLite (fp32 or full-int8) + manifest', module: 'export' },
   // runtime

@@ -24,6 +24,11 @@ export interface EnvInfo {
   frameSkip: number;
   /** default replanning period in ticks for `kdp eval` / `kdp demo` (measured in docs/benchmarks.md) */
   replanEvery?: number;
+  /**
+   * Set when the env's model is only meaningful under a task-specific controller that `kdp eval`'s generic
+   * tracking loop does not run: the command that does (eval refuses and names it).
+   */
+  controlledBy?: string;
 }
 
 const MAZE = (name: string, horizon: number, frameSkip: number): EnvInfo => ({
@@ -54,6 +59,7 @@ export const ENVS: Record<string, EnvInfo> = {
     name: 'so100-reach', stateDim: 12, actionDim: 6, goalDim: 3, dt: 0.02, positionDims: [6, 7, 8], velocityDims: [], padEpisodeEnd: true,
     stateNames: ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'tx', 'ty', 'tz'],
     actionNames: ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'], horizon: 16, frameSkip: 2,
+    controlledBy: 'kdp arm --port PTY --model models/so100-reach --task reach --target x,y,z (against `kdp sim so100 --pty PTY`)',
   },
 };
 

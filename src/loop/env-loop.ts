@@ -1,8 +1,10 @@
 import type { EnvInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import { MonotonicClock, type Clock } from './clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from './model-loader.js';
+import { checkModelMatchesEnv, createTflitePlanner, createTfliteScorer, type LoadedModel } from './model-loader.js';
 import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
+import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from './planner-backend.js';
 
 export interface EnvLoopOptions {
   env: PlanningEnv;
@@ -18,6 +20,18 @@ export interface EnvLoopOptions {
   rateHz?: number;
   backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
+  /** plan with this backend instead of the model's TFLite interpreter (training-time evaluation, tests) */
+  planner?: PlannerBackend;
+  /** the learned scorer (default: the model's own, when it ships one) */
+  scorer?: ScorerBackend;
+}
+
+/**
+ * Selections that read the env's own feasibility cost (the true wall map / obstacle list): test-time
+ * knowledge no learned model produced, so an opt-in variant labelled `oracle` in every result.
+ */
+export function isOracleSelect(select: SelectStrategy): boolean {
+  return select === 'map-cost' || select === 'cost';
 }
 
 /**
@@ -28,12 +42,14 @@ export interface EnvLoopOptions {
 export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const { env, info, model } = o;
   checkModelMatchesEnv(model.manifest, info);
-  const planner = createTflitePlanner(model, o.candidates, o.backend);
+  const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend);
+  const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
+  const select = o.select ?? (scorer ? 'learned' : 'goal');
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed,
-    select: o.select ?? 'goal', act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
+    select, ...(scorer ? { scorer } : {}), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
-    ...(env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
+    ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
     actionLow: -1, actionHigh: 1,
   });
 }

@@ -5,7 +5,10 @@ import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { createEnvLoop } from './env-loop.js';
+import { UsageError } from '../errors.js';
+import { createEnvLoop, isOracleSelect } from './env-loop.js';
+import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from './planner-backend.js';
 import type { LoadedModel } from './model-loader.js';
 import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
 
@@ -28,6 +31,10 @@ export interface EvalOptions {
   record?: string;
   /** episodes to draw as SVG when recording (default: all, up to 20) */
   svgEpisodes?: number;
+  /** override the model's learned scorer (tests, training-time evaluation) */
+  scorer?: ScorerBackend;
+  /** plan with this backend instead of the model's interpreter (training-time evaluation) */
+  planner?: PlannerBackend;
   onEpisode?: (i: number, ret: number, score: number) => void;
   signal?: AbortSignal;
 }
@@ -47,6 +54,11 @@ export interface EvalResult {
   seconds: number;
   seed: number;
   select: SelectStrategy;
+  /**
+   * true when selection read test-time knowledge no learned model produced (the env's wall map:
+   * --select map-cost / cost). Published planners were scored without it.
+   */
+  oracle: boolean;
   replanEvery: number;
   backend: string;
   arenaBytes: number;
@@ -56,11 +68,16 @@ export interface EvalResult {
 /** Closed-loop evaluation: `episodes` episodes of the env with the model planning in the loop. */
 export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const info = envInfo(o.env);
+  if (info.controlledBy) {
+    // the generic loop would act from the plan's first waypoint; this model's plans are joint goals that
+    // need the FK selection, joint limits and settle phase of its own controller
+    throw new UsageError(`kdp eval does not run ${o.env}: its plans are executed by a task controller (FK selection, joint/velocity limits, settle phase) that the generic tracking loop lacks, so a score here would not measure the model`, `run ${info.controlledBy}`);
+  }
   const env = await createEnv(o.env);
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed,
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
       ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
@@ -126,7 +143,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     successRate: Math.round((successes / n) * 1000) / 1000, meanReturn: r1(returns / n),
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
-    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, replanEvery: loop.cfg.replanEvery,
+    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes,
     ...(svgs.length ? { svgs } : {}),
   };

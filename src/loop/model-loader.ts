@@ -7,11 +7,25 @@ import { generatorOutputDim } from '../model/checkpoint-format.js';
 import type { ModelManifest } from '../planner/manifest.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
 import type { PlannerBackend } from './planner-backend.js';
+import type { ScorerBackend } from './scorer-backend.js';
 
 export interface LoadedModel {
   dir: string;
   manifest: ModelManifest;
   bytes: Uint8Array;
+  /** the learned scorer's .tflite bytes, when the manifest names one */
+  scorer?: Uint8Array;
+}
+
+function readChecked(dir: string, entry: { file: string; sha256: string }): Uint8Array {
+  const tPath = join(dir, entry.file);
+  if (!existsSync(tPath)) throw new ModelError('E_MODEL_IO', `${tPath} is missing`, { hint: 'the model folder is incomplete; re-export or re-flash it' });
+  const bytes = new Uint8Array(readFileSync(tPath));
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== entry.sha256) {
+    throw new ModelError('E_MODEL_IO', `${tPath}: sha256 ${sha.slice(0, 12)}… does not match the manifest (${entry.sha256.slice(0, 12)}…)`, { hint: 'the file was modified or truncated; re-export or re-flash the model' });
+  }
+  return bytes;
 }
 
 /** Read models/<name>/{manifest.json, model.tflite}, checking the file against the manifest's sha256. */
@@ -30,14 +44,8 @@ export function loadModelDir(dir: string): LoadedModel {
   if (manifest.format !== 'kdp-model' || manifest.version !== 1 || !manifest.layout || !manifest.normalizer || !manifest.model) {
     throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not a kdp-model v1 manifest`, { hint: 're-export the model with this version of kdp' });
   }
-  const tPath = join(dir, manifest.model.file);
-  if (!existsSync(tPath)) throw new ModelError('E_MODEL_IO', `${tPath} is missing`, { hint: 'the model folder is incomplete; re-export or re-flash it' });
-  const bytes = new Uint8Array(readFileSync(tPath));
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== manifest.model.sha256) {
-    throw new ModelError('E_MODEL_IO', `${tPath}: sha256 ${sha.slice(0, 12)}… does not match the manifest (${manifest.model.sha256.slice(0, 12)}…)`, { hint: 'the file was modified or truncated; re-export or re-flash the model' });
-  }
-  return { dir, manifest, bytes };
+  const bytes = readChecked(dir, manifest.model);
+  return { dir, manifest, bytes, ...(manifest.scorer ? { scorer: readChecked(dir, manifest.scorer) } : {}) };
 }
 
 /**
@@ -81,6 +89,25 @@ export function createTflitePlanner(model: LoadedModel, candidates: number, back
     outDim: plan.length / candidates,
     noise, condition, plan,
     arenaBytes: interp.arenaBytes,
+    invoke: () => interp.invoke(),
+  };
+}
+
+/**
+ * The learned scorer as a fixed-arena interpreter sized for `candidates` plans: one row per waypoint
+ * after s_0 (candidates × (horizon − 1)), allocated once here.
+ */
+export function createTfliteScorer(model: LoadedModel, candidates: number, backend?: Backend): ScorerBackend & { interpreter: Interpreter } {
+  const m = model.manifest.scorer;
+  if (!m || !model.scorer) throw new ModelError('E_MODEL_MISMATCH', `${model.dir} ships no learned scorer`, { hint: 'export with `kdp export --scorer RUN`, or select with --select goal' });
+  const rows = candidates * (model.manifest.layout.horizon - 1);
+  const interp = Interpreter.fromBytes(model.scorer, { batch: rows, ...(backend ? { backend } : {}) }).allocate();
+  const points = interp.inputView(0), goals = interp.inputView(1), out = interp.outputView(0);
+  if (points.length !== rows * 2 || out.length !== rows * 2 || goals.length !== rows * model.manifest.layout.goalDim) {
+    throw new ModelError('E_MODEL_MISMATCH', `scorer I/O [${points.length / rows}, ${goals.length / rows}] → ${out.length / rows} per row, expected [2, ${model.manifest.layout.goalDim}] → 2`, { hint: 're-export the model with this version of kdp' });
+  }
+  return {
+    rows, points, goals, out, ctgScale: m.ctgScale, arenaBytes: interp.arenaBytes, name: `scorer-${interp.backend}`, interpreter: interp,
     invoke: () => interp.invoke(),
   };
 }

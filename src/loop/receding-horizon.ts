@@ -4,9 +4,15 @@ import { Rng } from '../util/rng.js';
 import type { Clock } from './clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { PlannerBackend } from './planner-backend.js';
+import type { ScorerBackend } from './scorer-backend.js';
 
-export type SelectStrategy = 'goal' | 'cost' | 'value' | 'random';
-export const SELECT_STRATEGIES: readonly SelectStrategy[] = ['goal', 'cost', 'value', 'random'];
+/**
+ * learned: the model's own scorer (learned occupancy + cost-to-go, no map); goal: distance of the plan
+ * to the goal; cost: `planCost` first, then goal distance; map-cost: goal distance + 10 × `planCost`
+ * (with the env's wall map that is an oracle variant); value: a caller-supplied value; random.
+ */
+export type SelectStrategy = 'learned' | 'goal' | 'cost' | 'map-cost' | 'value' | 'random';
+export const SELECT_STRATEGIES: readonly SelectStrategy[] = ['learned', 'goal', 'cost', 'map-cost', 'value', 'random'];
 export type ActMode = 'track' | 'first-action';
 
 export interface LoopConfig {
@@ -33,6 +39,10 @@ export interface LoopConfig {
   planCost?: (states: Float32Array, steps: number) => number;
   /** optional learned value per candidate (higher is better), for select = value */
   value?: (plans: Float32Array, candidates: number) => Float32Array;
+  /** the learned scorer, for select = learned: rows = candidates × (horizon − 1) */
+  scorer?: ScorerBackend;
+  /** select = learned: cost (env steps) added per waypoint the occupancy model calls unvisited */
+  infeasibleCost?: number;
   /** action bounds */
   actionLow: number;
   actionHigh: number;
@@ -75,6 +85,14 @@ export class RecedingHorizonLoop {
     if (cfg.select === 'value' && !cfg.value) {
       throw new ModelError('E_MODEL_MISMATCH', '--select value needs a learned value head, and this model exports none',
         { hint: 'use --select goal (distance to goal), cost (feasibility first) or random' });
+    }
+    if (cfg.select === 'learned') {
+      const want = planner.candidates * (layout.horizon - 1);
+      if (!cfg.scorer) {
+        throw new ModelError('E_MODEL_MISMATCH', '--select learned needs the model\'s learned scorer, and this model ships none',
+          { hint: 'export with `kdp export --scorer RUN`, or use --select goal' });
+      }
+      if (cfg.scorer.rows !== want) throw new ModelError('E_MODEL_MISMATCH', `scorer has ${cfg.scorer.rows} rows, the loop needs ${want} (${planner.candidates} candidates × ${layout.horizon - 1} waypoints)`);
     }
     this.S = layout.stateDim; this.A = layout.actionDim; this.H = layout.horizon;
     this.step = this.S + this.A;
@@ -138,6 +156,7 @@ export class RecedingHorizonLoop {
     this.rng.fillNormal(planner.noise);
     const t = clock.nowUs();
     planner.invoke();
+    if (this.cfg.select === 'learned') this.scoreLearned();
     this.planLatency.record(clock.nowUs() - t);
     this.stats.plans++;
     this.unnormalize(state);
@@ -162,10 +181,47 @@ export class RecedingHorizonLoop {
     }
   }
 
+  /**
+   * Run the learned scorer over every waypoint of every candidate (normalized plan positions + the
+   * normalized goal, straight from the planner's buffers) and reduce to one cost per candidate:
+   * cost-to-go from the plan's last waypoint + `infeasibleCost` per waypoint outside the learned
+   * occupancy. Part of the plan's latency.
+   */
+  private scoreLearned(): void {
+    const sc = this.cfg.scorer!;
+    const { S, H, step, N } = this;
+    const plan = this.cfg.planner.plan, outDim = this.cfg.planner.outDim;
+    const pos = this.cfg.positionDims;
+    const G = this.cfg.planner.condDim - S;
+    const W = H - 1;
+    for (let i = 0; i < N; i++) {
+      for (let t = 1; t < H; t++) {
+        const r = i * W + t - 1;
+        const j = i * outDim + t * step - S;
+        sc.points[r * 2] = plan[j + pos[0]!]!;
+        sc.points[r * 2 + 1] = plan[j + pos[1]!]!;
+        for (let g = 0; g < G; g++) sc.goals[r * G + g] = this.condRow[S + g]!;
+      }
+    }
+    sc.invoke();
+    const out = sc.out, penalty = this.cfg.infeasibleCost ?? 1000;
+    for (let i = 0; i < N; i++) {
+      let bad = 0;
+      for (let t = 0; t < W; t++) if (out[(i * W + t) * 2]! < 0) bad++;
+      this.scores[i] = out[(i * W + W - 1) * 2 + 1]! * sc.ctgScale + penalty * bad;
+    }
+  }
+
   private choose(goal: Float32Array): number {
     const { S, H, step, N } = this;
     const sel = this.cfg.select;
     if (sel === 'random') return this.rng.int(N);
+    if (sel === 'learned') {
+      let best = 0;
+      for (let i = 1; i < N; i++) if (this.scores[i]! < this.scores[best]!) best = i;
+      if (this.scores[best]! >= (this.cfg.infeasibleCost ?? 1000)) this.stats.infeasiblePlans++;
+      return best;
+    }
     if (sel === 'value' && this.cfg.value) {
       const v = this.cfg.value(this.candidates, N);
       let best = 0;
@@ -173,7 +229,7 @@ export class RecedingHorizonLoop {
       return best;
     }
     const pos = this.cfg.positionDims;
-    const costW = sel === 'cost' ? 1e3 : 10;
+    const costW = sel === 'cost' ? 1e3 : sel === 'map-cost' ? 10 : 0;
     let best = 0;
     for (let i = 0; i < N; i++) {
       const c = i * H * step;

@@ -13,6 +13,29 @@ export interface TensorInfo {
   dtype: 'float32';
 }
 
+export const SCORER_FILE = 'scorer.tflite';
+
+export interface ScorerManifest {
+  file: string;
+  sha256: string;
+  bytes: number;
+  quantization: 'int8' | 'fp32';
+  weightBits?: number;
+  /** inputs: `points` [rows, 2] (normalized plan positions), `goal` [rows, goalDim]; output `score` [rows, 2] */
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  mlp: MlpSpec;
+  /** cost-to-go output × ctgScale = env steps */
+  ctgScale: number;
+  /** state dims read as the waypoint position */
+  positionDims: number[];
+  /** interpreter arena at the exported rows */
+  arenaBytes: number;
+  provenance: { run: string; trainingSteps: number; seed: number; dataset: string; command?: string };
+  /** held-out figures measured when it was trained */
+  holdout?: Record<string, number>;
+}
+
 /**
  * models/<name>/manifest.json — everything the edge needs besides the .tflite bytes.
  * Inputs (signature order): `noise` [N, noiseDim], `condition` [N, condDim]; output: `plan` [N, outDim]
@@ -60,6 +83,12 @@ export interface ModelManifest {
     commit?: string;
     calibration?: { samples: number; source: string };
   };
+  /**
+   * The learned plan scorer (optional): a second TFLite file in the same folder, an MLP over one
+   * waypoint + the goal → [occupancy logit, cost-to-go / ctgScale], run over candidates × (horizon − 1)
+   * rows per plan. Learned from the offline dataset only (train/scorer-trainer.ts).
+   */
+  scorer?: ScorerManifest;
   /** issue 7: ed25519 signature over the manifest without this field */
   signature?: { alg: 'ed25519'; keyId: string; value: string };
 }

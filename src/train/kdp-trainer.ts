@@ -3,6 +3,7 @@ import { Rng } from '../util/rng.js';
 import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
 import type { DriftProblem } from './problem.js';
+import type { PlannerBackend } from '../loop/planner-backend.js';
 import { createTrainKernels, type TrainKernels } from './wasm-kernels.js';
 
 export type KeyVariant = 'keyed' | 'full' | 'condition';
@@ -275,6 +276,34 @@ export class KdpTrainer {
         for (let i = 0; i < m; i++) for (let j = 0; j < nb; j++) { const d = block.dims[j]!; V[(genRow0 + i) * D + d] = Vb[i * D + d]!; }
       }
     }
+  }
+
+  /**
+   * The generator's EMA weights as a loop planner (float32, N candidates per invoke), for evaluating
+   * closed-loop while training. Buffers are allocated here; invoke() reuses the trainer's batch rows,
+   * so call it only between steps.
+   */
+  plannerBackend(N: number): PlannerBackend {
+    if (N > this.net.batch) throw new RangeError(`at most ${this.net.batch} candidates while training, got ${N}`);
+    const { dc } = this;
+    const nz = this.spec.noiseDim, outDim = this.spec.outputDim, inDim = nz + dc;
+    const noise = new Float32Array(N * nz), condition = new Float32Array(N * dc), plan = new Float32Array(N * outDim);
+    return {
+      name: 'trainer-float', candidates: N, noiseDim: nz, condDim: dc, outDim, noise, condition, plan, arenaBytes: 0,
+      invoke: () => {
+        const restore = this.net.useEma();
+        try {
+          const x = this.net.input;
+          for (let r = 0; r < N; r++) {
+            for (let j = 0; j < nz; j++) x[r * inDim + j] = noise[r * nz + j]!;
+            for (let j = 0; j < dc; j++) x[r * inDim + nz + j] = condition[r * dc + j]!;
+          }
+          plan.set(this.net.forward(N).subarray(0, N * outDim));
+        } finally {
+          restore();
+        }
+      },
+    };
   }
 
   /**

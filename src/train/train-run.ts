@@ -10,6 +10,11 @@ import { readCheckpointMeta } from '../model/checkpoint-io.js';
 import { checkpointExists, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
 import { DatasetProblem } from './tasks/dataset-problem.js';
+import { evaluateTrainer } from './train-eval.js';
+import type { EvalResult } from '../loop/evaluate.js';
+
+/** episodes evaluated while training start here: far from the seeds headline figures use (100–1,199) */
+export const TRAIN_EVAL_SEED = 900_000;
 
 export interface TrainRunOptions {
   dataset: string;
@@ -26,6 +31,11 @@ export interface TrainRunOptions {
   fresh: boolean;
   command: string;
   signal?: AbortSignal;
+  /** closed-loop evaluation every N steps (0/absent = off): see train-eval.ts */
+  evalEvery?: number;
+  evalEpisodes?: number;
+  evalScorer?: string;
+  onEval?: (step: number, r: EvalResult) => void;
   onStep?: (s: StepStats, windowsPerSec: number) => void;
   onLog?: (msg: string) => void;
 }
@@ -108,6 +118,13 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
     wps = ((trainer.stepCount - startStep) * rows) / Math.max(1e-9, secs);
     o.onStep?.(last, wps);
     if (trainer.stepCount % o.checkpointEvery === 0) save();
+    if (o.evalEvery && trainer.stepCount % o.evalEvery === 0) {
+      const r = await evaluateTrainer(trainer, {
+        env: o.env, layout, normalizer, episodes: o.evalEpisodes ?? 10, seed: TRAIN_EVAL_SEED, candidates: Math.min(64, trainer.net.batch),
+        ...(o.evalScorer ? { scorer: o.evalScorer } : {}), ...(o.signal ? { signal: o.signal } : {}),
+      });
+      o.onEval?.(trainer.stepCount, r);
+    }
     // yield to the event loop now and then so SIGINT is seen
     if (trainer.stepCount % 20 === 0) await new Promise((r) => setImmediate(r));
   }

@@ -51,6 +51,7 @@ export const command: CommandSpec = {
     writeFileAtomic(reportPath, report(result, modelDir, model.manifest.provenance, out));
     emitResult(ctx, { ...result, report: reportPath }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd}, success ${(result.successRate * 100).toFixed(0)}% over ${result.episodes} episodes`,
+      result.oracle ? `ORACLE variant (--select ${result.select} read the true wall map)` : `no oracle: the planner saw only its observation and the goal (selection: ${result.select})`,
       `planning: ${result.candidates} candidates per step in one invoke, p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs (${result.backend}, arena ${result.arenaBytes} B)`,
       `report: ${reportPath}`,
     ].join('\n'));
@@ -106,7 +107,13 @@ async function retrain(ctx: CommandContext, modelDir: string): Promise<void> {
   });
   bar.stop();
   if (t.interrupted) { say(ctx, `interrupted at step ${t.steps}; run \`kdp demo --retrain\` again to resume`); return; }
-  // as the shipped model: 6-bit weights run the relaxed-SIMD kernel (docs/tflite-export.md)
-  exportCheckpoint({ checkpoint: run, out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64, weightBits: 6 });
+  const { trainScorerRun } = await import('../../train/scorer-run.js');
+  const { DEFAULT_SCORER_CONFIG } = await import('../../train/scorer-trainer.js');
+  const scorerBar = createProgress('train-scorer', DEFAULT_SCORER_CONFIG.steps, { json: ctx.json });
+  const sc = await trainScorerRun({ checkpoint: run, out: `${run}-scorer`, signal: ctx.signal, onStep: (s) => { if (s.step % 50 === 0) scorerBar.update(s.step); } })
+    .finally(() => scorerBar.stop());
+  if (sc.interrupted) { say(ctx, 'interrupted while training the scorer; run `kdp demo --retrain` again'); return; }
+  // as the shipped model: 6-bit weights run the relaxed-SIMD kernel (docs/tflite-export.md), learned scorer beside it
+  exportCheckpoint({ checkpoint: run, out: modelDir, quantization: 'int8', calibration: 1024, candidates: 64, weightBits: 6, scorer: `${run}-scorer` });
   say(ctx, `re-exported ${modelDir}`);
 }

@@ -1,5 +1,5 @@
 import type { CommandSpec } from '../command.js';
-import { optChoice, optNumber, requireString } from '../command.js';
+import { optChoice, optNumber, optString, requireString } from '../command.js';
 import { emitResult } from '../output.js';
 
 export const command: CommandSpec = {
@@ -11,32 +11,53 @@ export const command: CommandSpec = {
     'calibrated on <checkpoint>/calibration-conditions.bin (standard-normal conditions if absent) with',
     'QUANTIZE/DEQUANTIZE at the ends, so the model boundary stays float32. See docs/tflite-export.md.',
     '',
-    'Example: kdp export --checkpoint runs/umaze --out models/maze2d-umaze --quantize int8',
+    'With --scorer, the learned plan scorer of a `kdp train-scorer` folder ships beside it (scorer.tflite),',
+    'so `kdp eval` / `kdp demo` select plans with it by default (--select learned).',
+    '',
+    'Example: kdp export --checkpoint runs/umaze --scorer runs/umaze-scorer --out models/maze2d-umaze --quantize int8',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'checkpoint directory written by `kdp train`' },
+    model: { type: 'string', placeholder: '<dir>', description: 'with --scorer and no --checkpoint: add the scorer to this exported model (model.tflite kept as is)' },
     out: { type: 'string', placeholder: '<dir>', description: 'model directory to write (e.g. models/maze2d-umaze)' },
     quantize: { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'weights/activations precision' },
     calibration: { type: 'string', placeholder: 'N', default: '1024', description: 'int8 calibration samples ((noise, condition) pairs)' },
     candidates: { type: 'string', placeholder: 'N', default: '64', description: 'batch dimension = candidate plans per invoke' },
+    scorer: { type: 'string', placeholder: '<dir>', description: 'ship the learned plan scorer of this `kdp train-scorer` folder as scorer.tflite (same precision)' },
     'weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8: bits the FC weights use inside their int8 tensors; 6 runs the relaxed-SIMD kernel (~1.35× faster at N = 64, docs/runtime.md)' },
   },
   async run(ctx) {
+    const attachTo = optString(ctx, 'model');
+    if (attachTo !== undefined && optString(ctx, 'checkpoint') === undefined) {
+      const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer');
+      const { attachScorer } = await import('../../planner/export/export-checkpoint.js');
+      const outDir = optString(ctx, 'out');
+      const a = attachScorer({ model: attachTo, scorer: scorerDir, ...(outDir ? { out: outDir } : {}), calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
+      const s = a.manifest.scorer!;
+      emitResult(ctx, { out: a.out, scorer: { bytes: s.bytes, sha256: s.sha256, arenaBytes: s.arenaBytes, rows: s.inputs[0]!.shape[0] }, signatureDropped: a.dropped.signature }, () => [
+        `wrote ${a.out}/${s.file} (${s.bytes} bytes, ${s.quantization}, ${s.inputs[0]!.shape[0]} waypoints per invoke, arena ${s.arenaBytes} bytes) and ${a.out}/manifest.json`,
+        ...(a.dropped.signature ? ['the previous signature no longer covers the manifest and was dropped: re-sign with `kdp sign --key KEY ' + a.out + '`'] : []),
+      ].join('\n'));
+      return;
+    }
     const checkpoint = requireString(ctx, 'checkpoint', 'e.g. --checkpoint runs/umaze');
     const out = requireString(ctx, 'out', 'e.g. --out models/maze2d-umaze');
     const quantization = optChoice(ctx, 'quantize', ['int8', 'fp32'] as const, 'int8');
     const calibration = optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 });
     const candidates = optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 65_536 });
     const weightBits = Number(optChoice(ctx, 'weight-bits', ['8', '6'] as const, '8')) as 8 | 6;
+    const scorer = optString(ctx, 'scorer');
     const { exportCheckpoint } = await import('../../planner/export/export-checkpoint.js');
-    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits });
+    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits, ...(scorer ? { scorer } : {}) });
+    const sc = r.manifest.scorer;
     const cal = r.manifest.provenance.calibration;
-    emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes }, () => [
+    emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, ...(sc ? { scorer: { bytes: sc.bytes, sha256: sc.sha256, arenaBytes: sc.arenaBytes, rows: sc.inputs[0]!.shape[0] } } : {}) }, () => [
       `wrote ${r.modelPath} (${r.bytes} bytes, ${r.quantization}, sha256 ${r.sha256.slice(0, 16)}…)`,
       `wrote ${r.manifestPath}`,
       `  inputs  ${r.manifest.inputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ')}  →  output ${r.manifest.outputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ')}`,
       `  arena   ${r.arenaBytes} bytes (greedy lifetime plan, 16-byte aligned)`,
       ...(cal ? [`  calibration ${cal.samples} samples (${cal.source})`] : []),
+      ...(sc ? [`wrote ${r.out}/${sc.file} (${sc.bytes} bytes, learned scorer: ${sc.inputs[0]!.shape[0]} waypoints per invoke, arena ${sc.arenaBytes} bytes)`] : []),
     ].join('\n'));
   },
 };

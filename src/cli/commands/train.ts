@@ -41,6 +41,9 @@ export const command: CommandSpec = {
     normalizer: { type: 'string', placeholder: 'zscore|minmax', default: 'zscore', description: 'per-dimension normalisation fitted on the data' },
     'checkpoint-every': { type: 'string', placeholder: 'N', default: '250', description: 'steps between checkpoints' },
     fresh: { type: 'boolean', description: 'ignore an existing checkpoint in --out and start over' },
+    'eval-every': { type: 'string', placeholder: 'N', description: 'every N steps, run closed-loop episodes with the EMA weights and print the normalized score (no oracle)' },
+    'eval-episodes': { type: 'string', placeholder: 'n', default: '10', description: 'episodes per --eval-every evaluation (seeds 900000…, never the headline seeds)' },
+    'eval-scorer': { type: 'string', placeholder: '<dir>', description: 'select with this `kdp train-scorer` folder during --eval-every (default: goal distance)' },
   },
   async run(ctx) {
     const dataset = requireString(ctx, 'dataset', 'e.g. --dataset data/maze2d-umaze.hdf5 (make one with `kdp dataset maze2d`)');
@@ -67,6 +70,7 @@ export const command: CommandSpec = {
     };
     const horizon = optString(ctx, 'horizon') === undefined ? undefined : optNumber(ctx, 'horizon', 32, { int: true, min: 2, max: 512 });
     const frameSkip = optString(ctx, 'frame-skip') === undefined ? undefined : optNumber(ctx, 'frame-skip', 1, { int: true, min: 1, max: 100 });
+    const evals: Array<{ step: number; normalizedScore: number; successRate: number }> = [];
     const bar = createProgress('train', steps, { json: ctx.json, fields: ['loss', 'drift', 'windows/s'] });
     const result = await trainOnDataset({
       dataset, env, out, steps, ...(horizon ? { horizon } : {}), ...(frameSkip ? { frameSkip } : {}),
@@ -76,10 +80,19 @@ export const command: CommandSpec = {
       command: `kdp train ${process.argv.slice(3).join(' ')}`.trim(),
       signal: ctx.signal,
       onStep: (s, wps) => bar.update(s.step, { loss: s.loss, drift: s.driftRms, 'windows/s': Math.round(wps) }),
+      ...(optString(ctx, 'eval-every') === undefined ? {} : {
+        evalEvery: optNumber(ctx, 'eval-every', 500, { int: true, min: 1 }),
+        evalEpisodes: optNumber(ctx, 'eval-episodes', 10, { int: true, min: 1 }),
+        ...(optString(ctx, 'eval-scorer') ? { evalScorer: optString(ctx, 'eval-scorer')! } : {}),
+        onEval: (step: number, r: { normalizedScore: number; normalizedScoreStd: number; successRate: number; episodes: number; select: string }) => {
+          evals.push({ step, normalizedScore: r.normalizedScore, successRate: r.successRate });
+          say(ctx, `step ${step}: held-out score ${r.normalizedScore} ± ${r.normalizedScoreStd} (success ${(r.successRate * 100).toFixed(0)}%, ${r.episodes} episodes, select ${r.select}, no oracle)`);
+        },
+      }),
       onLog: (m) => say(ctx, m),
     });
     bar.stop();
-    emitResult(ctx, result, () => [
+    emitResult(ctx, evals.length ? { ...result, evals } : result, () => [
       `${result.interrupted ? 'interrupted' : 'trained'} ${result.steps} steps in ${result.seconds}s (${result.windowsPerSec} windows/s)`,
       `checkpoint: ${result.out}${result.interrupted ? ' — run the same command again to resume' : ''}`,
     ].join('\n'));

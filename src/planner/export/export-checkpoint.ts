@@ -12,7 +12,10 @@ import { basename, join, resolve } from 'node:path';
 import { ModelError } from '../../errors.js';
 import { existsSync, statSync } from 'node:fs';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
-import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from '../manifest.js';
+import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type ScorerManifest } from '../manifest.js';
+import { loadScorer } from '../../model/scorer-io.js';
+import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
+import { readFileSync } from 'node:fs';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';
 import { loadCheckpoint } from '../../model/checkpoint-io.js';
@@ -30,6 +33,8 @@ export interface ExportCheckpointOptions {
   candidates?: number;
   /** int8: bits of the FC weights inside their int8 tensors (default 8; 6 runs the relaxed-SIMD kernel) */
   weightBits?: WeightBits;
+  /** a `kdp train-scorer` folder: ship its learned plan scorer as scorer.tflite beside the generator */
+  scorer?: string;
   /** for reproducible manifests in tests */
   now?: Date;
 }
@@ -110,9 +115,16 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     },
   };
 
+  const files: Array<[string, Uint8Array | string]> = [];
+  if (opts.scorer) {
+    const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, quantization, opts.weightBits, opts.calibration);
+    manifest.scorer = sc.manifest;
+    files.push([join(out, SCORER_FILE), sc.bytes]);
+  }
   const modelPath = join(out, MODEL_FILE);
   const manifestPath = join(out, MANIFEST_FILE);
-  writeBothAtomic(out, [[modelPath, ex.bytes], [manifestPath, JSON.stringify(manifest, null, 2) + '\n']]);
+  files.push([modelPath, ex.bytes], [manifestPath, JSON.stringify(manifest, null, 2) + '\n']);
+  writeBothAtomic(out, files);
   return { out, quantization, bytes: ex.bytes.length, sha256, arenaBytes, modelPath, manifestPath, manifest, export: ex };
 }
 
@@ -126,4 +138,93 @@ function writeBothAtomic(dir: string, files: Array<[path: string, data: Uint8Arr
   } catch (e) {
     throw new ModelError('E_MODEL_IO', `cannot write the model to ${dir}: ${(e as Error).message}`, { cause: e, hint: 'check that the --out directory is writable and the disk is not full' });
   }
+}
+
+/**
+ * The learned scorer as a second TFLite graph with the generator's MLP shape: inputs `points`
+ * [rows, 2] + `goal` [rows, goalDim] → `score` [rows, 2], rows = candidates × (horizon − 1).
+ * int8 calibration: the goal part of the generator's calibration conditions, positions ~ N(0, 1)
+ * (normalized plan positions; the input range is at least ±4).
+ */
+function exportScorer(dir: string, meta: { env: string; layout: WindowLayout; normalizer: NormalizerJson }, calib: Float32Array | undefined, N: number, quantization: Quantization, weightBits: WeightBits | undefined, samples: number | undefined): { bytes: Uint8Array; manifest: ScorerManifest } {
+  const { meta: sm, weights } = loadScorer(dir);
+  const L = meta.layout;
+  if (sm.env !== meta.env) throw new ModelError('E_MODEL_MISMATCH', `scorer ${dir} was trained for ${sm.env}, the generator for ${meta.env}`, { hint: 'train the scorer with --checkpoint pointing at this generator run' });
+  if (JSON.stringify(sm.normalizer) !== JSON.stringify(meta.normalizer)) {
+    throw new ModelError('E_MODEL_MISMATCH', `scorer ${dir} was trained with another normalizer than the generator`, { hint: 'retrain the scorer with --checkpoint pointing at this generator run' });
+  }
+  if (weights.spec.noiseDim !== 2 || weights.spec.condDim !== L.goalDim || weights.spec.outputDim !== 2) {
+    throw new ModelError('E_MODEL_SHAPE', `scorer ${dir}: network ${weights.spec.noiseDim}+${weights.spec.condDim} → ${weights.spec.outputDim}, expected 2+${L.goalDim} → 2`);
+  }
+  const rows = N * (L.horizon - 1);
+  const dc = L.stateDim + L.goalDim;
+  let goals: Float32Array | undefined;
+  if (calib && calib.length % dc === 0 && L.goalDim > 0) {
+    const n = calib.length / dc;
+    goals = new Float32Array(n * L.goalDim);
+    for (let i = 0; i < n; i++) for (let g = 0; g < L.goalDim; g++) goals[i * L.goalDim + g] = calib[i * dc + L.stateDim + g]!;
+  }
+  const ex = exportMlp(weights, {
+    quantization, candidates: rows, ...(weightBits !== undefined ? { weightBits } : {}),
+    calibration: { ...(goals ? { conditions: goals } : {}), samples: samples ?? DEFAULT_CALIBRATION_SAMPLES, seed: (sm.config.seed as number | undefined) ?? 0 },
+    ioNames: { inputs: ['points', 'goal'], output: 'score' },
+    name: 'kdp_scorer', description: `kdp learned plan scorer for ${meta.env} (occupancy logit, cost-to-go; ${quantization})`,
+  });
+  const arenaBytes = Interpreter.fromBytes(ex.bytes, { batch: rows, backend: 'reference' }).allocate().arenaBytes;
+  return {
+    bytes: ex.bytes,
+    manifest: {
+      file: SCORER_FILE, sha256: createHash('sha256').update(ex.bytes).digest('hex'), bytes: ex.bytes.length, quantization,
+      ...(quantization === 'int8' ? { weightBits: weightBits ?? 8 } : {}),
+      inputs: [{ name: 'points', shape: [rows, 2], dtype: 'float32' }, { name: 'goal', shape: [rows, L.goalDim], dtype: 'float32' }],
+      outputs: [{ name: 'score', shape: [rows, 2], dtype: 'float32' }],
+      mlp: weights.spec, ctgScale: sm.ctgScale, positionDims: sm.positionDims, arenaBytes,
+      provenance: { run: dir, trainingSteps: sm.steps, seed: (sm.config.seed as number | undefined) ?? 0, dataset: sm.provenance.dataset, ...(sm.provenance.command ? { command: sm.provenance.command } : {}) },
+      holdout: sm.holdout,
+    },
+  };
+}
+
+export interface AttachScorerOptions {
+  /** an exported model folder (manifest.json + model.tflite) */
+  model: string;
+  /** a `kdp train-scorer` folder */
+  scorer: string;
+  /** where to write (default: the model folder itself) */
+  out?: string;
+  quantization?: Quantization;
+  weightBits?: WeightBits;
+  calibration?: number;
+}
+
+/**
+ * Ship a learned scorer beside an already exported generator: model.tflite is kept byte for byte, the
+ * manifest gains `scorer` (a previous signature no longer covers it and is dropped: re-sign).
+ * scorer.tflite first, manifest.json last, each atomic.
+ */
+export function attachScorer(o: AttachScorerOptions): { out: string; manifest: ModelManifest; dropped: { signature: boolean } } {
+  const mPath = join(o.model, MANIFEST_FILE);
+  if (!existsSync(mPath)) throw new ModelError('E_MODEL_IO', `${o.model} has no ${MANIFEST_FILE}`, { hint: 'pass a model folder made by `kdp export`' });
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(readFileSync(mPath, 'utf8')) as ModelManifest;
+  } catch (e) {
+    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not valid JSON`, { cause: e, hint: 're-export the model' });
+  }
+  if (manifest?.format !== 'kdp-model' || !manifest.layout || !manifest.normalizer || !manifest.model) throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not a kdp-model manifest`, { hint: 're-export the model' });
+  const modelBytes = readFileSync(join(o.model, manifest.model.file));
+  if (createHash('sha256').update(modelBytes).digest('hex') !== manifest.model.sha256) {
+    throw new ModelError('E_MODEL_IO', `${join(o.model, manifest.model.file)} does not match its manifest's sha256`, { hint: 're-export the model' });
+  }
+  const quantization = o.quantization ?? manifest.model.quantization;
+  const weightBits = o.weightBits ?? (manifest.model.weightBits as WeightBits | undefined);
+  const sc = exportScorer(o.scorer, manifest, undefined, manifest.candidates, quantization, quantization === 'int8' ? weightBits : undefined, o.calibration);
+  const { signature, ...unsigned } = manifest;
+  const next: ModelManifest = { ...unsigned, scorer: sc.manifest };
+  const out = resolve(o.out ?? o.model);
+  const files: Array<[string, Uint8Array | string]> = [[join(out, SCORER_FILE), sc.bytes]];
+  if (resolve(o.model) !== out) files.push([join(out, manifest.model.file), new Uint8Array(modelBytes)]);
+  files.push([join(out, MANIFEST_FILE), JSON.stringify(next, null, 2) + '\n']);
+  writeBothAtomic(out, files);
+  return { out, manifest: next, dropped: { signature: signature !== undefined } };
 }

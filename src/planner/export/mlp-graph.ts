@@ -55,6 +55,8 @@ export interface MlpExportOptions {
   };
   name?: string;
   description?: string;
+  /** boundary tensor names (default: noise, condition → plan; the scorer uses points, goal → score) */
+  ioNames?: { inputs: readonly [string, string]; output: string };
 }
 
 export interface MlpExport {
@@ -218,13 +220,18 @@ function q(p: QParams): { scale: number[]; zeroPoint: number[] } {
   return { scale: [p.scale], zeroPoint: [p.zeroPoint] };
 }
 
+function ioNames(opts: MlpExportOptions): { inputs: readonly [string, string]; output: string } {
+  return opts.ioNames ?? { inputs: INPUT_NAMES, output: OUTPUT_NAME };
+}
+
 function buildFloatGraph(w: MlpWeights, N: number, opts: MlpExportOptions): GraphDef {
   const { noiseDim, condDim, activation } = w.spec;
+  const io = ioNames(opts);
   const tensors: TensorDef[] = [];
   const ops: OpDef[] = [];
   const add = (t: TensorDef): number => tensors.push(t) - 1;
-  const noise = add({ name: 'noise', shape: [N, noiseDim], type: TensorType.FLOAT32 });
-  const cond = add({ name: 'condition', shape: [N, condDim], type: TensorType.FLOAT32 });
+  const noise = add({ name: io.inputs[0], shape: [N, noiseDim], type: TensorType.FLOAT32 });
+  const cond = add({ name: io.inputs[1], shape: [N, condDim], type: TensorType.FLOAT32 });
   let x = add({ name: 'x0', shape: [N, noiseDim + condDim], type: TensorType.FLOAT32 });
   ops.push({ op: BuiltinOperator.CONCATENATION, version: 1, inputs: [noise, cond], outputs: [x], options: { kind: 'concat', axis: 1, fusedActivation: ActivationFunctionType.NONE } });
   w.layers.forEach((l, li) => {
@@ -232,7 +239,7 @@ function buildFloatGraph(w: MlpWeights, N: number, opts: MlpExportOptions): Grap
     const W = add({ name: `fc${li}/weights`, shape: [l.outDim, l.inDim], type: TensorType.FLOAT32, data: f32Bytes(l.W) });
     const b = add({ name: `fc${li}/bias`, shape: [l.outDim], type: TensorType.FLOAT32, data: f32Bytes(l.b) });
     const fused = !last && activation === 'relu' ? ActivationFunctionType.RELU : ActivationFunctionType.NONE;
-    const z = add({ name: last ? OUTPUT_NAME : `fc${li}/out`, shape: [N, l.outDim], type: TensorType.FLOAT32 });
+    const z = add({ name: last ? io.output : `fc${li}/out`, shape: [N, l.outDim], type: TensorType.FLOAT32 });
     ops.push({ op: BuiltinOperator.FULLY_CONNECTED, version: 1, inputs: [x, W, b], outputs: [z], options: { kind: 'fc', fusedActivation: fused } });
     x = z;
     if (last || activation === 'relu') return;
@@ -253,13 +260,14 @@ function buildFloatGraph(w: MlpWeights, N: number, opts: MlpExportOptions): Grap
 
 function buildInt8Graph(w: MlpWeights, net: Int8Network, N: number, opts: MlpExportOptions): GraphDef {
   const { noiseDim, condDim, activation } = w.spec;
+  const io = ioNames(opts);
   const tensors: TensorDef[] = [];
   const ops: OpDef[] = [];
   const add = (t: TensorDef): number => tensors.push(t) - 1;
-  const noise = add({ name: 'noise', shape: [N, noiseDim], type: TensorType.FLOAT32 });
-  const cond = add({ name: 'condition', shape: [N, condDim], type: TensorType.FLOAT32 });
-  const noiseQ = add({ name: 'noise_q', shape: [N, noiseDim], type: TensorType.INT8, quant: q(net.input) });
-  const condQ = add({ name: 'condition_q', shape: [N, condDim], type: TensorType.INT8, quant: q(net.input) });
+  const noise = add({ name: io.inputs[0], shape: [N, noiseDim], type: TensorType.FLOAT32 });
+  const cond = add({ name: io.inputs[1], shape: [N, condDim], type: TensorType.FLOAT32 });
+  const noiseQ = add({ name: `${io.inputs[0]}_q`, shape: [N, noiseDim], type: TensorType.INT8, quant: q(net.input) });
+  const condQ = add({ name: `${io.inputs[1]}_q`, shape: [N, condDim], type: TensorType.INT8, quant: q(net.input) });
   ops.push({ op: BuiltinOperator.QUANTIZE, version: 2, inputs: [noise], outputs: [noiseQ], options: { kind: 'quantize' } });
   ops.push({ op: BuiltinOperator.QUANTIZE, version: 2, inputs: [cond], outputs: [condQ], options: { kind: 'quantize' } });
   let x = add({ name: 'x0', shape: [N, noiseDim + condDim], type: TensorType.INT8, quant: q(net.input) });
@@ -269,7 +277,7 @@ function buildInt8Graph(w: MlpWeights, net: Int8Network, N: number, opts: MlpExp
     const W = add({ name: `fc${li}/weights`, shape: [l.outDim, l.inDim], type: TensorType.INT8, data: new Uint8Array(l.wq.buffer, l.wq.byteOffset, l.wq.length), quant: { scale: [l.wScale], zeroPoint: [0] } });
     const b = add({ name: `fc${li}/bias`, shape: [l.outDim], type: TensorType.INT32, data: i32Bytes(l.bq), quant: { scale: [l.biasScale], zeroPoint: [0] } });
     const fused = !last && activation === 'relu' ? ActivationFunctionType.RELU : ActivationFunctionType.NONE;
-    const z = add({ name: last ? `${OUTPUT_NAME}_q` : `fc${li}/out`, shape: [N, l.outDim], type: TensorType.INT8, quant: q(l.fcOut) });
+    const z = add({ name: last ? `${io.output}_q` : `fc${li}/out`, shape: [N, l.outDim], type: TensorType.INT8, quant: q(l.fcOut) });
     ops.push({ op: BuiltinOperator.FULLY_CONNECTED, version: 4, inputs: [x, W, b], outputs: [z], options: { kind: 'fc', fusedActivation: fused } });
     x = z;
     if (last || activation === 'relu') return;
@@ -285,7 +293,7 @@ function buildInt8Graph(w: MlpWeights, net: Int8Network, N: number, opts: MlpExp
       x = h;
     }
   });
-  const plan = add({ name: OUTPUT_NAME, shape: [N, w.spec.outputDim], type: TensorType.FLOAT32 });
+  const plan = add({ name: io.output, shape: [N, w.spec.outputDim], type: TensorType.FLOAT32 });
   ops.push({ op: BuiltinOperator.DEQUANTIZE, version: 2, inputs: [x], outputs: [plan], options: { kind: 'dequantize' } });
   return finishGraph(tensors, ops, noise, cond, plan, w, opts, 'int8');
 }
@@ -298,8 +306,8 @@ function finishGraph(tensors: TensorDef[], ops: OpDef[], noise: number, cond: nu
     tensors, ops, inputs: [noise, cond], outputs: [plan],
     signature: {
       key: SIGNATURE_KEY,
-      inputs: [{ name: INPUT_NAMES[0], tensor: noise }, { name: INPUT_NAMES[1], tensor: cond }],
-      outputs: [{ name: OUTPUT_NAME, tensor: plan }],
+      inputs: [{ name: ioNames(opts).inputs[0], tensor: noise }, { name: ioNames(opts).inputs[1], tensor: cond }],
+      outputs: [{ name: ioNames(opts).output, tensor: plan }],
     },
   };
 }

@@ -1,0 +1,60 @@
+import type { Activation } from '../../model/mlp-spec.js';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_SCORER_CONFIG } from '../../train/scorer-trainer.js';
+import { trainScorerRun } from '../../train/scorer-run.js';
+import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';
+import { emitResult } from '../output.js';
+import { createProgress } from '../progress.js';
+
+export const command: CommandSpec = {
+  name: 'train-scorer',
+  summary: 'train the learned plan scorer (occupancy + cost-to-go) for a generator run',
+  description: [
+    'Learns, from the generator\'s own dataset only, a small MLP over (plan waypoint, goal) with two outputs:',
+    'an occupancy logit (dataset states vs uniform samples of their bounding box: where demonstrations went)',
+    'and the cost-to-go in env steps (regressed on the dataset\'s goal segments). `kdp export --scorer DIR`',
+    'ships it; the loop then picks the candidate whose waypoints stay where the data went and whose end is',
+    'fewest steps from the goal. No map or simulator query is used.',
+    '',
+    'Example: kdp train-scorer --checkpoint runs/umaze --out runs/umaze-scorer',
+    '         kdp train-scorer --model models/maze2d-umaze --out runs/umaze-scorer',
+  ].join('\n'),
+  options: {
+    checkpoint: { type: 'string', placeholder: '<dir>', description: 'the generator run (`kdp train --out`): its env, dataset and normalizer are used' },
+    model: { type: 'string', placeholder: '<dir>', description: 'or the exported generator (a model folder), instead of --checkpoint' },
+    out: { type: 'string', placeholder: '<dir>', description: 'scorer folder to write' },
+    dataset: { type: 'string', placeholder: '<path>', description: 'dataset (default: the one the generator was trained on)' },
+    steps: { type: 'string', placeholder: 'N', default: String(DEFAULT_SCORER_CONFIG.steps), description: 'optimisation steps' },
+    hidden: { type: 'string', placeholder: 'w,w', default: DEFAULT_SCORER_CONFIG.hidden.join(','), description: 'hidden layer widths' },
+    activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_SCORER_CONFIG.activation, description: 'hidden activation' },
+    batch: { type: 'string', placeholder: 'B', default: String(DEFAULT_SCORER_CONFIG.batch), description: 'rows per step (half dataset states, half box samples)' },
+    seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed' },
+  },
+  async run(ctx) {
+    const checkpoint = optString(ctx, 'checkpoint');
+    const model = optString(ctx, 'model');
+    const out = requireString(ctx, 'out', 'e.g. --out runs/umaze-scorer');
+    const steps = optNumber(ctx, 'steps', DEFAULT_SCORER_CONFIG.steps, { int: true, min: 1 });
+    const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
+    if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers', 'e.g. --hidden 128,128');
+    const dataset = optString(ctx, 'dataset');
+    const bar = createProgress('train-scorer', steps, { json: ctx.json, fields: ['occLoss', 'ctgRmse'] });
+    const r = await trainScorerRun({
+      ...(checkpoint ? { checkpoint } : {}), ...(model ? { model } : {}), out, ...(dataset ? { dataset } : {}),
+      config: {
+        steps, hidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+        activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_SCORER_CONFIG.activation),
+        batch: optNumber(ctx, 'batch', DEFAULT_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
+      },
+      command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(),
+      signal: ctx.signal,
+      onStep: (s) => { if (s.step % 20 === 0 || s.step === steps) bar.update(s.step, { occLoss: s.occLoss, ctgRmse: s.ctgRmse }); },
+    });
+    bar.stop();
+    emitResult(ctx, r, () => [
+      `${r.interrupted ? 'interrupted (nothing written)' : 'trained'} ${r.steps} steps in ${r.seconds}s → ${r.out}`,
+      `held out: occupancy accuracy ${(r.holdout.occAccuracy * 100).toFixed(1)}% (dataset states called free: ${(r.holdout.occRecall * 100).toFixed(1)}%), cost-to-go RMSE ${r.holdout.ctgRmse.toFixed(1)} steps (${(r.holdout.ctgRelRmse * 100).toFixed(1)}% of the mean)`,
+    ].join('\n'));
+    return r.interrupted ? 130 : 0;
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * `kdp train-scorer`: the learned plan scorer for a trained generator, on the generator's own dataset
+ * and normalizer (so the loop feeds it normalized plan outputs with no conversion). Output folder:
+ *   scorer.json          meta (spec, ctgScale, normalizer, provenance, held-out figures, sha256 of the weights)
+ *   scorer-weights.bin   EMA weights, float32, `packWeights` layout
+ * written weights first, meta last, each atomically — a present scorer.json describes complete weights.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { loadDataset } from '../data/load.js';
+import { envInfo } from '../envs/registry.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { ModelError, UsageError } from '../errors.js';
+import type { NormalizerJson } from '../model/checkpoint-format.js';
+import { readCheckpointMeta } from '../model/checkpoint-io.js';
+import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
+import { SCORER_JSON, SCORER_WEIGHTS, type ScorerMeta } from '../model/scorer-io.js';
+import { writeFilesAtomic } from '../util/atomic-write.js';
+import { DEFAULT_SCORER_CONFIG, ScorerTrainer, type ScorerHoldout, type ScorerStats, type ScorerTrainConfig } from './scorer-trainer.js';
+
+export interface ScorerRunOptions {
+  /** the generator: its run folder or an exported model folder (its env, dataset and normalizer are used) */
+  checkpoint?: string;
+  model?: string;
+  out: string;
+  dataset?: string;
+  config?: Partial<ScorerTrainConfig>;
+  command?: string;
+  signal?: AbortSignal;
+  onStep?: (s: ScorerStats) => void;
+}
+
+export interface ScorerRunResult {
+  out: string;
+  steps: number;
+  seconds: number;
+  interrupted: boolean;
+  holdout: ScorerHoldout;
+  ctgScale: number;
+}
+
+export async function trainScorerRun(o: ScorerRunOptions): Promise<ScorerRunResult> {
+  const meta = generatorFacts(o);
+  const info = envInfo(meta.env);
+  const dataset = o.dataset ?? meta.dataset;
+  const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
+  const config: ScorerTrainConfig = { ...DEFAULT_SCORER_CONFIG, ...o.config };
+  const trainer = new ScorerTrainer(ds, meta.normalizer, { positionDims: info.positionDims }, config);
+  const t0 = performance.now();
+  let interrupted = false;
+  while (trainer.stepCount < config.steps) {
+    if (o.signal?.aborted) { interrupted = true; break; }
+    const s = trainer.step();
+    o.onStep?.(s);
+    if (trainer.stepCount % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const holdout = trainer.holdout();
+  if (!interrupted) {
+    const bytes = new Uint8Array(trainer.net.ema.buffer.slice(trainer.net.ema.byteOffset, trainer.net.ema.byteOffset + trainer.net.ema.byteLength));
+    const m: ScorerMeta = {
+      format: 'kdp-scorer', version: 1, env: meta.env, mlp: trainer.spec, ctgScale: trainer.ctgScale, positionDims: info.positionDims,
+      normalizer: meta.normalizer, steps: trainer.stepCount, config: { ...config }, holdout: { ...holdout },
+      provenance: { checkpoint: meta.ref, dataset, seed: config.seed, ...(o.command ? { command: o.command } : {}) },
+      weights: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
+      createdAt: new Date().toISOString(),
+    };
+    writeFilesAtomic([[join(o.out, SCORER_WEIGHTS), bytes], [join(o.out, SCORER_JSON), JSON.stringify(m, null, 2) + '\n']]);
+  }
+  return { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout, ctgScale: trainer.ctgScale };
+}
+
+
+/** env, normalizer and dataset of the generator the scorer serves: from its run or its exported model. */
+function generatorFacts(o: ScorerRunOptions): { env: string; normalizer: NormalizerJson; dataset: string; ref: string } {
+  if (o.checkpoint !== undefined && o.model !== undefined) throw new UsageError('give --checkpoint or --model, not both');
+  if (o.checkpoint !== undefined) {
+    const m = readCheckpointMeta(o.checkpoint);
+    return { env: m.env, normalizer: m.normalizer, dataset: m.provenance.dataset, ref: o.checkpoint };
+  }
+  if (o.model !== undefined) {
+    const path = join(o.model, MANIFEST_FILE);
+    if (!existsSync(path)) throw new ModelError('E_MODEL_IO', `${o.model} has no ${MANIFEST_FILE}`, { hint: 'pass a model folder made by `kdp export` (e.g. models/maze2d-umaze)' });
+    let m: ModelManifest;
+    try {
+      m = JSON.parse(readFileSync(path, 'utf8')) as ModelManifest;
+    } catch (e) {
+      throw new ModelError('E_MODEL_SCHEMA', `${path} is not valid JSON`, { cause: e, hint: 're-export the model' });
+    }
+    if (!m || typeof m.env !== 'string' || !m.normalizer || !m.provenance?.dataset) throw new ModelError('E_MODEL_SCHEMA', `${path} lacks env, normalizer or provenance.dataset`, { hint: 're-export the model with this version of kdp' });
+    return { env: m.env, normalizer: m.normalizer, dataset: m.provenance.dataset, ref: o.model };
+  }
+  throw new UsageError('the scorer needs its generator: --checkpoint RUN or --model DIR', 'e.g. --model models/maze2d-umaze');
+}
