@@ -3,7 +3,12 @@
 // instruction's peak. Cycles are timed, not read from /proc/cpuinfo: right before each batch the
 // module runs a chain of dependent integer adds (1 cycle each), so on a shared VM both see the same
 // share of the core. Figures go to docs/runtime.md; asserts are only sanity bounds.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createEngine } from '../../src/bench/engines.js';
+import { runInterleaved } from '../../src/bench/runner.js';
+import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
+import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { DEFAULT_SCORER_CONFIG } from '../../src/train/scorer-trainer.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nativeAddon, nativeStatus } from '../../src/planner/runtime/native-kernels.js';
@@ -11,6 +16,7 @@ import { foldNativeBias, nativeInPad, nativeOutPad, packNativeWeights } from '..
 import { packF32Weights } from '../../src/planner/runtime/prepare.js';
 import { alignUp } from '../../src/planner/runtime/memory-planner.js';
 
+const OUT = new URL('../../build/bench/', import.meta.url);
 const nominalMhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? NaN);
 
 /** Cycles per ns as this process gets the core now: 4e6 dependent adds, timed. */
@@ -80,6 +86,27 @@ test('native FC kernels: per-layer time and MAC/cycle for every variant this CPU
   }
   // sanity, not a latency target: the SIMD variants beat the portable C one by a wide margin
   for (const v of variants.filter((x) => x !== 'scalar')) assert.ok(results[`${v}/i6/64`]! * 3 < results['scalar/i6/64']!, `${v} vs scalar`);
+});
+
+// The learned plan scorer's default architecture (DEFAULT_SCORER_CONFIG: points 2 + goal 2 → 128×2 ReLU
+// → 2, int8 with 6-bit weights like the shipped generators), one row per waypoint after s_0:
+// N × (horizon 32 − 1) rows. Written to build/bench/ for the `kdp bench` commands in docs/benchmarks.md.
+test('learned-scorer architecture (N = 1 and 64 plans): native vs ORT int8 and tfjs-tflite, interleaved', async () => {
+  const w = randomMlp({ noiseDim: 2, condDim: 2, hidden: [...DEFAULT_SCORER_CONFIG.hidden], outputDim: 2, activation: DEFAULT_SCORER_CONFIG.activation }, 2026);
+  mkdirSync(OUT, { recursive: true });
+  for (const N of [1, 64]) {
+    const rows = N * 31;
+    const bytes = writeMlpTflite(w, { quantization: 'int8', candidates: rows, weightBits: 6 });
+    writeFileSync(new URL(`scorer-int8w6-n${N}.tflite`, OUT), bytes);
+    for (const [other, onnxQuant] of [['onnx', 'int8'], ['tfjs-tflite', 'fp32']] as const) {
+      const a = await createEngine('kdp', bytes, { candidates: rows });
+      const b = await createEngine(other, bytes, { candidates: rows, onnxQuant });
+      const [ra, rb] = await runInterleaved(a, b, rows, [0, 0], { iterations: N === 1 ? 3000 : 300, warmup: 30, rate: 500, block: 20 });
+      a.close(); b.close();
+      console.log(`[figure] scorer N=${N} (${rows} rows) kdp ${ra.kernels?.variant ?? ra.kernels?.backend} p50 ${ra.p50Us.toFixed(1)} µs vs ${other}${other === 'onnx' ? ' int8' : ''} ${rb.p50Us.toFixed(1)} µs: ratio ${(ra.p50Us / rb.p50Us).toFixed(3)}`);
+      assert.is(ra.gcCount, 0);
+    }
+  }
 });
 
 test.run();
