@@ -14,6 +14,8 @@ import * as assert from 'uvu/assert';
 import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
 import { kernelSelection, nativeAddon, nativeStatus } from '../../src/planner/runtime/native-kernels.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
+import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
 import { writeNativeCases } from '../helpers/native-cases.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -75,6 +77,22 @@ for (const file of [...SHIPPED, ...FIXTURES]) {
     }
   });
 }
+
+test('learned-scorer shape (2 + 2 → 128×2 → 2, 6- and 8-bit weights; 31, 62 and 1,984 rows): every variant bit-exact with WASM and the reference', () => {
+  const w = randomMlp({ noiseDim: 2, condDim: 2, hidden: [128, 128], outputDim: 2, activation: 'relu' }, 77);
+  for (const weightBits of [6, 8] as const) {
+    for (const rows of [31, 62, 1984]) {
+      const bytes = writeMlpTflite(w, { quantization: 'int8', candidates: rows, weightBits });
+      const wasm = run(bytes, { backend: 'wasm' });
+      const ref = run(bytes, { backend: 'reference' });
+      for (const nativeVariant of supported()) {
+        const nat = run(bytes, { backend: 'native', nativeVariant });
+        sameBits(nat.out, wasm.out, `scorer w${weightBits} rows=${rows} ${nativeVariant} vs wasm`);
+        sameBits(nat.out, ref.out, `scorer w${weightBits} rows=${rows} ${nativeVariant} vs reference`);
+      }
+    }
+  }
+});
 
 test('Node-free harness (check_kernels, host build): every variant bit-exact with the TypeScript reference on adversarial cases', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-native-'));
