@@ -26,27 +26,38 @@ static void pack_x_copy(const kdp_op *op) {
   }
 }
 
-/* requantize 4 outputs (bias added) to int32 lanes */
-INLINE int32x4_t rq4(int32x4_t acc, const kdp_op *op) {
-  float32x4_t f = vmulq_f32(vcvtq_f32_s32(acc), vdupq_n_f32(op->fpScale));
-  f = vminq_f32(vmaxq_f32(f, vdupq_n_f32((float)(op->lo - op->outZp))), vdupq_n_f32((float)(op->hi - op->outZp)));
-  return vaddq_s32(vcvtnq_s32_f32(f), vdupq_n_s32(op->outZp)); /* fcvtns: nearest, ties to even */
+/* constants in registers: the int8 stores may alias anything (char type), so reading them from *op
+ * after each store would reload them every time */
+typedef struct { float32x4_t scale, lo, hi; int32x4_t zp; const int32_t *bias; int8_t *y; size_t yStride; int outDim; int fp; } rqn;
+
+INLINE rqn rqn_of(const kdp_op *op) {
+  rqn q = { vdupq_n_f32(op->fpScale), vdupq_n_f32((float)(op->lo - op->outZp)), vdupq_n_f32((float)(op->hi - op->outZp)), vdupq_n_s32(op->outZp),
+            (const int32_t *)op->bias, (int8_t *)op->y, (size_t)op->outDim, op->outDim, op->fpScale != 0.0f };
+  return q;
 }
 
-/* 16 outputs as 4 int32x4 (bias not yet added) → int8 store */
-INLINE void store16(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3, int8_t *y, int o, const kdp_op *op) {
-  const int32_t *bias = (const int32_t *)op->bias + o;
+/* requantize 4 outputs (bias added) to int32 lanes */
+INLINE int32x4_t rq4(int32x4_t acc, const rqn *q) {
+  float32x4_t f = vmulq_f32(vcvtq_f32_s32(acc), q->scale);
+  f = vminq_f32(vmaxq_f32(f, q->lo), q->hi);
+  return vaddq_s32(vcvtnq_s32_f32(f), q->zp); /* fcvtns: nearest, ties to even */
+}
+
+/* 16 outputs of row r as 4 int32x4 (bias not yet added) → int8 store */
+INLINE void store16(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3, size_t r, int o, const rqn *q, const kdp_op *op) {
+  const int32_t *bias = q->bias + o;
+  int8_t *y = q->y + r * q->yStride;
   a0 = vaddq_s32(a0, vld1q_s32(bias)); a1 = vaddq_s32(a1, vld1q_s32(bias + 4));
   a2 = vaddq_s32(a2, vld1q_s32(bias + 8)); a3 = vaddq_s32(a3, vld1q_s32(bias + 12));
-  int n = op->outDim - o < 16 ? op->outDim - o : 16;
-  if (op->fpScale == 0.0f) {
+  int n = q->outDim - o < 16 ? q->outDim - o : 16;
+  if (!q->fp) {
     int32_t t[16];
     vst1q_s32(t, a0); vst1q_s32(t + 4, a1); vst1q_s32(t + 8, a2); vst1q_s32(t + 12, a3);
     for (int k = 0; k < n; k++) y[o + k] = kdp_requant1(t[k], op);
     return;
   }
-  int16x8_t lo = vcombine_s16(vqmovn_s32(rq4(a0, op)), vqmovn_s32(rq4(a1, op)));
-  int16x8_t hi = vcombine_s16(vqmovn_s32(rq4(a2, op)), vqmovn_s32(rq4(a3, op)));
+  int16x8_t lo = vcombine_s16(vqmovn_s32(rq4(a0, q)), vqmovn_s32(rq4(a1, q)));
+  int16x8_t hi = vcombine_s16(vqmovn_s32(rq4(a2, q)), vqmovn_s32(rq4(a3, q)));
   int8x16_t bytes = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
   if (n == 16) vst1q_s8(y + o, bytes);
   else { int8_t t[16]; vst1q_s8(t, bytes); memcpy(y + o, t, (size_t)n); }
@@ -57,6 +68,7 @@ T_DOT INLINE void tile_dot(const kdp_op *op, int r0, int g, int R) {
   const size_t inPad = (size_t)op->inPad, gBytes = inPad * 16;
   const int8_t *xr = (const int8_t *)op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g * gBytes;
+  const rqn q = rqn_of(op);
   int32x4_t acc[4][4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++)
@@ -78,7 +90,7 @@ T_DOT INLINE void tile_dot(const kdp_op *op, int r0, int g, int R) {
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < R; r++) store16(acc[r][0], acc[r][1], acc[r][2], acc[r][3], (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, g * 16, op);
+  for (int r = 0; r < R; r++) store16(acc[r][0], acc[r][1], acc[r][2], acc[r][3], (size_t)(r0 + r), g * 16, &q, op);
 }
 
 T_DOT static void fc_q8_dot(const kdp_op *op) {
@@ -96,6 +108,7 @@ INLINE void tile_neon(const kdp_op *op, int r0, int g, int R) {
   const size_t inPad = (size_t)op->inPad, gBytes = inPad * 16;
   const uint8_t *xr = op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g * gBytes;
+  const rqn q = rqn_of(op);
   int32x4_t acc[2][8];
 #pragma GCC unroll 2
   for (int r = 0; r < R; r++)
@@ -119,7 +132,7 @@ INLINE void tile_neon(const kdp_op *op, int r0, int g, int R) {
 #pragma GCC unroll 2
   for (int r = 0; r < R; r++)
     store16(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]), vpaddq_s32(acc[r][4], acc[r][5]), vpaddq_s32(acc[r][6], acc[r][7]),
-      (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, g * 16, op);
+      (size_t)(r0 + r), g * 16, &q, op);
 }
 
 static void fc_q8_neon(const kdp_op *op) {

@@ -39,42 +39,65 @@ T_AVX2 static void pack_x_avx2(const kdp_op *op) {
 }
 
 /* ---- 256-bit requantization of 16 outputs (two vectors of 8 int32, bias added) and the int8 store ---- */
-T_AVX2 INLINE __m256i rq8_avx2(__m256i acc, const kdp_op *op) {
-  __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(op->fpScale));
-  f = _mm256_min_ps(_mm256_max_ps(f, _mm256_set1_ps((float)(op->lo - op->outZp))), _mm256_set1_ps((float)(op->hi - op->outZp)));
-  return _mm256_add_epi32(_mm256_cvtps_epi32(f), _mm256_set1_epi32(op->outZp)); /* cvtps: nearest even */
+/* constants in registers: the int8 stores may alias anything (char type), so reading them from *op
+ * after each store would reload and re-broadcast them every time */
+typedef struct { __m256 scale, lo, hi; __m256i zp; const int32_t *bias; int8_t *y; size_t yStride; int outDim; int fp; } rq256;
+
+T_AVX2 INLINE rq256 rq256_of(const kdp_op *op) {
+  rq256 q = { _mm256_set1_ps(op->fpScale), _mm256_set1_ps((float)(op->lo - op->outZp)), _mm256_set1_ps((float)(op->hi - op->outZp)),
+              _mm256_set1_epi32(op->outZp), (const int32_t *)op->bias, (int8_t *)op->y, (size_t)op->outDim, op->outDim, op->fpScale != 0.0f };
+  return q;
 }
-T_AVX2 INLINE void store16_avx2(__m256i a, __m256i b, const int32_t *bias, int8_t *y, int o, const kdp_op *op) {
+T_AVX2 INLINE __m256i rq8_avx2(__m256i acc, const rq256 *q) {
+  __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), q->scale);
+  f = _mm256_min_ps(_mm256_max_ps(f, q->lo), q->hi);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(f), q->zp); /* cvtps: nearest even */
+}
+/* row r (absolute), outputs o..o+15 */
+T_AVX2 INLINE void store16_avx2(__m256i a, __m256i b, size_t r, int o, const rq256 *q, const kdp_op *op) {
+  const int32_t *bias = q->bias;
+  int8_t *y = q->y + r * q->yStride;
   a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)(bias + o)));
   b = _mm256_add_epi32(b, _mm256_loadu_si256((const __m256i *)(bias + o + 8)));
-  int n = op->outDim - o < 16 ? op->outDim - o : 16;
-  if (op->fpScale == 0.0f) {
+  int n = q->outDim - o < 16 ? q->outDim - o : 16;
+  if (!q->fp) {
     int32_t t[16];
     _mm256_storeu_si256((__m256i *)t, a);
     _mm256_storeu_si256((__m256i *)(t + 8), b);
     for (int k = 0; k < n; k++) y[o + k] = kdp_requant1(t[k], op);
     return;
   }
-  __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(rq8_avx2(a, op), rq8_avx2(b, op)), 0xD8);
+  __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(rq8_avx2(a, q), rq8_avx2(b, q)), 0xD8);
   __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
   if (n == 16) _mm_storeu_si128((__m128i *)(y + o), bytes);
   else { int8_t t[16]; _mm_storeu_si128((__m128i *)t, bytes); memcpy(y + o, t, (size_t)n); }
 }
 
 /* ================= AVX-512 VNNI ================= */
-T_VNNI512 INLINE void store16_512(__m512i acc, const int32_t *bias, int8_t *y, int o, const kdp_op *op) {
+/* requantization constants in registers: the int8 stores may alias anything (char type), so reading
+ * them from *op after each store would reload and re-broadcast them every time */
+typedef struct { __m512 scale, lo, hi; __m512i zp; int outDim; int fp; } rq512;
+
+T_VNNI512 INLINE rq512 rq512_of(const kdp_op *op) {
+  rq512 q = { _mm512_set1_ps(op->fpScale), _mm512_set1_ps((float)(op->lo - op->outZp)), _mm512_set1_ps((float)(op->hi - op->outZp)),
+              _mm512_set1_epi32(op->outZp), op->outDim, op->fpScale != 0.0f };
+  return q;
+}
+
+T_VNNI512 INLINE void store16_512(__m512i acc, const int32_t *bias, int8_t *y, int o, const rq512 *q, const kdp_op *op) {
   acc = _mm512_add_epi32(acc, _mm512_loadu_si512(bias + o));
-  int n = op->outDim - o < 16 ? op->outDim - o : 16;
-  if (op->fpScale == 0.0f) {
+  int n = q->outDim - o < 16 ? q->outDim - o : 16;
+  if (!q->fp) {
     int32_t t[16];
     _mm512_storeu_si512(t, acc);
     for (int k = 0; k < n; k++) y[o + k] = kdp_requant1(t[k], op);
     return;
   }
-  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(op->fpScale));
-  f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps((float)(op->lo - op->outZp))), _mm512_set1_ps((float)(op->hi - op->outZp)));
-  __m128i bytes = _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(op->outZp)));
-  _mm_mask_storeu_epi8(y + o, (__mmask16)((1u << n) - 1u), bytes);
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), q->scale);
+  f = _mm512_min_ps(_mm512_max_ps(f, q->lo), q->hi);
+  __m128i bytes = _mm512_cvtsepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), q->zp));
+  if (n == 16) _mm_storeu_si128((__m128i *)(y + o), bytes);
+  else _mm_mask_storeu_epi8(y + o, (__mmask16)((1u << n) - 1u), bytes);
 }
 
 /* R rows × G groups of 16 outputs; R, G are constants at every call site, so the arrays live in registers */
@@ -83,6 +106,10 @@ T_VNNI512 INLINE void tile_512(const kdp_op *op, int r0, int g0, int R, int G) {
   const int ks = op->inPad >> 2;
   const uint8_t *xr = op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g0 * gBytes;
+  const int32_t *bias = (const int32_t *)op->bias;
+  int8_t *y = (int8_t *)op->y + (size_t)r0 * op->outDim;
+  const size_t yStride = (size_t)op->outDim;
+  const rq512 q = rq512_of(op);
   __m512i acc[8][4];
 #pragma GCC unroll 8
   for (int r = 0; r < R; r++)
@@ -103,7 +130,7 @@ T_VNNI512 INLINE void tile_512(const kdp_op *op, int r0, int g0, int R, int G) {
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
     for (int g = 0; g < G; g++)
-      store16_512(acc[r][g], (const int32_t *)op->bias, (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, (g0 + g) * 16, op);
+      store16_512(acc[r][g], bias, y + (size_t)r * yStride, (g0 + g) * 16, &q, op);
 }
 
 T_VNNI512 static void fc_q8_vnni512(const kdp_op *op) {
@@ -133,6 +160,7 @@ T_AVXVNNI INLINE void tile_avxvnni(const kdp_op *op, int r0, int g, int R) {
   const int ks = op->inPad >> 2;
   const uint8_t *xr = op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g * gBytes;
+  const rq256 q = rq256_of(op);
   __m256i lo[4], hi[4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++) { lo[r] = _mm256_setzero_si256(); hi[r] = _mm256_setzero_si256(); }
@@ -147,7 +175,7 @@ T_AVXVNNI INLINE void tile_avxvnni(const kdp_op *op, int r0, int g, int R) {
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < R; r++) store16_avx2(lo[r], hi[r], (const int32_t *)op->bias, (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, g * 16, op);
+  for (int r = 0; r < R; r++) store16_avx2(lo[r], hi[r], (size_t)(r0 + r), g * 16, &q, op);
 }
 
 T_AVXVNNI static void fc_q8_avxvnni(const kdp_op *op) {
@@ -169,6 +197,7 @@ T_AVX2 INLINE void tile_avx2_i6(const kdp_op *op, int r0, int g, int R) {
   const uint8_t *xr = op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g * gBytes;
   const __m256i ones = _mm256_set1_epi16(1);
+  const rq256 q = rq256_of(op);
   __m256i lo[4], hi[4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; r++) { lo[r] = _mm256_setzero_si256(); hi[r] = _mm256_setzero_si256(); }
@@ -185,7 +214,7 @@ T_AVX2 INLINE void tile_avx2_i6(const kdp_op *op, int r0, int g, int R) {
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < R; r++) store16_avx2(lo[r], hi[r], (const int32_t *)op->bias, (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, g * 16, op);
+  for (int r = 0; r < R; r++) store16_avx2(lo[r], hi[r], (size_t)(r0 + r), g * 16, &q, op);
 }
 
 /* 8-bit weights: vpmaddubsw could saturate (255·128·2 > 32767), so widen both to int16 and use
@@ -195,6 +224,7 @@ T_AVX2 INLINE void tile_avx2_i8(const kdp_op *op, int r0, int g, int R) {
   const int ks = op->inPad >> 2;
   const uint8_t *xr = op->xp + (size_t)r0 * inPad;
   const int8_t *w = (const int8_t *)op->w + (size_t)g * gBytes;
+  const rq256 q = rq256_of(op);
   __m256i acc[2][4];
 #pragma GCC unroll 2
   for (int r = 0; r < R; r++)
@@ -216,7 +246,7 @@ T_AVX2 INLINE void tile_avx2_i8(const kdp_op *op, int r0, int g, int R) {
     /* acc[q] lanes: o(4q):01, o(4q):23, o(4q+1):01, o(4q+1):23 | o(4q+2)…, o(4q+3)… */
     __m256i a = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
     __m256i b = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
-    store16_avx2(a, b, (const int32_t *)op->bias, (int8_t *)op->y + (size_t)(r0 + r) * op->outDim, g * 16, op);
+    store16_avx2(a, b, (size_t)(r0 + r), g * 16, &q, op);
   }
 }
 
