@@ -20,6 +20,10 @@ export interface EnvLoopOptions {
   rateHz?: number;
   backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
+  /** plan latency timer when `clock` is virtual */
+  timer?: Clock;
+  /** select = learned: cost (env steps) per waypoint outside the learned occupancy (default 1000; 0 = cost-to-go only) */
+  infeasibleCost?: number;
   /** plan with this backend instead of the model's TFLite interpreter (training-time evaluation, tests) */
   planner?: PlannerBackend;
   /** the learned scorer (default: the model's own, when it ships one) */
@@ -46,8 +50,8 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
   return new RecedingHorizonLoop({
-    planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed,
-    select, ...(scorer ? { scorer } : {}), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
+    planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,
+    select, ...(scorer ? { scorer } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
     ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
     actionLow: -1, actionHigh: 1,

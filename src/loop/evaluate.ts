@@ -7,6 +7,7 @@ import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
 import { createEnvLoop, isOracleSelect } from './env-loop.js';
+import { FakeClock, MonotonicClock } from './clock.js';
 import type { ScorerBackend } from './scorer-backend.js';
 import type { PlannerBackend } from './planner-backend.js';
 import type { LoadedModel } from './model-loader.js';
@@ -24,6 +25,12 @@ export interface EvalOptions {
   act?: ActMode;
   /** default: the env's replanning period */
   replanEvery?: number;
+  /**
+   * virtual (default): the loop's deadline logic runs on a clock that only the env steps advance, so a
+   * slow or loaded host never changes the score (same seed → same score); plan latency is still timed
+   * for real. real: deadline fallbacks on the wall clock, misses reported.
+   */
+  clock?: 'virtual' | 'real';
   /** control rate (Hz) the deadline budget is derived from; default 1/dt */
   rateHz?: number;
   backend?: 'native' | 'wasm' | 'reference';
@@ -33,6 +40,8 @@ export interface EvalOptions {
   svgEpisodes?: number;
   /** override the model's learned scorer (tests, training-time evaluation) */
   scorer?: ScorerBackend;
+  /** select = learned: cost per waypoint outside the learned occupancy (0 = cost-to-go only; ablation) */
+  infeasibleCost?: number;
   /** plan with this backend instead of the model's interpreter (training-time evaluation) */
   planner?: PlannerBackend;
   onEpisode?: (i: number, ret: number, score: number) => void;
@@ -59,6 +68,8 @@ export interface EvalResult {
    * --select map-cost / cost). Published planners were scored without it.
    */
   oracle: boolean;
+  /** virtual: deadlines on the env's simulated time (scores reproducible); real: on the wall clock */
+  clock: 'virtual' | 'real';
   replanEvery: number;
   backend: string;
   arenaBytes: number;
@@ -77,7 +88,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}),
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
+      ...(o.clock === 'real' ? {} : { clock: new FakeClock(), timer: new MonotonicClock() }),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
       ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
@@ -87,6 +99,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     throw e;
   }
   const planner = loop.cfg.planner;
+  const virtual = loop.cfg.clock instanceof FakeClock ? loop.cfg.clock : null;
+  const tickUs = info.dt * 1e6;
   const state = new Float32Array(info.stateDim), goal = new Float32Array(info.goalDim), action = new Float32Array(info.actionDim);
   const scores: number[] = [];
   let returns = 0, successes = 0;
@@ -108,6 +122,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         env.observe(state);
         env.goal(goal);
         const status = loop.tick(state, goal, action);
+        virtual?.advanceUs(tickUs);
         lastReward = env.step(action);
         ret += lastReward;
         if (o.record) {
@@ -143,7 +158,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     successRate: Math.round((successes / n) * 1000) / 1000, meanReturn: r1(returns / n),
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
-    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), replanEvery: loop.cfg.replanEvery,
+    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: virtual ? 'virtual' : 'real', replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes,
     ...(svgs.length ? { svgs } : {}),
   };

@@ -20,6 +20,11 @@ export interface LoopConfig {
   layout: WindowLayout;
   normalizer: NormalizerJson;
   clock: Clock;
+  /**
+   * What plan latency is measured with (default: `clock`). Scoring runs on a virtual `clock` (no
+   * deadline misses, deterministic) while the latency figures still come from a real timer.
+   */
+  timer?: Clock;
   seed: number;
   /** candidate selection */
   select: SelectStrategy;
@@ -71,6 +76,8 @@ export class RecedingHorizonLoop {
   readonly current: Float32Array;
   private readonly pending: Float32Array;
   private readonly scores: Float64Array;
+  /** select = learned: waypoints of each candidate outside the learned occupancy */
+  private readonly bad: Int32Array;
   private readonly stateScratch: Float32Array;
   private readonly sShift: Float64Array; private readonly sScale: Float64Array;
   private readonly aShift: Float64Array; private readonly aScale: Float64Array;
@@ -103,6 +110,7 @@ export class RecedingHorizonLoop {
     this.current = new Float32Array(this.H * this.step);
     this.pending = new Float32Array(this.H * this.step);
     this.scores = new Float64Array(this.N);
+    this.bad = new Int32Array(this.N);
     this.stateScratch = new Float32Array(this.H * this.S);
     const n = cfg.normalizer;
     this.sShift = Float64Array.from(n.state.shift); this.sScale = Float64Array.from(n.state.scale);
@@ -147,17 +155,18 @@ export class RecedingHorizonLoop {
   }
 
   private plan(state: Float32Array, goal: Float32Array): void {
-    const { planner, clock } = this.cfg;
+    const { planner } = this.cfg;
+    const timer = this.cfg.timer ?? this.cfg.clock;
     const S = this.S, dc = planner.condDim, G = dc - S;
     for (let d = 0; d < S; d++) this.condRow[d] = (state[d]! - this.sShift[d]!) / this.sScale[d]!;
     for (let d = 0; d < G; d++) this.condRow[S + d] = (goal[d]! - this.gShift[d]!) / this.gScale[d]!;
     const cond = planner.condition;
     for (let i = 0; i < this.N; i++) cond.set(this.condRow, i * dc);
     this.rng.fillNormal(planner.noise);
-    const t = clock.nowUs();
+    const t = timer.nowUs();
     planner.invoke();
     if (this.cfg.select === 'learned') this.scoreLearned();
-    this.planLatency.record(clock.nowUs() - t);
+    this.planLatency.record(timer.nowUs() - t);
     this.stats.plans++;
     this.unnormalize(state);
     this.selected = this.choose(goal);
@@ -208,6 +217,7 @@ export class RecedingHorizonLoop {
     for (let i = 0; i < N; i++) {
       let bad = 0;
       for (let t = 0; t < W; t++) if (out[(i * W + t) * 2]! < 0) bad++;
+      this.bad[i] = bad;
       this.scores[i] = out[(i * W + W - 1) * 2 + 1]! * sc.ctgScale + penalty * bad;
     }
   }
@@ -219,7 +229,7 @@ export class RecedingHorizonLoop {
     if (sel === 'learned') {
       let best = 0;
       for (let i = 1; i < N; i++) if (this.scores[i]! < this.scores[best]!) best = i;
-      if (this.scores[best]! >= (this.cfg.infeasibleCost ?? 1000)) this.stats.infeasiblePlans++;
+      if (this.bad[best]! > 0) this.stats.infeasiblePlans++;
       return best;
     }
     if (sel === 'value' && this.cfg.value) {

@@ -27,6 +27,8 @@ export interface ScorerManifest {
   mlp: MlpSpec;
   /** cost-to-go output × ctgScale = env steps */
   ctgScale: number;
+  /** occupancy output = logit × occupancyScale (> 0; the exporter balances the two heads for int8) */
+  occupancyScale?: number;
   /** state dims read as the waypoint position */
   positionDims: number[];
   /** interpreter arena at the exported rows */

@@ -17,6 +17,7 @@ import { attachScorer, exportCheckpoint } from '../../src/planner/export/export-
 import { writeFilesAtomic } from '../../src/util/atomic-write.js';
 import { createHash } from 'node:crypto';
 import { makeFixtureCheckpoint } from '../helpers/fixture-checkpoint.js';
+import { measureAllocations } from '../../src/util/alloc-meter.js';
 
 const H = 4, S = 4, A = 2, step = S + A, N = 3;
 const layout: WindowLayout = { horizon: H, frameSkip: 1, stateDim: S, actionDim: A, goalDim: 2, dt: 0.01, stateNames: ['x', 'y', 'vx', 'vy'], actionNames: ['ax', 'ay'] };
@@ -45,6 +46,18 @@ function handScorer(rows: number): ReturnType<typeof createFloatScorer> {
   const b1 = new Float32Array([0, 0]);
   const w: MlpWeights = { spec: { noiseDim: 2, condDim: 2, hidden: [4], outputDim: 2, activation: 'relu' }, layers: [{ inDim: 4, outDim: 4, W: W0, b: b0 }, { inDim: 4, outDim: 2, W: W1, b: b1 }] };
   return createFloatScorer(w, rows, 10);
+}
+
+/** handScorer's weights as a `kdp train-scorer` folder */
+function writeHandScorer(dir: string, env: string, norm: NormalizerJson): void {
+  const w = new Float32Array([1, 0, 0, 0, 1, 0, -1, 0, -1, 0, 1, 0, -1, 0, 0, 0, -1, 0, 0, 1, -1, 0, 0, 1, 0, 1, 1, 0, 0, 0]);
+  const bytes = new Uint8Array(w.buffer);
+  const meta = {
+    format: 'kdp-scorer', version: 1, env, mlp: { noiseDim: 2, condDim: 2, hidden: [4], outputDim: 2, activation: 'relu' }, ctgScale: 10, positionDims: [0, 1],
+    normalizer: norm, steps: 1, config: { seed: 0 }, holdout: { occAccuracy: 1 }, provenance: { checkpoint: 'hand', dataset: 'memory', seed: 0 },
+    weights: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }, createdAt: new Date(0).toISOString(),
+  };
+  writeFilesAtomic([[join(dir, 'scorer-weights.bin'), bytes], [join(dir, 'scorer.json'), JSON.stringify(meta)]]);
 }
 
 function config(planner: PlannerBackend, extra: Partial<LoopConfig> = {}): LoopConfig {
@@ -80,6 +93,21 @@ test('--select learned without a scorer, or with one sized for another loop, is 
   const planner = fixedPlanner([[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
   assert.throws(() => new RecedingHorizonLoop(config(planner)), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /scorer/.test(e.message));
   assert.throws(() => new RecedingHorizonLoop(config(planner, { scorer: handScorer(5) })), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /rows/.test(e.message));
+});
+
+test('planning with the learned scorer allocates nothing: 0 GC events over 20,000 replans (real interpreters)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-scorer-alloc-'));
+  const fx = makeFixtureCheckpoint(join(dir, 'run'), { noiseDim: 4, condDim: 6, hidden: [16], outDim: H * step - S, activation: 'relu', seed: 4 });
+  writeHandScorer(join(dir, 'scorer'), fx.meta.env, fx.meta.normalizer);
+  exportCheckpoint({ checkpoint: join(dir, 'run'), out: join(dir, 'model'), scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  const model = loadModelDir(join(dir, 'model'));
+  const { createTflitePlanner } = await import('../../src/loop/model-loader.js');
+  const loop = new RecedingHorizonLoop(config(createTflitePlanner(model, N), { scorer: createTfliteScorer(model, N), normalizer: model.manifest.normalizer }));
+  const state = new Float32Array([0.1, 0.2, 0, 0]), goal = new Float32Array([1, 1]), action = new Float32Array(2);
+  const r = await measureAllocations((n) => { for (let i = 0; i < n; i++) { state[0] = (i % 50) * 0.01; loop.tick(state, goal, action); } }, 20_000);
+  assert.is(r.gcCount, 0);
+  assert.ok(r.heapGrowthBytes < 64 * 1024, `heap growth ${r.heapGrowthBytes} B`);
+  assert.is(loop.stats.plans >= 20_000, true);
 });
 
 test('only map-reading selections are oracle variants', () => {
@@ -148,16 +176,11 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
   // a generator fixture and a scorer folder with hand weights
   const ck = join(dir, 'run');
   const fx = makeFixtureCheckpoint(ck, { noiseDim: 4, condDim: 6, hidden: [16], outDim: H * step - S, activation: 'relu', seed: 2 });
-  const w = new Float32Array([1, 0, 0, 0, 1, 0, -1, 0, -1, 0, 1, 0, -1, 0, 0, 0, -1, 0, 0, 1, -1, 0, 0, 1, 0, 1, 1, 0, 0, 0]);
-  const bytes = new Uint8Array(w.buffer);
-  const meta = {
-    format: 'kdp-scorer', version: 1, env: fx.meta.env, mlp: { noiseDim: 2, condDim: 2, hidden: [4], outputDim: 2, activation: 'relu' }, ctgScale: 10, positionDims: [0, 1],
-    normalizer: fx.meta.normalizer, steps: 1, config: { seed: 0 }, holdout: { occAccuracy: 1 }, provenance: { checkpoint: ck, dataset: 'memory', seed: 0 },
-    weights: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }, createdAt: new Date(0).toISOString(),
-  };
-  writeFilesAtomic([[join(dir, 'scorer', 'scorer-weights.bin'), bytes], [join(dir, 'scorer', 'scorer.json'), JSON.stringify(meta)]]);
+  writeHandScorer(join(dir, 'scorer'), fx.meta.env, fx.meta.normalizer);
   const out = join(dir, 'model');
-  const r = exportCheckpoint({ checkpoint: ck, out, scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  const r = exportCheckpoint({ checkpoint: ck, out, scorer: join(dir, 'scorer'), scorerQuantization: 'int8', candidates: N, quantization: 'int8' });
+  const k = r.manifest.scorer!.occupancyScale ?? 1;
+  assert.ok(k > 0 && k <= 1);
   assert.ok(r.manifest.scorer);
   assert.equal(r.manifest.scorer!.inputs.map((t) => t.shape), [[N * (H - 1), 2], [N * (H - 1), 2]]);
   const model = loadModelDir(out);
@@ -170,7 +193,19 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
     tfl.goals[i * 2] = ref.goals[i * 2] = 0.5;
   }
   tfl.invoke(); ref.invoke();
-  for (let i = 0; i < tfl.rows * 2; i++) assert.ok(Math.abs(tfl.out[i]! - ref.out[i]!) < 0.1, `row ${i >> 1}: int8 ${tfl.out[i]} vs float ${ref.out[i]}`);
+  for (let i = 0; i < tfl.rows * 2; i++) {
+    const got = i % 2 === 0 ? tfl.out[i]! / k : tfl.out[i]!;
+    assert.ok(Math.abs(got - ref.out[i]!) < 0.1 / (i % 2 === 0 ? k : 1), `row ${i >> 1}: int8 ${got} vs float ${ref.out[i]}`);
+  }
+  // the default precision is fp32: same numbers as the float network
+  const f32 = join(dir, 'model-f32');
+  exportCheckpoint({ checkpoint: ck, out: f32, scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
+  const m32 = loadModelDir(f32);
+  assert.is(m32.manifest.scorer!.quantization, 'fp32');
+  const s32 = createTfliteScorer(m32, N);
+  s32.points.set(ref.points); s32.goals.set(ref.goals); s32.invoke();
+  const k32 = m32.manifest.scorer!.occupancyScale ?? 1;
+  for (let i = 0; i < s32.rows * 2; i++) assert.ok(Math.abs((i % 2 === 0 ? s32.out[i]! / k32 : s32.out[i]!) - ref.out[i]!) < 1e-4);
   // attaching to an exported model keeps model.tflite byte for byte
   const plain = join(dir, 'plain');
   exportCheckpoint({ checkpoint: ck, out: plain, candidates: N, quantization: 'int8' });

@@ -26,8 +26,10 @@ export const command: CommandSpec = {
     seed: { type: 'string', placeholder: 'S', default: '123', description: 'first episode seed (episode i uses S+i)' },
     candidates: { type: 'string', placeholder: 'N', description: 'candidate plans per invoke (default: the manifest\'s)' },
     select: { type: 'string', placeholder: SELECT_STRATEGIES.join('|'), description: 'how to pick among candidates (default: learned when the model ships a scorer, else goal). map-cost and cost read the env\'s true wall map: an oracle variant, labelled so' },
+    'infeasible-cost': { type: 'string', placeholder: 'steps', description: 'with --select learned: cost per waypoint outside the learned occupancy (default 1000; 0 = cost-to-go only)' },
     act: { type: 'string', placeholder: 'track|first-action', default: 'track', description: 'track the next waypoint or execute the first action' },
     'replan-every': { type: 'string', placeholder: 'k', description: 'replan every k ticks (default per env: 16 for Maze2D)' },
+    clock: { type: 'string', placeholder: 'virtual|real', default: 'virtual', description: 'virtual: deadlines on simulated time, so the score depends only on the seed; real: wall-clock deadline fallbacks (misses reported)' },
     rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt)' },
     backend: { type: 'string', placeholder: 'auto|native|wasm|reference', default: 'auto', description: 'runtime kernels (auto: KDP_KERNELS, else native where built for this CPU, else wasm; all bit-identical)' },
     record: { type: 'string', placeholder: '<dir>', description: 'write per-step JSONL and per-episode SVGs here' },
@@ -48,9 +50,11 @@ export const command: CommandSpec = {
       candidates: optNumber(ctx, 'candidates', model.manifest.candidates, { int: true, min: 1, max: 4096 }),
       ...(optString(ctx, 'select') === undefined ? {} : { select: optChoice<SelectStrategy>(ctx, 'select', SELECT_STRATEGIES, 'goal') }),
       act: optChoice<ActMode>(ctx, 'act', ['track', 'first-action'], 'track'),
+      ...(optString(ctx, 'infeasible-cost') === undefined ? {} : { infeasibleCost: optNumber(ctx, 'infeasible-cost', 1000, { min: 0 }) }),
       ...(optString(ctx, 'replan-every') === undefined ? {} : { replanEvery: optNumber(ctx, 'replan-every', 1, { int: true, min: 1 }) }),
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
       ...(((b) => (b === 'auto' ? {} : { backend: b }))(optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto'))),
+      clock: optChoice(ctx, 'clock', ['virtual', 'real'] as const, 'virtual'),
       ...(record ? { record } : {}),
       signal: ctx.signal,
       onEpisode: (i, _ret, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
@@ -61,7 +65,7 @@ export const command: CommandSpec = {
       result.oracle
         ? `ORACLE variant: --select ${result.select} read the env's true wall map (test-time knowledge published planners did not have)`
         : `no oracle: selection used only the model (${result.select}${result.select === 'learned' ? ': learned occupancy + cost-to-go' : ''}), start and goal`,
-      `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs, ${result.candidates} candidates, ${result.deadlineMisses} deadline misses`,
+      `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs, ${result.candidates} candidates, ${result.clock === 'real' ? `${result.deadlineMisses} deadline misses (wall clock)` : 'deadlines on simulated time (--clock real for wall-clock fallbacks)'}`,
       ...(record ? [`recorded to ${record}`] : []),
     ].join('\n'));
   },

@@ -23,7 +23,8 @@ export const command: CommandSpec = {
     quantize: { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'weights/activations precision' },
     calibration: { type: 'string', placeholder: 'N', default: '1024', description: 'int8 calibration samples ((noise, condition) pairs)' },
     candidates: { type: 'string', placeholder: 'N', default: '64', description: 'batch dimension = candidate plans per invoke' },
-    scorer: { type: 'string', placeholder: '<dir>', description: 'ship the learned plan scorer of this `kdp train-scorer` folder as scorer.tflite (same precision)' },
+    scorer: { type: 'string', placeholder: '<dir>', description: 'ship the learned plan scorer of this `kdp train-scorer` folder as scorer.tflite' },
+    'scorer-quantize': { type: 'string', placeholder: 'fp32|int8', default: 'fp32', description: 'the scorer\'s precision (int8 rounds its cost-to-go coarsely; docs/kdp.md)' },
     'weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8: bits the FC weights use inside their int8 tensors; 6 runs the relaxed-SIMD kernel (~1.35× faster at N = 64, docs/runtime.md)' },
   },
   async run(ctx) {
@@ -32,7 +33,7 @@ export const command: CommandSpec = {
       const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer');
       const { attachScorer } = await import('../../planner/export/export-checkpoint.js');
       const outDir = optString(ctx, 'out');
-      const a = attachScorer({ model: attachTo, scorer: scorerDir, ...(outDir ? { out: outDir } : {}), calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
+      const a = attachScorer({ model: attachTo, scorer: scorerDir, ...(outDir ? { out: outDir } : {}), quantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'fp32'), calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
       const s = a.manifest.scorer!;
       emitResult(ctx, { out: a.out, scorer: { bytes: s.bytes, sha256: s.sha256, arenaBytes: s.arenaBytes, rows: s.inputs[0]!.shape[0] }, signatureDropped: a.dropped.signature }, () => [
         `wrote ${a.out}/${s.file} (${s.bytes} bytes, ${s.quantization}, ${s.inputs[0]!.shape[0]} waypoints per invoke, arena ${s.arenaBytes} bytes) and ${a.out}/manifest.json`,
@@ -48,7 +49,7 @@ export const command: CommandSpec = {
     const weightBits = Number(optChoice(ctx, 'weight-bits', ['8', '6'] as const, '8')) as 8 | 6;
     const scorer = optString(ctx, 'scorer');
     const { exportCheckpoint } = await import('../../planner/export/export-checkpoint.js');
-    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits, ...(scorer ? { scorer } : {}) });
+    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits, ...(scorer ? { scorer, scorerQuantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'fp32') } : {}) });
     const sc = r.manifest.scorer;
     const cal = r.manifest.provenance.calibration;
     emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, ...(sc ? { scorer: { bytes: sc.bytes, sha256: sc.sha256, arenaBytes: sc.arenaBytes, rows: sc.inputs[0]!.shape[0] } } : {}) }, () => [

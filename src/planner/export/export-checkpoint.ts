@@ -14,6 +14,8 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type ScorerManifest } from '../manifest.js';
 import { loadScorer } from '../../model/scorer-io.js';
+import { mlpForwardReference, type MlpWeights } from '../../model/mlp-spec.js';
+import { SeededRandom } from './prng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
 import { readFileSync } from 'node:fs';
 import { readTflite } from '../tflite/reader.js';
@@ -35,6 +37,11 @@ export interface ExportCheckpointOptions {
   weightBits?: WeightBits;
   /** a `kdp train-scorer` folder: ship its learned plan scorer as scorer.tflite beside the generator */
   scorer?: string;
+  /**
+   * the scorer's precision (default fp32: with per-tensor int8 the shared output scale rounds the
+   * cost-to-go to several env steps, which measurably cost planning score; docs/kdp.md)
+   */
+  scorerQuantization?: Quantization;
   /** for reproducible manifests in tests */
   now?: Date;
 }
@@ -117,7 +124,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
 
   const files: Array<[string, Uint8Array | string]> = [];
   if (opts.scorer) {
-    const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, quantization, opts.weightBits, opts.calibration);
+    const sq = opts.scorerQuantization ?? 'fp32';
+    const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, sq, sq === 'int8' ? opts.weightBits : undefined, opts.calibration);
     manifest.scorer = sc.manifest;
     files.push([join(out, SCORER_FILE), sc.bytes]);
   }
@@ -164,7 +172,8 @@ function exportScorer(dir: string, meta: { env: string; layout: WindowLayout; no
     goals = new Float32Array(n * L.goalDim);
     for (let i = 0; i < n; i++) for (let g = 0; g < L.goalDim; g++) goals[i * L.goalDim + g] = calib[i * dc + L.stateDim + g]!;
   }
-  const ex = exportMlp(weights, {
+  const { weights: scaled, occupancyScale } = balanceScorerHeads(weights, L.goalDim);
+  const ex = exportMlp(scaled, {
     quantization, candidates: rows, ...(weightBits !== undefined ? { weightBits } : {}),
     calibration: { ...(goals ? { conditions: goals } : {}), samples: samples ?? DEFAULT_CALIBRATION_SAMPLES, seed: (sm.config.seed as number | undefined) ?? 0 },
     ioNames: { inputs: ['points', 'goal'], output: 'score' },
@@ -178,7 +187,7 @@ function exportScorer(dir: string, meta: { env: string; layout: WindowLayout; no
       ...(quantization === 'int8' ? { weightBits: weightBits ?? 8 } : {}),
       inputs: [{ name: 'points', shape: [rows, 2], dtype: 'float32' }, { name: 'goal', shape: [rows, L.goalDim], dtype: 'float32' }],
       outputs: [{ name: 'score', shape: [rows, 2], dtype: 'float32' }],
-      mlp: weights.spec, ctgScale: sm.ctgScale, positionDims: sm.positionDims, arenaBytes,
+      mlp: weights.spec, ctgScale: sm.ctgScale, occupancyScale, positionDims: sm.positionDims, arenaBytes,
       provenance: { run: dir, trainingSteps: sm.steps, seed: (sm.config.seed as number | undefined) ?? 0, dataset: sm.provenance.dataset, ...(sm.provenance.command ? { command: sm.provenance.command } : {}) },
       holdout: sm.holdout,
     },
@@ -192,6 +201,7 @@ export interface AttachScorerOptions {
   scorer: string;
   /** where to write (default: the model folder itself) */
   out?: string;
+  /** the scorer's precision (default fp32, see ExportCheckpointOptions.scorerQuantization) */
   quantization?: Quantization;
   weightBits?: WeightBits;
   calibration?: number;
@@ -216,8 +226,8 @@ export function attachScorer(o: AttachScorerOptions): { out: string; manifest: M
   if (createHash('sha256').update(modelBytes).digest('hex') !== manifest.model.sha256) {
     throw new ModelError('E_MODEL_IO', `${join(o.model, manifest.model.file)} does not match its manifest's sha256`, { hint: 're-export the model' });
   }
-  const quantization = o.quantization ?? manifest.model.quantization;
-  const weightBits = o.weightBits ?? (manifest.model.weightBits as WeightBits | undefined);
+  const quantization = o.quantization ?? 'fp32';
+  const weightBits = o.weightBits;
   const sc = exportScorer(o.scorer, manifest, undefined, manifest.candidates, quantization, quantization === 'int8' ? weightBits : undefined, o.calibration);
   const { signature, ...unsigned } = manifest;
   const next: ModelManifest = { ...unsigned, scorer: sc.manifest };
@@ -227,4 +237,30 @@ export function attachScorer(o: AttachScorerOptions): { out: string; manifest: M
   files.push([join(out, MANIFEST_FILE), JSON.stringify(next, null, 2) + '\n']);
   writeBothAtomic(out, files);
   return { out, manifest: next, dropped: { signature: signature !== undefined } };
+}
+
+/**
+ * The two scorer outputs share one int8 output tensor (per-tensor quantization), but their ranges
+ * differ by ~50×: the occupancy logit reaches −100…−200 far outside the data, while the cost-to-go head
+ * spans ≈ 0…5. Left as is, the shared scale would round the cost-to-go to ~25 env steps. The loop only
+ * reads the logit's sign, so the occupancy row of the last layer is scaled by a positive factor that
+ * brings its range (on the calibration distribution: N(0, 1) positions and goals) to twice the
+ * cost-to-go's; the manifest records it (logit = out0 / occupancyScale).
+ */
+function balanceScorerHeads(w: MlpWeights, goalDim: number): { weights: MlpWeights; occupancyScale: number } {
+  const rng = new SeededRandom(0x5c0e);
+  const x = new Float64Array(2 + goalDim), y = new Float32Array(2);
+  let occLo = Infinity, occHi = -Infinity, ctgLo = Infinity, ctgHi = -Infinity;
+  for (let i = 0; i < 4096; i++) {
+    for (let j = 0; j < x.length; j++) x[j] = rng.normal();
+    mlpForwardReference(w, x, y);
+    occLo = Math.min(occLo, y[0]!); occHi = Math.max(occHi, y[0]!);
+    ctgLo = Math.min(ctgLo, y[1]!); ctgHi = Math.max(ctgHi, y[1]!);
+  }
+  const k = Math.min(1, (2 * (ctgHi - ctgLo)) / Math.max(1e-9, occHi - occLo));
+  const last = w.layers[w.layers.length - 1]!;
+  const W = Float32Array.from(last.W), b = Float32Array.from(last.b);
+  for (let i = 0; i < last.inDim; i++) W[i] = W[i]! * k;
+  b[0] = b[0]! * k;
+  return { weights: { spec: w.spec, layers: [...w.layers.slice(0, -1), { ...last, W, b }] }, occupancyScale: k };
 }
