@@ -107,7 +107,7 @@ export function createTfliteScorer(model: LoadedModel, candidates: number, backe
     throw new ModelError('E_MODEL_MISMATCH', `scorer I/O [${points.length / rows}, ${goals.length / rows}] → ${out.length / rows} per row, expected [2, ${model.manifest.layout.goalDim}] → 2`, { hint: 're-export the model with this version of kdp' });
   }
   return {
-    rows, points, goals, out, ctgScale: m.ctgScale, arenaBytes: interp.arenaBytes, name: `scorer-${interp.backend}`, interpreter: interp,
+    rows, points, goals, out, ctgScale: m.ctgScale, occupancyThreshold: (m.occupancyThreshold ?? 0) * (m.occupancyScale ?? 1), arenaBytes: interp.arenaBytes, name: `scorer-${interp.backend}`, interpreter: interp,
     invoke: () => interp.invoke(),
   };
 }

@@ -193,8 +193,8 @@ export class RecedingHorizonLoop {
   /**
    * Run the learned scorer over every waypoint of every candidate (normalized plan positions + the
    * normalized goal, straight from the planner's buffers) and reduce to one cost per candidate:
-   * cost-to-go from the plan's last waypoint + `infeasibleCost` per waypoint outside the learned
-   * occupancy. Part of the plan's latency.
+   * the cost-to-go averaged over the plan's waypoints (reach the goal soon, then stay) + `infeasibleCost`
+   * per waypoint below the calibrated occupancy threshold. Part of the plan's latency.
    */
   private scoreLearned(): void {
     const sc = this.cfg.scorer!;
@@ -214,11 +214,15 @@ export class RecedingHorizonLoop {
     }
     sc.invoke();
     const out = sc.out, penalty = this.cfg.infeasibleCost ?? 1000;
+    const thr = sc.occupancyThreshold;
     for (let i = 0; i < N; i++) {
-      let bad = 0;
-      for (let t = 0; t < W; t++) if (out[(i * W + t) * 2]! < 0) bad++;
+      let bad = 0, ctg = 0;
+      for (let t = 0; t < W; t++) {
+        if (out[(i * W + t) * 2]! < thr) bad++;
+        ctg += out[(i * W + t) * 2 + 1]!;
+      }
       this.bad[i] = bad;
-      this.scores[i] = out[(i * W + W - 1) * 2 + 1]! * sc.ctgScale + penalty * bad;
+      this.scores[i] = (ctg / W) * sc.ctgScale + penalty * bad;
     }
   }
 

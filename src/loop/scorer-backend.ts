@@ -16,6 +16,11 @@ export interface ScorerBackend {
   readonly out: Float32Array;
   /** cost-to-go output × ctgScale = env steps */
   readonly ctgScale: number;
+  /**
+   * a waypoint is "unvisited" when its occupancy output is below this (the output's units: the
+   * calibrated logit threshold × the exporter's occupancy scale)
+   */
+  readonly occupancyThreshold: number;
   readonly arenaBytes: number;
   readonly name: string;
   invoke(): void;
@@ -25,7 +30,7 @@ export interface ScorerBackend {
  * A float32 scorer straight from trainer weights (no TFLite): for scoring during training
  * (`kdp train --eval-every`) and for tests. Buffers are allocated here, never in invoke().
  */
-export function createFloatScorer(w: MlpWeights, rows: number, ctgScale: number): ScorerBackend {
+export function createFloatScorer(w: MlpWeights, rows: number, ctgScale: number, occupancyThreshold = 0): ScorerBackend {
   const { spec } = w;
   if (spec.noiseDim !== 2 || spec.outputDim !== 2) throw new RangeError(`not a scorer network: ${spec.noiseDim}+${spec.condDim} → ${spec.outputDim}`);
   const points = new Float32Array(rows * 2), goals = new Float32Array(rows * spec.condDim), out = new Float32Array(rows * 2);
@@ -33,7 +38,7 @@ export function createFloatScorer(w: MlpWeights, rows: number, ctgScale: number)
   const a = new Float32Array(widest), b = new Float32Array(widest);
   const L = w.layers.length;
   return {
-    rows, points, goals, out, ctgScale, arenaBytes: 0, name: 'float',
+    rows, points, goals, out, ctgScale, occupancyThreshold, arenaBytes: 0, name: 'float',
     invoke(): void {
       for (let r = 0; r < rows; r++) {
         a[0] = points[r * 2]!; a[1] = points[r * 2 + 1]!;

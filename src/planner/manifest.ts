@@ -27,6 +27,8 @@ export interface ScorerManifest {
   mlp: MlpSpec;
   /** cost-to-go output × ctgScale = env steps */
   ctgScale: number;
+  /** logit below which a waypoint counts as unvisited (calibrated on held-out dataset states; default 0) */
+  occupancyThreshold?: number;
   /** occupancy output = logit × occupancyScale (> 0; the exporter balances the two heads for int8) */
   occupancyScale?: number;
   /** state dims read as the waypoint position */

@@ -14,7 +14,9 @@ import { ModelError, UsageError } from '../errors.js';
 import type { NormalizerJson } from '../model/checkpoint-format.js';
 import { readCheckpointMeta } from '../model/checkpoint-io.js';
 import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
-import { SCORER_JSON, SCORER_WEIGHTS, type ScorerMeta } from '../model/scorer-io.js';
+import { loadScorer, SCORER_JSON, SCORER_WEIGHTS, type ScorerMeta } from '../model/scorer-io.js';
+import { packWeights } from '../model/mlp-spec.js';
+import { CheckpointError } from '../errors.js';
 import { writeFilesAtomic } from '../util/atomic-write.js';
 import { DEFAULT_SCORER_CONFIG, ScorerTrainer, type ScorerHoldout, type ScorerStats, type ScorerTrainConfig } from './scorer-trainer.js';
 
@@ -26,6 +28,10 @@ export interface ScorerRunOptions {
   dataset?: string;
   config?: Partial<ScorerTrainConfig>;
   command?: string;
+  /** fraction of held-out dataset states that must count as visited (sets the occupancy threshold; default 0.99) */
+  occupancyRecall?: number;
+  /** do not train: load the scorer in `out`, re-measure its held-out figures and threshold, rewrite scorer.json */
+  calibrateOnly?: boolean;
   signal?: AbortSignal;
   onStep?: (s: ScorerStats) => void;
 }
@@ -45,27 +51,33 @@ export async function trainScorerRun(o: ScorerRunOptions): Promise<ScorerRunResu
   const dataset = o.dataset ?? meta.dataset;
   const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
   const config: ScorerTrainConfig = { ...DEFAULT_SCORER_CONFIG, ...o.config };
-  const trainer = new ScorerTrainer(ds, meta.normalizer, { positionDims: info.positionDims }, config);
+  const prior = o.calibrateOnly ? loadScorer(o.out) : null;
+  const trainer = new ScorerTrainer(ds, meta.normalizer, { positionDims: info.positionDims }, prior ? { ...config, ...(prior.meta.config as Partial<ScorerTrainConfig>) } : config);
+  if (prior) {
+    if (JSON.stringify(prior.meta.normalizer) !== JSON.stringify(meta.normalizer)) throw new CheckpointError(`${o.out} was trained for another generator (normalizer differs)`, { hint: 'retrain the scorer for this generator' });
+    trainer.loadWeights(packWeights(prior.weights));
+    trainer.stepCount = prior.meta.steps;
+  }
   const t0 = performance.now();
   let interrupted = false;
-  while (trainer.stepCount < config.steps) {
+  while (!prior && trainer.stepCount < config.steps) {
     if (o.signal?.aborted) { interrupted = true; break; }
     const s = trainer.step();
     o.onStep?.(s);
     if (trainer.stepCount % 50 === 0) await new Promise((r) => setImmediate(r));
   }
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  const holdout = trainer.holdout();
+  const holdout = trainer.holdout(20_000, o.occupancyRecall ?? 0.99);
   if (!interrupted) {
     const bytes = new Uint8Array(trainer.net.ema.buffer.slice(trainer.net.ema.byteOffset, trainer.net.ema.byteOffset + trainer.net.ema.byteLength));
     const m: ScorerMeta = {
       format: 'kdp-scorer', version: 1, env: meta.env, mlp: trainer.spec, ctgScale: trainer.ctgScale, positionDims: info.positionDims,
-      normalizer: meta.normalizer, steps: trainer.stepCount, config: { ...config }, holdout: { ...holdout },
-      provenance: { checkpoint: meta.ref, dataset, seed: config.seed, ...(o.command ? { command: o.command } : {}) },
+      normalizer: meta.normalizer, steps: trainer.stepCount, config: prior ? prior.meta.config : { ...config }, holdout: { ...holdout },
+      provenance: prior ? prior.meta.provenance : { checkpoint: meta.ref, dataset, seed: config.seed, ...(o.command ? { command: o.command } : {}) },
       weights: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length },
       createdAt: new Date().toISOString(),
     };
-    writeFilesAtomic([[join(o.out, SCORER_WEIGHTS), bytes], [join(o.out, SCORER_JSON), JSON.stringify(m, null, 2) + '\n']]);
+    writeFilesAtomic([...(prior ? [] : [[join(o.out, SCORER_WEIGHTS), bytes] as [string, Uint8Array]]), [join(o.out, SCORER_JSON), JSON.stringify(m, null, 2) + '\n']]);
   }
   return { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout, ctgScale: trainer.ctgScale };
 }

@@ -48,6 +48,14 @@ export interface ScorerStats {
 }
 
 export interface ScorerHoldout {
+  /**
+   * occupancy logit threshold: the (1 − recall) quantile of held-out dataset states' logits, so that
+   * `recall` of the states demonstrations visited count as visited (logit 0 — p_data = p_box — is too
+   * strict near walls and corners, where the data is thin but the space is free)
+   */
+  occThreshold: number;
+  /** fraction of box samples below the threshold (the space the scorer calls unvisited) */
+  occBoxRejected: number;
   /** accuracy of sign(logit) on held-out dataset states (label 1) and box samples (label 0) */
   occAccuracy: number;
   /** fraction of held-out dataset states classified free */
@@ -135,6 +143,13 @@ export class ScorerTrainer {
     this.xyInv = [c.stateInv[pos[0]!]!, c.stateInv[pos[1]!]!];
   }
 
+  /** Load trained (EMA) weights, e.g. to re-measure held-out figures of a saved scorer. */
+  loadWeights(flat: Float32Array): void {
+    if (flat.length !== this.net.ema.length) throw new RangeError(`scorer weights: ${flat.length} floats, the network has ${this.net.ema.length}`);
+    this.net.ema.set(flat);
+    this.net.params.set(flat);
+  }
+
   /** Writes a uniform bounding-box sample (normalized) and a random dataset goal into row r of x. */
   private writeNegative(x: Float32Array, r: number): void {
     for (let j = 0; j < 2; j++) {
@@ -180,12 +195,13 @@ export class ScorerTrainer {
 
 
   /** Held-out figures with the EMA weights: segments never trained on, plus fresh box samples. */
-  holdout(samples = 20_000): ScorerHoldout {
+  holdout(samples = 20_000, recallTarget = 0.99): ScorerHoldout {
     const restore = this.net.useEma();
     try {
       const B = this.config.batch, half = B >> 1;
       const rng = new Rng(999);
       let correct = 0, total = 0, recall = 0, pos = 0, se = 0, labelSum = 0;
+      const posLogits: number[] = [], boxLogits: number[] = [];
       for (let done = 0; done < samples; done += half) {
         const x = this.net.input;
         for (let r = 0; r < half; r++) {
@@ -197,6 +213,7 @@ export class ScorerTrainer {
         const y = this.net.forward();
         for (let r = 0; r < B; r++) {
           const free = y[r * 2]! > 0;
+          (r < half ? posLogits : boxLogits).push(y[r * 2]!);
           if (r < half) {
             pos++; if (free) { recall++; correct++; }
             const d = y[r * 2 + 1]! * this.ctgScale - this.labels[r]!;
@@ -206,7 +223,10 @@ export class ScorerTrainer {
         }
       }
       const rmse = Math.sqrt(se / pos);
-      return { occAccuracy: correct / total, occRecall: recall / pos, ctgRmse: rmse, ctgRelRmse: rmse / (labelSum / pos) };
+      posLogits.sort((a, b) => a - b);
+      const occThreshold = Math.min(0, posLogits[Math.floor((1 - recallTarget) * (posLogits.length - 1))]!);
+      const occBoxRejected = boxLogits.filter((z) => z < occThreshold).length / Math.max(1, boxLogits.length);
+      return { occAccuracy: correct / total, occRecall: recall / pos, occThreshold, occBoxRejected, ctgRmse: rmse, ctgRelRmse: rmse / (labelSum / pos) };
     } finally {
       restore();
     }

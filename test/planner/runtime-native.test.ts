@@ -5,7 +5,7 @@
 // module can be missing (build failure, unknown variant, KDP_KERNELS) falls back to WASM or fails with a
 // typed error, and says why.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,9 @@ import { writeNativeCases } from '../helpers/native-cases.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const gc = (globalThis as { gc?: () => void }).gc;
-const SHIPPED = readdirSync(join(ROOT, 'models')).filter((d) => !d.startsWith('fixtures')).map((d) => `models/${d}/model.tflite`);
+// every shipped network: the generators, and the learned scorers (fp32) where a model carries one
+const SHIPPED = readdirSync(join(ROOT, 'models')).filter((d) => !d.startsWith('fixtures'))
+  .flatMap((d) => ['model.tflite', 'scorer.tflite'].filter((f) => existsSync(join(ROOT, 'models', d, f))).map((f) => `models/${d}/${f}`));
 const FIXTURES = readdirSync(join(ROOT, 'models/fixtures')).filter((f) => f.endsWith('.tflite')).map((f) => `models/fixtures/${f}`);
 const BATCHES = [1, 2, 7, 64];
 
@@ -60,7 +62,7 @@ test('the native module is built and selected on this CPU, and says which varian
 for (const file of [...SHIPPED, ...FIXTURES]) {
   test(`${file}: every native variant bit-exact with WASM and the reference (N = ${BATCHES.join(', ')})`, () => {
     const bytes = new Uint8Array(readFileSync(join(ROOT, file)));
-    const fp32 = file.includes('fp32');
+    const fp32 = file.includes('fp32') || Interpreter.fromBytes(bytes, { backend: 'reference' }).kernelKinds.includes('fc_f32');
     for (const batch of BATCHES) {
       for (const numerics of fp32 ? (['xnnpack'] as const) : (['xnnpack', 'tflite'] as const)) {
         const wasm = run(bytes, { backend: 'wasm', batch, numerics });

@@ -2,7 +2,7 @@ import type { Activation } from '../../model/mlp-spec.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SCORER_CONFIG } from '../../train/scorer-trainer.js';
 import { trainScorerRun } from '../../train/scorer-run.js';
-import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';
+import { optChoice, optFlag, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -29,6 +29,8 @@ export const command: CommandSpec = {
     activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_SCORER_CONFIG.activation, description: 'hidden activation' },
     batch: { type: 'string', placeholder: 'B', default: String(DEFAULT_SCORER_CONFIG.batch), description: 'rows per step (half dataset states, half box samples)' },
     seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed' },
+    'occupancy-recall': { type: 'string', placeholder: 'r', default: '0.99', description: 'fraction of held-out dataset states that must count as visited (sets the occupancy threshold)' },
+    'calibrate-only': { type: 'boolean', description: 'do not train: re-measure the scorer in --out (held-out figures, occupancy threshold) and rewrite its scorer.json' },
   },
   async run(ctx) {
     const checkpoint = optString(ctx, 'checkpoint');
@@ -46,13 +48,16 @@ export const command: CommandSpec = {
         activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_SCORER_CONFIG.activation),
         batch: optNumber(ctx, 'batch', DEFAULT_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
       },
+      occupancyRecall: optNumber(ctx, 'occupancy-recall', 0.99, { min: 0.5, max: 1 }),
+      calibrateOnly: optFlag(ctx, 'calibrate-only'),
       command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(),
       signal: ctx.signal,
       onStep: (s) => { if (s.step % 20 === 0 || s.step === steps) bar.update(s.step, { occLoss: s.occLoss, ctgRmse: s.ctgRmse }); },
     });
     bar.stop();
     emitResult(ctx, r, () => [
-      `${r.interrupted ? 'interrupted (nothing written)' : 'trained'} ${r.steps} steps in ${r.seconds}s → ${r.out}`,
+      r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained ${r.steps} steps in ${r.seconds}s` : `re-measured (trained ${r.steps} steps)`} → ${r.out}`,
+      `occupancy threshold: logit ${r.holdout.occThreshold.toFixed(2)} (${(r.holdout.occBoxRejected * 100).toFixed(1)}% of the bounding box called unvisited)`,
       `held out: occupancy accuracy ${(r.holdout.occAccuracy * 100).toFixed(1)}% (dataset states called free: ${(r.holdout.occRecall * 100).toFixed(1)}%), cost-to-go RMSE ${r.holdout.ctgRmse.toFixed(1)} steps (${(r.holdout.ctgRelRmse * 100).toFixed(1)}% of the mean)`,
     ].join('\n'));
     return r.interrupted ? 130 : 0;

@@ -187,7 +187,7 @@ function exportScorer(dir: string, meta: { env: string; layout: WindowLayout; no
       ...(quantization === 'int8' ? { weightBits: weightBits ?? 8 } : {}),
       inputs: [{ name: 'points', shape: [rows, 2], dtype: 'float32' }, { name: 'goal', shape: [rows, L.goalDim], dtype: 'float32' }],
       outputs: [{ name: 'score', shape: [rows, 2], dtype: 'float32' }],
-      mlp: weights.spec, ctgScale: sm.ctgScale, occupancyScale, positionDims: sm.positionDims, arenaBytes,
+      mlp: weights.spec, ctgScale: sm.ctgScale, occupancyScale, occupancyThreshold: sm.holdout.occThreshold ?? 0, positionDims: sm.positionDims, arenaBytes,
       provenance: { run: dir, trainingSteps: sm.steps, seed: (sm.config.seed as number | undefined) ?? 0, dataset: sm.provenance.dataset, ...(sm.provenance.command ? { command: sm.provenance.command } : {}) },
       holdout: sm.holdout,
     },
