@@ -49,7 +49,7 @@ export interface ReachControllerOptions {
   anchorWeight?: number;
   /** replan every k ticks (default 1) */
   replanEvery?: number;
-  backend?: 'wasm' | 'reference';
+  backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
   /** a planner to use instead of the model's TFLite interpreter (tests) */
   planner?: PlannerBackend;
@@ -113,7 +113,7 @@ export class ReachController {
     this.iCap = o.integralCapRad ?? 0.15;
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
-    this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend ?? 'wasm');
+    this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
     const S = this.S, H = this.H, target = this.target, fk = this.fkScratch, q = this.qScratch, anchor = this.anchor;
     const wAnchor = o.anchorWeight ?? 0.02;
     this.loop = new RecedingHorizonLoop({

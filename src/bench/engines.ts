@@ -23,6 +23,8 @@ export interface Engine {
   arenaBytes: number | null;
   /** what runs inside (kdp: its FC kernels), for the text report */
   detail?: string;
+  /** kdp: which kernels run and why (also in --json) */
+  kernels?: { backend: string; variant: string | null; why: string };
   close(): void;
 }
 
@@ -42,8 +44,12 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
       const fc = it.kernelKinds.filter((k) => k.startsWith('fc_'));
       const counts = [...new Set(fc)].map((k) => `${k} ×${fc.filter((x) => x === k).length}`).join(', ');
       const relaxed = relaxedSimdStatus();
-      const detail = `FC kernels: ${counts}${fc.includes('fc_i6') ? ' (relaxed SIMD, 6-bit weights)' : ''}; relaxed SIMD ${relaxed.available ? 'available' : `unavailable: ${relaxed.detail}`}`;
-      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, close: () => undefined };
+      const detail = [
+        `Kernels: ${it.backend} — ${it.kernelsWhy}`,
+        `FC kernels: ${counts}${fc.includes('fc_i6') ? ' (relaxed SIMD, 6-bit weights)' : ''}${it.backend === 'wasm' ? `; relaxed SIMD ${relaxed.available ? 'available' : `unavailable: ${relaxed.detail}`}` : ''}`,
+      ].join('\n');
+      const kernels = { backend: it.backend, variant: it.nativeVariant, why: it.kernelsWhy };
+      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, kernels, close: () => undefined };
     }
     case 'tfjs-tflite': {
       // tfjs-tflite cannot resize the batch: it runs the file as exported
@@ -77,6 +83,7 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
         name, sync: false, inputs, outputs: () => outputs,
         run: async () => { await session.run(feeds, fetches); },
         arenaBytes: null,
+        detail: `ONNX graph: ${opts.onnxQuant === 'int8' ? 'int8 QDQ (ORT integer kernels)' : 'fp32 equivalent'}`,
         close: () => { void session.release(); },
       };
     }

@@ -21,10 +21,10 @@ export function renderResult(r: BenchResult, model: { path: string; bytes: numbe
   ].join('\n');
 }
 
-export function renderRatio(a: BenchResult, b: BenchResult): string {
+export function renderRatio(a: BenchResult, b: BenchResult, bName: string = b.backend): string {
   return [
     '',
-    `${a.backend} vs ${b.backend} (interleaved in one process):`,
+    `${a.backend} vs ${bName} (interleaved in one process):`,
     `  p50  ${f(a.p50Us)} µs vs ${f(b.p50Us)} µs  → ratio ${f(a.p50Us / b.p50Us, 3)}`,
     `  p99  ${f(a.p99Us)} µs vs ${f(b.p99Us)} µs  → ratio ${f(a.p99Us / b.p99Us, 3)}`,
     `  mean ${f(a.meanUs)} µs vs ${f(b.meanUs)} µs  → ratio ${f(a.meanUs / b.meanUs, 3)}`,

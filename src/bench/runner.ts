@@ -36,6 +36,8 @@ export interface BenchResult {
   // benchmark_model-style extras
   /** engine internals (kdp: FC kernels), text report only */
   detail?: string;
+  /** kdp: which kernels ran and why */
+  kernels?: { backend: string; variant: string | null; why: string };
   initMs: number;
   firstUs: number;
   warmupAvgUs: number;
@@ -91,6 +93,7 @@ function result(e: Engine, candidates: number, o: BenchOptions, s: LatencyStats,
     initMs, firstUs, warmupAvgUs, minUs: s.minUs, maxUs: s.maxUs, stdUs: s.stdUs, deadlineUs: 1e6 / o.rate,
     rssBytes: process.memoryUsage().rss, paced: o.paced ?? false,
     ...(e.detail !== undefined ? { detail: e.detail } : {}),
+    ...(e.kernels !== undefined ? { kernels: e.kernels } : {}),
   };
 }
 
@@ -113,29 +116,29 @@ export async function runSingle(e: Engine, candidates: number, initMs: number, o
 
 /** Two engines, timed in alternating blocks in this process. */
 export async function runInterleaved(a: Engine, b: Engine, candidates: number, init: [number, number], o: BenchOptions): Promise<[BenchResult, BenchResult]> {
-  fillInputs(a); fillInputs(b);
-  const firstA = await once(a);
-  const firstB = await once(b);
-  const warmA = await warm(a, o.warmup);
-  const warmB = await warm(b, o.warmup);
+  const [ra, rb] = await runInterleavedAll([a, b], candidates, init, o);
+  return [ra!, rb!];
+}
+
+/** Any number of engines, timed in alternating blocks in this process (all see the same machine load). */
+export async function runInterleavedAll(es: readonly Engine[], candidates: number, init: readonly number[], o: BenchOptions): Promise<BenchResult[]> {
+  for (const e of es) fillInputs(e);
+  const first: number[] = [];
+  for (const e of es) first.push(await once(e));
+  const warmAvg: number[] = [];
+  for (const e of es) warmAvg.push(await warm(e, o.warmup));
   const block = Math.max(1, o.block ?? 100);
-  const latA = new Float64Array(o.iterations);
-  const latB = new Float64Array(o.iterations);
+  const lat = es.map(() => new Float64Array(o.iterations));
   const deadlineUs = 1e6 / o.rate;
-  let missA = 0;
-  let missB = 0;
+  const miss = es.map(() => 0);
   const slot = { t: performance.now() };
   for (let done = 0; done < o.iterations; done += block) {
     const n = Math.min(block, o.iterations - done);
-    missA += await timedBlock(a, latA, done, n, deadlineUs, o.paced ?? false, slot);
-    missB += await timedBlock(b, latB, done, n, deadlineUs, o.paced ?? false, slot);
+    for (let k = 0; k < es.length; k++) miss[k]! += await timedBlock(es[k]!, lat[k]!, done, n, deadlineUs, o.paced ?? false, slot);
   }
-  const allocA = await allocationPass(a, o.iterations);
-  const allocB = await allocationPass(b, o.iterations);
-  return [
-    result(a, candidates, o, summarize(latA), missA, init[0], firstA, warmA, allocA),
-    result(b, candidates, o, summarize(latB), missB, init[1], firstB, warmB, allocB),
-  ];
+  const alloc: AllocationReport[] = [];
+  for (const e of es) alloc.push(await allocationPass(e, o.iterations));
+  return es.map((e, k) => result(e, candidates, o, summarize(lat[k]!), miss[k]!, init[k]!, first[k]!, warmAvg[k]!, alloc[k]!));
 }
 
 /** The --json fields the issue specifies, in its order. */
@@ -143,5 +146,6 @@ export function jsonFields(r: BenchResult): Record<string, unknown> {
   return {
     backend: r.backend, candidates: r.candidates, iterations: r.iterations, p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us,
     meanUs: r.meanUs, gcCount: r.gcCount, heapGrowthBytes: r.heapGrowthBytes, arenaBytes: r.arenaBytes, deadlineMisses: r.deadlineMisses,
+    ...(r.kernels ? { kernels: r.kernels } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync 
 import { availableParallelism, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { relaxedSimdStatus } from '../planner/runtime/relaxed-simd.js';
+import { kernelSelection, nativeStatus } from '../planner/runtime/native-kernels.js';
 import { UDEV_DIR, type HostProfile } from './schema.js';
 
 /**
@@ -36,6 +37,18 @@ export interface HostProbe {
   usbIds(): string[];
   /** the runtime's relaxed-SIMD kernel (6-bit-weight models): usable here, and why not */
   relaxedSimd?: { available: boolean; detail: string };
+  /** which kernels the runtime picks here (native / wasm / reference) and why; `error` when KDP_KERNELS cannot be honoured */
+  kernels?: { backend: string; why: string; nativeAvailable: boolean; error?: string };
+}
+
+function kernelsProbe(): NonNullable<HostProbe['kernels']> {
+  const nativeAvailable = nativeStatus().available;
+  try {
+    const s = kernelSelection();
+    return { backend: s.backend, why: s.why, nativeAvailable };
+  } catch (e) {
+    return { backend: 'none', why: (e as Error).message.split('\n')[0]!, nativeAvailable, error: (e as Error).message.split('\n')[0]! };
+  }
 }
 
 function globDir(pattern: string): string[] {
@@ -71,6 +84,7 @@ export function realHostProbe(): HostProbe {
   return {
     nodeVersion: process.versions.node,
     relaxedSimd: relaxedSimdStatus(),
+    kernels: kernelsProbe(),
     arch: process.arch,
     platform: process.platform,
     onlineCpus: availableParallelism(),
@@ -129,6 +143,16 @@ export function checkHost(p: HostProfile, probe: HostProbe = realHostProbe(), ud
     if (probe.relaxedSimd.available) add('wasm-relaxed-simd', 'pass', `WebAssembly relaxed SIMD: ${probe.relaxedSimd.detail}`);
     else add('wasm-relaxed-simd', 'warn', `WebAssembly relaxed SIMD unavailable (${probe.relaxedSimd.detail}): 6-bit-weight models run on the i16 kernel, ≈ 1.35× slower at N = 64`,
       'use Node 20+ and do not set KDP_RELAXED_SIMD=0; budget the i16-kernel latency (docs/runtime.md)');
+  }
+
+  // which FC kernels run: native (C, per-CPU SIMD) or the WASM fallback, and why
+  if (probe.kernels) {
+    const k = probe.kernels;
+    if (k.error) add('kernels', 'fail', `kernels: ${k.error}`, 'unset KDP_KERNELS, or build the native kernels (`npm run build:native`)');
+    else if (k.backend === 'native') add('kernels', 'pass', `kernels: ${k.why}`);
+    else if (k.nativeAvailable) add('kernels', 'pass', `kernels: ${k.backend} (${k.why}); native kernels available`);
+    else add('kernels', 'warn', `kernels: ${k.why}`,
+      'install a C compiler (Debian: apt-get install build-essential) and run `npm run build:native` (or `npm ci`); the WASM kernels are ≈ 2–3× slower at N = 64');
   }
 
   // governor

@@ -57,7 +57,7 @@ export interface FlightOptions {
   /** consecutive deadline misses that trigger the client's failsafe (default 10) */
   maxConsecutiveMisses?: number;
   seed?: number;
-  backend?: 'wasm' | 'reference';
+  backend?: 'native' | 'wasm' | 'reference';
   telemetry?: TelemetrySink;
   signal?: AbortSignal;
   /** silence (ms) after which the client declares the link lost (default 200: the client's own default of 60 ms
@@ -121,7 +121,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const checker = new PlanChecker(o.obstacles, fence, o.planMarginM ?? 0.06);
   const shieldChecker = new PlanChecker(o.obstacles, fence, 0.02, 0);
   const observer = new NavObserver(o.obstacles);
-  const planner = createTflitePlanner(o.model, candidates, o.backend ?? 'wasm');
+  const planner = createTflitePlanner(o.model, candidates, o.backend);
   const loop = new RecedingHorizonLoop({
     planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
     select: checkPlans ? 'cost' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,

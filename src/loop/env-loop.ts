@@ -18,7 +18,7 @@ export interface EnvLoopOptions {
   replanEvery?: number;
   /** control rate for the deadline budget; default 1/dt */
   rateHz?: number;
-  backend?: 'wasm' | 'reference';
+  backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
   /** plan latency timer when `clock` is virtual */
   timer?: Clock;
@@ -46,8 +46,8 @@ export function isOracleSelect(select: SelectStrategy): boolean {
 export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const { env, info, model } = o;
   checkModelMatchesEnv(model.manifest, info);
-  const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend ?? 'wasm');
-  const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend ?? 'wasm') : undefined);
+  const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend);
+  const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,

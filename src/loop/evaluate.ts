@@ -33,7 +33,7 @@ export interface EvalOptions {
   clock?: 'virtual' | 'real';
   /** control rate (Hz) the deadline budget is derived from; default 1/dt */
   rateHz?: number;
-  backend?: 'wasm' | 'reference';
+  backend?: 'native' | 'wasm' | 'reference';
   /** write per-step JSONL and per-episode SVGs here */
   record?: string;
   /** episodes to draw as SVG when recording (default: all, up to 20) */

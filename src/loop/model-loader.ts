@@ -70,8 +70,9 @@ export function checkModelMatchesEnv(m: ModelManifest, env: EnvInfo): void {
 }
 
 /** The fixed-arena TFLite interpreter as the loop's planner, with N candidates per invoke. */
-export function createTflitePlanner(model: LoadedModel, candidates: number, backend: Backend = 'wasm'): PlannerBackend & { interpreter: Interpreter } {
-  const interp = Interpreter.fromBytes(model.bytes, { batch: candidates, backend }).allocate();
+export function createTflitePlanner(model: LoadedModel, candidates: number, backend?: Backend): PlannerBackend & { interpreter: Interpreter } {
+  // no backend: the interpreter picks (KDP_KERNELS, else native where it runs here, else wasm)
+  const interp = Interpreter.fromBytes(model.bytes, { batch: candidates, ...(backend ? { backend } : {}) }).allocate();
   const names = model.manifest.inputs.map((t) => t.name);
   const noiseIdx = names.indexOf('noise');
   const condIdx = names.indexOf('condition');
@@ -80,7 +81,7 @@ export function createTflitePlanner(model: LoadedModel, candidates: number, back
   const condition = interp.inputView(condIdx);
   const plan = interp.outputView(0);
   return {
-    name: `kdp-${backend}`,
+    name: `kdp-${interp.backend}`,
     interpreter: interp,
     candidates,
     noiseDim: noise.length / candidates,
@@ -96,17 +97,17 @@ export function createTflitePlanner(model: LoadedModel, candidates: number, back
  * The learned scorer as a fixed-arena interpreter sized for `candidates` plans: one row per waypoint
  * after s_0 (candidates × (horizon − 1)), allocated once here.
  */
-export function createTfliteScorer(model: LoadedModel, candidates: number, backend: Backend = 'wasm'): ScorerBackend & { interpreter: Interpreter } {
+export function createTfliteScorer(model: LoadedModel, candidates: number, backend?: Backend): ScorerBackend & { interpreter: Interpreter } {
   const m = model.manifest.scorer;
   if (!m || !model.scorer) throw new ModelError('E_MODEL_MISMATCH', `${model.dir} ships no learned scorer`, { hint: 'export with `kdp export --scorer RUN`, or select with --select goal' });
   const rows = candidates * (model.manifest.layout.horizon - 1);
-  const interp = Interpreter.fromBytes(model.scorer, { batch: rows, backend }).allocate();
+  const interp = Interpreter.fromBytes(model.scorer, { batch: rows, ...(backend ? { backend } : {}) }).allocate();
   const points = interp.inputView(0), goals = interp.inputView(1), out = interp.outputView(0);
   if (points.length !== rows * 2 || out.length !== rows * 2 || goals.length !== rows * model.manifest.layout.goalDim) {
     throw new ModelError('E_MODEL_MISMATCH', `scorer I/O [${points.length / rows}, ${goals.length / rows}] → ${out.length / rows} per row, expected [2, ${model.manifest.layout.goalDim}] → 2`, { hint: 're-export the model with this version of kdp' });
   }
   return {
-    rows, points, goals, out, ctgScale: m.ctgScale, occupancyThreshold: (m.occupancyThreshold ?? 0) * (m.occupancyScale ?? 1), arenaBytes: interp.arenaBytes, name: `scorer-${backend}`, interpreter: interp,
+    rows, points, goals, out, ctgScale: m.ctgScale, occupancyThreshold: (m.occupancyThreshold ?? 0) * (m.occupancyScale ?? 1), arenaBytes: interp.arenaBytes, name: `scorer-${interp.backend}`, interpreter: interp,
     invoke: () => interp.invoke(),
   };
 }

@@ -77,7 +77,7 @@ test('kdp export --weight-bits 6: 6-bit weights in int8 tensors, recorded in the
   assert.is(r.status, 0, r.stderr);
   const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ModelManifest;
   assert.is(m.model.weightBits, 6);
-  const it = Interpreter.fromBytes(new Uint8Array(readFileSync(join(out, 'model.tflite'))));
+  const it = Interpreter.fromBytes(new Uint8Array(readFileSync(join(out, 'model.tflite'))), { backend: 'wasm' });
   assert.equal(it.kernelKinds.filter((k) => k.startsWith('fc')), ['fc_i6', 'fc_i6', 'fc_i6']);
   const bad = runKdp(['export', '--checkpoint', ck.dir, '--out', join(root, 'models', 'w5'), '--weight-bits', '5']);
   assert.is(bad.status, 2);

@@ -36,7 +36,8 @@ test('kdp bench --json has the issue\'s fields; --vs prints both and ratioP50; t
   const r = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '300', '--warmup', '20', '--json']);
   assert.is(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
-  assert.equal(Object.keys(j), ['backend', 'candidates', 'iterations', 'p50Us', 'p99Us', 'p999Us', 'meanUs', 'gcCount', 'heapGrowthBytes', 'arenaBytes', 'deadlineMisses']);
+  // the issue's fields in its order, then `kernels` (which FC kernels ran and why; added later)
+  assert.equal(Object.keys(j), ['backend', 'candidates', 'iterations', 'p50Us', 'p99Us', 'p999Us', 'meanUs', 'gcCount', 'heapGrowthBytes', 'arenaBytes', 'deadlineMisses', 'kernels']);
   assert.is(j.backend, 'kdp');
   assert.is(j.candidates, 4);
   const v = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '200', '--warmup', '20', '--vs', 'tfjs-tflite', '--json']);

@@ -16,6 +16,9 @@ import { outputStep, quantizeWeightsPerTensor } from '../../src/planner/export/q
 import { loadTfliteOracle } from '../../src/planner/tflite/tfjs-tflite-runner.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// this suite is about the WASM relaxed-SIMD kernel: default interpreters use the WASM backend here
+// (the native kernels, the default where built, have their own suite: runtime-native.test.ts)
+process.env.KDP_KERNELS ??= 'wasm';
 
 function fill(v: Float32Array, seed: number): void {
   for (let i = 0; i < v.length; i++) v[i] = Math.sin(seed * 12.9898 + i * 78.233) * 1.6;

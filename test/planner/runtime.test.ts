@@ -213,7 +213,7 @@ test('batch override: one file exported at N = 16 runs at N = 1, 16 and 64 with 
 test('arena bytes are pinned for the fixture models (regression guard, like TFLite Micro)', () => {
   const pinned: Record<string, number> = {};
   for (const name of ['mlp-relu-fp32', 'mlp-relu-int8', 'mlp-silu-int8']) {
-    const it = Interpreter.fromBytes(new Uint8Array(readFileSync(new URL(`${name}.tflite`, FIX)))).allocate();
+    const it = Interpreter.fromBytes(new Uint8Array(readFileSync(new URL(`${name}.tflite`, FIX))), { backend: 'wasm' }).allocate();
     const r = it.arenaReport();
     assert.is(r.arenaBytes, r.persistentBytes + r.plannedBytes + 64);
     assert.ok(r.plannedBytes <= r.unplannedBytes, 'the planner never needs more than no sharing');

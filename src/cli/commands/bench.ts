@@ -21,10 +21,12 @@ export const command: CommandSpec = {
     'init, first inference, warm-up, count/min/max/avg/std, plus p50/p99/p99.9, arena bytes, RSS,',
     'GC events and heap growth (over an untimed pass of the same count) and deadline misses at --rate.',
     '',
-    '  --backend kdp          this runtime (fixed arena, WASM SIMD kernels)',
+    '  --backend kdp          this runtime (fixed arena; native FC kernels where built, else WASM SIMD;',
+    '                         KDP_KERNELS=native|wasm|reference forces one; the report says which ran and why)',
     '  --backend tfjs-tflite  TFLite + XNNPACK in WASM (synchronous model runner), same .tflite',
     '  --backend onnx         onnxruntime-node (1 thread) on the equivalent float ONNX graph',
-    '  --onnx-quant int8      with onnx: the int8 QDQ graph (ORT\'s integer kernels) instead of the float one',
+    '  --onnx-quant int8      with onnx: the int8 QDQ graph (ORT\'s integer kernels) instead of the float one;',
+    '                         with --vs onnx both ORT graphs run interleaved (JSON: onnx = int8, onnxFp32)',
     '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
     '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
     '',
@@ -74,7 +76,7 @@ export const command: CommandSpec = {
     const { readModelFiles } = await import('../../planner/runtime/model-files.js');
     const { parseTflite } = await import('../../planner/runtime/tflite-model.js');
     const { createEngine } = await import('../../bench/engines.js');
-    const { runSingle, runInterleaved, jsonFields } = await import('../../bench/runner.js');
+    const { runSingle, runInterleaved, runInterleavedAll, jsonFields } = await import('../../bench/runner.js');
     const { renderResult, renderRatio } = await import('../../bench/report.js');
 
     const files = readModelFiles(modelPath);
@@ -82,9 +84,9 @@ export const command: CommandSpec = {
     const exported = g.tensors[g.inputs[0]!]!.shape[0] ?? 1;
     const candidates = optString(ctx, 'candidates') === undefined ? exported : optNumber(ctx, 'candidates', exported, { int: true, min: 1, max: 65536 });
     const opts = { iterations, warmup, rate, paced: optFlag(ctx, 'paced') };
-    const make = async (name: (typeof BACKEND_CHOICES)[number]): Promise<{ e: Awaited<ReturnType<typeof createEngine>>; initMs: number }> => {
+    const make = async (name: (typeof BACKEND_CHOICES)[number], quant = onnxQuant): Promise<{ e: Awaited<ReturnType<typeof createEngine>>; initMs: number }> => {
       const t0 = performance.now();
-      const e = await createEngine(name, files.bytes, { candidates, numerics, onnxQuant });
+      const e = await createEngine(name, files.bytes, { candidates, numerics, onnxQuant: quant });
       return { e, initMs: performance.now() - t0 };
     };
     const model = { path: files.tflitePath, bytes: files.bytes.length };
@@ -94,6 +96,17 @@ export const command: CommandSpec = {
       if (a === vs) throw new UsageError('--vs names the same backend as --backend');
       const ea = await make(a);
       const eb = await make(vs);
+      if (vs === 'onnx' && onnxQuant === 'int8') {
+        // both ORT graphs, interleaved with kdp: its integer kernels and its float path
+        const ec = await make('onnx', 'fp32');
+        say(ctx, `benchmarking ${a}, onnx int8 and onnx fp32 interleaved: ${iterations} iterations each, candidates=${candidates}`);
+        const [ra, rb, rc] = await runInterleavedAll([ea.e, eb.e, ec.e], candidates, [ea.initMs, eb.initMs, ec.initMs], opts);
+        ea.e.close(); eb.e.close(); ec.e.close();
+        emitResult(ctx, { [a]: jsonFields(ra!), onnx: jsonFields(rb!), onnxFp32: jsonFields(rc!), ratioP50: ra!.p50Us / rb!.p50Us, ratioP50OnnxFp32: ra!.p50Us / rc!.p50Us },
+          () => [renderResult(ra!, model), '', renderResult(rb!, model), '', renderResult(rc!, model),
+            renderRatio(ra!, rb!, 'onnx int8'), renderRatio(ra!, rc!, 'onnx fp32')].join('\n'));
+        return;
+      }
       say(ctx, `benchmarking ${a} and ${vs} interleaved: ${iterations} iterations each, candidates=${candidates}`);
       const [ra, rb] = await runInterleaved(ea.e, eb.e, candidates, [ea.initMs, eb.initMs], opts);
       ea.e.close(); eb.e.close();

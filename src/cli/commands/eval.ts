@@ -31,7 +31,7 @@ export const command: CommandSpec = {
     'replan-every': { type: 'string', placeholder: 'k', description: 'replan every k ticks (default per env: 16 for Maze2D)' },
     clock: { type: 'string', placeholder: 'virtual|real', default: 'virtual', description: 'virtual: deadlines on simulated time, so the score depends only on the seed; real: wall-clock deadline fallbacks (misses reported)' },
     rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt)' },
-    backend: { type: 'string', placeholder: 'wasm|reference', default: 'wasm', description: 'runtime kernels' },
+    backend: { type: 'string', placeholder: 'auto|native|wasm|reference', default: 'auto', description: 'runtime kernels (auto: KDP_KERNELS, else native where built for this CPU, else wasm; all bit-identical)' },
     record: { type: 'string', placeholder: '<dir>', description: 'write per-step JSONL and per-episode SVGs here' },
   },
   async run(ctx) {
@@ -53,7 +53,7 @@ export const command: CommandSpec = {
       ...(optString(ctx, 'infeasible-cost') === undefined ? {} : { infeasibleCost: optNumber(ctx, 'infeasible-cost', 1000, { min: 0 }) }),
       ...(optString(ctx, 'replan-every') === undefined ? {} : { replanEvery: optNumber(ctx, 'replan-every', 1, { int: true, min: 1 }) }),
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
-      backend: optChoice(ctx, 'backend', ['wasm', 'reference'] as const, 'wasm'),
+      ...(((b) => (b === 'auto' ? {} : { backend: b }))(optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto'))),
       clock: optChoice(ctx, 'clock', ['virtual', 'real'] as const, 'virtual'),
       ...(record ? { record } : {}),
       signal: ctx.signal,

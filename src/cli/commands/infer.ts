@@ -17,14 +17,14 @@ export const command: CommandSpec = {
   options: {
     model: { type: 'string', placeholder: '<dir|file.tflite>', description: 'model directory (model.tflite + manifest.json) or a .tflite file' },
     input: { type: 'string', placeholder: '<in.json>', description: 'inputs as {"inputs": [[...], ...]} ("-" = stdin)' },
-    backend: { type: 'string', placeholder: 'wasm|reference', default: 'wasm', description: 'kernels: WebAssembly SIMD or the plain TypeScript reference' },
+    backend: { type: 'string', placeholder: 'auto|native|wasm|reference', default: 'auto', description: 'kernels: auto (KDP_KERNELS, else native where built for this CPU, else wasm), native C, WebAssembly SIMD or the plain TypeScript reference' },
     numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'int8 rounding: XNNPACK (tfjs-tflite) or TFLite reference kernels' },
     batch: { type: 'string', placeholder: 'N', description: 'run with this batch (dim 0) instead of the exported one' },
   },
   async run(ctx) {
     const modelPath = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const inputPath = requireString(ctx, 'input', 'e.g. --input in.json');
-    const backend = optChoice(ctx, 'backend', ['wasm', 'reference'] as const, 'wasm');
+    const choice = optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto');
     const numerics = optChoice(ctx, 'numerics', ['xnnpack', 'tflite'] as const, 'xnnpack');
     const batch = optString(ctx, 'batch') === undefined ? undefined : optNumber(ctx, 'batch', 1, { int: true, min: 1, max: 65536 });
     const { readModelFiles } = await import('../../planner/runtime/model-files.js');
@@ -40,7 +40,8 @@ export const command: CommandSpec = {
     if (!Array.isArray(inputs) || !inputs.every((x) => Array.isArray(x) && x.every((v) => typeof v === 'number'))) {
       throw new UsageError(`${inputPath}: "inputs" must be an array of number arrays`, 'expected {"inputs": [[flat floats of input 0], ...]}');
     }
-    const it = Interpreter.fromBytes(files.bytes, { backend, numerics, ...(batch === undefined ? {} : { batch }) });
+    const it = Interpreter.fromBytes(files.bytes, { ...(choice === 'auto' ? {} : { backend: choice }), numerics, ...(batch === undefined ? {} : { batch }) });
+    const backend = it.backend;
     if (inputs.length !== it.inputCount) {
       throw new ShapeError('inputs', `${it.inputCount} arrays (${Array.from({ length: it.inputCount }, (_, i) => it.inputInfo(i).name).join(', ')})`, inputs.length);
     }

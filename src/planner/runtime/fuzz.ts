@@ -6,6 +6,7 @@
  */
 import { isKdpError } from '../../errors.js';
 import { Interpreter, type Backend } from './interpreter.js';
+import { nativeStatus } from './native-kernels.js';
 
 export interface FuzzOutcome {
   cases: number;
@@ -73,7 +74,8 @@ export function mutate(seed: Uint8Array, rng: FuzzRng): { bytes: Uint8Array; mut
 /** Run `cases` mutations of the seeds through fromBytes → allocate → invoke. */
 export function fuzzModels(seeds: readonly Uint8Array[], cases: number, opts: { seed?: number; backends?: Backend[]; arenaLimitBytes?: number } = {}): FuzzOutcome {
   const rng = new FuzzRng(opts.seed ?? 0xc0ffee);
-  const backends = opts.backends ?? ['wasm', 'reference'];
+  // native too where it runs: its operands are bounds-checked at load, a bad one must be a typed error
+  const backends = opts.backends ?? (nativeStatus().available ? ['native', 'wasm', 'reference'] : ['wasm', 'reference']);
   const out: FuzzOutcome = { cases, ran: 0, rejected: {}, crashes: [], slowestMs: 0, slowestMutation: '' };
   for (let c = 0; c < cases; c++) {
     const seed = seeds[c % seeds.length]!;

@@ -23,13 +23,19 @@ import { prepareGraph, type Node, type Numerics, type PreparedGraph, type Region
 import * as ref from './reference-kernels.js';
 import { parseTflite, type GraphDef } from './tflite-model.js';
 import { relaxedModule } from './relaxed-simd.js';
+import { kernelSelection, nativeStatus, requireNative, type NativeAddon } from './native-kernels.js';
 import { instantiateKernels, WASM_PAGE, type KernelInstance } from './wasm-kernels.js';
 
-export type Backend = 'wasm' | 'reference';
+export type Backend = 'wasm' | 'native' | 'reference';
 export type { Numerics };
 
 export interface InterpreterOptions {
-  /** 'wasm' (default): WebAssembly SIMD kernels, arena inside the WASM memory. 'reference': plain TS. */
+  /**
+   * 'native': the FULLY_CONNECTED ops on the native module (native-kernels.ts), everything else on the
+   * WASM kernels, arena inside the WASM memory. 'wasm': WebAssembly SIMD kernels only. 'reference':
+   * plain TS. Default: KDP_KERNELS when set, else native where it runs on this CPU, else wasm
+   * (`kernelSelection()` says which and why).
+   */
   backend?: Backend;
   /** Run with this batch (dim 0) instead of the exported one; every supported op is batch-agnostic. */
   batch?: number;
@@ -47,6 +53,8 @@ export interface InterpreterOptions {
    * reference backend: default false; true runs that kernel's packed layout in TypeScript.
    */
   relaxedSimd?: boolean;
+  /** native backend: run this variant (e.g. 'avx2', 'scalar') instead of the best one for this CPU */
+  nativeVariant?: string;
   /** Upper bound for the arena (bytes); allocate() throws ArenaExhaustedError beyond it. Default 256 MiB. */
   arenaLimitBytes?: number;
 }
@@ -89,16 +97,26 @@ export class Interpreter {
   private outViews: Float32Array[] = [];
   private report: ArenaReport | null = null;
   private wasm: KernelInstance | null = null;
+  /** which kernels run and why (for reports) */
+  readonly kernelsWhy: string;
+  /** native backend: the variant its FULLY_CONNECTED kernels run (e.g. 'avx512vnni') */
+  readonly nativeVariant: string | null;
 
   private constructor(readonly graph: GraphDef, opts: InterpreterOptions) {
-    this.backend = opts.backend ?? 'wasm';
-    if (this.backend !== 'wasm' && this.backend !== 'reference') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use wasm or reference' });
+    const sel = opts.backend === undefined ? kernelSelection() : null;
+    this.backend = opts.backend ?? sel!.backend;
+    if (this.backend !== 'wasm' && this.backend !== 'reference' && this.backend !== 'native') throw new KdpError('E_USAGE', `unknown backend "${String(this.backend)}"`, { hint: 'use native, wasm or reference' });
+    this.nativeVariant = this.backend === 'native' ? pickVariant(opts.nativeVariant) : null;
+    this.kernelsWhy = sel ? sel.why : this.backend === 'native'
+      ? (opts.nativeVariant ? `native ${this.nativeVariant}: requested` : `native ${nativeStatus().detail}; requested`)
+      : `${this.backend} kernels; requested`;
     // wasm: on by default where the engine has it; reference: only on request (runs the same packed
     // layout in TypeScript, so tests can check the packing independently of the WASM kernel)
     this.relaxed = this.backend === 'wasm' ? opts.relaxedSimd !== false && relaxedModule() !== null : opts.relaxedSimd === true;
     this.prepared = prepareGraph(graph, {
       ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.batch !== undefined ? { batch: opts.batch } : {}), numerics: opts.numerics ?? 'xnnpack',
       relaxedI6: this.relaxed,
+      ...(this.backend === 'native' ? { native: { xOffset: nativeStatus().xOffset } } : {}),
     });
     this.numerics = opts.numerics ?? 'xnnpack';
     this.batch = this.prepared.batch;
@@ -147,7 +165,7 @@ export class Interpreter {
 
     let base = 0;
     let buffer: ArrayBuffer;
-    if (this.backend === 'wasm') {
+    if (this.backend !== 'reference') {
       const w = instantiateKernels(this.relaxed);
       const need = w.base + arenaBytes;
       const have = w.memory.buffer.byteLength;
@@ -162,7 +180,9 @@ export class Interpreter {
     const abs = (id: number): number => base + offsets[id]!;
     for (const r of regions) if (r.data) u8.set(r.data, abs(r.id));
 
-    this.steps = nodes.map((n) => (this.backend === 'wasm' ? bindWasm(n, this.wasm!, abs, buffer) : bindReference(n, abs, buffer, regions)));
+    this.steps = this.backend === 'native'
+      ? bindNative(nodes, requireNative(), this.nativeVariant!, this.wasm!, abs, buffer)
+      : nodes.map((n) => (this.backend === 'wasm' ? bindWasm(n, this.wasm!, abs, buffer) : bindReference(n, abs, buffer, regions)));
     this.inViews = this.prepared.inputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
     this.outViews = this.prepared.outputs.map((b) => new Float32Array(buffer, abs(b.region), regions[b.region]!.bytes / 4));
     this.report = {
@@ -321,6 +341,66 @@ function bindWasm(n: Node, w: KernelInstance, abs: (id: number) => number, buffe
     }
     default: return bindShared(n, abs, buffer);
   }
+}
+
+/** The native variant to run: the requested one if this CPU supports it, else the selected best one. */
+function pickVariant(want: string | undefined): string {
+  const addon = requireNative();
+  if (want === undefined) return nativeStatus().variant!;
+  const v = addon.variants().variants.find((x) => x.name === want);
+  if (!v || !v.supported) {
+    throw new KdpError('E_NATIVE_UNAVAILABLE', `native kernel variant "${want}" ${v ? 'is not supported by this CPU' : 'does not exist'}`,
+      { hint: `supported here: ${addon.variants().variants.filter((x) => x.supported).map((x) => x.name).join(', ')}` });
+  }
+  return want;
+}
+
+/**
+ * The native backend: FULLY_CONNECTED nodes are registered once with the native module (arena offsets
+ * resolved to pointers there) and each run of consecutive ones becomes ONE call, `run(ctx, from, to)`;
+ * every other node is bound to the WASM kernels as in bindWasm.
+ */
+function bindNative(nodes: readonly Node[], addon: NativeAddon, variant: string, w: KernelInstance, abs: (id: number) => number, buffer: ArrayBuffer): Array<() => void> {
+  let ctx: object;
+  try {
+    ctx = addon.createContext(buffer, variant);
+  } catch (e) {
+    throw new KdpError('E_NATIVE_UNAVAILABLE', `native kernels: ${(e as Error).message}`, { hint: 'use KDP_KERNELS=wasm' });
+  }
+  const steps: Array<() => void> = [];
+  let from = -1;
+  let to = -1;
+  const flush = (): void => {
+    if (from < 0) return;
+    const [f, t] = [from, to];
+    steps.push(() => addon.run(ctx, f, t));
+    from = -1;
+  };
+  for (const n of nodes) {
+    let ints: number[];
+    let floats: number[];
+    if (n.kind === 'fc_q8n') {
+      ints = [1, abs(n.x), abs(n.xp), abs(n.w), abs(n.b), abs(n.y), n.rows, n.inDim, n.inPad, n.outDim, n.mult, n.shift, n.outZp, n.lo, n.hi, n.i6 ? 1 : 0];
+      floats = [n.fpScale, 0, 0];
+    } else if (n.kind === 'fc_f32') {
+      ints = [2, abs(n.x), 0, abs(n.w), n.b >= 0 ? abs(n.b) : -1, abs(n.y), n.rows, n.inDim, n.inDim, n.outDim, 0, 0, 0, 0, 0, 0];
+      floats = [0, n.lo, n.hi];
+    } else {
+      flush();
+      steps.push(bindWasm(n, w, abs, buffer));
+      continue;
+    }
+    let id: number;
+    try {
+      id = addon.addOp(ctx, Int32Array.from(ints), Float32Array.from(floats));
+    } catch (e) {
+      throw new KdpError('E_INTERNAL', `native kernels refused operator ${n.op}: ${(e as Error).message}`, { hint: 'report a bug; KDP_KERNELS=wasm works around it' });
+    }
+    if (from < 0) from = id;
+    to = id + 1;
+  }
+  flush();
+  return steps;
 }
 
 /** Bind a node to the plain TypeScript kernels. */

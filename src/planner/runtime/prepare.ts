@@ -11,6 +11,7 @@ import { ModelError, ShapeError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
 import { foldI6Bias, fitsI6, packI6Weights } from './i6-layout.js';
 import { alignUp } from './memory-planner.js';
+import { foldNativeBias, nativeInPad, nativeOutPad, packNativeWeights } from './native-layout.js';
 import { quantizeMultiplier, quantizedActivationRange, mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 import type { AddI8Params, MulI8Params } from './reference-kernels.js';
 import {
@@ -47,6 +48,9 @@ export type Node =
   /** int8 FC with every weight in [-32, 31], on the relaxed-SIMD kernel (src/wasm/kdp_kernels_relaxed.ts) */
   | { kind: 'fc_i6'; op: number; x: Ref; xp: Ref; corr: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
       mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number }
+  /** int8 FC on the native kernels (src/native/, layout in native-layout.ts) */
+  | { kind: 'fc_q8n'; op: number; x: Ref; xp: Ref; w: Ref; b: Ref; y: Ref; rows: number; inDim: number; inPad: number; outDim: number;
+      mult: number; shift: number; fpScale: number; outZp: number; lo: number; hi: number; i6: boolean }
   | { kind: 'clamp_f32'; op: number; x: Ref; y: Ref; count: number; lo: number; hi: number }
   | { kind: 'tanh_f32' | 'logistic_f32'; op: number; x: Ref; y: Ref; count: number }
   | { kind: 'lut_i8'; op: number; x: Ref; y: Ref; count: number; lut: Ref }
@@ -99,6 +103,11 @@ export interface PrepareOptions {
   batch?: number;
   /** emit fc_i6 nodes (relaxed-SIMD kernel layout) for int8 FCs whose weights all lie in [-32, 31] */
   relaxedI6?: boolean;
+  /**
+   * emit fc_q8n nodes for the native kernels: the offset they add to the activations (128 on x86, 0 on
+   * arm64) is folded into the bias; fp32 FCs keep their layout but need no interleave scratch
+   */
+  native?: { xOffset: number };
 }
 
 export const MAX_BATCH = 65536;
@@ -293,7 +302,7 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
             padded.set(g.tensors[bt]!.data!);
             b = persistent(`fc${i}:b`, padded);
           }
-          const xi = addRegion(`fc${i}:scratch`, (rows - (rows % 4)) * inDim * 4, null, i, i);
+          const xi = addRegion(`fc${i}:scratch`, opts.native ? 0 : (rows - (rows % 4)) * inDim * 4, null, i, i);
           const y = write(op.outputs[0]!, i, outShape, 'float32');
           const [lo, hi] = floatRange(act);
           nodes.push({ kind: 'fc_f32', op: i, x, xi, w, b, y, rows, inDim, outDim, lo, hi });
@@ -309,6 +318,16 @@ export function prepareGraph(g: GraphDef, opts: PrepareOptions = {}): PreparedGr
           const [mult, shift] = quantizeMultiplier((qi.scale * qw.scale) / qo.scale);
           const fpScale = xnn ? Math.fround(Math.fround(qi.scale * qw.scale) / qo.scale) : 0;
           const [lo, hi] = quantizedActivationRange(act, qo.scale, qo.zp);
+          if (opts.native) {
+            const bias = bt >= 0 ? new Int32Array(Uint8Array.from(g.tensors[bt]!.data!).buffer, 0, outDim) : null;
+            const nIn = nativeInPad(inDim);
+            const w = persistent(`fc${i}:W(packed ${nativeOutPad(outDim)}x${nIn} i8, native)`, packNativeWeights(wd.data!, outDim, inDim));
+            const b = persistent(`fc${i}:bias(folded)`, foldNativeBias(wd.data!, bias, outDim, inDim, qi.zp, opts.native.xOffset));
+            const xp = addRegion(`fc${i}:scratch`, rows * nIn, null, i, i);
+            const y = write(op.outputs[0]!, i, outShape, 'int8');
+            nodes.push({ kind: 'fc_q8n', op: i, x, xp, w, b, y, rows, inDim, inPad: nIn, outDim, mult, shift, fpScale, outZp: qo.zp, lo, hi, i6: fitsI6(wd.data!) });
+            break;
+          }
           if (opts.relaxedI6 && fitsI6(wd.data!)) {
             // copy before viewing as int32: the tensor data may be an unaligned view into the file (a Buffer)
             const bias = bt >= 0 ? new Int32Array(Uint8Array.from(g.tensors[bt]!.data!).buffer, 0, outDim) : null;
