@@ -23,7 +23,14 @@ export interface Engine {
   arenaBytes: number | null;
   /** what runs inside (kdp: its FC kernels), for the text report */
   detail?: string;
+  /** kdp: FULLY_CONNECTED kernels that ran (count per kind; fc_i6 = relaxed SIMD) and the relaxed-SIMD probe */
+  kernels?: KernelReport;
   close(): void;
+}
+
+export interface KernelReport {
+  fc: Record<string, number>;
+  relaxedSimd: { available: boolean; detail: string };
 }
 
 export interface EngineOptions {
@@ -43,7 +50,8 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
       const counts = [...new Set(fc)].map((k) => `${k} ×${fc.filter((x) => x === k).length}`).join(', ');
       const relaxed = relaxedSimdStatus();
       const detail = `FC kernels: ${counts}${fc.includes('fc_i6') ? ' (relaxed SIMD, 6-bit weights)' : ''}; relaxed SIMD ${relaxed.available ? 'available' : `unavailable: ${relaxed.detail}`}`;
-      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, close: () => undefined };
+      const kernels: KernelReport = { fc: Object.fromEntries([...new Set(fc)].map((k) => [k, fc.filter((x) => x === k).length])), relaxedSimd: relaxed };
+      return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, kernels, close: () => undefined };
     }
     case 'tfjs-tflite': {
       // tfjs-tflite cannot resize the batch: it runs the file as exported

@@ -97,7 +97,7 @@ export const command: CommandSpec = {
       say(ctx, `benchmarking ${a} and ${vs} interleaved: ${iterations} iterations each, candidates=${candidates}`);
       const [ra, rb] = await runInterleaved(ea.e, eb.e, candidates, [ea.initMs, eb.initMs], opts);
       ea.e.close(); eb.e.close();
-      emitResult(ctx, { [a]: jsonFields(ra), [vs]: jsonFields(rb), ratioP50: ra.p50Us / rb.p50Us },
+      emitResult(ctx, { [a]: jsonFields(ra), [vs]: jsonFields(rb), ratioP50: ra.platform.emulated ? null : ra.p50Us / rb.p50Us },
         () => [renderResult(ra, model), '', renderResult(rb, model), renderRatio(ra, rb)].join('\n'));
       return;
     }
