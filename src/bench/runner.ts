@@ -152,5 +152,6 @@ export function jsonFields(r: BenchResult): Record<string, unknown> {
     backend: r.backend, candidates: r.candidates, iterations: r.iterations, p50Us: t(r.p50Us), p99Us: t(r.p99Us), p999Us: t(r.p999Us),
     meanUs: t(r.meanUs), gcCount: r.gcCount, heapGrowthBytes: r.heapGrowthBytes, arenaBytes: r.arenaBytes, deadlineMisses: t(r.deadlineMisses),
     emulated: r.platform.emulated, platform: r.platform, ...(r.kernels ? { kernels: r.kernels } : {}),
+    ...(process.env.KDP_BENCH_CPU_QUOTA ? { cpuQuotaPercent: Number(process.env.KDP_BENCH_CPU_QUOTA) } : {}),
   };
 }

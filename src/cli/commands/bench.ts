@@ -27,6 +27,10 @@ export const command: CommandSpec = {
     '  --onnx-quant int8      with onnx: the int8 QDQ graph (ORT\'s integer kernels) instead of the float one',
     '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
     '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
+    '  --cpu-quota PCT        re-run in a cgroup that gets PCT % of one core (a core shared with other work)',
+    '',
+    'Results carry the platform: CPU, SIMD features, engine, cores, clock cap, the FC kernels that ran, and',
+    'whether the process is emulated (qemu-user): an emulated run reports no timings (null in --json).',
     '',
     'Example: kdp bench --model models/maze2d-umaze --candidates 64 --vs tfjs-tflite --json',
   ].join('\n'),
@@ -42,6 +46,7 @@ export const command: CommandSpec = {
     'onnx-quant': { type: 'string', placeholder: 'fp32|int8', default: 'fp32', description: 'onnx backend: float equivalent (fp32) or the int8 QDQ graph run by ORT\'s integer kernels' },
     numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'kdp int8 rounding mode' },
     cpus: { type: 'string', placeholder: 'N', description: 'pin the benchmark to the first N cores (taskset)' },
+    'cpu-quota': { type: 'string', placeholder: 'PCT', description: 'run in a cgroup limited to PCT % of one core per 100 ms (CFS quota; needs root or a delegated cgroup)' },
   },
   async run(ctx) {
     const modelPath = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
@@ -55,18 +60,28 @@ export const command: CommandSpec = {
     const onnxQuant = optChoice(ctx, 'onnx-quant', ['fp32', 'int8'] as const, 'fp32');
     const cpusRaw = optString(ctx, 'cpus');
 
-    if (cpusRaw !== undefined && process.env.KDP_BENCH_PINNED !== '1') {
-      const cpus = optNumber(ctx, 'cpus', 1, { int: true, min: 1, max: 1024 });
-      if (cpus > availableParallelism()) throw new UsageError(`--cpus ${cpus}: this machine has ${availableParallelism()} CPUs`);
-      const taskset = findTaskset();
-      if (!taskset) {
-        throw new KdpError('E_NO_TASKSET', '--cpus needs `taskset` (util-linux) to pin the benchmark, and it is not installed',
-          { hint: 'apt-get install util-linux, or run without --cpus; docs/runtime.md shows cgroup-quota emulation of a slower core' });
+    const quotaRaw = optString(ctx, 'cpu-quota');
+    if ((cpusRaw !== undefined || quotaRaw !== undefined) && process.env.KDP_BENCH_PINNED !== '1') {
+      // re-run this command constrained: pinned with taskset and/or inside a CPU-quota cgroup
+      let argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+      const env: NodeJS.ProcessEnv = { ...process.env, KDP_BENCH_PINNED: '1' };
+      if (cpusRaw !== undefined) {
+        const cpus = optNumber(ctx, 'cpus', 1, { int: true, min: 1, max: 1024 });
+        if (cpus > availableParallelism()) throw new UsageError(`--cpus ${cpus}: this machine has ${availableParallelism()} CPUs`);
+        const taskset = findTaskset();
+        if (!taskset) {
+          throw new KdpError('E_NO_TASKSET', '--cpus needs `taskset` (util-linux) to pin the benchmark, and it is not installed',
+            { hint: 'apt-get install util-linux, or run without --cpus; docs/runtime.md shows cgroup-quota emulation of a slower core' });
+        }
+        argv = [taskset, '-c', cpus === 1 ? '0' : `0-${cpus - 1}`, ...argv];
       }
-      const list = cpus === 1 ? '0' : `0-${cpus - 1}`;
-      const r = spawnSync(taskset, ['-c', list, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-        stdio: 'inherit', env: { ...process.env, KDP_BENCH_PINNED: '1' },
-      });
+      if (quotaRaw !== undefined) {
+        const pct = optNumber(ctx, 'cpu-quota', 100, { min: 1, max: 100 * availableParallelism() });
+        env.KDP_BENCH_CPU_QUOTA = String(pct);
+        const { runUnderCpuQuota } = await import('../../bench/cpu-quota.js');
+        return runUnderCpuQuota(pct, argv, env);
+      }
+      const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
       if (r.error) throw new KdpError('E_NO_TASKSET', `taskset failed: ${r.error.message}`);
       return r.status ?? 1;
     }
