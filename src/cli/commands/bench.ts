@@ -28,6 +28,7 @@ export const command: CommandSpec = {
     '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
     '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
     '  --cpu-quota PCT        re-run in a cgroup that gets PCT % of one core (a core shared with other work)',
+    '  --board PROFILE        add the latency model\'s estimate for that board (MACs / assumed MAC per cycle × clock)',
     '',
     'Results carry the platform: CPU, SIMD features, engine, cores, clock cap, the FC kernels that ran, and',
     'whether the process is emulated (qemu-user): an emulated run reports no timings (null in --json).',
@@ -46,6 +47,7 @@ export const command: CommandSpec = {
     'onnx-quant': { type: 'string', placeholder: 'fp32|int8', default: 'fp32', description: 'onnx backend: float equivalent (fp32) or the int8 QDQ graph run by ORT\'s integer kernels' },
     numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'kdp int8 rounding mode' },
     cpus: { type: 'string', placeholder: 'N', description: 'pin the benchmark to the first N cores (taskset)' },
+    board: { type: 'string', placeholder: '<profile>', description: 'also print the latency model\'s ESTIMATE for a board profile (rpi4, rpi5, jetson-orin-nano, x86-dev) with its inputs' },
     'cpu-quota': { type: 'string', placeholder: 'PCT', description: 'run in a cgroup limited to PCT % of one core per 100 ms (CFS quota; needs root or a delegated cgroup)' },
   },
   async run(ctx) {
@@ -116,9 +118,21 @@ export const command: CommandSpec = {
         () => [renderResult(ra, model), '', renderResult(rb, model), renderRatio(ra, rb)].join('\n'));
       return;
     }
+    const boardName = optString(ctx, 'board');
+    let estimate: import('../../bench/latency-model.js').LatencyEstimate | undefined;
+    if (boardName !== undefined) {
+      const { BOARD_RATES, estimateLatency, planCost } = await import('../../bench/latency-model.js');
+      if (!BOARD_RATES[boardName]) throw new UsageError(`--board ${boardName}: no latency model for it`, `use one of: ${Object.keys(BOARD_RATES).join(', ')}`);
+      const { Interpreter } = await import('../../planner/runtime/interpreter.js');
+      // the kernels this engine would pick (relaxed SIMD or not) decide the rates
+      const kinds = Interpreter.fromGraph(g, { batch: candidates, numerics }).kernelKinds.filter((k) => k.startsWith('fc_'));
+      estimate = estimateLatency(planCost(g, candidates, kinds), boardName);
+    }
     const ea = await make(backend);
     const r = await runSingle(ea.e, candidates, ea.initMs, opts);
     ea.e.close();
-    emitResult(ctx, jsonFields(r), () => renderResult(r, model));
+    const { estimateLine } = await import('../../bench/latency-model.js');
+    emitResult(ctx, { ...jsonFields(r), ...(estimate ? { estimate } : {}) },
+      () => [renderResult(r, model), ...(estimate ? [estimateLine(estimate)] : [])].join('\n'));
   },
 };
