@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ToolchainError, emulatorCommand, NODE_ARM64, REPO_ROOT } from './toolchain.mjs';
+import { ToolchainError, emulatorCommand, nodeDir, NODE_ARM64, REPO_ROOT } from './toolchain.mjs';
 import { transpileTree } from './transpile.mjs';
 
 const LOADER = join(REPO_ROOT, 'scripts', 'arm64', 'loader.mjs');
@@ -45,7 +45,7 @@ async function main(argv) {
   }
   if (argv[0] === '--setup') {
     const e = emulatorCommand([]);
-    process.stdout.write(`${JSON.stringify({ qemu: e.qemu, sysroot: e.sysroot, node: e.node, nodeVersion: NODE_ARM64.version, integrity: NODE_ARM64.integrity })}\n`);
+    process.stdout.write(`${JSON.stringify({ qemu: e.qemu, sysroot: e.sysroot, node: e.node, nodeDir: nodeDir(), nodeVersion: NODE_ARM64.version, integrity: NODE_ARM64.integrity })}\n`);
     return 0;
   }
   let target = 'arm64';

@@ -14,3 +14,4 @@ export function sha512Integrity(file: string): string;
 export function sha256File(file: string): string;
 export function ensureNode(opts?: { log?: (m: string) => void }): string;
 export function emulatorCommand(nodeArgs: string[]): { file: string; args: string[]; qemu: string; sysroot: string; node: string };
+export function nodeDir(): string;

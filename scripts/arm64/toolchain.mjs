@@ -72,7 +72,8 @@ export function ensureNode({ log = (m) => process.stderr.write(`${m}\n`) } = {})
   if (process.env.KDP_ARM64_NODE) return process.env.KDP_ARM64_NODE;
   const dir = join(cacheDir(), `node-v${NODE_ARM64.version}`);
   const bin = join(dir, 'bin', 'node');
-  if (existsSync(bin)) return bin;
+  // include/node: headers for building native addons against this binary (node-gyp --nodedir=<dir>)
+  if (existsSync(bin) && existsSync(join(dir, 'include', 'node', 'node_api.h'))) return bin;
   // each process downloads into its own folder and renames the verified binary into place, so two
   // suites starting at once cannot read each other's half-written files
   const work = join(cacheDir(), `download-${process.pid}`);
@@ -92,18 +93,24 @@ export function ensureNode({ log = (m) => process.stderr.write(`${m}\n`) } = {})
       throw new ToolchainError('E_ARM64_INTEGRITY', `${NODE_ARM64.package}@${NODE_ARM64.version}: integrity ${got} ≠ pinned ${NODE_ARM64.integrity} (discarded)`,
         'the registry served a different tarball: do not use it; check the pin in scripts/arm64/toolchain.mjs');
     }
-    const x = spawnSync('tar', ['-xzf', tgz, '-C', join(work, 'x'), '--strip-components=1', 'package/bin/node'], { encoding: 'utf8' });
+    const x = spawnSync('tar', ['-xzf', tgz, '-C', join(work, 'x'), '--strip-components=1', 'package/bin/node', 'package/include'], { encoding: 'utf8' });
     if (x.status !== 0) throw new ToolchainError('E_ARM64_FETCH', `extracting ${tgz} failed: ${x.stderr}`, 'retry; the download is discarded');
     if (sha256File(join(work, 'x', 'bin', 'node')) !== NODE_ARM64.binarySha256) {
       throw new ToolchainError('E_ARM64_INTEGRITY', 'bin/node in the verified tarball does not match the pinned sha256', 'check the pins in scripts/arm64/toolchain.mjs');
     }
-    if (!existsSync(bin)) {
+    if (!existsSync(join(dir, 'include', 'node', 'node_api.h'))) {
+      rmSync(dir, { recursive: true, force: true }); // an older cache without headers
       try { renameSync(join(work, 'x'), dir); } catch (e) { if (!existsSync(bin)) throw e; } // another process won the race
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   return bin;
+}
+
+/** node-gyp --nodedir for native addons built for the pinned arm64 node (its include/node headers). */
+export function nodeDir() {
+  return join(ensureNode(), '..', '..');
 }
 
 /** Everything needed to start the emulated node: [qemu, [-L sysroot, node, ...]]. */
