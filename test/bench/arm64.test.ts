@@ -22,7 +22,7 @@ test(`kernels on arm64 = reference = x86-64 for every model, N ∈ {${NS.join(',
     same++;
   }
   assert.is(same, host.cases.length);
-  console.log(`[figure] arm64 kernels: ${same} (model, N, kernel) cases byte-identical to x86-64 and to the reference; relaxed SIMD on arm64: ${arm64.relaxed.detail}`);
+  console.log(`\n[figure] arm64 kernels: ${same} (model, N, kernel) cases byte-identical to x86-64 and to the reference; relaxed SIMD on arm64: ${arm64.relaxed.detail}`);
 });
 
 test('full kdp demo (20 episodes, seed 1000, --rate 0.1): arm64 score and steps identical to x86-64', async () => {
@@ -34,7 +34,7 @@ test('full kdp demo (20 episodes, seed 1000, --rate 0.1): arm64 score and steps 
   assert.is(a.json.successRate, h.json.successRate);
   assert.is(a.json.deadlineMisses, 0);
   assert.ok(readFileSync(join(out.arm64, 'steps.jsonl'), 'utf8') === readFileSync(join(out.host, 'steps.jsonl'), 'utf8'), 'steps.jsonl differs');
-  console.log(`[figure] kdp demo on arm64 (emulated) and x86-64: normalized score ${a.json.normalizedScore} ± ${a.json.normalizedScoreStd}, success ${a.json.successRate}, identical steps.jsonl`);
+  console.log(`\n[figure] kdp demo on arm64 (emulated) and x86-64: normalized score ${a.json.normalizedScore} ± ${a.json.normalizedScoreStd}, success ${a.json.successRate}, identical steps.jsonl`);
 });
 
 test.run();

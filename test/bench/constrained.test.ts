@@ -70,12 +70,12 @@ for (const n of [64, 1]) {
       }
     }
     const base = median(res.get('--cpus 1')!.map((x) => x.p50));
-    console.log(`[figure] constrained N=${n}: ${ROUNDS} rounds, load average during runs ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (2 vCPUs)`);
+    console.log(`\n[figure] constrained N=${n}: ${ROUNDS} rounds, load average during runs ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (2 vCPUs)`);
     for (const c of CONFIGS) {
       const xs = res.get(c.name);
-      if (!xs) { console.log(`[figure] constrained N=${n} | ${c.name} | not run: ${String(findCpuHierarchy())} |`); continue; }
+      if (!xs) { console.log(`\n[figure] constrained N=${n} | ${c.name} | not run: ${String(findCpuHierarchy())} |`); continue; }
       const p50 = median(xs.map((x) => x.p50)), p99 = median(xs.map((x) => x.p99)), p999 = median(xs.map((x) => x.p999));
-      console.log(`[figure] constrained N=${n} | ${c.name} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${p999.toFixed(1)} | ${(p50 / base).toFixed(2)} | ${median(xs.map((x) => x.misses))} / ${ITER[n]} |`);
+      console.log(`\n[figure] constrained N=${n} | ${c.name} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${p999.toFixed(1)} | ${(p50 / base).toFixed(2)} | ${median(xs.map((x) => x.misses))} / ${ITER[n]} |`);
     }
   });
 }
