@@ -1,6 +1,6 @@
 // Constrained compute (npm run bench): `kdp bench` on the shipped umaze model at N = 64 and N = 1 under
 //   unpinned · --cpus 1 · --cpus 1 with stress-ng busy on the other core · --cpus 1 with stress-ng on the
-//   same core · --cpus 1 --cpu-quota 50 (CFS quota; needs a writable cgroup, else reported as not run)
+//   same core · --cpus 1 --cpu-quota 50/25/10 (CFS quota; needs a writable cgroup, else reported as not run)
 // in interleaved rounds (median over rounds of p50/p99), each through the real CLI. Prints [figure] lines
 // and the markdown rows for docs/benchmarks.md, with the load average: on a shared host the figures
 // include other people's work.
@@ -21,6 +21,8 @@ const CONFIGS: Config[] = [
   { name: '--cpus 1, stress-ng on the other core', args: ['--cpus', '1'], noiseCore: 1 },
   { name: '--cpus 1, stress-ng on the same core', args: ['--cpus', '1'], noiseCore: 0 },
   { name: '--cpus 1 --cpu-quota 50', args: ['--cpus', '1', '--cpu-quota', '50'] },
+  { name: '--cpus 1 --cpu-quota 25', args: ['--cpus', '1', '--cpu-quota', '25'] },
+  { name: '--cpus 1 --cpu-quota 10', args: ['--cpus', '1', '--cpu-quota', '10'] },
 ];
 
 function noise(core: number): ChildProcess {
