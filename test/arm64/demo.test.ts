@@ -53,7 +53,10 @@ test('kdp bench under emulation: the fc_i6 kernels and zero allocation are repor
   const { json } = await runJson<Record<string, unknown>>('arm64', 'scripts/arm64/kdp.mjs', ['bench', '--model', 'models/maze2d-umaze', '--iterations', '20', '--warmup', '2', '--json']);
   assert.is(json.emulated, true);
   for (const k of ['p50Us', 'p99Us', 'p999Us', 'meanUs', 'deadlineMisses']) assert.is(json[k], null, k);
-  assert.equal(json.kernels, { fc: { fc_i6: 4 }, relaxedSimd: { available: true, detail: 'relaxed SIMD (--experimental-wasm-relaxed-simd), probe exact' } });
+  const kernels = json.kernels as { fc: Record<string, number>; relaxedSimd: { available: boolean; detail: string } };
+  assert.equal(kernels.fc, { fc_i6: 4 });
+  assert.ok(kernels.relaxedSimd.available);
+  assert.match(kernels.relaxedSimd.detail, /probe exact/);
   assert.is(json.gcCount, 0);
   assert.is((json.platform as { arch: string }).arch, 'arm64');
 });
