@@ -1,5 +1,5 @@
-// WASM kernels on arm64 (emulated aarch64 node, same V8 as the host): for every shipped model and the
-// fixtures, N ∈ {1, 2, 7, 64}, every kernel variant (relaxed-SIMD fc_i6, i16 fc_i8, fp32, both int8
+// WASM kernels on arm64 (emulated aarch64 node, same V8 as the host): for every shipped model, the
+// fixtures and 6-bit exports of the 8-bit shipped models' shapes, N ∈ {1, 2, 7, 64}, every kernel variant (relaxed-SIMD fc_i6, i16 fc_i8, fp32, both int8
 // rounding modes, the TypeScript reference in both weight layouts) gives output bytes identical to the
 // TypeScript reference on arm64 (int8; fp32 within 1e-5) and identical to the same case on x86-64.
 import { test } from 'uvu';
@@ -39,6 +39,18 @@ for (const model of SHIPPED) {
     }
   });
 }
+
+test('the relaxed kernel on the shapes of the 8-bit shipped models (cf-nav, so100-reach; seeded 6-bit exports): fc_i6 on arm64, bit-exact with the reference and x86-64', async () => {
+  const { arm64, host } = await digests();
+  const a = arm64.cases.filter((c) => c.model.startsWith('w6/'));
+  assert.equal([...new Set(a.map((c) => c.model))], ['w6/cf-nav-shape', 'w6/so100-reach-shape']);
+  const h = new Map(host.cases.map((c) => [key(c), c]));
+  for (const c of a) {
+    if (c.variant === 'wasm') assert.ok(c.fc.every((k) => k === 'fc_i6'), `${key(c)}: ${c.fc.join(',')}`);
+    assert.ok(c.matchesReference, key(c));
+    assert.is(c.sha256, h.get(key(c))?.sha256, `${key(c)}: arm64 ≠ x86-64`);
+  }
+});
 
 test('fixtures (fp32 relu/silu/tanh, int8): fp32 WASM within 1e-5 of the reference; all outputs byte-identical to x86-64', async () => {
   const { arm64, host } = await digests();

@@ -8,6 +8,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Interpreter, type InterpreterOptions } from '../../../src/planner/runtime/interpreter.js';
+import { randomMlp } from '../../../src/planner/runtime/graph-builder.js';
+import { exportMlp } from '../../../src/planner/export/mlp-graph.js';
+import type { MlpSpec } from '../../../src/model/mlp-spec.js';
 import { relaxedSimdStatus } from '../../../src/planner/runtime/relaxed-simd.js';
 import { Rng } from '../../../src/util/rng.js';
 
@@ -36,16 +39,29 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** Shipped models (models/<name>/model.tflite) then the fixtures (models/fixtures/*.tflite). */
-function modelFiles(): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/**
+ * Shipped models (models/<name>/model.tflite), then the fixtures (models/fixtures/*.tflite), then for each
+ * shipped model with 8-bit weights (cf-nav, so100-reach) a seeded random network of its shape exported
+ * with 6-bit weights, so the relaxed-SIMD kernel also runs every shipped shape (exported here, on both sides).
+ */
+function models(): Array<[string, () => Uint8Array]> {
+  const out: Array<[string, () => Uint8Array]> = [];
   const dir = join(ROOT, 'models');
+  const w6: Array<[string, () => Uint8Array]> = [];
   for (const name of readdirSync(dir).sort()) {
     const f = join(dir, name, 'model.tflite');
-    if (existsSync(f)) out.push([name, f]);
+    if (!existsSync(f)) continue;
+    const bytes = (): Uint8Array => new Uint8Array(readFileSync(f));
+    out.push([name, bytes]);
+    if (!Interpreter.fromBytes(bytes()).kernelKinds.includes('fc_i6')) {
+      const spec = (JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as { mlp: MlpSpec }).mlp;
+      w6.push([`w6/${name}-shape`, () => exportMlp(randomMlp(spec, 15), { quantization: 'int8', candidates: 64, weightBits: 6 }).bytes]);
+    }
   }
-  for (const name of readdirSync(join(dir, 'fixtures')).sort()) if (name.endsWith('.tflite')) out.push([`fixtures/${name.replace(/\.tflite$/, '')}`, join(dir, 'fixtures', name)]);
-  return out;
+  for (const name of readdirSync(join(dir, 'fixtures')).sort()) {
+    if (name.endsWith('.tflite')) out.push([`fixtures/${name.replace(/\.tflite$/, '')}`, () => new Uint8Array(readFileSync(join(dir, 'fixtures', name)))]);
+  }
+  return [...out, ...w6];
 }
 
 function run(bytes: Uint8Array, n: number, opts: InterpreterOptions): { out: Float32Array; fc: string[] } {
@@ -76,11 +92,11 @@ const VARIANTS: Array<[string, InterpreterOptions]> = [
   ['wasm-i16/tflite-numerics', { numerics: 'tflite', relaxedSimd: false }],
 ];
 
-export function digests(models?: string[], ns = [1, 2, 7, 64]): DigestReport {
+export function digests(only?: string[], ns = [1, 2, 7, 64]): DigestReport {
   const cases: DigestCase[] = [];
-  for (const [model, file] of modelFiles()) {
-    if (models && !models.includes(model)) continue;
-    const bytes = new Uint8Array(readFileSync(file));
+  for (const [model, load] of models()) {
+    if (only && !only.includes(model)) continue;
+    const bytes = load();
     const int8 = !model.includes('fp32');
     for (const n of ns) {
       const ref = { xnnpack: run(bytes, n, { backend: 'reference' }), tflite: run(bytes, n, { backend: 'reference', numerics: 'tflite' }) };
@@ -97,6 +113,6 @@ export function digests(models?: string[], ns = [1, 2, 7, 64]): DigestReport {
   return { arch: process.arch, node: process.version, v8: process.versions.v8, relaxed: relaxedSimdStatus(), cases };
 }
 
-const models = arg('models')?.split(',');
+const only = arg('models')?.split(',');
 const ns = arg('ns')?.split(',').map(Number);
-process.stdout.write(`${JSON.stringify(digests(models, ns))}\n`);
+process.stdout.write(`${JSON.stringify(digests(only, ns))}\n`);
