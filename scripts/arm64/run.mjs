@@ -5,7 +5,8 @@
 // The file runs under the pinned aarch64 node (toolchain.mjs) via qemu-aarch64-static -L <sysroot>;
 // .ts files run from copies transpiled on the host (transpile.mjs, hooks.mjs). --host runs the same
 // command on this host's node instead (the x86-64 side of a comparison). Node options before the file
-// (e.g. --expose-gc) go to the node being run. The exit code is the program's.
+// (e.g. --expose-gc) go to the node being run. KDP_QEMU_CPU=cortex-a72 (etc.) picks the emulated CPU
+// model. The exit code is the program's.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,17 +16,17 @@ import { transpileTree } from './transpile.mjs';
 const LOADER = join(REPO_ROOT, 'scripts', 'arm64', 'loader.mjs');
 
 /** The command that runs `file` on `target` ('arm64' emulated, or 'host'); transpiles first. */
-export function commandFor(target, file, args = [], nodeArgs = []) {
+export function commandFor(target, file, args = [], nodeArgs = [], { qemuCpu } = {}) {
   transpileTree();
   const nodeArgv = [...nodeArgs, '--import', pathToFileURL(LOADER).href, file, ...args];
   if (target === 'host') return { file: process.execPath, args: nodeArgv };
-  const e = emulatorCommand(nodeArgv);
+  const e = emulatorCommand(nodeArgv, qemuCpu ? { cpu: qemuCpu } : {});
   return { file: e.file, args: e.args };
 }
 
 /** Run and collect; resolves with { code, stdout, stderr }. */
-export function runOn(target, file, args = [], { nodeArgs = [], env = {}, cwd = REPO_ROOT, timeoutMs = 0 } = {}) {
-  const c = commandFor(target, file, args, nodeArgs);
+export function runOn(target, file, args = [], { nodeArgs = [], env = {}, cwd = REPO_ROOT, timeoutMs = 0, qemuCpu } = {}) {
+  const c = commandFor(target, file, args, nodeArgs, { qemuCpu });
   return new Promise((resolve, reject) => {
     const child = spawn(c.file, c.args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -13,5 +13,5 @@ export function findSysroot(): string;
 export function sha512Integrity(file: string): string;
 export function sha256File(file: string): string;
 export function ensureNode(opts?: { log?: (m: string) => void }): string;
-export function emulatorCommand(nodeArgs: string[]): { file: string; args: string[]; qemu: string; sysroot: string; node: string };
+export function emulatorCommand(nodeArgs: string[], opts?: { cpu?: string }): { file: string; args: string[]; qemu: string; sysroot: string; node: string };
 export function nodeDir(): string;

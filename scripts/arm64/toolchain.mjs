@@ -113,10 +113,14 @@ export function nodeDir() {
   return join(ensureNode(), '..', '..');
 }
 
-/** Everything needed to start the emulated node: [qemu, [-L sysroot, node, ...]]. */
-export function emulatorCommand(nodeArgs) {
+/**
+ * Everything needed to start the emulated node: [qemu, [-L sysroot, (-cpu model,) node, ...]]. `cpu`
+ * (default KDP_QEMU_CPU, else qemu's `max`: every feature incl. dotprod/i8mm/SVE) picks the CPU model
+ * the engine detects its features on, e.g. cortex-a72 (Pi 4: no dotprod) or cortex-a76 (Pi 5).
+ */
+export function emulatorCommand(nodeArgs, { cpu = process.env.KDP_QEMU_CPU } = {}) {
   const qemu = findQemu();
   const sysroot = findSysroot();
   const node = ensureNode();
-  return { file: qemu, args: ['-L', sysroot, node, ...nodeArgs], qemu, sysroot, node };
+  return { file: qemu, args: ['-L', sysroot, ...(cpu ? ['-cpu', cpu] : []), node, ...nodeArgs], qemu, sysroot, node };
 }

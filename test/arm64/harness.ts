@@ -8,8 +8,8 @@ export { runOn };
 /** Emulated runs are slow (≈ 20–50× a native core): generous, but a hang still fails the suite. */
 export const ARM64_TIMEOUT_MS = 600_000;
 
-export async function runJson<T>(target: Target, file: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ json: T; run: RunResult }> {
-  const run = await runOn(target, file, args, { env: { KDP_LOG_LEVEL: 'warn', ...env }, timeoutMs: ARM64_TIMEOUT_MS });
+export async function runJson<T>(target: Target, file: string, args: string[] = [], env: Record<string, string> = {}, qemuCpu?: string): Promise<{ json: T; run: RunResult }> {
+  const run = await runOn(target, file, args, { env: { KDP_LOG_LEVEL: 'warn', ...env }, timeoutMs: ARM64_TIMEOUT_MS, ...(qemuCpu ? { qemuCpu } : {}) });
   assert.is(run.code, 0, `${target} ${file} ${args.join(' ')} exited ${run.code}:\n${run.stderr.slice(-2000)}`);
   const line = run.stdout.trim().split('\n').pop() ?? '';
   return { json: JSON.parse(line) as T, run };

@@ -63,6 +63,21 @@ test('fixtures (fp32 relu/silu/tanh, int8): fp32 WASM within 1e-5 of the referen
   }
 });
 
+for (const [cpu, board] of [['cortex-a72', 'Raspberry Pi 4: Armv8.0, no dotprod'], ['cortex-a76', 'Raspberry Pi 5: Armv8.2 with dotprod']] as const) {
+  test(`emulated ${cpu} (${board}): V8 detects that CPU's features; relaxed probe exact, fc_i6 chosen, same bytes as x86-64`, async () => {
+    const { host } = await digests();
+    const { json } = await runJson<DigestReport>('arm64', 'test/arm64/programs/kernel-digests.ts', ['--models', 'maze2d-umaze,w6/so100-reach-shape', '--ns', '7,64'], {}, cpu);
+    assert.ok(json.relaxed.available, json.relaxed.detail);
+    const h = new Map(host.cases.map((c) => [key(c), c.sha256]));
+    assert.is(json.cases.length, 2 * 2 * 6);
+    for (const c of json.cases) {
+      if (c.variant === 'wasm') assert.ok(c.fc.every((k) => k === 'fc_i6'), key(c));
+      assert.ok(c.matchesReference, key(c));
+      assert.is(c.sha256, h.get(key(c)), `${cpu} ${key(c)}: ≠ x86-64`);
+    }
+  });
+}
+
 test('fallback on arm64: KDP_RELAXED_SIMD=0 → relaxed SIMD off, the 6-bit model runs fc_i8 and its output bytes do not change', async () => {
   const { arm64 } = await digests();
   const { json: off } = await runJson<DigestReport>('arm64', 'test/arm64/programs/kernel-digests.ts', ['--models', 'maze2d-umaze', '--ns', '7'], { KDP_RELAXED_SIMD: '0' });
