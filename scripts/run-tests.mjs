@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs each uvu suite in its own Node process (isolation: one crashing suite cannot hide the others;
 // --expose-gc for allocation tests), two at a time, and prints one closing line "N passed, N failed".
-//   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw
+//   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64
 //   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
+//   node scripts/run-tests.mjs --suite arm64   # test/arm64/*.ts (emulated aarch64 node vs this host; needs qemu)
 //   node scripts/run-tests.mjs test/foo.test.ts ...
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -13,7 +14,7 @@ const args = process.argv.slice(2);
 const suiteIdx = args.indexOf('--suite');
 const suite = suiteIdx >= 0 ? args[suiteIdx + 1] : 'unit';
 const explicit = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--suite');
-const EXCLUDED = new Set(['bench', 'soak', 'hw', 'helpers', 'fixtures']);
+const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'helpers', 'fixtures']);
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {

@@ -23,9 +23,18 @@ export interface Engine {
   arenaBytes: number | null;
   /** what runs inside (kdp: its FC kernels), for the text report */
   detail?: string;
-  /** kdp: which kernels run and why (also in --json) */
-  kernels?: { backend: string; variant: string | null; why: string };
+  /** kdp: which kernels run and why, the FULLY_CONNECTED kernels that ran (fc_i6 = relaxed SIMD) and the relaxed-SIMD probe */
+  kernels?: KernelReport;
   close(): void;
+}
+
+export interface KernelReport {
+  /** native | wasm | reference, the native variant (e.g. avx512vnni) and why that backend */
+  backend: string;
+  variant: string | null;
+  why: string;
+  fc: Record<string, number>;
+  relaxedSimd: { available: boolean; detail: string };
 }
 
 export interface EngineOptions {
@@ -48,7 +57,10 @@ export async function createEngine(name: BackendName, bytes: Uint8Array, opts: E
         `Kernels: ${it.backend} — ${it.kernelsWhy}`,
         `FC kernels: ${counts}${fc.includes('fc_i6') ? ' (relaxed SIMD, 6-bit weights)' : ''}${it.backend === 'wasm' ? `; relaxed SIMD ${relaxed.available ? 'available' : `unavailable: ${relaxed.detail}`}` : ''}`,
       ].join('\n');
-      const kernels = { backend: it.backend, variant: it.nativeVariant, why: it.kernelsWhy };
+      const kernels: KernelReport = {
+        backend: it.backend, variant: it.nativeVariant, why: it.kernelsWhy,
+        fc: Object.fromEntries([...new Set(fc)].map((k) => [k, fc.filter((x) => x === k).length])), relaxedSimd: relaxed,
+      };
       return { name, sync: true, inputs, outputs: () => outputs, run: () => it.invoke(), arenaBytes: it.arenaBytes, detail, kernels, close: () => undefined };
     }
     case 'tfjs-tflite': {

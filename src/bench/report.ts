@@ -1,13 +1,27 @@
 /** Text rendering of a bench run, in the shape of TFLite's benchmark_model output. */
 import type { BenchResult } from './runner.js';
+import { platformLine } from '../util/platform.js';
 
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 export function renderResult(r: BenchResult, model: { path: string; bytes: number }): string {
-  return [
+  const head = [
     `STARTING! backend=${r.backend}`,
     `Graph: [${model.path}]`,
+    platformLine(r.platform),
     ...(r.detail ? [r.detail] : []),
+  ];
+  if (r.platform.emulated) {
+    // the kernels, arena and allocation behaviour are real; the clock measures the emulator
+    return [
+      ...head,
+      `Ran ${r.iterations} iterations (candidates=${r.candidates}) under emulation: timings withheld (not a measurement of any CPU).`,
+      `Memory: arena=${r.arenaBytes === null ? 'n/a' : `${r.arenaBytes} bytes`} rss=${f(r.rssBytes / 1048576)} MB`,
+      `Allocation over ${r.iterations} untimed iterations: gc events=${r.gcCount} heap growth=${r.heapGrowthBytes} bytes`,
+    ].join('\n');
+  }
+  return [
+    ...head,
     `The input model file size (MB): ${f(model.bytes / 1e6, 6)}`,
     `Initialized session in ${f(r.initMs, 3)}ms.`,
     `Running benchmark for ${r.iterations} iterations (candidates=${r.candidates}, deadline ${f(r.deadlineUs)} µs at ${f(1e6 / r.deadlineUs, 0)} Hz${r.paced ? ', paced' : ''}).`,
@@ -22,6 +36,7 @@ export function renderResult(r: BenchResult, model: { path: string; bytes: numbe
 }
 
 export function renderRatio(a: BenchResult, b: BenchResult, bName: string = b.backend): string {
+  if (a.platform.emulated) return `\n${a.backend} vs ${bName}: no ratio under emulation`;
   return [
     '',
     `${a.backend} vs ${bName} (interleaved in one process):`,

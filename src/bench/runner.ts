@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { measureAllocations, type AllocationReport } from '../util/alloc-meter.js';
-import type { BackendName, Engine } from './engines.js';
+import type { BackendName, Engine, KernelReport } from './engines.js';
+import { hostPlatform, type PlatformInfo } from '../util/platform.js';
 import { summarize, type LatencyStats } from '../util/latency-stats.js';
 
 export interface BenchOptions {
@@ -36,8 +37,6 @@ export interface BenchResult {
   // benchmark_model-style extras
   /** engine internals (kdp: FC kernels), text report only */
   detail?: string;
-  /** kdp: which kernels ran and why */
-  kernels?: { backend: string; variant: string | null; why: string };
   initMs: number;
   firstUs: number;
   warmupAvgUs: number;
@@ -47,6 +46,9 @@ export interface BenchResult {
   deadlineUs: number;
   rssBytes: number;
   paced: boolean;
+  /** CPU, SIMD features, engine, cores, emulation (util/platform.ts) */
+  platform: PlatformInfo;
+  kernels?: KernelReport;
 }
 
 function fillInputs(e: Engine): void {
@@ -91,9 +93,8 @@ function result(e: Engine, candidates: number, o: BenchOptions, s: LatencyStats,
     p50Us: s.p50Us, p99Us: s.p99Us, p999Us: s.p999Us, meanUs: s.meanUs,
     gcCount: alloc.gcCount, heapGrowthBytes: alloc.heapGrowthBytes, arenaBytes: e.arenaBytes, deadlineMisses: misses,
     initMs, firstUs, warmupAvgUs, minUs: s.minUs, maxUs: s.maxUs, stdUs: s.stdUs, deadlineUs: 1e6 / o.rate,
-    rssBytes: process.memoryUsage().rss, paced: o.paced ?? false,
-    ...(e.detail !== undefined ? { detail: e.detail } : {}),
-    ...(e.kernels !== undefined ? { kernels: e.kernels } : {}),
+    rssBytes: process.memoryUsage().rss, paced: o.paced ?? false, platform: hostPlatform(),
+    ...(e.detail !== undefined ? { detail: e.detail } : {}), ...(e.kernels !== undefined ? { kernels: e.kernels } : {}),
   };
 }
 
@@ -141,11 +142,16 @@ export async function runInterleavedAll(es: readonly Engine[], candidates: numbe
   return es.map((e, k) => result(e, candidates, o, summarize(lat[k]!), miss[k]!, init[k]!, first[k]!, warmAvg[k]!, alloc[k]!));
 }
 
-/** The --json fields the issue specifies, in its order. */
+/**
+ * The --json fields, in their original order, then what the run ran on. Under emulation the latency
+ * fields (and the deadline misses derived from them) are null: they would time the emulator.
+ */
 export function jsonFields(r: BenchResult): Record<string, unknown> {
+  const t = (x: number): number | null => (r.platform.emulated ? null : x);
   return {
-    backend: r.backend, candidates: r.candidates, iterations: r.iterations, p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us,
-    meanUs: r.meanUs, gcCount: r.gcCount, heapGrowthBytes: r.heapGrowthBytes, arenaBytes: r.arenaBytes, deadlineMisses: r.deadlineMisses,
-    ...(r.kernels ? { kernels: r.kernels } : {}),
+    backend: r.backend, candidates: r.candidates, iterations: r.iterations, p50Us: t(r.p50Us), p99Us: t(r.p99Us), p999Us: t(r.p999Us),
+    meanUs: t(r.meanUs), gcCount: r.gcCount, heapGrowthBytes: r.heapGrowthBytes, arenaBytes: r.arenaBytes, deadlineMisses: t(r.deadlineMisses),
+    emulated: r.platform.emulated, platform: r.platform, ...(r.kernels ? { kernels: r.kernels } : {}),
+    ...(process.env.KDP_BENCH_CPU_QUOTA ? { cpuQuotaPercent: Number(process.env.KDP_BENCH_CPU_QUOTA) } : {}),
   };
 }

@@ -36,17 +36,32 @@ test('kdp bench --json has the issue\'s fields; --vs prints both and ratioP50; t
   const r = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '300', '--warmup', '20', '--json']);
   assert.is(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, unknown>;
-  // the issue's fields in its order, then `kernels` (which FC kernels ran and why; added later)
-  assert.equal(Object.keys(j), ['backend', 'candidates', 'iterations', 'p50Us', 'p99Us', 'p999Us', 'meanUs', 'gcCount', 'heapGrowthBytes', 'arenaBytes', 'deadlineMisses', 'kernels']);
+  // the original fields first, in their order; then what the run ran on
+  assert.equal(Object.keys(j), ['backend', 'candidates', 'iterations', 'p50Us', 'p99Us', 'p999Us', 'meanUs', 'gcCount', 'heapGrowthBytes', 'arenaBytes', 'deadlineMisses',
+    'emulated', 'platform', 'kernels']);
   assert.is(j.backend, 'kdp');
   assert.is(j.candidates, 4);
+  const p = j.platform as { arch: string; cpuModel: string; simd: string[]; engine: { v8: string }; emulated: boolean };
+  assert.is(p.arch, process.arch);
+  assert.is(p.engine.v8, process.versions.v8);
+  assert.ok(p.cpuModel.length > 0);
+  if (process.arch === 'x64') assert.ok(p.simd.includes('sse4_1'), 'x86-64 hosts that run WASM SIMD have SSE4.1');
+  assert.is(j.emulated, false);
+  assert.ok(typeof j.p50Us === 'number');
+  const kernels = j.kernels as { fc: Record<string, number>; relaxedSimd: { available: boolean; detail: string } };
+  assert.equal(kernels.fc, { fc_i8: 3 });
+  assert.ok(kernels.relaxedSimd.available);
+  assert.match(kernels.relaxedSimd.detail, /probe exact/);
+  const pinned = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '50', '--warmup', '5', '--cpus', '1', '--json']);
+  assert.is(pinned.status, 0, pinned.stderr);
+  assert.is((JSON.parse(pinned.stdout) as { platform: { cores: number } }).platform.cores, 1, '--cpus 1: the benchmark sees one core');
   const v = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '200', '--warmup', '20', '--vs', 'tfjs-tflite', '--json']);
   assert.is(v.status, 0, v.stderr);
   const vj = JSON.parse(v.stdout) as { kdp: { p50Us: number }; 'tfjs-tflite': { p50Us: number }; ratioP50: number };
   assert.ok(vj.kdp.p50Us > 0 && vj['tfjs-tflite'].p50Us > 0 && Number.isFinite(vj.ratioP50));
   const t = runKdp(['bench', '--model', fixture('mlp-relu-fp32.tflite'), '--iterations', '200', '--warmup', '10', '--candidates', '16', '--cpus', '1']);
   assert.is(t.status, 0, t.stderr);
-  for (const re of [/Initialized session in/, /count=200 first=\d+ min=\d+ max=\d+ avg=[\d.]+ std=\d+/, /Inference timings in us: Init: \d+, First inference: \d+, Warmup \(avg\): [\d.]+, Inference \(avg\): [\d.]+/, /p99\.9=/, /Deadline misses: \d+ \/ 200/, /arena=\d+ bytes/, /gc events=\d+/]) {
+  for (const re of [/Platform: x64|Platform: arm64/, /Initialized session in/, /count=200 first=\d+ min=\d+ max=\d+ avg=[\d.]+ std=\d+/, /Inference timings in us: Init: \d+, First inference: \d+, Warmup \(avg\): [\d.]+, Inference \(avg\): [\d.]+/, /p99\.9=/, /Deadline misses: \d+ \/ 200/, /arena=\d+ bytes/, /gc events=\d+/]) {
     assert.match(t.stdout, re);
   }
 });

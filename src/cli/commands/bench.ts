@@ -29,6 +29,11 @@ export const command: CommandSpec = {
     '                         with --vs onnx both ORT graphs run interleaved (JSON: onnx = int8, onnxFp32)',
     '  --vs BACKEND           run kdp and BACKEND interleaved in one process and print the ratio',
     '  --cpus N               re-run pinned to N cores with taskset (see docs/runtime.md for slow-core emulation)',
+    '  --cpu-quota PCT        re-run in a cgroup that gets PCT % of one core (a core shared with other work)',
+    '  --board PROFILE        add the latency model\'s estimate for that board (MACs / assumed MAC per cycle × clock)',
+    '',
+    'Results carry the platform: CPU, SIMD features, engine, cores, clock cap, the FC kernels that ran, and',
+    'whether the process is emulated (qemu-user): an emulated run reports no timings (null in --json).',
     '',
     'Example: kdp bench --model models/maze2d-umaze --candidates 64 --vs tfjs-tflite --json',
   ].join('\n'),
@@ -44,6 +49,8 @@ export const command: CommandSpec = {
     'onnx-quant': { type: 'string', placeholder: 'fp32|int8', default: 'fp32', description: 'onnx backend: float equivalent (fp32) or the int8 QDQ graph run by ORT\'s integer kernels' },
     numerics: { type: 'string', placeholder: 'xnnpack|tflite', default: 'xnnpack', description: 'kdp int8 rounding mode' },
     cpus: { type: 'string', placeholder: 'N', description: 'pin the benchmark to the first N cores (taskset)' },
+    board: { type: 'string', placeholder: '<profile>', description: 'also print the latency model\'s ESTIMATE for a board profile (rpi4, rpi5, jetson-orin-nano, x86-dev) with its inputs' },
+    'cpu-quota': { type: 'string', placeholder: 'PCT', description: 'run in a cgroup limited to PCT % of one core per 100 ms (CFS quota; needs root or a delegated cgroup)' },
   },
   async run(ctx) {
     const modelPath = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
@@ -57,18 +64,28 @@ export const command: CommandSpec = {
     const onnxQuant = optChoice(ctx, 'onnx-quant', ['fp32', 'int8'] as const, 'fp32');
     const cpusRaw = optString(ctx, 'cpus');
 
-    if (cpusRaw !== undefined && process.env.KDP_BENCH_PINNED !== '1') {
-      const cpus = optNumber(ctx, 'cpus', 1, { int: true, min: 1, max: 1024 });
-      if (cpus > availableParallelism()) throw new UsageError(`--cpus ${cpus}: this machine has ${availableParallelism()} CPUs`);
-      const taskset = findTaskset();
-      if (!taskset) {
-        throw new KdpError('E_NO_TASKSET', '--cpus needs `taskset` (util-linux) to pin the benchmark, and it is not installed',
-          { hint: 'apt-get install util-linux, or run without --cpus; docs/runtime.md shows cgroup-quota emulation of a slower core' });
+    const quotaRaw = optString(ctx, 'cpu-quota');
+    if ((cpusRaw !== undefined || quotaRaw !== undefined) && process.env.KDP_BENCH_PINNED !== '1') {
+      // re-run this command constrained: pinned with taskset and/or inside a CPU-quota cgroup
+      let argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+      const env: NodeJS.ProcessEnv = { ...process.env, KDP_BENCH_PINNED: '1' };
+      if (cpusRaw !== undefined) {
+        const cpus = optNumber(ctx, 'cpus', 1, { int: true, min: 1, max: 1024 });
+        if (cpus > availableParallelism()) throw new UsageError(`--cpus ${cpus}: this machine has ${availableParallelism()} CPUs`);
+        const taskset = findTaskset();
+        if (!taskset) {
+          throw new KdpError('E_NO_TASKSET', '--cpus needs `taskset` (util-linux) to pin the benchmark, and it is not installed',
+            { hint: 'apt-get install util-linux, or run without --cpus; docs/runtime.md shows cgroup-quota emulation of a slower core' });
+        }
+        argv = [taskset, '-c', cpus === 1 ? '0' : `0-${cpus - 1}`, ...argv];
       }
-      const list = cpus === 1 ? '0' : `0-${cpus - 1}`;
-      const r = spawnSync(taskset, ['-c', list, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-        stdio: 'inherit', env: { ...process.env, KDP_BENCH_PINNED: '1' },
-      });
+      if (quotaRaw !== undefined) {
+        const pct = optNumber(ctx, 'cpu-quota', 100, { min: 1, max: 100 * availableParallelism() });
+        env.KDP_BENCH_CPU_QUOTA = String(pct);
+        const { runUnderCpuQuota } = await import('../../bench/cpu-quota.js');
+        return runUnderCpuQuota(pct, argv, env);
+      }
+      const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
       if (r.error) throw new KdpError('E_NO_TASKSET', `taskset failed: ${r.error.message}`);
       return r.status ?? 1;
     }
@@ -110,13 +127,25 @@ export const command: CommandSpec = {
       say(ctx, `benchmarking ${a} and ${vs} interleaved: ${iterations} iterations each, candidates=${candidates}`);
       const [ra, rb] = await runInterleaved(ea.e, eb.e, candidates, [ea.initMs, eb.initMs], opts);
       ea.e.close(); eb.e.close();
-      emitResult(ctx, { [a]: jsonFields(ra), [vs]: jsonFields(rb), ratioP50: ra.p50Us / rb.p50Us },
+      emitResult(ctx, { [a]: jsonFields(ra), [vs]: jsonFields(rb), ratioP50: ra.platform.emulated ? null : ra.p50Us / rb.p50Us },
         () => [renderResult(ra, model), '', renderResult(rb, model), renderRatio(ra, rb)].join('\n'));
       return;
+    }
+    const boardName = optString(ctx, 'board');
+    let estimate: import('../../bench/latency-model.js').LatencyEstimate | undefined;
+    if (boardName !== undefined) {
+      const { BOARD_RATES, estimateLatency, planCost } = await import('../../bench/latency-model.js');
+      if (!BOARD_RATES[boardName]) throw new UsageError(`--board ${boardName}: no latency model for it`, `use one of: ${Object.keys(BOARD_RATES).join(', ')}`);
+      const { Interpreter } = await import('../../planner/runtime/interpreter.js');
+      // the kernels this engine would pick (relaxed SIMD or not) decide the rates
+      const kinds = Interpreter.fromGraph(g, { batch: candidates, numerics }).kernelKinds.filter((k) => k.startsWith('fc_'));
+      estimate = estimateLatency(planCost(g, candidates, kinds), boardName);
     }
     const ea = await make(backend);
     const r = await runSingle(ea.e, candidates, ea.initMs, opts);
     ea.e.close();
-    emitResult(ctx, jsonFields(r), () => renderResult(r, model));
+    const { estimateLine } = await import('../../bench/latency-model.js');
+    emitResult(ctx, { ...jsonFields(r), ...(estimate ? { estimate } : {}) },
+      () => [renderResult(r, model), ...(estimate ? [estimateLine(estimate)] : [])].join('\n'));
   },
 };

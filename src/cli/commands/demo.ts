@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { hostPlatform } from '../../util/platform.js';
 import { optFlag, optNumber, optString, type CommandSpec, type CommandContext } from '../command.js';
 import { emitResult, say } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -23,6 +24,7 @@ export const command: CommandSpec = {
     episodes: { type: 'string', placeholder: 'N', default: '20', description: 'episodes' },
     seed: { type: 'string', placeholder: 'S', default: '1000', description: 'first episode seed' },
     candidates: { type: 'string', placeholder: 'N', description: 'candidate plans per step (default: the manifest\'s)' },
+    rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt); a plan later than 1/rate acts from the previous plan, so a low rate (e.g. 0.1) makes a run independent of the machine\'s speed' },
     out: { type: 'string', placeholder: '<dir>', description: 'report folder (default runs/demo-<time>)' },
     retrain: { type: 'boolean', description: 'regenerate the dataset, retrain and re-export before the demo (resumes an interrupted retrain)' },
     steps: { type: 'string', placeholder: 'N', description: 'with --retrain: training steps (default: kdp train\'s)' },
@@ -39,26 +41,31 @@ export const command: CommandSpec = {
     mkdirSync(out, { recursive: true });
     const bar = createProgress('demo', episodes, { json: ctx.json, fields: ['score'] });
     let sum = 0;
+    const rate = optString(ctx, 'rate');
     const result = await evaluate({
       env: model.manifest.env, model, episodes,
       seed: optNumber(ctx, 'seed', 1000, { int: true, min: 0 }),
       candidates: optNumber(ctx, 'candidates', model.manifest.candidates, { int: true, min: 1, max: 4096 }),
+      ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
       record: out, signal: ctx.signal,
       onEpisode: (i, _r, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
     });
     bar.stop();
     const reportPath = join(out, 'report.md');
-    writeFileAtomic(reportPath, report(result, modelDir, model.manifest.provenance, out));
-    emitResult(ctx, { ...result, report: reportPath }, () => [
+    // under emulation the plans and score are real, the clock measures the emulator: no latencies
+    const emulated = hostPlatform().emulated;
+    writeFileAtomic(reportPath, report(result, modelDir, model.manifest.provenance, out, emulated));
+    const latency = emulated ? 'latency withheld (emulated)' : `p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs`;
+    emitResult(ctx, { ...result, ...(emulated ? { planLatencyUs: { p50: null, p99: null, mean: null, max: null } } : {}), emulated, report: reportPath }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd}, success ${(result.successRate * 100).toFixed(0)}% over ${result.episodes} episodes`,
       result.oracle ? `ORACLE variant (--select ${result.select} read the true wall map)` : `no oracle: the planner saw only its observation and the goal (selection: ${result.select})`,
-      `planning: ${result.candidates} candidates per step in one invoke, p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs (${result.backend}, arena ${result.arenaBytes} B)`,
+      `planning: ${result.candidates} candidates per step in one invoke, ${latency} (${result.backend}, arena ${result.arenaBytes} B)`,
       `report: ${reportPath}`,
     ].join('\n'));
   },
 };
 
-function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, out: string): string {
+function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, out: string, emulated: boolean): string {
   const svgs = (r.svgs ?? []).slice(0, 12).map((f) => `![episode](${relative(out, f)})`);
   return [
     `# kdp demo — ${r.env}`,
@@ -69,7 +76,7 @@ function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, 
     `| mean return | ${r.meanReturn} |`,
     `| episodes (seeds ${r.seed}…${r.seed + r.episodes - 1}) | ${r.episodes} |`,
     `| candidates per step | ${r.candidates} (one batched invoke) |`,
-    `| plan latency p50 / p99 | ${r.planLatencyUs.p50} / ${r.planLatencyUs.p99} µs |`,
+    `| plan latency p50 / p99 | ${emulated ? 'withheld: emulated process' : `${r.planLatencyUs.p50} / ${r.planLatencyUs.p99} µs`} |`,
     `| deadline misses | ${r.deadlineMisses} of ${r.plans} plans |`,
     `| runtime | ${r.backend}, arena ${r.arenaBytes} bytes |`,
     `| model | ${modelDir} (${JSON.stringify(prov)}) |`,

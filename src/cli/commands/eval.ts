@@ -5,6 +5,7 @@ import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../loop
 import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';
+import { hostPlatform } from '../../util/platform.js';
 
 export const command: CommandSpec = {
   name: 'eval',
@@ -60,12 +61,15 @@ export const command: CommandSpec = {
       onEpisode: (i, _ret, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
     });
     bar.stop();
-    emitResult(ctx, result, () => [
+    // under emulation the scores are real, the clock measures the emulator: no latencies
+    const emulated = hostPlatform().emulated;
+    const latency = emulated ? 'plan latency withheld (emulated)' : `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs`;
+    emitResult(ctx, { ...result, ...(emulated ? { planLatencyUs: { p50: null, p99: null, mean: null, max: null } } : {}), emulated }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd} (success ${(result.successRate * 100).toFixed(0)}%, mean return ${result.meanReturn}) over ${result.episodes} episodes`,
       result.oracle
         ? `ORACLE variant: --select ${result.select} read the env's true wall map (test-time knowledge published planners did not have)`
         : `no oracle: selection used only the model (${result.select}${result.select === 'learned' ? ': learned occupancy + cost-to-go' : ''}), start and goal`,
-      `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs, ${result.candidates} candidates, ${result.clock === 'real' ? `${result.deadlineMisses} deadline misses (wall clock)` : 'deadlines on simulated time (--clock real for wall-clock fallbacks)'}`,
+      `${latency}, ${result.candidates} candidates, ${result.clock === 'real' ? `${result.deadlineMisses} deadline misses (wall clock)` : 'deadlines on simulated time (--clock real for wall-clock fallbacks)'}`,
       ...(record ? [`recorded to ${record}`] : []),
     ].join('\n'));
   },

@@ -1,0 +1,2 @@
+export const TS_CACHE: string;
+export function transpileTree(): { total: number; written: number };
