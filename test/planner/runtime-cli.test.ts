@@ -48,8 +48,11 @@ test('kdp bench --json has the issue\'s fields; --vs prints both and ratioP50; t
   if (process.arch === 'x64') assert.ok(p.simd.includes('sse4_1'), 'x86-64 hosts that run WASM SIMD have SSE4.1');
   assert.is(j.emulated, false);
   assert.ok(typeof j.p50Us === 'number');
-  const kernels = j.kernels as { fc: Record<string, number>; relaxedSimd: { available: boolean; detail: string } };
-  assert.equal(kernels.fc, { fc_i8: 3 });
+  const kernels = j.kernels as { backend: string; why: string; fc: Record<string, number>; relaxedSimd: { available: boolean; detail: string } };
+  assert.ok(['native', 'wasm'].includes(kernels.backend), kernels.backend);
+  assert.ok(kernels.why.length > 0);
+  // three int8 FCs, on the native kernel where it was built, else the WASM i16 one
+  assert.equal(kernels.fc, kernels.backend === 'native' ? { fc_q8n: 3 } : { fc_i8: 3 });
   assert.ok(kernels.relaxedSimd.available);
   assert.match(kernels.relaxedSimd.detail, /probe exact/);
   const pinned = runKdp(['bench', '--model', fixture('mlp-relu-int8.tflite'), '--iterations', '50', '--warmup', '5', '--cpus', '1', '--json']);
