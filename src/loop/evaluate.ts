@@ -72,6 +72,7 @@ export interface EvalResult {
   clock: 'virtual' | 'real';
   replanEvery: number;
   backend: string;
+  /** fixed arenas the planning reserves: the generator's + the learned scorer's (when it runs) */
   arenaBytes: number;
   svgs?: string[];
 }
@@ -159,7 +160,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
     seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: virtual ? 'virtual' : 'real', replanEvery: loop.cfg.replanEvery,
-    backend: planner.name, arenaBytes: planner.arenaBytes,
+    backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0),
     ...(svgs.length ? { svgs } : {}),
   };
 }

@@ -59,7 +59,7 @@ export const command: CommandSpec = {
     emitResult(ctx, { ...result, ...(emulated ? { planLatencyUs: { p50: null, p99: null, mean: null, max: null } } : {}), emulated, report: reportPath }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd}, success ${(result.successRate * 100).toFixed(0)}% over ${result.episodes} episodes`,
       result.oracle ? `ORACLE variant (--select ${result.select} read the true wall map)` : `no oracle: the planner saw only its observation and the goal (selection: ${result.select})`,
-      `planning: ${result.candidates} candidates per step in one invoke, ${latency} (${result.backend}, arena ${result.arenaBytes} B)`,
+      `planning: ${result.candidates} candidates per step (one generator invoke${result.select === 'learned' ? ' + one scorer invoke' : ''}), ${latency} (${result.backend}, arena ${result.arenaBytes} B)`,
       `report: ${reportPath}`,
     ].join('\n'));
   },
