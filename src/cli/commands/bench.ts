@@ -137,8 +137,8 @@ export const command: CommandSpec = {
       const { BOARD_RATES, estimateLatency, planCost } = await import('../../bench/latency-model.js');
       if (!BOARD_RATES[boardName]) throw new UsageError(`--board ${boardName}: no latency model for it`, `use one of: ${Object.keys(BOARD_RATES).join(', ')}`);
       const { Interpreter } = await import('../../planner/runtime/interpreter.js');
-      // the kernels this engine would pick (relaxed SIMD or not) decide the rates
-      const kinds = Interpreter.fromGraph(g, { batch: candidates, numerics }).kernelKinds.filter((k) => k.startsWith('fc_'));
+      // the rates are per WASM kernel (relaxed SIMD or not): the native kernels' per-board rates are not modelled yet
+      const kinds = Interpreter.fromGraph(g, { batch: candidates, numerics, backend: 'wasm' }).kernelKinds.filter((k) => k.startsWith('fc_'));
       estimate = estimateLatency(planCost(g, candidates, kinds), boardName);
     }
     const ea = await make(backend);
