@@ -5,6 +5,7 @@ import { fitNormalizer } from '../data/normalizer.js';
 import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
 import { CheckpointError, UsageError } from '../errors.js';
+import { EventLoopYield } from '../util/yield.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { readCheckpointMeta } from '../model/checkpoint-io.js';
 import { checkpointExists, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
@@ -116,6 +117,7 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   const startStep = trainer.stepCount;
   let interrupted = false;
   let wps = 0;
+  const y = new EventLoopYield();
   while (trainer.stepCount < o.steps) {
     if (o.signal?.aborted) { interrupted = true; break; }
     last = trainer.step();
@@ -123,8 +125,8 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
     wps = ((trainer.stepCount - startStep) * rows) / Math.max(1e-9, secs);
     o.onStep?.(last, wps);
     if (trainer.stepCount % o.checkpointEvery === 0) save();
-    // yield to the event loop now and then so SIGINT is seen
-    if (trainer.stepCount % 20 === 0) await new Promise((r) => setImmediate(r));
+    // hand the thread back every 50 ms so SIGINT is seen (a step can take long with large batches)
+    if (y.due()) await y.pause();
   }
   save();
   return {
