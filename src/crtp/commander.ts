@@ -1,5 +1,5 @@
 /**
- * Setpoint encoders (protocols.md §1.3–1.4). Each writes header + payload into a caller-owned buffer
+ * Setpoint encoders (firmware-bridge/crazyflie/README.md, "Setpoints"). Each writes header + payload into a caller-owned buffer
  * (≥ 31 bytes is always enough) and returns the packet length. No allocation.
  * Argument conventions follow cflib's `Commander` (degrees, deg/s, m, m/s); the legacy-protocol fallbacks
  * (protocol ≤ 8 → generic types 1/2/5 with the yaw rate negated) are applied when `protocolVersion` says so.
