@@ -353,7 +353,9 @@ for (const { ex, p } of ordered) {
   const cmd = commandOf(p.argv);
   test(`${ex.source}: kdp ${p.argv.join(' ')}`, async () => {
     assert.ok(STAGE.includes(cmd), `no stage for ${cmd}`);
+    const t0 = performance.now();
     await (RUNNERS[cmd] ?? DEFAULT_RUNNER)(rewrite(p.argv), ex, p);
+    console.log(`[figure] readme example ${((performance.now() - t0) / 1000).toFixed(1)} s: kdp ${p.argv.join(' ')}`);
   });
 }
 

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
+import { latencyHistogramSvg } from '../../envs/maze2d/svg.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { optFlag, optNumber, optString, type CommandSpec, type CommandContext } from '../command.js';
 import { emitResult, say } from '../output.js';
@@ -48,7 +49,10 @@ export const command: CommandSpec = {
     });
     bar.stop();
     const reportPath = join(out, 'report.md');
-    writeFileAtomic(reportPath, report(result, modelDir, model.manifest.provenance, out));
+    writeFileAtomic(join(out, 'latency.svg'), latencyHistogramSvg(result.planLatencyHistogram, {
+      title: `${result.env}: ${result.plans} plans, ${result.candidates} candidates each`, p50: result.planLatencyUs.p50, p99: result.planLatencyUs.p99,
+    }));
+    writeFileAtomic(reportPath, report(result, modelDir, model.manifest as unknown as { model?: { quantization?: string; weightBits?: number }; provenance: Record<string, unknown> }, out));
     emitResult(ctx, { ...result, report: reportPath }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd}, success ${(result.successRate * 100).toFixed(0)}% over ${result.episodes} episodes`,
       `planning: ${result.candidates} candidates per step in one invoke, p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs (${result.backend}, arena ${result.arenaBytes} B)`,
@@ -57,8 +61,12 @@ export const command: CommandSpec = {
   },
 };
 
-function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, out: string): string {
-  const svgs = (r.svgs ?? []).slice(0, 12).map((f) => `![episode](${relative(out, f)})`);
+function report(r: EvalResult, modelDir: string, manifest: { model?: { quantization?: string; weightBits?: number }; provenance: Record<string, unknown> }, out: string): string {
+  const svgs = (r.svgs ?? []).slice(0, 12).map((f, i) => `![episode ${i}: executed path, candidate plans, start and goal](${relative(out, f)})`);
+  const prov = manifest.provenance;
+  const fmt = (v: number[]): string => `(${v.map((x) => x.toFixed(2)).join(', ')})`;
+  const m = manifest.model;
+  const quant = m?.quantization ? `${m.quantization}${m.weightBits && m.weightBits !== 8 ? `, ${m.weightBits}-bit weights` : ''}` : 'see manifest.json';
   return [
     `# kdp demo — ${r.env}`,
     '',
@@ -71,9 +79,29 @@ function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, 
     `| plan latency p50 / p99 | ${r.planLatencyUs.p50} / ${r.planLatencyUs.p99} µs |`,
     `| deadline misses | ${r.deadlineMisses} of ${r.plans} plans |`,
     `| runtime | ${r.backend}, arena ${r.arenaBytes} bytes |`,
-    `| model | ${modelDir} (${JSON.stringify(prov)}) |`,
+    `| model | ${modelDir} (${quant}) |`,
+    ...(prov.trainingSteps !== undefined ? [`| trained | ${String(prov.trainingSteps)} steps, seed ${String(prov.seed ?? '?')} |`] : []),
+    ...(prov.datasetCommand ? [`| dataset made with | \`${String(prov.datasetCommand)}\` |`] : []),
+    ...(prov.trainCommand ? [`| trained with | \`${String(prov.trainCommand)}\` |`] : []),
     '',
-    'Red: executed path; blue: candidate plans at three moments of the episode.',
+    '## Episodes',
+    '',
+    'Steps to goal: the first step within the success radius (— = never reached); an episode lasts its full length',
+    'either way (the D4RL return counts every step spent at the goal).',
+    '',
+    '| episode | seed | start (x, y) | goal (x, y) | steps to goal | return | score |',
+    '|---:|---:|---|---|---:|---:|---:|',
+    ...r.episodeResults.map((e) => `| ${e.episode} | ${e.seed} | ${fmt(e.start)} | ${fmt(e.goal)} | ${e.stepsToGoal ?? '—'} | ${e.return} | ${e.score} |`),
+    '',
+    '## Plan latency',
+    '',
+    `![histogram of per-plan latency](latency.svg)`,
+    '',
+    '## Paths',
+    '',
+    'Each figure: the maze (brown walls), the executed path (thick red), the candidate plans at the start and at',
+    'one and two thirds of the episode (thin blue), the start (green dot) and the goal (red dot; the dashed circle',
+    'is the success radius).',
     '',
     ...svgs,
     '',
