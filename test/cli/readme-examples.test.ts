@@ -355,7 +355,7 @@ for (const { ex, p } of ordered) {
     assert.ok(STAGE.includes(cmd), `no stage for ${cmd}`);
     const t0 = performance.now();
     await (RUNNERS[cmd] ?? DEFAULT_RUNNER)(rewrite(p.argv), ex, p);
-    console.log(`[figure] readme example ${((performance.now() - t0) / 1000).toFixed(1)} s: kdp ${p.argv.join(' ')}`);
+    console.log(`\n[figure] readme example ${((performance.now() - t0) / 1000).toFixed(1)} s: kdp ${p.argv.join(' ')}`);
   });
 }
 
