@@ -17,7 +17,7 @@ const box = z.object({
   type: z.literal('box'), x: z.number(), y: z.number(), z: z.number().optional(),
   sx: z.number().positive(), sy: z.number().positive(), sz: z.number().positive(), yawDeg: z.number().optional(),
 });
-const layout = z.union([z.array(z.discriminatedUnion('type', [cylinder, box])), z.object({ obstacles: z.array(z.discriminatedUnion('type', [cylinder, box])) }).passthrough()]);
+const obstacleList = z.array(z.discriminatedUnion('type', [cylinder, box]));
 
 /** What an obstacle file must look like, for error messages. */
 export const OBSTACLE_FORMAT = '{"obstacles":[{"type":"cylinder","x":1,"y":0,"radius":0.15,"height":2},'
@@ -40,14 +40,20 @@ export function parseObstacles(json: unknown, file = '<obstacles>', episode?: nu
     return parseObstacles({ obstacles: eps.data.episodes[episode]!.obstacles }, `${file}#${episode}`);
   }
   if (episode !== undefined) throw new ConfigError(`#${episode} selects an episode of a dataset's layouts.json, but this file has no "episodes"`, { file, hint: `expected ${OBSTACLE_FORMAT}` });
-  const r = layout.safeParse(json);
+  // validate the list itself (not a union of the two file shapes) so the error points at the bad obstacle
+  const isObj = typeof json === 'object' && json !== null && !Array.isArray(json);
+  const list: unknown = Array.isArray(json) ? json : isObj ? (json as { obstacles?: unknown }).obstacles : undefined;
+  const hint = `expected ${OBSTACLE_FORMAT}; see docs/crazyflie.md (Obstacle layouts)`;
+  if (!Array.isArray(list)) {
+    throw new ConfigError(isObj ? 'no "obstacles" array at the top level' : `the file holds ${json === null ? 'null' : typeof json}, not an obstacle layout`, { file, hint });
+  }
+  const r = obstacleList.safeParse(list);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const where = issue?.path.length ? `/${issue.path.join('/')}` : 'the top level';
-    throw new ConfigError(`invalid obstacle layout at ${where}: ${issue?.message ?? 'bad shape'}`, { file, hint: `expected ${OBSTACLE_FORMAT}; see docs/crazyflie.md (Obstacle layouts)` });
+    const where = `/${Array.isArray(json) ? '' : 'obstacles/'}${issue?.path.join('/') ?? ''}`;
+    throw new ConfigError(`invalid obstacle layout at ${where}: ${issue?.message ?? 'bad shape'}`, { file, hint });
   }
-  const list = Array.isArray(r.data) ? r.data : r.data.obstacles;
-  return list.map((o) => ({ ...o })) as Obstacle[];
+  return r.data.map((o) => ({ ...o })) as Obstacle[];
 }
 
 /** Read `FILE` (an obstacle layout) or `FILE#i` (episode i of a dataset's layouts.json). */
