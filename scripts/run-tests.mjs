@@ -58,7 +58,8 @@ function runOne(file) {
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => { out += `\n[run-tests] TIMEOUT after ${timeoutMs} ms\n`; child.kill('SIGKILL'); }, timeoutMs);
+    const limit = suiteTimeoutMs(file);
+    const timer = setTimeout(() => { out += `\n[run-tests] TIMEOUT after ${limit} ms\n`; child.kill('SIGKILL'); }, limit);
     child.on('close', (code) => {
       clearTimeout(timer);
       const c = countsOf(out, code);
@@ -81,6 +82,12 @@ function runOne(file) {
       resolve();
     });
   });
+}
+
+// a suite that runs many processes end to end (the README examples) declares `@timeout-s N` in its first lines
+function suiteTimeoutMs(f) {
+  const m = /@timeout-s (\d+)/.exec(readFileSync(f, 'utf8').slice(0, 400));
+  return m && !process.env.KDP_TEST_TIMEOUT_MS ? Math.max(timeoutMs, Number(m[1]) * 1000) : timeoutMs;
 }
 
 // suites that measure real-time behaviour (link loss within 100 ms, serial stalls) declare `@serial` in their
