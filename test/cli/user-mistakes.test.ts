@@ -60,4 +60,11 @@ for (const [args, exit, code, message] of CASES) {
   });
 }
 
+test('kdp fly without --obstacles warns that the planner assumes an empty field', () => {
+  const r = runKdp(['fly', '--goal', '0.5,0,0.5', '--uri', 'udp://127.0.0.1:9', '--timeout', '1', '--link-timeout', '100'], { timeoutMs: 60_000 });
+  assert.match(r.stderr, /warning: no --obstacles given: the planner assumes an empty field/);
+  assert.is(r.status, 1, r.stderr); // nobody listens on port 9: link lost, a typed error
+  assert.match(r.stderr, /E_DISCONNECTED/);
+});
+
 test.run();
