@@ -217,8 +217,8 @@ const RUNNERS: Record<string, Runner> = {
       else assert.match(r.stdout, /reached the goal/);
     } finally { await sim.stop(); }
   },
-  async 'sim so100'(argv, ex, p) {
-    if (p.background) return; // the next example (arm / calibrate) starts it with these flags
+  async 'sim so100'(argv, ex) {
+    // started on its own here (a `&` example too); the arm / calibrate examples start their own simulator
     const sim = await background(argv, /SO-100 simulator|"event":"ready"/);
     assert.is(await sim.stop(), 0, ex.text);
   },
