@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs each uvu suite in its own Node process (isolation: one crashing suite cannot hide the others;
-// --expose-gc for allocation tests), two at a time, and prints one closing line "N passed, N failed".
+// --expose-gc for allocation tests), two at a time, and prints one closing line "N passed, N failed, N skipped".
+// A suite file that runs no test at all fails (a guard that returned early, a missing test.run()): it proves nothing.
+// Skips are visible: uvu's `test.skip` (only for optional hardware, with the reason in the name) is counted.
 //   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64
 //   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
 //   node scripts/run-tests.mjs --suite arm64   # test/arm64/*.ts (emulated aarch64 node vs this host; needs qemu)
@@ -33,7 +35,20 @@ const jobs = Number(process.env.KDP_TEST_JOBS ?? Math.min(2, availableParallelis
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
+
+/** Counts from uvu's closing summary (its `Total` excludes skipped tests). */
+function countsOf(out, exitCode) {
+  const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const skip = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  let f = total - ok;
+  let reason = '';
+  if (exitCode !== 0 && f === 0) { f = 1; reason = 'crashed or timed out outside a test'; }
+  else if (total === 0 && skip === 0) { f = 1; reason = 'ran 0 tests'; }
+  return { passed: ok, failed: f, skipped: skip, reason };
+}
 
 function runOne(file) {
   return new Promise((resolve) => {
@@ -44,31 +59,36 @@ function runOne(file) {
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => { out += `\n[run-tests] TIMEOUT after ${timeoutMs} ms\n`; child.kill('SIGKILL'); }, timeoutMs);
+    const limit = suiteTimeoutMs(file);
+    const timer = setTimeout(() => { out += `\n[run-tests] TIMEOUT after ${limit} ms\n`; child.kill('SIGKILL'); }, limit);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      let p = ok;
-      let f = total - ok - skipped;
-      if (code !== 0 && f === 0) f = Math.max(1, total - ok); // crash or timeout outside a test
-      passed += p;
-      failed += f;
+      const c = countsOf(out, code);
+      passed += c.passed;
+      failed += c.failed;
+      skipped += c.skipped;
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      const status = code === 0 && f === 0 ? 'ok  ' : 'FAIL';
-      process.stdout.write(`${status} ${relative('.', file)}  (${p} passed, ${f} failed, ${secs}s)\n`);
-      if (status === 'FAIL' || process.env.KDP_TEST_VERBOSE) {
-        failures.push(file);
+      const ok = code === 0 && c.failed === 0;
+      const status = ok ? 'ok  ' : 'FAIL';
+      const skip = c.skipped ? `, ${c.skipped} skipped` : '';
+      process.stdout.write(`${status} ${relative('.', file)}  (${c.passed} passed, ${c.failed} failed${skip}, ${secs}s)${c.reason ? ` — ${c.reason}` : ''}\n`);
+      if (!ok) failures.push(file);
+      if (!ok || process.env.KDP_TEST_VERBOSE) {
         process.stdout.write(out.split('\n').map((l) => `    ${l}`).join('\n') + '\n');
       } else {
-        // still show figures printed by bench suites
-        const figures = out.split('\n').filter((l) => l.startsWith('[figure]'));
+        // still show figures printed by bench suites, and why a test was skipped
+        const figures = out.split('\n').filter((l) => l.startsWith('[figure]') || l.startsWith('[skip]'));
         if (figures.length) process.stdout.write(figures.map((l) => `    ${l}`).join('\n') + '\n');
       }
       resolve();
     });
   });
+}
+
+// a suite that runs many processes end to end (the README examples) declares `@timeout-s N` in its first lines
+function suiteTimeoutMs(f) {
+  const m = /@timeout-s (\d+)/.exec(readFileSync(f, 'utf8').slice(0, 400));
+  return m && !process.env.KDP_TEST_TIMEOUT_MS ? Math.max(timeoutMs, Number(m[1]) * 1000) : timeoutMs;
 }
 
 // suites that measure real-time behaviour (link loss within 100 ms, serial stalls) declare `@serial` in their
@@ -82,5 +102,5 @@ await Promise.all(Array.from({ length: jobs }, async () => {
 for (const f of serial) await runOne(f);
 if (files.length === 0) { console.log('no test files found'); failed += 1; }
 if (failures.length) console.log(`\nfailed suites: ${failures.join(', ')}`);
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exitCode = failed > 0 ? 1 : 0;

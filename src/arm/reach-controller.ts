@@ -26,6 +26,12 @@ import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
 
 export const ARM_ENV = 'so100-reach';
 
+/** |a − b| in 3-D. Math.hypot is a builtin V8 does not inline: it boxes its result (16 B per call on the tick). */
+function dist3(ax: number, ay: number, az: number, bx: number, by: number, bz: number): number {
+  const dx = ax - bx, dy = ay - by, dz = az - bz;
+  return Math.sqrt(dx * dx + dy * dy + dz * dz);
+}
+
 export interface ReachControllerOptions {
   /** candidate plans per invoke (default 32) */
   candidates?: number;
@@ -128,7 +134,7 @@ export class ReachController {
         forwardKinematics(q, fk);
         let j2 = 0;
         for (let i = 0; i < 4; i++) { const d = q[i]! - anchor[i]!; j2 += d * d; }
-        return Math.hypot(fk[0]! - target[0]!, fk[1]! - target[1]!, fk[2]! - target[2]!) + wAnchor * Math.sqrt(j2);
+        return dist3(fk[0]!, fk[1]!, fk[2]!, target[0]!, target[1]!, target[2]!) + wAnchor * Math.sqrt(j2);
       },
       actionLow: -Infinity, actionHigh: Infinity,
     });
@@ -167,9 +173,9 @@ export class ReachController {
     for (let i = 0; i < 6; i++) this.qScratch[i] = p[last + i]!;
     for (let i = 0; i < 4; i++) this.anchor[i] = p[last + i]!;
     forwardKinematics(this.qScratch, this.planEnd);
-    this.planEndErrorM = Math.hypot(this.planEnd[0]! - this.target[0]!, this.planEnd[1]! - this.target[1]!, this.planEnd[2]! - this.target[2]!);
+    this.planEndErrorM = dist3(this.planEnd[0]!, this.planEnd[1]!, this.planEnd[2]!, this.target[0]!, this.target[1]!, this.target[2]!);
     // the plan's action `look` env steps ahead (plan step k covers env steps k·fs .. k·fs + fs − 1)
-    const dist = Math.hypot(this.ee[0]! - this.target[0]!, this.ee[1]! - this.target[1]!, this.ee[2]! - this.target[2]!);
+    const dist = dist3(this.ee[0]!, this.ee[1]!, this.ee[2]!, this.target[0]!, this.target[1]!, this.target[2]!);
     const settle = dist < this.settleR;
     const u = this.look / fs;
     const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
@@ -195,6 +201,6 @@ export class ReachController {
   /** Distance (m) of FK(q) to the target. */
   errorM(q: ArrayLike<number>): number {
     forwardKinematics(q, this.fkScratch);
-    return Math.hypot(this.fkScratch[0]! - this.target[0]!, this.fkScratch[1]! - this.target[1]!, this.fkScratch[2]! - this.target[2]!);
+    return dist3(this.fkScratch[0]!, this.fkScratch[1]!, this.fkScratch[2]!, this.target[0]!, this.target[1]!, this.target[2]!);
   }
 }

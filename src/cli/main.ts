@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { KdpError, UsageError } from '../errors.js';
-import { logger, setLogLevel } from '../log.js';
+import { setLogLevel } from '../log.js';
 import type { CommandContext, CommandSpec, OptionSpec } from './command.js';
 import { COMMANDS } from './registry.js';
 
@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     }));
     let parsed;
     try {
-      parsed = parseArgs({ args: resolved.rest, options, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: joinNegativeValues(resolved.rest, options), options, allowPositionals: true, strict: true });
     } catch (e) {
       throw new UsageError((e as Error).message, `run \`kdp ${resolved.name} --help\``);
     }
@@ -140,15 +140,37 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * `--geofence -0.5,-1,0,3,1,1`: node's parseArgs reads a value that starts with "-" as an option and refuses
+ * it. A value that looks like a negative number (or a list starting with one) after a string option is joined
+ * as `--name=value`, so examples run as a user types them.
+ */
+export function joinNegativeValues(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const stringFlags = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    stringFlags.add(`--${name}`);
+    if (o.short) stringFlags.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!, next = args[i + 1];
+    if (a === '--') { out.push(...args.slice(i)); break; }
+    if (stringFlags.has(a) && next !== undefined && /^-(\d|\.\d)/.test(next)) { out.push(`${a}=${next}`); i++; continue; }
+    out.push(a);
+  }
+  return out;
+}
+
 export function reportError(e: unknown, json: boolean): number {
   const code = e instanceof UsageError ? 2 : 1;
   if (e instanceof KdpError) {
     if (json) process.stdout.write(JSON.stringify(e.toJSON()) + '\n');
     process.stderr.write(`error [${e.code}]: ${e.message}\n`);
   } else {
-    logger().error({ err: e }, 'unexpected failure');
+    // a bug, not a user mistake: one message with the stack (printed once), and where to report it
     if (json) process.stdout.write(JSON.stringify({ error: 'Error', code: 'E_INTERNAL', message: String((e as Error)?.message ?? e) }) + '\n');
-    process.stderr.write(`error [E_INTERNAL]: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`error [E_INTERNAL]: ${(e as Error)?.stack ?? String(e)}\n  → this is a bug in kdp, not in your input: please report it with the command line\n`);
   }
   return code;
 }

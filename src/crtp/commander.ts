@@ -1,12 +1,12 @@
 /**
- * Setpoint encoders (protocols.md §1.3–1.4). Each writes header + payload into a caller-owned buffer
+ * Setpoint encoders (firmware-bridge/crazyflie/README.md, "Setpoints"). Each writes header + payload into a caller-owned buffer
  * (≥ 31 bytes is always enough) and returns the packet length. No allocation.
  * Argument conventions follow cflib's `Commander` (degrees, deg/s, m, m/s); the legacy-protocol fallbacks
  * (protocol ≤ 8 → generic types 1/2/5 with the yaw rate negated) are applied when `protocolVersion` says so.
  */
 import { writeF32, writeI16, writeU16, writeU32 } from './bytes.js';
 import { CrtpPort, crtpHeader, ensureCapacity } from './packet.js';
-import { compressQuaternion } from './quat.js';
+import { compressQuaternionBits } from './quat.js';
 
 export const GenericSetpointType = {
   STOP: 0,
@@ -119,7 +119,7 @@ export function encodeFullState(out: Uint8Array, s: FullStateSetpoint): number {
   writeI16(out, 2, i16(s.x * 1000)); writeI16(out, 4, i16(s.y * 1000)); writeI16(out, 6, i16(s.z * 1000));
   writeI16(out, 8, i16(s.vx * 1000)); writeI16(out, 10, i16(s.vy * 1000)); writeI16(out, 12, i16(s.vz * 1000));
   writeI16(out, 14, i16(s.ax * 1000)); writeI16(out, 16, i16(s.ay * 1000)); writeI16(out, 18, i16(s.az * 1000));
-  writeU32(out, 20, compressQuaternion(s.qx, s.qy, s.qz, s.qw));
+  writeU32(out, 20, compressQuaternionBits(s.qx, s.qy, s.qz, s.qw));
   writeI16(out, 24, i16(s.rollRateRadS * 1000)); writeI16(out, 26, i16(s.pitchRateRadS * 1000)); writeI16(out, 28, i16(s.yawRateRadS * 1000));
   return 30;
 }

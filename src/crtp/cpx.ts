@@ -1,5 +1,5 @@
 /**
- * CPX over UART framing (protocols.md §1.8c/§1.10): `[0xFF][len][payload…][xor]`, xor over start, len and
+ * CPX over UART framing (firmware-bridge/crazyflie/README.md, "CPX over UART"): `[0xFF][len][payload…][xor]`, xor over start, len and
  * payload; `FF 00` is the clear-to-send token. CPX payload = 2-byte routing header + data.
  */
 import { ProtocolError } from '../errors.js';

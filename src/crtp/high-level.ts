@@ -1,5 +1,5 @@
 /**
- * High-level commander encoders (port 8, protocols.md §1.5). Yaw in radians here. `groupMask` 0 = all.
+ * High-level commander encoders (port 8, firmware-bridge/crazyflie/README.md). Yaw in radians here. `groupMask` 0 = all.
  * The `*_2` command ids are used when the protocol allows (GO_TO_2 ≥ 8, START_TRAJECTORY_2 ≥ 10).
  */
 import { writeF32, writeU32 } from './bytes.js';

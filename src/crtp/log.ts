@@ -1,5 +1,5 @@
 /**
- * Log subsystem encoders (port 5, protocols.md §1.6): TOC v2 on channel 0, block control on channel 1.
+ * Log subsystem encoders (port 5, firmware-bridge/crazyflie/README.md): TOC v2 on channel 0, block control on channel 1.
  * TOC encoders take the port so the param TOC (port 2) shares them.
  */
 import { writeCString, writeU16, writeU32 } from './bytes.js';

@@ -1,5 +1,5 @@
 /**
- * CRTP packet basics (protocols.md §1.1–1.2): 1 header byte + 0..30 payload bytes.
+ * CRTP packet basics (firmware-bridge/crazyflie/README.md, "Packet"): 1 header byte + 0..30 payload bytes.
  * Header: port in bits 7..4, link bits 3..2 (ignored on decode; cflib sets them to 0b11, the firmware to 0),
  * channel in bits 1..0. Null packet: (header & 0xF3) === 0xF3.
  */

@@ -1,5 +1,5 @@
 /**
- * Param subsystem encoders (port 2, protocols.md §1.7). TOC requests: use `encodeTocInfo/encodeTocItem` with
+ * Param subsystem encoders (port 2, firmware-bridge/crazyflie/README.md). TOC requests: use `encodeTocInfo/encodeTocItem` with
  * `CrtpPort.PARAM`.
  */
 import { writeCString, writeU16 } from './bytes.js';

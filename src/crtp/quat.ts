@@ -6,6 +6,14 @@
 const SQRT1_2 = Math.SQRT1_2;
 
 export function compressQuaternion(x: number, y: number, z: number, w: number): number {
+  return compressQuaternionBits(x, y, z, w) >>> 0;
+}
+
+/**
+ * The same 32 bits as a signed int32, for encoders that write them straight into a buffer: a uint32 with the
+ * top bit set is not a small integer in V8, so returning it unsigned boxes a heap number on every call.
+ */
+export function compressQuaternionBits(x: number, y: number, z: number, w: number): number {
   const ax = Math.abs(x), ay = Math.abs(y), az = Math.abs(z), aw = Math.abs(w);
   let largest = 0;
   let big = ax;
@@ -19,9 +27,9 @@ export function compressQuaternion(x: number, y: number, z: number, w: number): 
     const v = i === 0 ? x : i === 1 ? y : i === 2 ? z : w;
     const neg = (v < 0) !== negLargest ? 1 : 0;
     const mag = Math.min(511, Math.floor(511 * (Math.abs(v) / SQRT1_2) + 0.5));
-    comp = ((comp << 10) | (neg << 9) | mag) >>> 0;
+    comp = (comp << 10) | (neg << 9) | mag;
   }
-  return comp >>> 0;
+  return comp | 0;
 }
 
 /** Decompress into `out` (x, y, z, w); returns out. */

@@ -1,5 +1,5 @@
 /**
- * Value types of log and param TOC entries (protocols.md §1.6–1.7) and typed read/write of values.
+ * Value types of log and param TOC entries (firmware-bridge/crazyflie/README.md, "Log and param") and typed read/write of values.
  */
 import { readF32, readF64, readI16, readI32, readI8, readU16, readU32, writeF32, writeF64, writeU16, writeU32 } from './bytes.js';
 

@@ -1,7 +1,7 @@
 /**
  * Feetech STS/SMS series (STS3215) control table, addressed by the register names lerobot uses
  * (`STS_SMS_SERIES_CONTROL_TABLE`), plus the protocol constants of the SCS/STS serial protocol.
- * Facts from docs protocols.md §2; no code from lerobot or the Feetech SDK.
+ * Facts: firmware-bridge/feetech/README.md; no code from lerobot or the Feetech SDK.
  */
 
 export interface RegisterSpec {

@@ -75,6 +75,21 @@ export interface EvalResult {
   /** fixed arenas the planning reserves: the generator's + the learned scorer's (when it runs) */
   arenaBytes: number;
   svgs?: string[];
+  /** one row per episode: where it started, the goal, when it first reached the goal (null: never), return, score */
+  episodeResults: EpisodeResult[];
+  /** plan latencies in log-spaced bins (µs): counts[i] plans took edgesUs[i] ≤ t < edgesUs[i + 1] */
+  planLatencyHistogram: { edgesUs: number[]; counts: number[] };
+}
+
+export interface EpisodeResult {
+  episode: number;
+  seed: number;
+  start: number[];
+  goal: number[];
+  steps: number;
+  stepsToGoal: number | null;
+  return: number;
+  score: number;
 }
 
 /** Closed-loop evaluation: `episodes` episodes of the env with the model planning in the loop. */
@@ -109,12 +124,17 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   const svgs: string[] = [];
   if (o.record) mkdirSync(o.record, { recursive: true });
   const log: string[] = [];
+  const episodeResults: EpisodeResult[] = [];
   try {
     for (let ep = 0; ep < o.episodes; ep++) {
       if (o.signal?.aborted) break;
       env.reset(o.seed + ep);
       loop.reset();
-      let ret = 0, lastReward = 0;
+      let ret = 0, lastReward = 0, steps = 0;
+      let stepsToGoal: number | null = null;
+      env.observe(state);
+      env.goal(goal);
+      const start = info.positionDims.map((d) => r3(state[d]!)), goalAt = Array.from(goal, r3);
       const path: number[][] = [];
       const snapshots: number[][][][] = [];
       const drawSvg = o.record !== undefined && ep < (o.svgEpisodes ?? 20);
@@ -126,6 +146,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
         virtual?.advanceUs(tickUs);
         lastReward = env.step(action);
         ret += lastReward;
+        steps = t + 1;
+        if (lastReward > 0 && stepsToGoal === null) stepsToGoal = t + 1;
         if (o.record) {
           log.push(JSON.stringify({ ep, t, s: round(state), a: round(action), r: lastReward, status, plan: loop.selected }));
           if (drawSvg) {
@@ -139,6 +161,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
       if (lastReward > 0) successes++;
       const score = env.normalizedScore(ret);
       scores.push(score);
+      episodeResults.push({ episode: ep, seed: o.seed + ep, start, goal: goalAt, steps, stepsToGoal, return: ret, score: r1(score) });
       o.onEpisode?.(ep, ret, score);
       if (drawSvg) {
         const file = join(o.record!, `episode-${String(ep).padStart(3, '0')}.svg`);
@@ -162,7 +185,22 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: virtual ? 'virtual' : 'real', replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0),
     ...(svgs.length ? { svgs } : {}),
+    episodeResults,
+    planLatencyHistogram: logHistogram(loop.planLatency.retained()),
   };
+}
+
+/** Counts in log-spaced bins, 4 per decade, from the decade below the fastest to the one above the slowest. */
+export function logHistogram(us: Float64Array): { edgesUs: number[]; counts: number[] } {
+  if (us.length === 0) return { edgesUs: [], counts: [] };
+  let lo = Infinity, hi = 0;
+  for (const v of us) { if (v > 0 && v < lo) lo = v; if (v > hi) hi = v; }
+  if (!Number.isFinite(lo)) lo = 1;
+  const k0 = Math.floor(Math.log10(lo) * 4), k1 = Math.ceil(Math.log10(Math.max(hi, lo * 1.0001)) * 4);
+  const edgesUs = Array.from({ length: k1 - k0 + 1 }, (_, i) => r1(10 ** ((k0 + i) / 4)));
+  const counts = new Array<number>(k1 - k0).fill(0);
+  for (const v of us) counts[Math.min(k1 - k0 - 1, Math.max(0, Math.floor(Math.log10(Math.max(v, lo)) * 4) - k0))]!++;
+  return { edgesUs, counts };
 }
 
 function candidatePaths(loop: RecedingHorizonLoop, pos: number[], step: number, H: number): number[][][] {
@@ -184,10 +222,19 @@ async function episodeSvg(env: PlanningEnv, path: number[][], snapshots: number[
     { points: path, stroke: '#c0392b', width: 3, opacity: 0.95 },
   ];
   const start: [number, number] | undefined = path[0] ? [path[0][0]!, path[0][1]!] : undefined;
-  return mazeSvg(env as Maze2dEnv, { paths, goal: [goal[0]!, goal[1]!], ...(start ? { start } : {}), title });
+  return mazeSvg(env as Maze2dEnv, {
+    paths, goal: [goal[0]!, goal[1]!], ...(start ? { start } : {}), title, cell: 96, caption: title,
+    legend: [
+      { kind: 'line', color: '#c0392b', label: 'executed path' },
+      { kind: 'thin', color: '#7a9cc6', label: 'candidate plans (start, 1/3, 2/3 of the episode)' },
+      { kind: 'dot', color: '#2a9d4b', label: 'start' },
+      { kind: 'ring', color: '#c0392b', label: 'goal (dashed: success radius 0.5)' },
+    ],
+  });
 }
 
 function round(a: Float32Array): number[] {
   return Array.from(a, (v) => Math.round(v * 1000) / 1000);
 }
 function r1(x: number): number { return Math.round(x * 10) / 10; }
+function r3(x: number): number { return Math.round(x * 1000) / 1000; }

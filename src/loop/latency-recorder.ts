@@ -15,6 +15,13 @@ export class LatencyRecorder {
     this.total++;
   }
   get count(): number { return this.total; }
+  /** A copy of the retained samples (µs), oldest first; for histograms in reports, not for the tick. */
+  retained(): Float64Array {
+    const cap = this.samples.length, k = Math.min(this.n, cap);
+    const out = new Float64Array(k);
+    for (let i = 0; i < k; i++) out[i] = this.samples[(this.n - k + i + cap) % cap]!;
+    return out;
+  }
   reset(): void { this.n = 0; this.total = 0; }
   /** Quantiles over the retained samples, or only the most recent `last` of them (cheaper, for live stats). */
   summary(last = Infinity): { count: number; p50: number; p99: number; mean: number; max: number } {

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { TransportError } from '../errors.js';
+import { lookup } from 'node:dns/promises';
+import { isIP, isIPv6 } from 'node:net';
+import { TransportError, UsageError } from '../errors.js';
 import type { MavlinkTarget } from './target.js';
 
 /**
@@ -51,6 +52,13 @@ export class UdpLink implements MavlinkLink {
   }
 
   static async open(target: Extract<MavlinkTarget, { kind: 'udp' }>): Promise<UdpLink> {
+    // a ground-station host that does not resolve would drop every datagram without a word: refuse it up front
+    if (!isIP(target.host)) {
+      try { await lookup(target.host); } catch (e) {
+        throw new UsageError(`--mavlink: cannot resolve host "${target.host}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          'give the ground station\'s IP address or a resolvable name, e.g. udp:127.0.0.1:14550');
+      }
+    }
     const socket = createSocket({ type: isIPv6(target.host) ? 'udp6' : 'udp4', reuseAddr: false });
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: Error): void => reject(new TransportError(`cannot bind MAVLink UDP socket: ${e.message}`, { cause: e, hint: 'is another process using the port?' }));

@@ -13,6 +13,7 @@
  * stayed within `reachTolM` for 5 steps; timeouts = `maxSteps` reached; infos/goal = target, infos/qpos/qvel = the
  * simulator's joint state.
  */
+import { EventLoopYield } from '../util/yield.js';
 import type { D4rlArrays } from '../data/d4rl-hdf5.js';
 import { forwardKinematics, inverseKinematics } from '../sim/so100/kinematics.js';
 import { So100Physics } from '../sim/so100/physics.js';
@@ -100,7 +101,10 @@ export async function generateSo100ReachDataset(opts: ReachOptions): Promise<{ a
   const w16 = new Uint8Array(2);
   let reachSeconds = 0;
   try {
+    const y = new EventLoopYield();
     while (stats.episodes < opts.episodes) {
+      // hand the thread back between episodes so Ctrl-C (the abort signal) is seen
+      if (y.due()) await y.pause();
       if (opts.signal?.aborted) break;
       const tgt = sampleTarget(rng, cfg);
       if (!tgt) continue;

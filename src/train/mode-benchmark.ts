@@ -1,3 +1,4 @@
+import { EventLoopYield } from '../util/yield.js';
 import { Rng } from '../util/rng.js';
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type KeyVariant } from './kdp-trainer.js';
 import { DETOUR_GOAL, DetourProblem, polylineHitsDisc, sampleStart } from './tasks/detour.js';
@@ -35,6 +36,8 @@ export interface ModeBenchmarkOptions {
   onProgress?: (variant: ModeVariant, step: number, total: number, loss: number) => void;
   /** keep the plans of this many held-out conditions per variant (for plots) */
   keepSamples?: number;
+  /** stop at the next yield (≤ 50 ms); the variants finished so far are returned, `interrupted` is set */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_MODE_OPTIONS: ModeBenchmarkOptions = {
@@ -48,21 +51,30 @@ export function variantConfig(v: ModeVariant, base: KdpConfig): KdpConfig {
 }
 
 export interface ModeBenchmarkResult {
+  /** the variants that finished (all of them unless interrupted) */
   variants: Record<string, ModeMetrics>;
+  /** set when `signal` aborted the run: the variant that was cut short (its metrics are not in `variants`) */
+  interrupted?: { variant: ModeVariant; step: number };
   options: Omit<ModeBenchmarkOptions, 'onProgress' | 'config'>;
   /** per variant: kept conditions × samples × H × [x, y] */
   samples: Record<string, number[][][][]>;
 }
 
-export function runModeBenchmark(o: ModeBenchmarkOptions): ModeBenchmarkResult {
+export async function runModeBenchmark(o: ModeBenchmarkOptions): Promise<ModeBenchmarkResult> {
   const problem = new DetourProblem({ horizon: o.horizon, nuisance: o.nuisance, trajectories: o.trajectories, seed: o.seed });
   const variants: Record<string, ModeMetrics> = {};
   const samples: Record<string, number[][][][]> = {};
+  const y = new EventLoopYield();
+  const { onProgress: _p, config: _c, signal: _s, ...options } = o;
   for (const v of o.variants) {
     const cfg = variantConfig(v, { ...DEFAULT_KDP_CONFIG, seed: o.seed, ...o.config });
     const trainer = new KdpTrainer(problem, cfg);
     const t0 = performance.now();
     for (let s = 0; s < o.steps; s++) {
+      if (y.due()) {
+        await y.pause();
+        if (o.signal?.aborted) return { variants, options, samples, interrupted: { variant: v, step: s } };
+      }
       const st = trainer.step();
       if (o.onProgress && (s % 25 === 0 || s === o.steps - 1)) o.onProgress(v, s + 1, o.steps, st.loss);
     }
@@ -71,7 +83,6 @@ export function runModeBenchmark(o: ModeBenchmarkOptions): ModeBenchmarkResult {
     variants[v] = { ...evaluateDetour(trainer, problem, o, o.keepSamples ?? 0, kept), trainSeconds: round(trainSeconds, 1), steps: o.steps };
     samples[v] = kept;
   }
-  const { onProgress: _p, config: _c, ...options } = o;
   return { variants, options, samples };
 }
 

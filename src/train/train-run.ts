@@ -4,7 +4,8 @@ import { readDatasetProvenance } from '../data/provenance.js';
 import { fitNormalizer } from '../data/normalizer.js';
 import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, UsageError } from '../errors.js';
+import { EventLoopYield } from '../util/yield.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { readCheckpointMeta } from '../model/checkpoint-io.js';
 import { checkpointExists, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
@@ -67,6 +68,11 @@ export function gitCommit(): string | undefined {
 /** Train a KDP generator on a dataset, checkpointing atomically and resuming where it stopped. */
 export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult> {
   const info = envInfo(o.env);
+  // a dataset made by kdp names its env: training it as another env (same dims, other maze) gives a useless model
+  const made = readDatasetProvenance(o.dataset);
+  if (made?.env && made.env !== o.env) {
+    throw new UsageError(`--env ${o.env} does not match the dataset: ${o.dataset} was made for ${made.env} (${made.command})`, `pass --env ${made.env}`);
+  }
   const ds = await loadDataset(o.dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
   const layout = layoutFor(ds, { horizon: o.horizon ?? info.horizon, frameSkip: o.frameSkip ?? info.frameSkip, dt: info.dt, useGoal: info.goalDim > 0 });
   layout.stateNames = info.stateNames;
@@ -76,9 +82,15 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   if (!o.fresh && checkpointExists(o.out)) {
     resumeMeta = readCheckpointMeta(o.out);
     const want = identity(o.config, layout, o.env);
-    const have = identity({ ...DEFAULT_KDP_CONFIG, ...(resumeMeta.config as Partial<KdpConfig>) }, resumeMeta.layout, resumeMeta.env);
+    const haveConfig = { ...DEFAULT_KDP_CONFIG, ...(resumeMeta.config as Partial<KdpConfig>) };
+    const have = identity(haveConfig, resumeMeta.layout, resumeMeta.env);
     if (want !== have) {
       throw new CheckpointError(`${o.out} holds a checkpoint of a different run (${have}) than requested (${want})`, { hint: 'pass --fresh to overwrite it, or choose another --out' });
+    }
+    // resuming continues the checkpoint's random streams: another --seed cannot take effect, so say so
+    if (haveConfig.seed !== o.config.seed) {
+      throw new CheckpointError(`${o.out} holds a run with --seed ${haveConfig.seed}; resuming it with --seed ${o.config.seed} would silently keep seed ${haveConfig.seed}`,
+        { hint: `pass --seed ${haveConfig.seed} to resume it, --fresh to start over with seed ${o.config.seed}, or choose another --out` });
     }
     normalizer = resumeMeta.normalizer; // keep the normalizer the weights were trained with
   }
@@ -88,6 +100,10 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   if (resumeMeta) {
     restoreTrainer(o.out, trainer, resumeMeta);
     resumedFrom = trainer.stepCount;
+    if (resumedFrom >= o.steps) {
+      throw new UsageError(`${o.out} is already trained for ${resumedFrom} steps (--steps ${o.steps}): nothing to do`,
+        `raise --steps above ${resumedFrom} to train on, or pass --fresh to start over`);
+    }
     o.onLog?.(`resuming ${o.out} from step ${resumedFrom}`);
   } else {
     writeCalibration(o.out, problem.calibrationConditions(1024));
@@ -111,6 +127,7 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   const startStep = trainer.stepCount;
   let interrupted = false;
   let wps = 0;
+  const y = new EventLoopYield();
   while (trainer.stepCount < o.steps) {
     if (o.signal?.aborted) { interrupted = true; break; }
     last = trainer.step();
@@ -125,8 +142,8 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
       });
       o.onEval?.(trainer.stepCount, r);
     }
-    // yield to the event loop now and then so SIGINT is seen
-    if (trainer.stepCount % 20 === 0) await new Promise((r) => setImmediate(r));
+    // hand the thread back every 50 ms so SIGINT is seen (a step can take long with large batches)
+    if (y.due()) await y.pause();
   }
   save();
   return {

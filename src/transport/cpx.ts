@@ -1,6 +1,6 @@
 /**
  * `serial:///dev/ttyAMA0?baud=576000`: CRTP over CPX on the Crazyflie's UART2 ("cpxOverUART2" forced deck,
- * custom firmware build) — protocols.md §1.8c. Runs over any byte `Transport`; the URI factory uses the shared
+ * custom firmware build) — framing in firmware-bridge/crazyflie/README.md. Runs over any byte `Transport`; the URI factory uses the shared
  * `SerialTransport` (src/transport/serial.ts, serialport) for real ports.
  *
  * Flow control: a sender needs a clear-to-send token (`FF 00`) before each packet; the receiver answers every

@@ -1,5 +1,5 @@
 /**
- * Crazyradio PA / 2.0 (PA-compatible USB protocol) — protocols.md §1.8a.
+ * Crazyradio PA / 2.0 (PA-compatible USB protocol) (Bitcraze's Crazyradio USB protocol notes).
  *  - `Crazyradio`: the dongle (vendor control requests: channel, address, data rate, power, ARD, ARC, ACK enable,
  *    continuous carrier) and one ESB exchange = one bulk OUT on EP1 then one bulk IN on EP1 (status + ack payload).
  *  - `RadioLink`: a `CrtpLink` for `radio://0/80/2M/E7E7E7E7E7`: a polling loop that strictly alternates OUT/IN,

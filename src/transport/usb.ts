@@ -1,5 +1,5 @@
 /**
- * `usb://0`: the Crazyflie's own micro-USB port (VID 0x0483, PID 0x5740, vendor class) — protocols.md §1.8b.
+ * `usb://0`: the Crazyflie's own micro-USB port (VID 0x0483, PID 0x5740, vendor class) (Bitcraze's USB protocol notes).
  * Vendor request `0x40/0x01 value 1 index 1` switches CRTP to USB; then raw CRTP packets on bulk EP1 OUT / EP1 IN
  * (64-byte reads, short timeout). No ACK/polling protocol. Bench/ground use only (the CF is USB-powered).
  */

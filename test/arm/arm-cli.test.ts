@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSo100Config } from '../../src/so100/config.js';
-import { hasSocat, startSimChild, type SimChild } from '../sim-so100/harness.js';
+import { startSimChild, type SimChild } from '../sim-so100/harness.js';
 import { heldOut, runArmCli } from './harness.js';
+import { requireTool } from '../helpers/tools.js';
 
 const cfg = loadSo100Config();
 let sim: SimChild | undefined;
@@ -17,7 +18,7 @@ let dir = '';
 const BUS = ['--bus-timeout', '100'];
 
 test.before(async () => {
-  if (!hasSocat()) return;
+  requireTool('socat');
   dir = mkdtempSync(join(tmpdir(), 'kdp-arm-cli-'));
   sim = await startSimChild(join(dir, 'arm'));
 });
@@ -29,7 +30,7 @@ test.after(async () => {
 type SimState = { ee: number[]; servos: { torqueEnable: number }[] };
 
 test('kdp arm --json reaches held-out targets within 2 cm and leaves the torque off', async () => {
-  if (!sim) return;
+  if (!sim) throw new Error('the simulator did not start (see the before hook)');
   for (const i of [3, 4]) {
     const ep = heldOut(i, cfg);
     await sim.send({ cmd: 'move', joints: ep.q0 });
@@ -48,7 +49,7 @@ test('kdp arm --json reaches held-out targets within 2 cm and leaves the torque 
 });
 
 test('Ctrl-C → the loop stops, torque off, exit 130', async () => {
-  if (!sim) return;
+  if (!sim) throw new Error('the simulator did not start (see the before hook)');
   await sim.send({ cmd: 'move', joints: [0.8, 0.4, 0.2, 0.2, 0, 0.3] });
   let t0 = 0;
   const run = await runArmCli(sim.ready.pty, [0.15, -0.15, 0.05], ['--timeout', '20', ...BUS], {
@@ -63,7 +64,7 @@ test('Ctrl-C → the loop stops, torque off, exit 130', async () => {
 });
 
 test('an injected overload → exit 3 with the reason, torque off', async () => {
-  if (!sim) return;
+  if (!sim) throw new Error('the simulator did not start (see the before hook)');
   await sim.send({ cmd: 'clear' });
   await sim.send({ cmd: 'move', joints: [0.8, 0.4, 0.2, 0.2, 0, 0.3] });
   const s = sim;
@@ -80,7 +81,7 @@ test('an injected overload → exit 3 with the reason, torque off', async () => 
 });
 
 test('usage errors name what is missing', async () => {
-  if (!sim) return;
+  if (!sim) throw new Error('the simulator did not start (see the before hook)');
   const run = await runArmCli(sim.ready.pty, [0.9, 0, 0.1], []);
   assert.ok(run.code !== 0);
   assert.match(run.stderr + run.stdout, /out of the arm's reach/);

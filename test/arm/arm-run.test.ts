@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { runArm } from '../../src/arm/run-arm.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
 import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
-import { createPtyPair, hasSocat, type PtyPair } from '../../src/sim/so100/pty-pair.js';
+import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import { loadSo100Config } from '../../src/so100/config.js';
 import { MODEL_DIR, heldOut } from './harness.js';
+import { requireTool } from '../helpers/tools.js';
 
 const cfg = loadSo100Config();
 const model = loadModelDir(MODEL_DIR);
@@ -37,7 +38,7 @@ async function torqueOff(sim: SimSo100, ms = 1000): Promise<boolean> {
 }
 
 test('reaches a held-out target within 2 cm, then turns the torque off', async () => {
-  if (!hasSocat()) return;
+  requireTool('socat');
   const ep = heldOut(0, cfg);
   const r0 = await rig(ep.q0);
   try {
@@ -58,7 +59,7 @@ test('reaches a held-out target within 2 cm, then turns the torque off', async (
 });
 
 test('an overload bit mid-run → torque-safe stop that says why', async () => {
-  if (!hasSocat()) return;
+  requireTool('socat');
   const ep = heldOut(1, cfg);
   const r0 = await rig(ep.q0);
   try {
@@ -81,7 +82,7 @@ test('an overload bit mid-run → torque-safe stop that says why', async () => {
 });
 
 test('abort (Ctrl-C) → the loop stops and the torque goes off', async () => {
-  if (!hasSocat()) return;
+  requireTool('socat');
   const ep = heldOut(2, cfg);
   const r0 = await rig(ep.q0);
   try {
@@ -96,7 +97,7 @@ test('abort (Ctrl-C) → the loop stops and the torque goes off', async () => {
 });
 
 test('the simulator killed mid-run (pty pair gone) → fault that says why, the run ends at once', async () => {
-  if (!hasSocat()) return;
+  requireTool('socat');
   const ep = heldOut(5, cfg);
   const r0 = await rig(ep.q0);
   try {

@@ -68,4 +68,20 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts`, async () => {
   assert.ok(reached / N >= 0.95, `reached ${reached}/${N}`);
 });
 
+test('simulator killed mid-flight: runFlight returns within 1.5 s of the kill (link watchdog latency)', async () => {
+  const layout = heldOutLayout(3);
+  const sim = await spawnSim(writeLayoutFile(layout), layout.start);
+  let killedAt = 0;
+  const r = await runFlight({
+    uri: sim.uri, model: loadModelDir('models/cf-nav'), goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
+    limits: { maxVelocityXyMps: 1, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null,
+    onEvent: (e) => { if (e.event === 'planning') setTimeout(() => { killedAt = performance.now(); sim.child.kill('SIGKILL'); }, 500); },
+  });
+  const endedAfter = performance.now() - killedAt;
+  await sim.stop();
+  assert.is(r.outcome, 'linkLost');
+  console.log(`\n[figure] fly: runFlight returned ${endedAfter.toFixed(0)} ms after the simulator was killed`);
+  assert.ok(endedAfter < 1500, `runFlight returned ${endedAfter.toFixed(0)} ms after the kill`);
+});
+
 test.run();

@@ -20,7 +20,8 @@ import { ReachController } from '../../src/arm/reach-controller.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
 import { loadSo100Config } from '../../src/so100/config.js';
 import { So100ReachEnv } from '../../src/so100/reach-env.js';
-import { hasSocat, startSimChild } from '../sim-so100/harness.js';
+import { startSimChild } from '../sim-so100/harness.js';
+import { requireTool } from '../helpers/tools.js';
 import { MODEL_DIR, heldOut, runArmCli } from '../arm/harness.js';
 
 const TARGETS = Number(process.env.KDP_ARM_TARGETS ?? 50);
@@ -29,7 +30,7 @@ const BUS_TIMEOUT = process.env.KDP_ARM_BUS_TIMEOUT_MS ?? '100';
 const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
 
 test(`kdp arm reaches ≥ 90 % of ${TARGETS} held-out targets within 2 cm (socat pty, kdp sim so100)`, async () => {
-  if (!hasSocat()) { console.log('[figure] so100 arm bench: skipped (socat not installed)'); return; }
+  requireTool('socat');
   const cfg = loadSo100Config();
   const dir = mkdtempSync(join(tmpdir(), 'kdp-arm-bench-'));
   const sim = await startSimChild(join(dir, 'arm'));

@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { measureAllocations } from '../../src/util/alloc-meter.js';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as crtp from '../../src/crtp/index.js';
@@ -97,17 +98,16 @@ test('log/param value types', () => {
   assert.is(crtp.paramTypeSize(0x07), 8);
 });
 
-test('send-path encoders do not allocate (10k setpoints, heap growth bounded)', () => {
+test('send-path encoders do not allocate: 0 GC events and < 1 KB young-generation growth over 100k setpoints', async () => {
+  assert.ok((globalThis as { gc?: () => void }).gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
   const out = new Uint8Array(32);
   const s: crtp.FullStateSetpoint = { x: 1, y: 2, z: 3, vx: 0, vy: 0, vz: 0, ax: 0, ay: 0, az: 0, qx: 0, qy: 0, qz: 0, qw: 1, rollRateRadS: 0, pitchRateRadS: 0, yawRateRadS: 0 };
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 2000; i++) { crtp.encodeHover(out, 0.1, 0, 0, 0.5); crtp.encodeFullState(out, s); crtp.encodePosition(out, i, 0, 0, 0); }
-  gc?.();
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < 100_000; i++) { crtp.encodeHover(out, 0.1, 0, 0, 0.5); crtp.encodeFullState(out, s); crtp.encodePosition(out, i, 0, 0, 0); crtp.encodeRpyt(out, 0, 0, 0, 0); }
-  gc?.();
-  const grown = process.memoryUsage().heapUsed - before;
-  assert.ok(grown < 64 * 1024, `heap grew ${grown} bytes`);
+  // the shared meter: garbage made per call shows up as GC events or young-generation growth during the loop
+  const r = await measureAllocations((n) => {
+    for (let i = 0; i < n; i++) { crtp.encodeHover(out, 0.1, 0, 0, 0.5); crtp.encodeFullState(out, s); crtp.encodePosition(out, i, 0, 0, 0); crtp.encodeRpyt(out, 0, 0, 0, 0); }
+  }, 100_000);
+  assert.is(r.gcCount, 0, `GC events during 100k setpoints (heap growth ${r.heapGrowthBytes} B)`);
+  assert.ok(r.heapGrowthBytes < 1024, `young generation grew ${r.heapGrowthBytes} bytes`);
 });
 
 test.run();

@@ -86,22 +86,23 @@ test('in-process flight: telemetry published, limits enforced, goal reached', as
   }
 });
 
-test('simulator killed mid-flight: the flight ends with linkLost at once and cleans up', async () => {
+test('simulator killed mid-flight: the flight ends with linkLost, not by its timeout, and cleans up', async () => {
   const layout = heldOutLayout(3);
   const sim = await spawnSim(writeLayoutFile(layout), layout.start);
-  let killedAt = 0;
+  let killed = false;
   const r = await runFlight({
     uri: sim.uri, model: loadModelDir('models/cf-nav'), goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
     limits: { maxVelocityXyMps: 1, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null,
-    onEvent: (e) => { if (e.event === 'planning') setTimeout(() => { killedAt = performance.now(); sim.child.kill('SIGKILL'); }, 500); },
+    onEvent: (e) => { if (e.event === 'planning') setTimeout(() => { killed = true; sim.child.kill('SIGKILL'); }, 500); },
   });
-  const endedAfter = performance.now() - killedAt;
   await sim.stop();
+  assert.ok(killed);
   assert.is(r.outcome, 'linkLost');
   assert.is(r.reached, false);
   assert.is(r.landed, false);
   assert.is(r.collisionSource, 'sim.collisions');
-  assert.ok(endedAfter < 1500, `runFlight returned ${endedAfter.toFixed(0)} ms after the kill`);
+  assert.ok(r.seconds < 40, `ended by the link watchdog, not the 40 s timeout (${r.seconds} s)`);
+  // how soon after the kill it returns is a timing figure: test/bench/crazyflie-fly.test.ts measures and bounds it
 });
 
 test('Ctrl-C mid-flight: the CLI stops streaming and lands where it is', async () => {

@@ -17,6 +17,25 @@ test('kdp demo (npm start) runs the shipped umaze model closed-loop and writes a
   const md = readFileSync(res.report, 'utf8');
   assert.match(md, /normalized score/);
   assert.ok(existsSync(join(out, 'episode-000.svg')));
+  // a readable report: one row per episode, the model named in words (not a JSON blob), a latency histogram
+  const rows = md.split('\n').filter((l) => /^\| \d+ \| \d+ \| \(/.test(l));
+  assert.is(rows.length, 4, md);
+  for (const row of rows) {
+    const cells = row.split('|').map((c) => c.trim());
+    assert.match(cells[5]!, /^(\d+|—)$/, `steps to goal: ${row}`);
+    assert.ok(Number.isFinite(Number(cells[6])) && Number.isFinite(Number(cells[7])), row);
+  }
+  assert.match(md, /\| model \| models\/maze2d-umaze \(int8, 6-bit weights\) \|/);
+  assert.not.match(md, /\{"checkpoint"/, 'no raw provenance JSON');
+  assert.match(md, /!\[histogram of per-plan latency\]\(latency\.svg\)/);
+  const hist = readFileSync(join(out, 'latency.svg'), 'utf8');
+  assert.match(hist, /plan latency \(µs, log scale\)/);
+  assert.ok((hist.match(/<rect /g) ?? []).length > 3, 'bars');
+  // the episode figure: big enough to read, with a caption and a legend naming every mark
+  const svg = readFileSync(join(out, 'episode-000.svg'), 'utf8');
+  const width = Number(/width="(\d+)"/.exec(svg)![1]);
+  assert.ok(width >= 480, `width ${width}`);
+  for (const label of ['executed path', 'candidate plans', 'start', 'goal (dashed: success radius 0.5)']) assert.match(svg, label);
   const human = runKdp(['demo', '--episodes', '1', '--out', join(out, 'h')]);
   assert.is(human.status, 0, human.stderr);
   assert.match(human.stdout, /normalized score .* success/);

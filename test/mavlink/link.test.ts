@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,8 @@ import { MavLinkProtocolV2, common, minimal } from 'node-mavlink';
 import { SerialLink, UdpLink } from '../../src/mavlink/link.js';
 import { MavlinkTelemetry } from '../../src/mavlink/telemetry.js';
 import { decodeFrames } from './helpers.js';
+import { requireTool } from '../helpers/tools.js';
 
-const HAVE_SOCAT = spawnSync('socat', ['-V']).status === 0;
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -41,7 +41,7 @@ test('udpin: listens, answers the last peer (heartbeat + TIMESYNC reply reach th
 });
 
 test('serial link over a socat pty pair: frames arrive intact at the other end', async () => {
-  if (!HAVE_SOCAT) { console.log('skip: socat not installed'); return; }
+  requireTool('socat');
   const dir = mkdtempSync(join(tmpdir(), 'kdp-mavpty-'));
   const a = join(dir, 'ttyA'), b = join(dir, 'ttyB');
   const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });

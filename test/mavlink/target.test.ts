@@ -7,6 +7,7 @@ import { MavLinkPacketSignature } from 'node-mavlink';
 import { ConfigError, UsageError } from '../../src/errors.js';
 import { formatMavlinkTarget, parseMavlinkTarget } from '../../src/mavlink/target.js';
 import { FrameSigner, loadSigningKey } from '../../src/mavlink/signing.js';
+import { openTelemetry } from '../../src/mavlink/telemetry.js';
 
 test('parseMavlinkTarget: udp forms and defaults', () => {
   assert.equal(parseMavlinkTarget(undefined), { kind: 'udp', mode: 'out', host: '127.0.0.1', port: 14550 });
@@ -34,6 +35,19 @@ test('parseMavlinkTarget: errors are UsageErrors with the accepted forms', () =>
       assert.match((e as Error).message, '--mavlink');
     }
   }
+});
+
+test('a udp host that does not resolve is refused when the link opens, not dropped silently', async () => {
+  try {
+    await openTelemetry({ target: 'udp:nohost.invalid' });
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, UsageError);
+    assert.match((e as Error).message, /cannot resolve host "nohost\.invalid"/);
+  }
+  const ok = await openTelemetry({ target: 'udp:127.0.0.1:14550' });
+  assert.ok(ok.telemetry, 'an IP address opens without a lookup');
+  await ok.close();
 });
 
 test('formatMavlinkTarget round-trips', () => {

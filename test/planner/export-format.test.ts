@@ -20,6 +20,7 @@ import { BuiltinOperator, readTflite, TensorType, type ParsedModel } from '../..
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';
 import { buildGolden, GOLDEN_FIXTURES } from '../../src/planner/export/golden-fixtures.js';
 import { mlpForwardReference } from '../../src/model/mlp-spec.js';
+import { requireTool } from '../helpers/tools.js';
 
 const SCHEMA = fileURLToPath(new URL('../../src/planner/tflite/schema/schema.fbs', import.meta.url));
 const w = (activation: 'relu' | 'silu' | 'tanh', seed = 1) =>
@@ -124,9 +125,8 @@ test('fused RELU for relu hidden layers, none on the output layer', () => {
   assert.equal(fcs.map((o) => (o.options?.kind === 'FullyConnectedOptions' ? o.options.fusedActivation : -1)), [1, 1, 0]);
 });
 
-test('flatc --json --raw-binary dumps the file (if flatc is installed)', () => {
-  const probe = spawnSync('flatc', ['--version'], { encoding: 'utf8' });
-  if (probe.status !== 0) { console.log('\n[figure] flatc not installed: dump check skipped'); return; }
+test('flatc --json --raw-binary dumps the file', () => {
+  requireTool('flatc');
   const dir = mkdtempSync(join(tmpdir(), 'kdp-flatc-'));
   try {
     writeFileSync(join(dir, 'm.tflite'), int8Silu.bytes);
@@ -238,9 +238,8 @@ test('models/fixtures golden files are reproducible and consistent with the floa
   }
 });
 
-test('second opinion: ArmNN 20.08 (independent parser) agrees on the golden fixtures (if pyarmnn is installed)', () => {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import pyarmnn'], { encoding: 'utf8' });
-  if (probe.status !== 0) { console.log('\n[figure] pyarmnn not installed: ArmNN check skipped'); return; }
+test('second opinion: ArmNN (Debian python3-pyarmnn, an independent parser) agrees on the golden fixtures', () => {
+  requireTool('pyarmnn');
   const script = fileURLToPath(new URL('../../models/fixtures/armnn_check.py', import.meta.url));
   const r = spawnSync('/usr/bin/python3', [script], { encoding: 'utf8', timeout: 120_000 });
   assert.is(r.status, 0, r.stderr);

@@ -22,12 +22,12 @@ test('the op-coverage seeds load and run unmutated (wasm and reference agree)', 
   }
 });
 
-test('600 mutated models: run or typed error, nothing else, no case over 2 s', () => {
+test('600 mutated models: run or typed error, nothing else', () => {
   const r = fuzzModels(seeds, 600, { seed: 7 });
   assert.equal(r.crashes, [], JSON.stringify(r.crashes.slice(0, 5)));
   assert.ok(r.ran > 0, 'some mutations still load and run');
   assert.ok(Object.keys(r.rejected).length >= 2, `rejections by code: ${JSON.stringify(r.rejected)}`);
-  assert.ok(r.slowestMs < 2000, `slowest ${r.slowestMs} ms (${r.slowestMutation})`);
+  // how slow the slowest case is is a timing figure: `npm run soak` (test/soak/fuzz-tflite.test.ts) bounds it
   console.log(`\n[figure] fuzz 600: ran ${r.ran}, rejected ${JSON.stringify(r.rejected)}, slowest ${r.slowestMs.toFixed(1)} ms`);
 });
 

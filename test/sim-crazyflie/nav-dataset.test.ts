@@ -39,8 +39,13 @@ test('kdp dataset crazyflie-nav writes HDF5 + layouts + provenance', async () =>
   assert.ok(existsSync(`${out}.layouts.json`) && existsSync(`${out}.provenance.json`));
   const layouts = JSON.parse(readFileSync(`${out}.layouts.json`, 'utf8')) as { episodes: unknown[] };
   assert.is(layouts.episodes.length, 3);
-  const ds = await loadD4rlHdf5(out);
-  assert.ok(ds !== undefined);
+  // the file reads back as the crazyflie-nav layout: as many rows as recorded steps, one episode per layout
+  const ds = await loadD4rlHdf5(out, { expect: { stateDim: NAV_OBS_DIM, actionDim: 3 } });
+  assert.is(ds.length, summary.steps);
+  assert.is(ds.episodeEnds.length, 3);
+  assert.is(ds.episodeEnds[ds.episodeEnds.length - 1], ds.length);
+  assert.is(ds.observations.length, ds.length * NAV_OBS_DIM);
+  assert.ok(ds.observations.every((x) => Number.isFinite(x)), 'finite observations');
 });
 
 test.run();

@@ -8,13 +8,13 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FeetechBus } from '../../src/feetech/bus.js';
 import type { FeetechBusOptions } from '../../src/feetech/bus.js';
-import { createPtyPair, hasSocat } from '../../src/sim/so100/pty-pair.js';
+import { createPtyPair } from '../../src/sim/so100/pty-pair.js';
 import type { PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import type { SimSo100Options } from '../../src/sim/so100/sim-so100.js';
 import { SerialTransport } from '../../src/transport/serial.js';
 
-export { hasSocat };
+
 
 export interface Rig {
   dir: string;

@@ -30,8 +30,8 @@ test('positives are the nearest demonstrations by start (kNN) or random (naive)'
   }
 });
 
-test('short training: repulsion keeps both modes, attraction-only collapses to one plan per condition', () => {
-  const r = runModeBenchmark({
+test('short training: repulsion keeps both modes, attraction-only collapses to one plan per condition', async () => {
+  const r = await runModeBenchmark({
     horizon: 16, nuisance: 0, steps: 250, seed: 0, trajectories: 4000, evalConditions: 24, samplesPerCondition: 32,
     variants: ['keyed', 'no-repulsion'], config: { conditionsPerStep: 8, hidden: [128, 128] },
   });
@@ -40,6 +40,22 @@ test('short training: repulsion keeps both modes, attraction-only collapses to o
   assert.ok(n.modeCoverage <= 0.1, `no-repulsion coverage ${n.modeCoverage}`);
   assert.ok(k.modeCoverage >= 0.6, `keyed coverage ${k.modeCoverage}`);
   assert.is(k.startError, 0, 'the first state is clamped to the condition');
+});
+
+test('an abort stops the benchmark at the next yield and returns the variants that finished', async () => {
+  const ac = new AbortController();
+  let abortedAt: string | undefined;
+  const r = await runModeBenchmark({
+    horizon: 8, nuisance: 0, steps: 100_000, seed: 0, trajectories: 500, evalConditions: 4, samplesPerCondition: 8,
+    variants: ['keyed', 'full'], config: { conditionsPerStep: 2, samplesPerCondition: 4, positivesPerCondition: 8, hidden: [16] },
+    onProgress: (v, step) => { if (v === 'keyed' && step > 50 && !abortedAt) { abortedAt = v; ac.abort(); } },
+    signal: ac.signal,
+  });
+  assert.is(abortedAt, 'keyed');
+  assert.ok(r.interrupted, 'marked interrupted');
+  assert.is(r.interrupted!.variant, 'keyed');
+  assert.ok(r.interrupted!.step < 100_000, `stopped at step ${r.interrupted!.step}`);
+  assert.equal(Object.keys(r.variants), [], 'no variant finished');
 });
 
 test('generate() uses the EMA weights and leaves the training weights untouched', () => {

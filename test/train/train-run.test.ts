@@ -8,7 +8,8 @@ import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset, type TrainRunOptions } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
 import { readCheckpointMeta } from '../../src/model/checkpoint-io.js';
-import { CheckpointError, DatasetError, KdpError, UnknownEnvError } from '../../src/errors.js';
+import { CheckpointError, DatasetError, KdpError, UnknownEnvError, UsageError } from '../../src/errors.js';
+import { writeDatasetProvenance } from '../../src/data/provenance.js';
 import { runKdp } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kdp-train-'));
@@ -69,6 +70,41 @@ test('resuming with a different network is refused; --fresh starts over', async 
   }
   const fresh = await trainOnDataset(opts(c, { steps: 5, fresh: true, config: { ...tiny, hidden: [16] } }));
   assert.is(fresh.resumedFrom, null);
+});
+
+test('resuming with another --seed is refused (it could not take effect); a finished run says there is nothing to do', async () => {
+  const c = join(dir, 'seed');
+  await trainOnDataset(opts(c, { steps: 10 }));
+  try {
+    await trainOnDataset(opts(c, { steps: 20, config: { ...tiny, seed: 4 } }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, CheckpointError);
+    assert.match((e as KdpError).message, /--seed 3.*--seed 4/);
+    assert.match((e as KdpError).hint ?? '', /--fresh/);
+  }
+  try {
+    await trainOnDataset(opts(c, { steps: 10 }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, UsageError);
+    assert.match((e as KdpError).message, /already trained for 10 steps/);
+    assert.match((e as KdpError).hint ?? '', /raise --steps/);
+  }
+});
+
+test('a kdp dataset made for another env is refused (same dims, other maze)', async () => {
+  const ds = join(dir, 'prov.hdf5');
+  writeFileSync(ds, readFileSync(dataset));
+  writeDatasetProvenance(ds, { command: 'kdp dataset maze2d --maze umaze', seed: 1, steps: 4000, env: 'maze2d-umaze' });
+  try {
+    await trainOnDataset(opts(join(dir, 'prov'), { dataset: ds, env: 'maze2d-large' }));
+    assert.unreachable('should throw');
+  } catch (e) {
+    assert.instance(e, UsageError);
+    assert.match((e as KdpError).message, /was made for maze2d-umaze/);
+    assert.match((e as KdpError).hint ?? '', /--env maze2d-umaze/);
+  }
 });
 
 test('missing or corrupt dataset and unknown env give typed errors', async () => {

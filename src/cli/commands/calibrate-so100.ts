@@ -22,7 +22,8 @@ export const command: CommandSpec = {
     '`--from ~/.cache/huggingface/lerobot/calibration/robots/so100_follower/my_arm.json` writes one to the servos.',
     '',
     '  kdp calibrate so100 --port /dev/ttyACM0 --id my_arm',
-    '  kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5 --json   (scripted)',
+    '  kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5 --json   (scripted; the simulator',
+    '      moves the joints when started with `kdp sim so100 --pty /tmp/so100 --hand-sweep`)',
   ].join('\n'),
   options: {
     port: { type: 'string', placeholder: '<path>', description: 'serial port of the arm\'s bus adapter' },
@@ -73,7 +74,7 @@ export const command: CommandSpec = {
             ranges = await recordRangesOfMotion(arm.bus, cfg.ids, { durationMs: rangeS * 1000, signal: ctx.signal });
           }
           const same = JOINTS.filter((j) => ranges[j][0] >= ranges[j][1]);
-          if (same.length) throw new ConfigError(`no range of motion recorded for ${same.join(', ')} (min == max)`, { hint: 'move those joints during the recording' });
+          if (same.length) throw new ConfigError(`no range of motion recorded for ${same.join(', ')} (min == max)`, { hint: 'move those joints during the recording (on the simulator: start it with `kdp sim so100 --hand-sweep`)' });
           cal = {} as So100Calibration;
           for (const j of JOINTS) cal[j] = { id: cfg.ids[j], drive_mode: 0, homing_offset: offsets[j], range_min: ranges[j][0], range_max: ranges[j][1] };
           await writeCalibrationToServos(arm.bus, cal);

@@ -49,9 +49,16 @@ export const command: CommandSpec = {
     bar.stop();
     await writeD4rlHdf5(out, res.arrays, { stateDim: NAV_OBS_DIM, actionDim: NAV_ACT_DIM, goalDim: NAV_GOAL_DIM, qposDim: 7, qvelDim: 6, gzip });
     writeJsonAtomic(`${out}.layouts.json`, { seed, dtS: NAV_DT_S, episodes: res.layouts });
-    writeDatasetProvenance(out, { command: `kdp dataset crazyflie-nav --episodes ${episodes} --seed ${seed} --noise ${noise} --max-steps ${maxSteps} --out ${out}`, seed, steps: res.stats.steps, env: 'crazyflie-nav' });
+    writeDatasetProvenance(out, { command: `kdp dataset crazyflie-nav --episodes ${res.stats.episodes} --seed ${seed} --noise ${noise} --max-steps ${maxSteps} --out ${out}`, seed, steps: res.stats.steps, env: 'crazyflie-nav' });
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = { out, seed, noise, ...res.stats, seconds };
-    emitResult(ctx, summary, () => `wrote ${out}: ${res.stats.episodes} flights, ${res.stats.steps} steps, ${res.stats.reached} reached, ${res.stats.collisions} collisions, ${res.stats.timeouts} timeouts, ${seconds} s`);
+    // Ctrl-C: the episodes finished so far are a valid dataset of that many episodes; keep them and say so
+    const interrupted = ctx.signal.aborted;
+    if (interrupted && res.stats.episodes === 0) {
+      process.stderr.write('interrupted before the first episode finished: nothing written\n');
+      return 130;
+    }
+    emitResult(ctx, { ...summary, ...(interrupted ? { interrupted: true } : {}) }, () => `${interrupted ? `interrupted: kept the ${res.stats.episodes} finished of ${episodes} requested episodes — ` : ''}wrote ${out}: ${res.stats.episodes} flights, ${res.stats.steps} steps, ${res.stats.reached} reached, ${res.stats.collisions} collisions, ${res.stats.timeouts} timeouts, ${seconds} s`);
+    return interrupted ? 130 : 0;
   },
 };

@@ -35,10 +35,20 @@ export const command: CommandSpec = {
     const out = optString(ctx, 'out') ?? `data/${maze}.hdf5`;
     const started = Date.now();
     const bar = createProgress(`maze2d ${maze.slice(7)}`, steps, { json: ctx.json, fields: ['episodes', 'goals'] });
-    const res = await writeMaze2dDataset({
-      maze, steps, seed, actionNoise: noise, signal: ctx.signal, progressEvery: 10_000, out, gzip,
-      onProgress: (done, episodes, goals) => bar.update(done, { episodes, goals }),
-    }).finally(() => bar.stop());
+    let done = 0;
+    let res;
+    try {
+      res = await writeMaze2dDataset({
+        maze, steps, seed, actionNoise: noise, signal: ctx.signal, progressEvery: 10_000, out, gzip,
+        onProgress: (n, episodes, goals) => { done = n; bar.update(n, { episodes, goals }); },
+      });
+    } catch (e) {
+      if (!ctx.signal.aborted) throw e;
+      // the file is written in one piece at the end: an interrupted run leaves nothing behind
+      bar.stop();
+      process.stderr.write(`interrupted after about ${done} of ${steps} steps: nothing written (${out} is written only when complete)\n`);
+      return 130;
+    } finally { bar.stop(); }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = { out, maze, steps, seed, noise, episodes: res.episodes, goalsReached: res.goalsReached, seconds };
     emitResult(ctx, summary, () => `wrote ${out}: ${steps} steps, ${res.episodes} episodes, ${res.goalsReached} goals reached, ${seconds} s`);

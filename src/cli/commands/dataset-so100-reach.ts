@@ -46,10 +46,16 @@ export const command: CommandSpec = {
     });
     bar.stop();
     await writeD4rlHdf5(out, res.arrays, { stateDim: REACH_OBS_DIM, actionDim: REACH_ACT_DIM, goalDim: REACH_GOAL_DIM, qposDim: 6, qvelDim: 6, gzip });
-    writeDatasetProvenance(out, { command: `kdp dataset so100-reach --episodes ${episodes} --seed ${seed} --hz ${hz} --max-steps ${maxSteps} --noise ${noise} --tol ${tol} --out ${out}`, seed, steps: res.stats.steps, env: 'so100-reach' });
+    writeDatasetProvenance(out, { command: `kdp dataset so100-reach --episodes ${res.stats.episodes} --seed ${seed} --hz ${hz} --max-steps ${maxSteps} --noise ${noise} --tol ${tol} --out ${out}`, seed, steps: res.stats.steps, env: 'so100-reach' });
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const summary = { out, seed, ...res.stats, seconds };
-    emitResult(ctx, summary, () => `wrote ${out}: ${res.stats.episodes} episodes, ${res.stats.steps} steps, reached ${res.stats.reached}/${res.stats.episodes} (mean final error ${(res.stats.meanFinalErrorM * 100).toFixed(2)} cm), ${res.stats.rejected} rejected (overload), ${seconds} s`);
-    return 0;
+    // Ctrl-C: the episodes finished so far are a valid dataset of that many episodes; keep them and say so
+    const interrupted = ctx.signal.aborted;
+    if (interrupted && res.stats.episodes === 0) {
+      process.stderr.write('interrupted before the first episode finished: nothing written\n');
+      return 130;
+    }
+    emitResult(ctx, { ...summary, ...(interrupted ? { interrupted: true } : {}) }, () => `${interrupted ? `interrupted: kept the ${res.stats.episodes} finished of ${episodes} requested episodes — ` : ''}wrote ${out}: ${res.stats.episodes} episodes, ${res.stats.steps} steps, reached ${res.stats.reached}/${res.stats.episodes} (mean final error ${(res.stats.meanFinalErrorM * 100).toFixed(2)} cm), ${res.stats.rejected} rejected (overload), ${seconds} s`);
+    return interrupted ? 130 : 0;
   },
 };

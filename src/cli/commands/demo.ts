@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
+import { latencyHistogramSvg } from '../../envs/maze2d/svg.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { hostPlatform } from '../../util/platform.js';
 import { optFlag, optNumber, optString, type CommandSpec, type CommandContext } from '../command.js';
@@ -54,7 +55,12 @@ export const command: CommandSpec = {
     const reportPath = join(out, 'report.md');
     // under emulation the plans and score are real, the clock measures the emulator: no latencies
     const emulated = hostPlatform().emulated;
-    writeFileAtomic(reportPath, report(result, modelDir, model.manifest.provenance, out, emulated));
+    if (!emulated) {
+      writeFileAtomic(join(out, 'latency.svg'), latencyHistogramSvg(result.planLatencyHistogram, {
+        title: `${result.env}: ${result.plans} plans, ${result.candidates} candidates each`, p50: result.planLatencyUs.p50, p99: result.planLatencyUs.p99,
+      }));
+    }
+    writeFileAtomic(reportPath, report(result, modelDir, model.manifest as unknown as { model?: { quantization?: string; weightBits?: number }; provenance: Record<string, unknown> }, out, emulated));
     const latency = emulated ? 'latency withheld (emulated)' : `p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs`;
     emitResult(ctx, { ...result, ...(emulated ? { planLatencyUs: { p50: null, p99: null, mean: null, max: null } } : {}), emulated, report: reportPath }, () => [
       `${result.env}: normalized score ${result.normalizedScore} ± ${result.normalizedScoreStd}, success ${(result.successRate * 100).toFixed(0)}% over ${result.episodes} episodes`,
@@ -65,8 +71,12 @@ export const command: CommandSpec = {
   },
 };
 
-function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, out: string, emulated: boolean): string {
-  const svgs = (r.svgs ?? []).slice(0, 12).map((f) => `![episode](${relative(out, f)})`);
+function report(r: EvalResult, modelDir: string, manifest: { model?: { quantization?: string; weightBits?: number }; provenance: Record<string, unknown> }, out: string, emulated: boolean): string {
+  const svgs = (r.svgs ?? []).slice(0, 12).map((f, i) => `![episode ${i}: executed path, candidate plans, start and goal](${relative(out, f)})`);
+  const prov = manifest.provenance;
+  const fmt = (v: number[]): string => `(${v.map((x) => x.toFixed(2)).join(', ')})`;
+  const m = manifest.model;
+  const quant = m?.quantization ? `${m.quantization}${m.weightBits && m.weightBits !== 8 ? `, ${m.weightBits}-bit weights` : ''}` : 'see manifest.json';
   return [
     `# kdp demo — ${r.env}`,
     '',
@@ -75,13 +85,34 @@ function report(r: EvalResult, modelDir: string, prov: Record<string, unknown>, 
     `| success rate | ${(r.successRate * 100).toFixed(1)}% |`,
     `| mean return | ${r.meanReturn} |`,
     `| episodes (seeds ${r.seed}…${r.seed + r.episodes - 1}) | ${r.episodes} |`,
-    `| candidates per step | ${r.candidates} (one batched invoke) |`,
+    `| candidates per step | ${r.candidates} (one batched generator invoke${r.select === 'learned' ? ' + one learned-scorer invoke' : ''}) |`,
+    `| selection | ${r.select}${r.oracle ? ' — ORACLE: read the env\'s true wall map' : ' — no oracle (observation + goal only)'} |`,
     `| plan latency p50 / p99 | ${emulated ? 'withheld: emulated process' : `${r.planLatencyUs.p50} / ${r.planLatencyUs.p99} µs`} |`,
     `| deadline misses | ${r.deadlineMisses} of ${r.plans} plans |`,
     `| runtime | ${r.backend}, arena ${r.arenaBytes} bytes |`,
-    `| model | ${modelDir} (${JSON.stringify(prov)}) |`,
+    `| model | ${modelDir} (${quant}) |`,
+    ...(prov.trainingSteps !== undefined ? [`| trained | ${String(prov.trainingSteps)} steps, seed ${String(prov.seed ?? '?')} |`] : []),
+    ...(prov.datasetCommand ? [`| dataset made with | \`${String(prov.datasetCommand)}\` |`] : []),
+    ...(prov.trainCommand ? [`| trained with | \`${String(prov.trainCommand)}\` |`] : []),
     '',
-    'Red: executed path; blue: candidate plans at three moments of the episode.',
+    '## Episodes',
+    '',
+    'Steps to goal: the first step within the success radius (— = never reached); an episode lasts its full length',
+    'either way (the D4RL return counts every step spent at the goal).',
+    '',
+    '| episode | seed | start (x, y) | goal (x, y) | steps to goal | return | score |',
+    '|---:|---:|---|---|---:|---:|---:|',
+    ...r.episodeResults.map((e) => `| ${e.episode} | ${e.seed} | ${fmt(e.start)} | ${fmt(e.goal)} | ${e.stepsToGoal ?? '—'} | ${e.return} | ${e.score} |`),
+    '',
+    '## Plan latency',
+    '',
+    emulated ? 'Withheld: the process ran under emulation, so its clock measures the emulator.' : `![histogram of per-plan latency](latency.svg)`,
+    '',
+    '## Paths',
+    '',
+    'Each figure: the maze (brown walls), the executed path (thick red), the candidate plans at the start and at',
+    'one and two thirds of the episode (thin blue), the start (green dot) and the goal (red dot; the dashed circle',
+    'is the success radius).',
     '',
     ...svgs,
     '',

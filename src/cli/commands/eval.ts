@@ -1,4 +1,4 @@
-import { envInfo } from '../../envs/registry.js';
+import { requireClosedLoopEnv } from '../../envs/factory.js';
 import { evaluate } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../loop/receding-horizon.js';
@@ -39,7 +39,7 @@ export const command: CommandSpec = {
     const dir = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const model = loadModelDir(dir);
     const env = optString(ctx, 'env') ?? model.manifest.env;
-    envInfo(env);
+    requireClosedLoopEnv(env);
     const episodes = optNumber(ctx, 'episodes', 100, { int: true, min: 1 });
     const bar = createProgress('eval', episodes, { json: ctx.json, fields: ['score'] });
     let sum = 0;

@@ -47,7 +47,7 @@ export const command: CommandSpec = {
     'the new slot atomically (symlink + rename). The previous slot is kept for `kdp rollback`.',
     'The board\'s host key must already be in known_hosts. See docs/operations.md.',
     '',
-    'Example: kdp flash --board rpi5 --host pi@raspberrypi.local --model models/umaze --trust deploy.key.pub',
+    'Example: kdp flash --board rpi5 --host pi@raspberrypi.local --model models/maze2d-umaze --trust deploy.key.pub',
   ].join('\n'),
   options: {
     model: { type: 'string', placeholder: '<dir>', description: 'signed model directory (kdp export + kdp sign)' },
@@ -55,7 +55,7 @@ export const command: CommandSpec = {
     ...BOARD_SSH_OPTIONS,
   },
   async run(ctx) {
-    const modelDir = requireString(ctx, 'model', 'e.g. --model models/umaze');
+    const modelDir = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const target = boardTarget(ctx);
     const trust = optString(ctx, 'trust');
     let progress: ReturnType<typeof createProgress> | undefined;

@@ -10,7 +10,9 @@ import type { Geofence } from '../../fly/nav-geometry.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { MAVLINK_OPTIONS } from '../../mavlink/target.js';
 import { openTelemetry } from '../../mavlink/telemetry.js';
-import { loadObstacles } from '../../sim/crazyflie/obstacles.js';
+import { CF21 } from '../../sim/crazyflie/model.js';
+import { loadObstacles, obstacleAt } from '../../sim/crazyflie/obstacles.js';
+import { validateCrtpUri } from '../../transport/uri.js';
 import { optFlag, optNumber, optString, optVector, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 
@@ -27,19 +29,21 @@ export const command: CommandSpec = {
     'levels and stops the motors). Link loss ends the flight at once; a stalled loop triggers the client failsafe.',
     '',
     'The crazyflie21 profile fences a 2 × 2 × 1.5 m arena around the origin; pass --geofence for a larger one',
-    '(the simulator\'s nav layouts need x up to 2.5 m). The goal must lie inside the fence.',
+    '(the simulator\'s nav layouts need x up to 2.5 m). The goal must lie inside the fence and outside every obstacle.',
+    '--obstacles takes the format `kdp sim crazyflie --write-layout` writes (examples/layouts/*.json ship with kdp),',
+    'or a dataset\'s layouts.json as FILE#i. Without --obstacles the planner sees an empty field (a warning says so).',
     '',
-    'Examples:',
-    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 0.9,0,0.5 --obstacles field.json',
-    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --geofence=-0.5,-1.5,0,3,1.5,1.5 --json',
+    'Examples (start the simulator with the same layout first: kdp sim crazyflie --obstacles examples/layouts/one-cylinder.json):',
+    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 0.9,0.4,0.5 --obstacles examples/layouts/one-cylinder.json',
+    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --obstacles examples/layouts/one-cylinder.json --geofence -0.5,-1.5,0,3,1.5,1.5 --json',
   ].join('\n'),
   options: {
     uri: { type: 'string', placeholder: '<uri>', default: 'udp://127.0.0.1:19850', description: 'Crazyflie link URI' },
     model: { type: 'string', placeholder: '<dir>', default: 'models/cf-nav', description: 'model folder (manifest.json + model.tflite) for the crazyflie-nav env' },
     goal: { type: 'string', placeholder: '<x,y,z>', description: 'goal position in m (world frame)' },
-    obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (same format as `kdp sim crazyflie --obstacles`)' },
+    obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (as `kdp sim crazyflie --obstacles`; FILE#i = episode i of a dataset\'s layouts.json)' },
     robot: { type: 'string', placeholder: '<name|file>', default: 'crazyflie21', description: 'robot profile with the geofence and speed limits' },
-    geofence: { type: 'string', placeholder: '<x0,y0,z0,x1,y1,z1>', description: 'override the profile\'s geofence (m; write --geofence=-0.5,… when it starts with a minus)' },
+    geofence: { type: 'string', placeholder: '<x0,y0,z0,x1,y1,z1>', description: 'override the profile\'s geofence (m)' },
     candidates: { type: 'string', placeholder: 'N', default: '64', description: 'candidate plans per invoke' },
     rate: { type: 'string', placeholder: 'Hz', default: '10', description: 'planning/setpoint rate' },
     timeout: { type: 'string', placeholder: 's', default: '60', description: 'land where it is after this many seconds of planned flight' },
@@ -51,6 +55,9 @@ export const command: CommandSpec = {
   },
   async run(ctx) {
     const uri = optString(ctx, 'uri') ?? 'udp://127.0.0.1:19850';
+    try { validateCrtpUri(uri); } catch (e) {
+      throw new UsageError(`--uri: ${(e as Error).message}`, 'the simulator listens on udp://127.0.0.1:19850 (`kdp sim crazyflie`)');
+    }
     const modelDir = optString(ctx, 'model') ?? 'models/cf-nav';
     const goalV = optVector(ctx, 'goal', 3);
     if (!goalV) throw new UsageError('--goal is required', 'e.g. --goal 1.5,0,0.5 (x,y,z in m)');
@@ -63,11 +70,17 @@ export const command: CommandSpec = {
     for (let k = 0; k < 3; k++) {
       if (!(fence.min[k]! < fence.max[k]!)) throw new UsageError(`--geofence: min must be below max on axis ${'xyz'[k]}`);
       if (goal[k]! < fence.min[k]! || goal[k]! > fence.max[k]!) {
-        throw new UsageError(`--goal ${goal.join(',')} is outside the geofence [${fence.min.join(',')}]..[${fence.max.join(',')}]`, 'pick a goal inside the fence, or pass --geofence x0,y0,z0,x1,y1,z1 for a larger arena');
+        throw new UsageError(`--goal ${goal.join(',')} is outside the geofence [${fence.min.join(',')}]..[${fence.max.join(',')}]`, 'pick a goal inside the fence, or pass a larger arena, e.g. --geofence -0.5,-1.5,0,3,1.5,1.5');
       }
     }
     const obsFile = optString(ctx, 'obstacles');
     const obstacles = obsFile ? loadObstacles(obsFile) : [];
+    const inside = obstacleAt(obstacles, goal, CF21.bodyRadiusM);
+    if (inside) {
+      throw new UsageError(`--goal ${goal.join(',')} is inside (or within ${CF21.bodyRadiusM} m of) the ${inside.type} at x=${inside.x}, y=${inside.y} of ${obsFile}`,
+        'the drone could never reach it: pick a goal in free space');
+    }
+    if (!obsFile) process.stderr.write('warning: no --obstacles given: the planner assumes an empty field and will fly straight through anything in the way\n');
     const model = loadModelDir(modelDir);
     const candidates = optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 1024 });
     const rateHz = optNumber(ctx, 'rate', 10, { min: 1, max: 200 });

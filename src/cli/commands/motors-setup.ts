@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { CommandSpec } from '../command.js';
 import { optChoice, optFlag, optNumber, requireString } from '../command.js';
 import { emitResult, say } from '../output.js';
-import { KdpError } from '../../errors.js';
+import { KdpError, UsageError } from '../../errors.js';
 import { FeetechBus } from '../../feetech/bus.js';
 import { BAUD_CODES, baudCode } from '../../feetech/control-table.js';
 import { JOINTS, loadSo100Config } from '../../so100/config.js';
@@ -32,6 +32,11 @@ export const command: CommandSpec = {
     const cfg = loadSo100Config();
     const only = ctx.values.motor === undefined ? undefined : optChoice<JointName>(ctx, 'motor', JOINTS, 'gripper');
     const order = only ? [only] : [...JOINTS].reverse();
+    // without a terminal the Enter prompts would wait forever: say how to script it instead
+    if (!optFlag(ctx, 'yes') && !process.stdin.isTTY) {
+      throw new UsageError('motors setup is interactive (it waits for Enter between servos) and stdin is not a terminal',
+        'script it one servo at a time: --motor <joint> --yes');
+    }
     const transport = new SerialTransport({ path: port, baudRate: baud });
     const bus = new FeetechBus({ transport, timeoutMs: 100, retries: 3 });
     await bus.open();

@@ -14,7 +14,7 @@ export const command: CommandSpec = {
     '',
     'Examples:',
     '  kdp sign --generate-key deploy.key          # writes deploy.key (0600) and deploy.key.pub',
-    '  kdp sign --key deploy.key models/umaze      # sign a model',
+    '  kdp sign --key deploy.key models/maze2d-umaze      # sign a model',
     'Install deploy.key.pub on boards once with `kdp flash --trust deploy.key.pub ...`.',
   ].join('\n'),
   options: {
@@ -31,7 +31,7 @@ export const command: CommandSpec = {
     }
     const key = optString(ctx, 'key');
     const dir = ctx.positionals[0];
-    if (!key || !dir) throw new UsageError('kdp sign needs --key <file> and a model directory', 'e.g. kdp sign --key deploy.key models/umaze (or --generate-key deploy.key)');
+    if (!key || !dir) throw new UsageError('kdp sign needs --key <file> and a model directory', 'e.g. kdp sign --key deploy.key models/maze2d-umaze (or --generate-key deploy.key)');
     if (ctx.positionals.length > 1) throw new UsageError('kdp sign takes one model directory');
     const r = await signModelDir(dir, key);
     emitResult(ctx, r, () => `signed ${r.manifestFile} (key id ${r.keyId}, model sha256 ${r.sha256.slice(0, 16)}…)`);

@@ -7,7 +7,7 @@ import { optNumber, optString, optVector } from '../command.js';
 import { UsageError } from '../../errors.js';
 import { say } from '../output.js';
 import { SimCrazyflie } from '../../sim/crazyflie/firmware.js';
-import { loadObstacles } from '../../sim/crazyflie/obstacles.js';
+import { loadObstacles, writeObstacles } from '../../sim/crazyflie/obstacles.js';
 import { SimUdpServer } from '../../sim/crazyflie/udp-server.js';
 
 function parseHostPort(raw: string): { host: string; port: number } {
@@ -33,11 +33,14 @@ export const command: CommandSpec = {
     '',
     'Examples:',
     '  kdp sim crazyflie --udp 127.0.0.1:19850',
-    '  kdp sim crazyflie --udp 127.0.0.1:0 --obstacles field.json --json     # prints {"event":"listening","port":…}',
+    '  kdp sim crazyflie --udp 127.0.0.1:19850 --obstacles examples/layouts/one-cylinder.json',
+    '  kdp sim crazyflie --udp 127.0.0.1:0 --obstacles examples/layouts/nav-field.json --json     # prints {"event":"listening","port":…}',
+    '  kdp sim crazyflie --obstacles data/crazyflie-nav.hdf5.layouts.json#3 --write-layout field.json   # the layout `kdp fly --obstacles` reads',
   ].join('\n'),
   options: {
     udp: { type: 'string', placeholder: '<host:port>', default: '127.0.0.1:19850', description: 'loopback address to listen on (port 0 = pick one)' },
-    obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (cylinders/boxes), see docs/crazyflie.md' },
+    obstacles: { type: 'string', placeholder: '<file.json>', description: 'obstacle layout (cylinders/boxes; FILE#i = episode i of a dataset\'s layouts.json), see docs/crazyflie.md' },
+    'write-layout': { type: 'string', placeholder: '<file.json>', description: 'write the layout it simulates (obstacles + start) here, for `kdp fly --obstacles`' },
     start: { type: 'string', placeholder: '<x,y,z>', description: 'start position in m (default 0,0,0.015)' },
     speed: { type: 'string', placeholder: 'N', default: '1', description: 'simulation speed relative to wall time' },
     duration: { type: 'string', placeholder: '<s>', description: 'stop after this many wall-clock seconds (default: until Ctrl-C)' },
@@ -51,6 +54,8 @@ export const command: CommandSpec = {
     const speed = optNumber(ctx, 'speed', 1, { min: 0.01, max: 100 });
     const duration = optNumber(ctx, 'duration', 0, { min: 0 });
     const reportMs = optNumber(ctx, 'report-ms', 0, { min: 0 });
+    const layoutOut = optString(ctx, 'write-layout');
+    if (layoutOut) writeObstacles(layoutOut, obstacles, { start: start ?? [0, 0, 0.015] });
     const sim = await SimCrazyflie.create(start ? { obstacles, start } : { obstacles });
     const server = new SimUdpServer(sim, { host, port, speed });
     const addr = await server.start();

@@ -1,3 +1,4 @@
+import { existsSync, lstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CommandSpec } from '../command.js';
@@ -9,13 +10,22 @@ import type { PtyPair } from '../../sim/so100/pty-pair.js';
 import { FAULT_NAMES, SimSo100 } from '../../sim/so100/sim-so100.js';
 import type { FaultName, SimCommand } from '../../sim/so100/sim-so100.js';
 
+/** A dangling symlink (a stale --pty link) does not "exist" for existsSync. */
+function isLink(p: string): boolean {
+  try { return lstatSync(p).isSymbolicLink(); } catch { return false; }
+}
+
 export const command: CommandSpec = {
   name: 'sim so100',
   summary: 'simulated SO-100 servo bus on a pty',
   description: [
     'Answers as six Feetech STS3215 servos (ids 1..6) on a serial line, the joints moved by a MuJoCo model of the',
     'SO-100. With --pty PATH it creates a socat pty pair and links PATH for the host side (give PATH to',
-    '`kdp calibrate so100 --port PATH`, `kdp arm --port PATH`, ...); with --serve TTY it answers on an existing pty end.',
+    '`kdp calibrate so100 --port PATH`, `kdp arm --port PATH`, ...); PATH must not exist yet (it is refused rather',
+    'than replaced). With --serve TTY it answers on one end of a pair you made yourself, e.g.',
+    '  socat -d -d pty,raw,echo=0,link=/tmp/host pty,raw,echo=0,link=/tmp/dev &   kdp sim so100 --serve /tmp/dev',
+    'and the host side is then /tmp/host. --hand-sweep moves the limp arm through its range after a calibration\'s',
+    'homing step (what a user does by hand), so `kdp calibrate so100 --yes` records ranges of motion.',
     '',
     'Control channel: one JSON object per line on stdin; the answer is one JSON line on stdout:',
     '  {"cmd":"state"}                                 joints, end effector, per-servo registers',
@@ -28,7 +38,7 @@ export const command: CommandSpec = {
     'With --json the first stdout line is {"event":"ready","pty":...,"simPty":...,"socatPid":...,"pid":...}.',
     '',
     'Examples:',
-    '  kdp sim so100 --pty /tmp/so100 &   kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes',
+    '  kdp sim so100 --pty /tmp/so100 --hand-sweep &   kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5',
     '  kdp sim so100 --pty /tmp/so100 --fault overload:3 --silent 6',
   ].join('\n'),
   options: {
@@ -37,6 +47,7 @@ export const command: CommandSpec = {
     ids: { type: 'string', placeholder: '<ids>', description: 'servo ids in joint order (default 1,2,3,4,5,6)' },
     joints: { type: 'string', placeholder: '<rad,...>', description: 'initial joint angles (six numbers, rad)' },
     echo: { type: 'boolean', description: 'echo every instruction back (half-duplex adapter)' },
+    'hand-sweep': { type: 'boolean', description: 'after a calibration\'s homing step, move every joint ±0.4 rad about its pose (twice, 3 s), as a user would' },
     fault: { type: 'string', multiple: true, placeholder: '<kind:id>', description: `start with a fault (${FAULT_NAMES.join('|')}:id), repeatable` },
     silent: { type: 'string', placeholder: '<id>', description: 'servo id that never answers' },
     'return-delay': { type: 'string', placeholder: 'N', description: 'Return_Delay_Time register (×2 µs) for every servo', default: '0' },
@@ -46,6 +57,11 @@ export const command: CommandSpec = {
     const ptyPath = optString(ctx, 'pty');
     const servePath = optString(ctx, 'serve');
     if ((ptyPath === undefined) === (servePath === undefined)) throw new UsageError('give exactly one of --pty <path> or --serve <tty>', 'e.g. kdp sim so100 --pty /tmp/so100');
+    if (ptyPath !== undefined && (existsSync(ptyPath) || isLink(ptyPath))) {
+      throw new UsageError(`--pty ${ptyPath} already exists: it would be replaced by a new pty pair`,
+        'pick a new path, remove the old link, or answer on your own pair with --serve <tty>');
+    }
+    if (servePath !== undefined && !existsSync(servePath)) throw new UsageError(`--serve ${servePath} does not exist`, 'give one end of an existing pty pair (socat … link=PATH)');
     const idsRaw = optString(ctx, 'ids');
     const ids = idsRaw ? idsRaw.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4, 5, 6];
     if (ids.some((i) => !Number.isInteger(i) || i < 0 || i > 253) || ids.length < 1 || ids.length > 6) throw new UsageError(`--ids must be 1..6 ids in 0..253, got "${idsRaw}"`);
@@ -73,6 +89,7 @@ export const command: CommandSpec = {
     try {
       await sim.serve(simSide, baud);
       sim.start();
+      if (optFlag(ctx, 'hand-sweep')) sim.startHandSweep();
       const ready = { event: 'ready', pty: ptyPath !== undefined ? resolve(ptyPath) : undefined, simPty: simSide, socatPid: pair?.pid, pid: process.pid, ids };
       if (ctx.json) process.stdout.write(JSON.stringify(ready) + '\n');
       else say(ctx, `SO-100 simulator: servos ${ids.join(',')} on ${ready.pty ?? simSide} (1 Mbaud). JSON commands on stdin; Ctrl-C to stop.`);

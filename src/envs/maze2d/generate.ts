@@ -1,3 +1,4 @@
+import { EventLoopYield } from '../../util/yield.js';
 import { SeededRng } from '../../data/rng.js';
 import { writeD4rlHdf5, type D4rlArrays } from '../../data/d4rl-hdf5.js';
 import { writeDatasetProvenance } from '../../data/provenance.js';
@@ -61,6 +62,7 @@ export async function generateMaze2dDataset(opts: GenerateMaze2dOptions): Promis
     env.sampleTarget(rng);
     env.resetWith(rng);
     let ts = 0;
+    const y = new EventLoopYield();
     for (let t = 0; t < n; t++) {
       env.observe(s);
       const tx = env.targetX, ty = env.targetY;
@@ -90,11 +92,11 @@ export async function generateMaze2dDataset(opts: GenerateMaze2dOptions): Promis
         env.sampleTarget(rng);
         ts = 0;
       }
-      if ((t + 1) % every === 0) {
-        opts.onProgress?.(t + 1, episodes, goalsReached);
+      if ((t + 1) % every === 0) opts.onProgress?.(t + 1, episodes, goalsReached);
+      // hand the thread back every 50 ms so a pending SIGINT is delivered, then stop on it
+      if ((t & 255) === 0 && y.due()) {
+        await y.pause();
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-        // let a pending SIGINT be delivered
-        if ((t + 1) % (every * 10) === 0) await new Promise((r) => setImmediate(r));
       }
     }
     // the last, unfinished episode still counts as one

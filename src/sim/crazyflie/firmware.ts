@@ -5,7 +5,7 @@
  * Time is the simulation's own clock: `advance(seconds)` runs physics + firmware tasks; the UDP server calls it in
  * real time, tests call it directly (a 2-second watchdog test runs in milliseconds).
  *
- * Firmware behaviour modelled (protocols.md §1): link echo/source/null; platform protocol version 12, firmware
+ * Firmware behaviour modelled (firmware-bridge/crazyflie/README.md): link echo/source/null; platform protocol version 12, firmware
  * version and device type; log TOC v2, block create/append/start/stop/delete/reset with the firmware's error codes
  * and 24-bit timestamps, blocks streamed at their period; param TOC v2, read, write (echo; read-only ignored;
  * unknown → ENOENT), set-by-name; memory count 0; generic setpoints incl. legacy types, legacy RPYT with the thrust

@@ -42,6 +42,8 @@ export class SimServo {
   pending: { addr: number; data: Uint8Array } | undefined;
   /** Writes seen per register name (for tests). */
   torqueWrites = 0;
+  /** Host writes touching Homing_Offset (the calibration's homing step writes it twice: 0, then the offset). */
+  homingWrites = 0;
 
   constructor(id: number) {
     this.factoryReset(id);
@@ -100,6 +102,7 @@ export class SimServo {
       else if (on) { this.profile = this.actualTicks; this.profileVel = 0; }
     }
     if (touches('Goal_Position')) this.clampGoal();
+    if (touches('Homing_Offset')) this.homingWrites++;
     if (touches('Homing_Offset') || touches('Phase')) this.syncPresent();
   }
 

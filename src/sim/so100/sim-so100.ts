@@ -108,6 +108,36 @@ export class SimSo100 {
     return new SimSo100(bus, physics, options.tickMs ?? 4);
   }
 
+  /**
+   * A scripted pair of hands for `kdp calibrate so100 --yes`: once the calibration's homing step is done (every
+   * servo torque off and its Homing_Offset written twice — reset to 0, then the offset — since this was armed),
+   * move every joint `amplitudeRad` either side of the pose it is in (sinusoid of `periodS`) for `cycles` periods
+   * and put it back. A user does this by hand; without it the ranges recorded on the simulator are empty.
+   */
+  startHandSweep(o: { amplitudeRad?: number; periodS?: number; cycles?: number } = {}): { stop(): void; readonly phase: 'waiting' | 'sweeping' | 'done' } {
+    const amp = o.amplitudeRad ?? 0.4, period = o.periodS ?? 1.5, cycles = o.cycles ?? 2;
+    let phase: 'waiting' | 'sweeping' | 'done' = 'waiting';
+    let sweepAt = 0;
+    let pose: number[] = [];
+    const base = this.bus.servos.map((sv) => sv.homingWrites);
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (phase === 'waiting') {
+        const homed = this.bus.servos.every((sv, i) => sv.get('Torque_Enable') === 0 && sv.homingWrites >= base[i]! + 2);
+        if (!homed) return;
+        pose = Array.from(this.physics.state().qpos);
+        phase = 'sweeping'; sweepAt = now;
+      }
+      if (phase !== 'sweeping') return;
+      const t = (now - sweepAt) / 1000;
+      if (t >= period * cycles) { this.physics.setJoints(pose); phase = 'done'; clearInterval(timer); return; }
+      const k = Math.sin((2 * Math.PI * t) / period);
+      this.physics.setJoints(pose.map((q) => q + amp * k));
+    }, 20);
+    timer.unref();
+    return { stop: () => clearInterval(timer), get phase() { return phase; } };
+  }
+
   /** Start real-time physics. */
   start(): void {
     if (this.timer) return;
