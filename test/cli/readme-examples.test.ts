@@ -103,6 +103,7 @@ const SHORT: Record<string, Record<string, string>> = {
   'dataset so100-reach': { '--episodes': '2' },
   train: { '--steps': '20', '--hidden': '32,32', '--conditions': '4', '--samples': '8', '--checkpoint-every': '10' },
   'ablate modes': { '--steps': '20', '--conditions': '4', '--variants': 'keyed,full', '--nuisance': '8', '--horizon': '8' },
+  'train-scorer': { '--steps': '40', '--hidden': '16,16', '--batch': '128' },
   export: { '--calibration': '16' },
   eval: { '--episodes': '1' },
   demo: { '--episodes': '1' },
@@ -313,7 +314,7 @@ const RUNNERS: Record<string, Runner> = {
 const DEFAULT_RUNNER: Runner = async (argv, ex) => { await expectOk(argv, ex.text); };
 
 // README order puts data before training before export; the device and operations commands follow
-const STAGE = ['dataset maze2d', 'dataset info', 'train', 'ablate modes', 'export', 'infer', 'eval', 'demo', 'bench',
+const STAGE = ['dataset maze2d', 'dataset info', 'train', 'train-scorer', 'ablate modes', 'export', 'infer', 'eval', 'demo', 'bench',
   'dataset crazyflie-nav', 'sim crazyflie', 'fly', 'dataset so100-reach', 'sim so100', 'arm', 'motors find-port', 'motors setup',
   'calibrate so100', 'board check', 'sign', 'flash', 'rollback', 'serve'];
 

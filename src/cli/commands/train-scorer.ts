@@ -17,7 +17,7 @@ export const command: CommandSpec = {
     'fewest steps from the goal. No map or simulator query is used.',
     '',
     'Example: kdp train-scorer --checkpoint runs/umaze --out runs/umaze-scorer',
-    '         kdp train-scorer --model models/maze2d-umaze --out runs/umaze-scorer',
+    '         kdp train-scorer --model models/maze2d-umaze --out runs/maze2d-umaze-scorer',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'the generator run (`kdp train --out`): its env, dataset and normalizer are used' },
