@@ -3,7 +3,8 @@
 // --expose-gc for allocation tests), two at a time, and prints one closing line "N passed, N failed, N skipped".
 // A suite file that runs no test at all fails (a guard that returned early, a missing test.run()): it proves nothing.
 // Skips are visible: uvu's `test.skip` (only for optional hardware, with the reason in the name) is counted.
-//   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64
+//   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64/examples
+//   node scripts/run-tests.mjs --suite examples  # test/examples: README and --help examples end to end (~5 min)
 //   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
 //   node scripts/run-tests.mjs --suite arm64   # test/arm64/*.ts (emulated aarch64 node vs this host; needs qemu)
 //   node scripts/run-tests.mjs test/foo.test.ts ...
@@ -16,7 +17,7 @@ const args = process.argv.slice(2);
 const suiteIdx = args.indexOf('--suite');
 const suite = suiteIdx >= 0 ? args[suiteIdx + 1] : 'unit';
 const explicit = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--suite');
-const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'helpers', 'fixtures']);
+const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'examples', 'helpers', 'fixtures']);
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
