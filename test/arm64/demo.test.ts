@@ -24,7 +24,9 @@ const both = (): Promise<[DemoJson, DemoJson]> => (runs ??= Promise.all([
 
 test('kdp demo, seed 7, 2 episodes: the same score, success and return on arm64 as on x86-64, no deadline misses', async () => {
   const [a, h] = await both();
-  for (const k of ['normalizedScore', 'normalizedScoreStd', 'successRate', 'meanReturn', 'plans', 'backend'] as const) assert.equal(a[k], h[k], k);
+  for (const k of ['normalizedScore', 'normalizedScoreStd', 'successRate', 'meanReturn', 'plans'] as const) assert.equal(a[k], h[k], k);
+  // the host may run the native kernels and the emulated arm64 the WASM ones: bit-exact, so the same plans
+  for (const r of [a, h]) assert.ok(['kdp-native', 'kdp-wasm'].includes(String(r.backend)), String(r.backend));
   assert.is(a.deadlineMisses, 0);
   assert.is(h.deadlineMisses, 0);
   assert.ok(a.plans > 0);
