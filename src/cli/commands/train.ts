@@ -14,8 +14,10 @@ export const command: CommandSpec = {
   summary: 'train a Keyed Drifting Policy on a dataset',
   description: [
     'Trains the one-step generator f(noise, [state, goal]) → plan window with the keyed drift field.',
-    'Checkpoints are written atomically every --checkpoint-every steps and on Ctrl-C; running the same',
-    'command again resumes from the last checkpoint (use --fresh to start over).',
+    'Checkpoints are written every --checkpoint-every steps and on Ctrl-C, each as a new generation folder',
+    '(gen-<step>/, fsynced, then switched to by one rename); the last --keep generations stay. Running the',
+    'same command again resumes from the newest generation that verifies (use --fresh to start over).',
+    'A non-finite loss or gradient stops training with E_DIVERGED, keeping the last good checkpoint.',
     '',
     'Example: kdp train --dataset data/maze2d-umaze.hdf5 --env maze2d-umaze --out runs/umaze',
   ].join('\n'),
@@ -40,6 +42,7 @@ export const command: CommandSpec = {
     'block-weight': { type: 'string', placeholder: 'w', default: String(DEFAULT_KDP_CONFIG.blockWeight), description: 'weight of the unkeyed-dims distance in their block kernel (0 = key only)' },
     normalizer: { type: 'string', placeholder: 'zscore|minmax', default: 'zscore', description: 'per-dimension normalisation fitted on the data' },
     'checkpoint-every': { type: 'string', placeholder: 'N', default: '250', description: 'steps between checkpoints' },
+    keep: { type: 'string', placeholder: 'N', default: '3', description: 'checkpoint generations to keep (resume/export take the newest that verifies)' },
     fresh: { type: 'boolean', description: 'ignore an existing checkpoint in --out and start over' },
   },
   async run(ctx) {
@@ -73,6 +76,7 @@ export const command: CommandSpec = {
       windowStride: optNumber(ctx, 'window-stride', 1, { int: true, min: 1 }),
       normalizer: optChoice(ctx, 'normalizer', ['zscore', 'minmax'] as const, 'zscore'),
       config, checkpointEvery: optNumber(ctx, 'checkpoint-every', 250, { int: true, min: 1 }), fresh: optFlag(ctx, 'fresh'),
+      keep: optNumber(ctx, 'keep', 3, { int: true, min: 1, max: 1000 }),
       command: `kdp train ${process.argv.slice(3).join(' ')}`.trim(),
       signal: ctx.signal,
       onStep: (s, wps) => bar.update(s.step, { loss: s.loss, drift: s.driftRms, 'windows/s': Math.round(wps) }),
