@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSy
 import { basename, dirname, join } from 'node:path';
 import { DatasetError, ShapeError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { checkDims, episodeEndsFromFlags } from './dataset.js';
+import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -200,21 +200,35 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
         hint: 'a D4RL dataset needs observations and actions (plus terminals/timeouts for episode ends); regenerate it with kdp dataset maze2d',
       });
     }
-    const read = (key: string): { data: ArrayLike<number>; shape: number[] } | undefined => {
+    const read = (key: string, required = false): { data: ArrayLike<number>; shape: number[] } | undefined => {
       let ds: unknown;
-      try { ds = f.get(key); } catch { return undefined; }
-      if (!ds || !(ds instanceof mod.Dataset)) return undefined;
+      try { ds = f.get(key); } catch { ds = undefined; }
+      if (!ds || !(ds instanceof mod.Dataset)) {
+        if (!required && !ds) return undefined;
+        throw new DatasetError(`${path}: "${key}" is ${ds ? 'a group' : 'missing'}, not a dataset`, {
+          hint: `a D4RL file stores ${key} as an N×dim numeric dataset at the top level; regenerate it with kdp dataset maze2d`,
+        });
+      }
+      let v: unknown;
+      let shape: number[];
       try {
-        const shape = ds.shape ?? [];
-        const v = ds.value;
-        if (v === null || typeof v !== 'object' || !('length' in v)) throw new Error(`unreadable value of ${key}`);
-        return { data: v as ArrayLike<number>, shape };
+        shape = ds.shape ?? [];
+        v = ds.value;
       } catch (e) {
         throw corrupt(path, e, key);
       }
+      // numbers only: strings, compounds and 64-bit integers (BigInt) are not a trajectory
+      const numeric = v instanceof Float32Array || v instanceof Float64Array || v instanceof Int8Array || v instanceof Uint8Array
+        || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int32Array || v instanceof Uint32Array;
+      if (!numeric) {
+        throw new DatasetError(`${path}: "${key}" has dtype ${String(ds.dtype)}, expected numbers (float32/float64/int/bool)`, {
+          hint: 'store observations, actions, rewards and goals as float32 and terminals/timeouts as bool',
+        });
+      }
+      return { data: v as ArrayLike<number>, shape };
     };
-    const obs = read('observations')!;
-    const act = read('actions')!;
+    const obs = read('observations', true)!;
+    const act = read('actions', true)!;
     if (obs.shape.length !== 2 || act.shape.length !== 2) {
       throw new ShapeError('observations/actions rank', '2 (N×dim)', `${obs.shape.length} and ${act.shape.length}`, 'observations must be N×stateDim and actions N×actionDim');
     }
@@ -228,7 +242,11 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     for (const [k, v] of [['terminals', term], ['timeouts', tout]] as const) {
       if (v && v.data.length !== n) throw new ShapeError(`${k} length`, n, v.data.length);
     }
-    const goal = keys.includes('infos') ? read('infos/goal') : undefined;
+    let goal: ReturnType<typeof read>;
+    if (keys.includes('infos')) {
+      const infos = f.get('infos');
+      goal = infos instanceof mod.Group && infos.keys().includes('goal') ? read('infos/goal', true) : undefined;
+    }
     let goalDim = 0;
     if (goal) {
       goalDim = goal.shape[1] ?? 1;
@@ -245,8 +263,12 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
       episodeEnds: episodeEndsFromFlags(n, term?.data, tout?.data),
     };
     if (goal) ds.goals = toF32(goal.data);
-    if (rew && rew.data.length === n) ds.rewards = toF32(rew.data);
+    if (rew) {
+      if (rew.data.length !== n) throw new ShapeError(`${path}: rewards length`, n, rew.data.length, 'rewards needs one value per step (row)');
+      ds.rewards = toF32(rew.data);
+    }
     checkDims(ds, opts.expect);
+    validateDataset(ds);
     return ds;
   } finally {
     try { f.close(); } catch { /* already broken */ }

@@ -1,43 +1,31 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EnvInfo } from '../envs/registry.js';
 import { ModelError } from '../errors.js';
 import { generatorOutputDim } from '../model/checkpoint-format.js';
 import type { ModelManifest } from '../planner/manifest.js';
+import { readManifestFile, readModelFile } from '../planner/model-file.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
 import type { PlannerBackend } from './planner-backend.js';
+
+export { readModelFile } from '../planner/model-file.js';
 
 export interface LoadedModel {
   dir: string;
   manifest: ModelManifest;
   bytes: Uint8Array;
+  /** the scorer network's bytes when the manifest names one (checked like the model's) */
+  scorerBytes?: Uint8Array;
 }
 
-/** Read models/<name>/{manifest.json, model.tflite}, checking the file against the manifest's sha256. */
+/**
+ * Read models/<name>/{manifest.json, model.tflite}: the manifest against its schema, every file it
+ * names through readModelFile (inside the folder, regular file, size cap, sha256).
+ */
 export function loadModelDir(dir: string): LoadedModel {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new ModelError('E_MODEL_IO', `no model directory at ${dir}`, { hint: 'pass a folder with manifest.json + model.tflite (e.g. models/maze2d-umaze), made by `kdp export`' });
-  }
-  const mPath = join(dir, 'manifest.json');
-  if (!existsSync(mPath)) throw new ModelError('E_MODEL_IO', `${dir} has no manifest.json`, { hint: 'export the model with `kdp export --checkpoint RUN --out DIR`' });
-  let manifest: ModelManifest;
-  try {
-    manifest = JSON.parse(readFileSync(mPath, 'utf8')) as ModelManifest;
-  } catch (e) {
-    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not valid JSON`, { cause: e, hint: 're-export the model' });
-  }
-  if (manifest.format !== 'kdp-model' || manifest.version !== 1 || !manifest.layout || !manifest.normalizer || !manifest.model) {
-    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not a kdp-model v1 manifest`, { hint: 're-export the model with this version of kdp' });
-  }
-  const tPath = join(dir, manifest.model.file);
-  if (!existsSync(tPath)) throw new ModelError('E_MODEL_IO', `${tPath} is missing`, { hint: 'the model folder is incomplete; re-export or re-flash it' });
-  const bytes = new Uint8Array(readFileSync(tPath));
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== manifest.model.sha256) {
-    throw new ModelError('E_MODEL_IO', `${tPath}: sha256 ${sha.slice(0, 12)}… does not match the manifest (${manifest.model.sha256.slice(0, 12)}…)`, { hint: 'the file was modified or truncated; re-export or re-flash the model' });
-  }
-  return { dir, manifest, bytes };
+  const manifest = readManifestFile(dir);
+  const bytes = readModelFile(dir, manifest.model, 'model');
+  const out: LoadedModel = { dir, manifest, bytes };
+  if (manifest.scorer) out.scorerBytes = readModelFile(dir, manifest.scorer, 'scorer');
+  return out;
 }
 
 /**

@@ -60,6 +60,16 @@ export interface ModelManifest {
     commit?: string;
     calibration?: { samples: number; source: string };
   };
-  /** issue 7: ed25519 signature over the manifest without this field */
+  /**
+   * monotonic release number (signed with the rest): a board refuses to activate a model whose
+   * modelVersion is lower than the one it runs; `kdp rollback` is the explicit way back
+   */
+  modelVersion?: number;
+  /** an optional second network in the same folder (e.g. a plan scorer), checked like `model` */
+  scorer?: ModelFileEntry & { quantization?: 'int8' | 'fp32'; inputs?: TensorInfo[]; outputs?: TensorInfo[]; [k: string]: unknown };
+  /** ed25519 signature over the manifest without this field */
   signature?: { alg: 'ed25519'; keyId: string; value: string };
 }
+
+/** A file a manifest names: a plain file name in the model folder, its size and sha256. */
+export interface ModelFileEntry { file: string; sha256: string; bytes: number }

@@ -114,12 +114,12 @@ test('a non-finite loss stops training with E_DIVERGED and keeps the last good c
 });
 
 test('SIGKILL at random moments during saves (--checkpoint-every 1): every run stays resumable', async () => {
-  const r = await trainKillCampaign({ trainArgs: cliTrain, out: join(dir, 'killed'), kills: 3, minMs: 1500, maxMs: 4000, seed: 7, steps: 400 });
+  const r = await trainKillCampaign({ trainArgs: cliTrain, out: join(dir, 'killed'), kills: 3, minMs: 0, maxMs: 300, seed: 7, steps: 100_000, finalExtraSteps: 5 });
   assert.equal(r.failures, []);
   assert.is(r.kills, 3);
-  assert.is(r.resumable + r.beforeFirstSave, 3);
+  assert.is(r.resumable, 3, 'each kill landed after a save and left a verifying generation');
   assert.is(r.finalExit, 0);
-  assert.is(r.finalStep, 400);
+  assert.ok(r.finalStep >= 5);
 });
 
 test.run();
