@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DatasetError, ShapeError } from '../errors.js';
+import { DatasetError, IoError, KdpError, ShapeError, toIoError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
@@ -63,8 +63,15 @@ export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rl
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.h5tmp`);
   const { mkdirSync } = await import('node:fs');
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw toIoError(e, `cannot create the output folder ${dir}`, dir);
+  }
   const gzip = opts.gzip ?? 4;
+  // HDF5 failures (a write refused by a full disk) become exceptions instead of a dump on stderr
+  const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
+  M.activate_throwing_error_handler?.();
   try {
     const f = new mod.File(tmp, 'w', { libver: ['earliest', 'latest'] });
     try {
@@ -99,9 +106,21 @@ export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rl
     }
     const bytes = readFileSync(tmp);
     const patched = patchBoolEnums(bytes);
-    if (patched !== 2) throw new DatasetError(`internal: expected 2 boolean datasets to patch in ${tmp}, found ${patched}`);
+    if (patched !== 2) {
+      throw new IoError(`the HDF5 file written to ${dir} is incomplete (${patched} of 2 boolean datasets found)`, dir,
+        { hint: 'the disk is probably full or the file size limited: free space and run the command again' });
+    }
     writeFileAtomic(path, bytes);
+  } catch (e) {
+    if (e instanceof KdpError) throw e;
+    const io = toIoError(e, `cannot write ${path}`, dir);
+    if (io !== e) throw io;
+    const text = e instanceof Error ? e.message : String(e);
+    const why = /error message = '([^']+)'/.exec(text)?.[1] ?? text.split('\n').map((l) => l.trim()).find((l) => /write failed/i.test(l)) ?? text.split('\n')[0];
+    throw new IoError(`cannot write ${path}: HDF5 write failed (${why!.slice(0, 200)})`, dir,
+      { hint: 'the disk is probably full, read-only or the file size limited: free space or choose another --out', cause: e });
   } finally {
+    M.deactivate_throwing_error_handler?.();
     rmSync(tmp, { force: true });
   }
 }
