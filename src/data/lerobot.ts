@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, relative } from 'node:path';
 import { DatasetError, ShapeError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
-import { checkDims, episodeEndsFromIndex } from './dataset.js';
+import { checkDims, episodeEndsFromIndex, validateDataset } from './dataset.js';
+import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -43,13 +44,21 @@ function formatPath(template: string, vars: Record<string, number>): string {
   });
 }
 
+/** caps on what an info.json can make the loader do before the data itself says otherwise */
+export const LEROBOT_LIMITS = { maxEpisodes: 100_000, maxEpisodeFileBytes: 256 * 1024 * 1024, maxTotalBytes: 2 * 1024 * 1024 * 1024, maxInfoBytes: 4 * 1024 * 1024 };
+
+/** Episode files as paths relative to `dir` (checked for containment when read). */
 function dataFiles(dir: string, info: LeRobotInfo): string[] {
   const files: string[] = [];
   const template = typeof info.data_path === 'string' ? info.data_path : DEFAULT_DATA_PATH;
-  const chunk = info.chunks_size > 0 ? info.chunks_size : 1000;
-  if (Number.isInteger(info.total_episodes) && info.total_episodes > 0) {
+  const chunk = Number.isInteger(info.chunks_size) && info.chunks_size > 0 ? info.chunks_size : 1000;
+  if (info.total_episodes !== undefined && info.total_episodes !== null) {
+    if (!Number.isInteger(info.total_episodes) || info.total_episodes < 1 || info.total_episodes > LEROBOT_LIMITS.maxEpisodes) {
+      throw new DatasetError(`${join(dir, 'meta', 'info.json')}: total_episodes ${JSON.stringify(info.total_episodes)} is not an integer in 1…${LEROBOT_LIMITS.maxEpisodes}`,
+        { hint: 'restore meta/info.json from the original dataset' });
+    }
     for (let ep = 0; ep < info.total_episodes; ep++) {
-      files.push(join(dir, formatPath(template, { episode_chunk: Math.floor(ep / chunk), episode_index: ep })));
+      files.push(formatPath(template, { episode_chunk: Math.floor(ep / chunk), episode_index: ep }));
     }
     return files;
   }
@@ -59,7 +68,8 @@ function dataFiles(dir: string, info: LeRobotInfo): string[] {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.parquet')) files.push(p);
+      else if (name.endsWith('.parquet')) files.push(relative(dir, p));
+      if (files.length > LEROBOT_LIMITS.maxEpisodes) throw new DatasetError(`${dir}: more than ${LEROBOT_LIMITS.maxEpisodes} episode files under data/`);
     }
   };
   walk(join(dir, 'data'));
@@ -76,9 +86,17 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   if (!existsSync(infoPath)) throw new DatasetError(`${dir} is not a LeRobot dataset: ${infoPath} is missing`, { hint: 'a LeRobot dataset folder has meta/info.json and data/chunk-XXX/episode_XXXXXX.parquet' });
   let info: LeRobotInfo;
   try {
-    info = JSON.parse(readFileSync(infoPath, 'utf8')) as LeRobotInfo;
+    const c = checkContainedFile(dir, 'meta/info.json', { maxBytes: LEROBOT_LIMITS.maxInfoBytes });
+    info = JSON.parse(Buffer.from(readRegularFile(c.real, LEROBOT_LIMITS.maxInfoBytes)).toString('utf8')) as LeRobotInfo;
   } catch (e) {
+    if (e instanceof SafeReadError) throw new DatasetError(`${infoPath}: ${e.message}`, { hint: 'meta/info.json must be a regular JSON file inside the dataset folder' });
     throw new DatasetError(`${infoPath} is not valid JSON`, { hint: 'restore meta/info.json from the original dataset', cause: e });
+  }
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+    throw new DatasetError(`${infoPath} is ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a JSON object`, { hint: 'restore meta/info.json from the original dataset' });
+  }
+  if (info.features !== undefined && (info.features === null || typeof info.features !== 'object')) {
+    throw new DatasetError(`${infoPath}: "features" is not an object`, { hint: 'restore meta/info.json from the original dataset' });
   }
   const feats = info.features ?? {};
   const sf = feats[stateKey], af = feats[actionKey];
@@ -95,11 +113,21 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
 
   const { parquetReadObjects } = await import('hyparquet');
   const obs: number[] = [], act: number[] = [], goal: number[] = [], epi: number[] = [];
-  for (const file of files) {
-    if (!existsSync(file)) throw new DatasetError(`missing episode file ${relative(dir, file)} in ${dir}`, { hint: 'meta/info.json lists more episodes than data/ holds: re-download or re-record the dataset' });
+  let totalBytes = 0;
+  for (const rel of files) {
+    const file = join(dir, rel);
+    let b: Uint8Array;
+    try {
+      b = readRegularFile(checkContainedFile(dir, rel, { maxBytes: LEROBOT_LIMITS.maxEpisodeFileBytes }).real, LEROBOT_LIMITS.maxEpisodeFileBytes);
+    } catch (e) {
+      if (!(e instanceof SafeReadError)) throw e;
+      if (e.problem === 'missing') throw new DatasetError(`missing episode file ${rel} in ${dir}`, { hint: 'meta/info.json lists more episodes than data/ holds: re-download or re-record the dataset' });
+      throw new DatasetError(`episode file ${JSON.stringify(rel)} of ${dir}: ${e.message}`, { hint: 'data_path in meta/info.json must name regular files inside the dataset folder' });
+    }
+    totalBytes += b.length;
+    if (totalBytes > LEROBOT_LIMITS.maxTotalBytes) throw new DatasetError(`${dir}: episode files exceed ${LEROBOT_LIMITS.maxTotalBytes} bytes`, { hint: 'split the dataset' });
     let rows: Array<Record<string, unknown>>;
     try {
-      const b = readFileSync(file);
       const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
       const columns = [stateKey, actionKey, 'episode_index', ...(gf ? [goalKey] : [])];
       rows = await parquetReadObjects({ file: ab, columns });
@@ -136,6 +164,7 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   if (Array.isArray(sf.names)) ds.stateNames = sf.names.map(String);
   if (Array.isArray(af.names)) ds.actionNames = af.names.map(String);
   checkDims(ds, opts.expect);
+  validateDataset(ds);
   return ds;
 }
 
