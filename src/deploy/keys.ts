@@ -93,20 +93,23 @@ export async function checkModelFile(modelDir: string, m: ModelManifest): Promis
   }
 }
 
-export interface SignResult { manifestFile: string; keyId: string; sha256: string; signature: string }
+export interface SignResult { manifestFile: string; keyId: string; sha256: string; signature: string; modelVersion: number }
 
 /** Sign models/X/manifest.json in place (atomically). Any previous signature is replaced. */
-export async function signModelDir(modelDir: string, privateKeyFile: string): Promise<SignResult> {
+export async function signModelDir(modelDir: string, privateKeyFile: string, opts: { modelVersion?: number } = {}): Promise<SignResult> {
   const key = loadPrivateKey(privateKeyFile);
   const manifest = readManifest(modelDir);
   await checkModelFile(modelDir, manifest);
-  const { signature: _old, ...unsigned } = manifest;
+  const { signature: _old, ...rest } = manifest;
+  // the board refuses versions below the newest it ran: an explicit one, else the manifest's, else the signing time
+  const modelVersion = opts.modelVersion ?? manifest.modelVersion ?? Math.floor(Date.now() / 1000);
+  const unsigned = { ...rest, modelVersion };
   const keyId = keyIdOf(createPublicKey(key));
   const value = edSign(null, signedPayload(unsigned), key).toString('base64');
   const signed: ModelManifest = { ...unsigned, signature: { alg: 'ed25519', keyId, value } };
   const manifestFile = join(modelDir, 'manifest.json');
   writeJsonAtomic(manifestFile, signed);
-  return { manifestFile, keyId, sha256: manifest.model.sha256, signature: value };
+  return { manifestFile, keyId, sha256: manifest.model.sha256, signature: value, modelVersion };
 }
 
 /** Verify a manifest's signature against given public keys (throws IntegrityError). */
