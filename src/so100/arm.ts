@@ -279,6 +279,7 @@ export class So100Arm {
     return report;
   }
   private lastTorqueReport: TorqueOffReport | undefined;
+  private readonly torqueByte = new Uint8Array(1);
 
   /** SYNC_WRITE Torque_Enable = 0 to the unconfirmed ids and read each one back, until all read 0 or time runs out. */
   private async confirmTorqueOff(timeoutMs: number): Promise<TorqueOffReport> {
@@ -292,16 +293,16 @@ export class So100Arm {
         const ids = Array.from(pending);
         try { await this.bus.disableTorque(ids); } catch { /* no reply expected; a dead port shows in the reads */ }
         for (const id of ids) {
+          const buf = this.torqueByte;
+          buf[0] = 0xff;
           try {
-            const v = await this.bus.read(id, 'Torque_Enable');
-            if (v === 0) { pending.delete(id); torqueOn.delete(id); } else torqueOn.add(id);
+            await this.bus.readBlock(id, STS_CONTROL_TABLE.Torque_Enable.addr, 1, buf, 0);
           } catch (e) {
-            if (e instanceof MotorFaultError) {
-              // the reply came (with a fault bit): read the value it carried again without the fault check
-              try { if ((await this.bus.read(id, 'Torque_Enable')) === 0) pending.delete(id); } catch { /* keep pending */ }
-            }
+            // a reply with fault bits (overload latched) still carried the register: judge by the value
             if (e instanceof DisconnectedError) return { confirmed: false, unconfirmedIds: Array.from(pending), torqueOnIds: Array.from(torqueOn) };
+            if (!(e instanceof MotorFaultError)) buf[0] = 0xff;
           }
+          if (buf[0] === 0) { pending.delete(id); torqueOn.delete(id); } else if (buf[0] === 1) torqueOn.add(id);
         }
         if (pending.size === 0) return { confirmed: true, unconfirmedIds: [], torqueOnIds: [] };
         if (performance.now() >= end) return { confirmed: false, unconfirmedIds: Array.from(pending), torqueOnIds: Array.from(torqueOn) };
