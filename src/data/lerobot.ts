@@ -4,6 +4,7 @@ import { DatasetError, ShapeError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromIndex, validateDataset } from './dataset.js';
 import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
+import { decodeParquetRows, type ParquetLimits } from './parquet-decode.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -77,7 +78,7 @@ function dataFiles(dir: string, info: LeRobotInfo): string[] {
 }
 
 /** Load a LeRobot dataset folder into a TrajectoryDataset (episode ends from episode_index). */
-export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: ExpectedDims } = {}): Promise<TrajectoryDataset> {
+export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: ExpectedDims; parquet?: ParquetLimits } = {}): Promise<TrajectoryDataset> {
   const stateKey = opts.stateKey ?? 'observation.state';
   const actionKey = opts.actionKey ?? 'action';
   const goalKey = opts.goalKey ?? 'observation.goal';
@@ -111,7 +112,6 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   const files = dataFiles(dir, info);
   if (files.length === 0) throw new DatasetError(`${dir} has no episode files under data/`, { hint: 'the data/chunk-XXX/episode_XXXXXX.parquet files are missing' });
 
-  const { parquetReadObjects } = await import('hyparquet');
   const obs: number[] = [], act: number[] = [], goal: number[] = [], epi: number[] = [];
   let totalBytes = 0;
   for (const rel of files) {
@@ -126,16 +126,8 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
     }
     totalBytes += b.length;
     if (totalBytes > LEROBOT_LIMITS.maxTotalBytes) throw new DatasetError(`${dir}: episode files exceed ${LEROBOT_LIMITS.maxTotalBytes} bytes`, { hint: 'split the dataset' });
-    let rows: Array<Record<string, unknown>>;
-    try {
-      const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-      const columns = [stateKey, actionKey, 'episode_index', ...(gf ? [goalKey] : [])];
-      rows = await parquetReadObjects({ file: ab, columns });
-    } catch (e) {
-      throw new DatasetError(`${file}: not a readable parquet file (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, {
-        hint: 'the episode file is corrupt or truncated; re-download or re-record the dataset', cause: e,
-      });
-    }
+    const columns = [stateKey, actionKey, 'episode_index', ...(gf ? [goalKey] : [])];
+    const rows = await decodeParquetRows(b, columns, file, opts.parquet);
     for (const r of rows) {
       const s = r[stateKey], a = r[actionKey];
       if (!isNumArray(s) || s.length !== stateDim) throw new ShapeError(`${relative(dir, file)} ${stateKey} per frame`, stateDim, isNumArray(s) ? s.length : typeof s, 'meta/info.json features and the parquet data disagree');
