@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DatasetError, IoError, KdpError, ShapeError, toIoError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
@@ -62,9 +62,8 @@ export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rl
   const mod = await h5();
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.h5tmp`);
-  const { mkdirSync } = await import('node:fs');
   try {
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
   } catch (e) {
     throw toIoError(e, `cannot create the output folder ${dir}`, dir);
   }
@@ -289,6 +288,9 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     checkDims(ds, opts.expect);
     validateDataset(ds);
     return ds;
+  } catch (e) {
+    // a corrupt file can make h5wasm throw plain errors (or abort) from any call: typed, naming the file
+    throw e instanceof KdpError ? e : corrupt(path, e);
   } finally {
     try { f.close(); } catch { /* already broken */ }
     M.deactivate_throwing_error_handler?.();
@@ -301,6 +303,11 @@ function toF32(x: ArrayLike<number>): Float32Array {
 
 function corrupt(path: string, cause: unknown, key?: string): DatasetError {
   const raw = cause instanceof Error ? cause.message : String(cause);
+  if (/Aborted\(/.test(raw)) {
+    return new DatasetError(`${path}: corrupt HDF5: the HDF5 library aborted while reading it${key ? ` (${key})` : ''}`, {
+      hint: 'the file is damaged; regenerate or download it again (HDF5 reading in this process is unreliable after such an abort: restart it)', cause,
+    });
+  }
   // HDF5's error stack: keep the innermost "in FUNC(): message" line
   const lines = raw.split('\n').map((l) => l.trim()).filter((l) => /\(\): /.test(l));
   const why = lines.length ? lines[lines.length - 1]!.replace(/^.*?in (\w+\(\)): /, '$1: ') : raw.split('\n')[0]!;

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DatasetError, ShapeError } from '../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromIndex, validateDataset } from './dataset.js';
 import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
-import { decodeParquetRows, type ParquetLimits } from './parquet-decode.js';
+import { decodeParquetColumns, type ParquetLimits } from './parquet-decode.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -46,7 +46,7 @@ function formatPath(template: string, vars: Record<string, number>): string {
 }
 
 /** caps on what an info.json can make the loader do before the data itself says otherwise */
-export const LEROBOT_LIMITS = { maxEpisodes: 100_000, maxEpisodeFileBytes: 256 * 1024 * 1024, maxTotalBytes: 2 * 1024 * 1024 * 1024, maxInfoBytes: 4 * 1024 * 1024 };
+export const LEROBOT_LIMITS = { maxEpisodes: 100_000, maxTotalRows: 20_000_000, maxEpisodeFileBytes: 256 * 1024 * 1024, maxTotalBytes: 2 * 1024 * 1024 * 1024, maxInfoBytes: 4 * 1024 * 1024 };
 
 /** Episode files as paths relative to `dir` (checked for containment when read). */
 function dataFiles(dir: string, info: LeRobotInfo): string[] {
@@ -112,7 +112,8 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   const files = dataFiles(dir, info);
   if (files.length === 0) throw new DatasetError(`${dir} has no episode files under data/`, { hint: 'the data/chunk-XXX/episode_XXXXXX.parquet files are missing' });
 
-  const obs: number[] = [], act: number[] = [], goal: number[] = [], epi: number[] = [];
+  const parts: Array<{ n: number; flat: Float32Array[]; episodeIndex: Float64Array }> = [];
+  let totalRows = 0;
   let totalBytes = 0;
   for (const rel of files) {
     const file = join(dir, rel);
@@ -126,33 +127,33 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
     }
     totalBytes += b.length;
     if (totalBytes > LEROBOT_LIMITS.maxTotalBytes) throw new DatasetError(`${dir}: episode files exceed ${LEROBOT_LIMITS.maxTotalBytes} bytes`, { hint: 'split the dataset' });
-    const columns = [stateKey, actionKey, 'episode_index', ...(gf ? [goalKey] : [])];
-    const rows = await decodeParquetRows(b, columns, file, opts.parquet);
-    for (const r of rows) {
-      const s = r[stateKey], a = r[actionKey];
-      if (!isNumArray(s) || s.length !== stateDim) throw new ShapeError(`${relative(dir, file)} ${stateKey} per frame`, stateDim, isNumArray(s) ? s.length : typeof s, 'meta/info.json features and the parquet data disagree');
-      if (!isNumArray(a) || a.length !== actionDim) throw new ShapeError(`${relative(dir, file)} ${actionKey} per frame`, actionDim, isNumArray(a) ? a.length : typeof a, 'meta/info.json features and the parquet data disagree');
-      for (const v of s) obs.push(Number(v));
-      for (const v of a) act.push(Number(v));
-      if (gf) {
-        const g = r[goalKey];
-        if (!isNumArray(g) || g.length !== goalDim) throw new ShapeError(`${relative(dir, file)} ${goalKey} per frame`, goalDim, isNumArray(g) ? g.length : typeof g);
-        for (const v of g) goal.push(Number(v));
-      }
-      epi.push(Number(r['episode_index'] ?? 0));
-    }
+    const columns = [stateKey, actionKey, ...(gf ? [goalKey] : [])];
+    const dims = [stateDim, actionDim, ...(gf ? [goalDim] : [])];
+    const part = await decodeParquetColumns(b, columns, dims, relative(dir, file), opts.parquet);
+    totalRows += part.n;
+    if (totalRows > LEROBOT_LIMITS.maxTotalRows) throw new DatasetError(`${dir}: more than ${LEROBOT_LIMITS.maxTotalRows} frames`, { hint: 'split the dataset' });
+    parts.push(part);
   }
+  const cat = (c: number, d: number): Float32Array => {
+    const out = new Float32Array(totalRows * d);
+    let at = 0;
+    for (const p of parts) { out.set(p.flat[c]!, at); at += p.n * d; }
+    return out;
+  };
+  const epi = new Float64Array(totalRows);
+  { let at = 0; for (const p of parts) { epi.set(p.episodeIndex, at); at += p.n; } }
+  const obs = cat(0, stateDim), act = cat(1, actionDim), goal = gf ? cat(2, goalDim) : undefined;
   const n = epi.length;
   const ds: TrajectoryDataset = {
     source: dir,
     format: 'lerobot',
     stateDim, actionDim, goalDim,
     length: n,
-    observations: Float32Array.from(obs),
-    actions: Float32Array.from(act),
+    observations: obs,
+    actions: act,
     episodeEnds: episodeEndsFromIndex(epi),
   };
-  if (gf) ds.goals = Float32Array.from(goal);
+  if (goal) ds.goals = goal;
   if (Array.isArray(sf.names)) ds.stateNames = sf.names.map(String);
   if (Array.isArray(af.names)) ds.actionNames = af.names.map(String);
   checkDims(ds, opts.expect);
@@ -215,7 +216,7 @@ export async function writeLeRobot(dir: string, ds: TrajectoryDataset, opts: Wri
     ];
     const buf = parquetWriteBuffer({ schema: schema as never, columnData: columnData as never });
     const rel = formatPath(DEFAULT_DATA_PATH, { episode_chunk: Math.floor(ep / chunksSize), episode_index: ep });
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    ensureDir(join(dir, rel, '..'));
     writeFileAtomic(join(dir, rel), new Uint8Array(buf));
     episodes.push({ episode_index: ep, tasks: [opts.task ?? 'reach the goal'], length: len });
     begin = end;
@@ -243,7 +244,7 @@ export async function writeLeRobot(dir: string, ds: TrajectoryDataset, opts: Wri
       task_index: { dtype: 'int64', shape: [1], names: null },
     },
   };
-  mkdirSync(join(dir, 'meta'), { recursive: true });
+  ensureDir(join(dir, 'meta'));
   writeFileAtomic(join(dir, 'meta', 'episodes.jsonl'), episodes.map((e) => JSON.stringify(e)).join('\n') + '\n');
   writeFileAtomic(join(dir, 'meta', 'tasks.jsonl'), JSON.stringify({ task_index: 0, task: opts.task ?? 'reach the goal' }) + '\n');
   writeJsonAtomic(join(dir, 'meta', 'info.json'), info);

@@ -4,15 +4,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
-const { bytes, columns, maxRows, maxUncompressedBytes } = workerData;
+const { bytes, columns, maxRows, maxUncompressedBytes, dims } = workerData;
 
 function big(v) { return typeof v === 'bigint' ? Number(v) : v; }
 
 async function run() {
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const meta = parquetMetadata(ab);
-  const rows = big(meta.num_rows);
-  if (!Number.isSafeInteger(rows) || rows < 0 || rows > maxRows) throw new Error(`footer declares ${rows} rows (limit ${maxRows})`);
+  const declared = big(meta.num_rows);
+  if (!Number.isSafeInteger(declared) || declared < 0 || declared > maxRows) throw new Error(`footer declares ${declared} rows (limit ${maxRows})`);
   let total = 0;
   for (const rg of meta.row_groups ?? []) {
     const n = big(rg.num_rows);
@@ -24,9 +24,23 @@ async function run() {
       if (total > maxUncompressedBytes) throw new Error(`column chunks decompress to more than ${maxUncompressedBytes} bytes`);
     }
   }
-  const out = await parquetReadObjects({ file: ab, columns, metadata: meta });
-  // plain values only across the thread boundary (BigInt survives structured clone)
-  parentPort.postMessage({ ok: true, rows: out });
+  const rows = await parquetReadObjects({ file: ab, columns, metadata: meta });
+  if (!dims) { parentPort.postMessage({ ok: true, rows }); return; }
+  // flatten here: the parent receives a few typed arrays (transferred), never a million row objects
+  const n = rows.length;
+  const flat = dims.map((d) => new Float32Array(n * d));
+  const epi = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = rows[r];
+    for (let c = 0; c < dims.length; c++) {
+      const v = row[columns[c]], d = dims[c];
+      const arr = Array.isArray(v) || ArrayBuffer.isView(v) ? v : null;
+      if (!arr || arr.length !== d) { parentPort.postMessage({ ok: false, shape: { column: columns[c], expected: d, got: arr ? arr.length : typeof v } }); return; }
+      for (let k = 0; k < d; k++) flat[c][r * d + k] = Number(arr[k]);
+    }
+    epi[r] = Number(row.episode_index ?? 0);
+  }
+  parentPort.postMessage({ ok: true, n, flat, epi }, [...flat.map((a) => a.buffer), epi.buffer]);
 }
 
 run().catch((e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }));

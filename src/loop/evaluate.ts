@@ -4,7 +4,7 @@ import { createEnv } from '../envs/factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { createEnvLoop } from './env-loop.js';
 import type { LoadedModel } from './model-loader.js';
 import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
@@ -75,7 +75,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let returns = 0, successes = 0;
   const t0 = performance.now();
   const svgs: string[] = [];
-  if (o.record) mkdirSync(o.record, { recursive: true });
+  if (o.record) ensureDir(o.record);
   const log: string[] = [];
   try {
     for (let ep = 0; ep < o.episodes; ep++) {

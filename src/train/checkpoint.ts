@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CheckpointError, toIoError } from '../errors.js';
 import type { CheckpointMeta } from '../model/checkpoint-format.js';
 import { paramCount } from '../model/mlp-spec.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import {
   CALIBRATION_BIN, CHECKPOINT_JSON, generationName, hasCheckpoint, listGenerations, readCheckpointWeights, TRAIN_STATE_BIN, WEIGHTS_BIN,
 } from '../model/checkpoint-io.js';
@@ -78,7 +78,7 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
   const staging = join(dir, `.${gen}.${process.pid}.tmp`);
   const final = join(dir, gen);
   try {
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
     writeSynced(join(staging, WEIGHTS_BIN), weights);

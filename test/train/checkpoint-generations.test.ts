@@ -91,11 +91,21 @@ test('a write failure mid-save (file size limit → EFBIG): typed E_IO naming th
   assert.is(JSON.parse(resumed.stdout.trim().split('\n').pop()!).resumedFrom, 10);
 });
 
-test('a read-only output folder: typed E_IO with a hint, exit 1', () => {
-  const r = runKdp([...cliTrain, '--out', '/sys/kdp-run-test', '--steps', '2']);
-  assert.is(r.status, 1, r.stderr);
-  assert.match(r.stderr, /error \[E_IO\]: .*\/sys\/kdp-run-test/);
-  assert.match(r.stderr, /→ /);
+test('read-only output folders (sysfs, procfs: where mkdir -p used to spin): typed E_IO with a hint, exit 1, bounded', async () => {
+  for (const out of ['/sys/kdp-run-test', '/proc/kdp-run-test/run']) {
+    const r = runKdp([...cliTrain, '--out', out, '--steps', '2'], { timeoutMs: 60_000 });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /error \[E_IO\]: .*kdp-run-test/);
+    assert.match(r.stderr, /→ /);
+  }
+  const run = join(dir, 'for-export');
+  await trainOnDataset(opts(run, { steps: 2, checkpointEvery: 2 }));
+  const ex = runKdp(['export', '--checkpoint', run, '--out', '/proc/kdp-export-test/m', '--quantize', 'fp32', '--candidates', '4'], { timeoutMs: 60_000 });
+  assert.is(ex.status, 1, ex.stderr);
+  assert.match(ex.stderr, /error \[E_IO\]: .*\/proc\/kdp-export-test/);
+  const ds = runKdp(['dataset', 'maze2d', '--maze', 'umaze', '--steps', '500', '--out', '/proc/kdp-ds-test/a.hdf5'], { timeoutMs: 60_000 });
+  assert.is(ds.status, 1, ds.stderr);
+  assert.match(ds.stderr, /error \[E_IO\]: .*\/proc\/kdp-ds-test/);
 });
 
 test('a non-finite loss stops training with E_DIVERGED and keeps the last good checkpoint', async () => {
