@@ -12,8 +12,8 @@ function check(name: string, r: CampaignResult, n: number): void {
   assert.ok(r.maxRssMb < 1024, `RSS ${r.maxRssMb} MB`);
 }
 
-test('parquet episode mutations: value or E_DATASET/E_SHAPE, bounded', async () => { check('parquet', await parquetCampaign(60, 11, 2_000), 60); });
-test('HDF5 mutations: value or typed error, bounded', async () => { check('hdf5', await hdf5Campaign(200, 12), 200); });
-test('manifest mutations: value or E_MODEL_*, bounded', async () => { check('manifest', await manifestCampaign(1000, 13), 1000); });
+test('parquet episode mutations: value or E_DATASET/E_SHAPE, bounded', async () => { check('parquet', await parquetCampaign(40, 11, 2_000), 40); });
+test('HDF5 mutations: value or typed error, bounded', async () => { check('hdf5', await hdf5Campaign(150, 12), 150); });
+test('manifest mutations: value or E_MODEL_*, bounded', async () => { check('manifest', await manifestCampaign(600, 13), 600); });
 
 test.run();
