@@ -200,12 +200,14 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
   const mod = await h5();
   // HDF5 errors become exceptions (with HDF5's message) instead of a diagnostic dump on stderr
   const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
-  M.activate_throwing_error_handler?.();
+  // after an abort on an earlier corrupt file the library throws from every call: keep it typed
+  const deactivate = (): void => { try { M.deactivate_throwing_error_handler?.(); } catch { /* library aborted */ } };
   let f: InstanceType<H5['File']>;
   try {
+    M.activate_throwing_error_handler?.();
     f = new mod.File(path, 'r');
   } catch (e) {
-    M.deactivate_throwing_error_handler?.();
+    deactivate();
     throw corrupt(path, e);
   }
   try {
@@ -293,7 +295,7 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     throw e instanceof KdpError ? e : corrupt(path, e);
   } finally {
     try { f.close(); } catch { /* already broken */ }
-    M.deactivate_throwing_error_handler?.();
+    deactivate();
   }
 }
 

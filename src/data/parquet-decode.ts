@@ -1,9 +1,10 @@
 /**
- * Reading untrusted parquet bytes with bounds: the decode runs in a worker thread with a capped heap
+ * Reading untrusted parquet bytes with bounds: the decode runs in a child process with a capped heap
  * and a deadline, so a malformed file that would make the decoder allocate gigabytes, spin, or throw
- * from an async path becomes one typed DatasetError, and the process keeps running.
+ * from an async path becomes one typed DatasetError, and this process keeps running.
  */
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DatasetError, ShapeError } from '../errors.js';
 
 export interface ParquetLimits {
@@ -17,7 +18,7 @@ export interface ParquetLimits {
   maxUncompressedBytes?: number;
 }
 
-const WORKER = new URL('./parquet-worker.mjs', import.meta.url);
+const WORKER = fileURLToPath(new URL('./parquet-worker.mjs', import.meta.url));
 
 export interface FlatColumns { n: number; flat: Float32Array[]; episodeIndex: Float64Array }
 
@@ -36,29 +37,27 @@ export function decodeParquetColumns(bytes: Uint8Array, columns: string[], dims:
 
 function runWorker(bytes: Uint8Array, columns: string[], dims: number[] | null, where: string, limits: ParquetLimits): Promise<unknown> {
   const timeoutMs = limits.timeoutMs ?? 20_000;
+  const heapMb = limits.maxHeapMb ?? 512;
   const hint = 'the episode file is corrupt or truncated; re-download or re-record the dataset';
   return new Promise((resolve, reject) => {
     let settled = false;
-    const w = new Worker(WORKER, {
-      workerData: { bytes, columns, dims, maxRows: limits.maxRows ?? 1_000_000, maxUncompressedBytes: limits.maxUncompressedBytes ?? 256 * 1024 * 1024 },
-      resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb ?? 512, maxYoungGenerationSizeMb: 32 },
-      stdout: true, stderr: true,
-    });
+    const child = fork(WORKER, [], { execArgv: [`--max-old-space-size=${heapMb}`], serialization: 'advanced', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     const finish = (err: Error | null, value?: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void w.terminate();
+      child.kill('SIGKILL');
       if (err) reject(err); else resolve(value);
     };
     const timer = setTimeout(() => finish(new DatasetError(`${where}: parquet decoding did not finish within ${timeoutMs} ms`, { hint })), timeoutMs);
-    w.on('message', (m: { ok: boolean; rows?: unknown; n?: number; flat?: Float32Array[]; epi?: Float64Array; error?: string; shape?: { column: string; expected: number; got: number | string } }) => {
+    child.on('message', (m: { ok: boolean; rows?: unknown; n?: number; flat?: Float32Array[]; epi?: Float64Array; error?: string; shape?: { column: string; expected: number; got: number | string } }) => {
       if (m.ok) finish(null, m.rows ?? { n: m.n, flat: m.flat, episodeIndex: m.epi });
       else if (m.shape) finish(new ShapeError(`${where} ${m.shape.column} per frame`, m.shape.expected, m.shape.got, 'meta/info.json features and the parquet data disagree'));
       else finish(new DatasetError(`${where}: not a readable parquet file (${String(m.error).split('\n')[0]!.slice(0, 300)})`, { hint }));
     });
-    w.on('error', (e: Error & { code?: string }) => finish(new DatasetError(
-      e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `${where}: decoding needs more than ${limits.maxHeapMb ?? 512} MB (malformed sizes?)` : `${where}: not a readable parquet file (${e.message.split('\n')[0]!.slice(0, 300)})`, { hint })));
-    w.on('exit', (code) => finish(new DatasetError(`${where}: the parquet decoder stopped (exit ${code})`, { hint })));
+    child.on('error', (e) => finish(new DatasetError(`${where}: cannot start the parquet decoder (${e.message})`, { hint })));
+    child.on('exit', (code, signal) => finish(new DatasetError(
+      `${where}: the parquet decoder stopped (${signal ?? `exit ${code}`}${code === 134 || signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`, { hint })));
+    child.send({ bytes, columns, dims, maxRows: limits.maxRows ?? 1_000_000, maxUncompressedBytes: limits.maxUncompressedBytes ?? 256 * 1024 * 1024 });
   });
 }

@@ -1,10 +1,11 @@
-// Decodes one LeRobot episode parquet file inside a worker thread (plain JS so it loads without the TS
-// loader). The parent bounds its heap (resourceLimits) and its time (terminate); here the footer's
-// declared sizes are checked against caps before hyparquet allocates anything for them.
-import { parentPort, workerData } from 'node:worker_threads';
+// Decodes LeRobot episode parquet files in a child process (plain JS so it loads without the TS loader;
+// a worker thread is not enough: V8 can abort the whole process on one huge allocation). The parent
+// bounds its heap (--max-old-space-size) and its time (kill); here the footer's declared sizes are
+// checked against caps before hyparquet allocates anything for them. One request per IPC message.
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
-const { bytes, columns, maxRows, maxUncompressedBytes, dims } = workerData;
+let bytes, columns, maxRows, maxUncompressedBytes, dims;
+const parentPort = { postMessage: (m) => process.send(m) };
 
 function big(v) { return typeof v === 'bigint' ? Number(v) : v; }
 
@@ -40,7 +41,14 @@ async function run() {
     }
     epi[r] = Number(row.episode_index ?? 0);
   }
-  parentPort.postMessage({ ok: true, n, flat, epi }, [...flat.map((a) => a.buffer), epi.buffer]);
+  parentPort.postMessage({ ok: true, n, flat, epi });
 }
 
-run().catch((e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }));
+process.on('message', (req) => {
+  ({ bytes, columns, maxRows, maxUncompressedBytes, dims } = req);
+  bytes = new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length);
+  run().catch((e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }));
+});
+process.on('unhandledRejection', (e) => { parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }); });
+process.on('uncaughtException', (e) => { parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }); });
+process.on('disconnect', () => process.exit(0));
