@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { hdf5Campaign, manifestCampaign, parquetCampaign, type CampaignResult } from '../helpers/mutation-fuzz.js';
 
 function check(name: string, r: CampaignResult, n: number): void {
-  console.log(`[figure] ${name} fuzz: ${r.cases} cases, ${r.ok} loaded, ${r.typed} typed errors ${JSON.stringify(r.codes)}, ${r.crashes.length} crashes, ${r.slow} over the bound, max case ${r.maxCaseMs} ms, max RSS ${r.maxRssMb} MB`);
+  console.log(`\n[figure] ${name} fuzz: ${r.cases} cases, ${r.ok} loaded, ${r.typed} typed errors ${JSON.stringify(r.codes)}, ${r.crashes.length} crashes, ${r.slow} over the bound, max case ${r.maxCaseMs} ms, max RSS ${r.maxRssMb} MB`);
   assert.equal(r.crashes, [], `${name}: untyped exceptions`);
   assert.is(r.cases, n);
   assert.is(r.slow, 0);

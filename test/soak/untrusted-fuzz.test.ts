@@ -8,7 +8,7 @@ import { hdf5Campaign, manifestCampaign, parquetCampaign, type CampaignResult } 
 const N = Number(process.env.KDP_FUZZ_CASES ?? 10_000);
 
 function check(name: string, r: CampaignResult, t0: number): void {
-  console.log(`[figure] ${name} mutation fuzz: ${r.cases} cases, ${r.ok} loaded, ${r.typed} typed errors ${JSON.stringify(r.codes)}, ${r.crashes.length} crashes, `
+  console.log(`\n[figure] ${name} mutation fuzz: ${r.cases} cases, ${r.ok} loaded, ${r.typed} typed errors ${JSON.stringify(r.codes)}, ${r.crashes.length} crashes, `
     + `${r.slow} over the per-case bound, max case ${r.maxCaseMs} ms, max RSS ${r.maxRssMb} MB, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   assert.equal(r.crashes, [], `${name}: untyped exceptions`);
   assert.is(r.cases, N);
