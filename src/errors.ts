@@ -135,6 +135,40 @@ export class IntegrityError extends KdpError {
   }
 }
 
+/**
+ * The file system refused (disk full, read-only, permission, not a directory). `path` names the file or
+ * folder; the message carries the OS reason, the hint what to do about it.
+ */
+export class IoError extends KdpError {
+  readonly path: string;
+  constructor(message: string, path: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('E_IO', message, options);
+    this.path = path;
+  }
+}
+
+const IO_HINTS: Record<string, string> = {
+  ENOSPC: 'the disk is full: free space (or choose another folder) and run the command again',
+  EDQUOT: 'the disk quota is exhausted: free space and run the command again',
+  EROFS: 'the folder is on a read-only file system: choose a writable folder',
+  EACCES: 'no permission to write there: choose a folder you own',
+  EPERM: 'no permission to write there: choose a folder you own',
+  ENOTDIR: 'a part of the path is a file, not a folder: choose another path',
+  ENOENT: 'a parent folder does not exist or cannot be created (read-only location?): choose a writable folder',
+  EISDIR: 'the path is a folder where a file was expected',
+};
+
+/**
+ * Turn a Node fs error into an IoError naming `path` ("while writing the checkpoint" is `what`); a
+ * KdpError passes through unchanged, and anything that is not an fs error is rethrown as is.
+ */
+export function toIoError(e: unknown, what: string, path: string): unknown {
+  if (e instanceof KdpError) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  return new IoError(`${what}: ${code} at ${path}`, path, { cause: e, hint: IO_HINTS[code] ?? `the operating system refused (${code}): check the path and free space` });
+}
+
 export function isKdpError(e: unknown): e is KdpError {
   return e instanceof KdpError;
 }

@@ -43,6 +43,8 @@ export interface ArmRunOptions {
   /** per-tick bus budget: attempt timeout (ms) and retries (default the config's 12 ms × 2 retries) */
   busTimeoutMs?: number;
   busRetries?: number;
+  /** how long close() keeps retrying torque off until every servo reads it back (default 3000 ms) */
+  torqueOffTimeoutMs?: number;
   telemetry?: TelemetrySink;
   signal?: AbortSignal;
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
@@ -70,7 +72,10 @@ export interface ArmResult {
   target: [number, number, number];
   finalJointsRad: number[];
   limits: LimitCounters & { maxRelativeTargetClamps: number };
+  /** true only when every servo read Torque_Enable = 0 back after the run */
   torqueOff: boolean;
+  /** servo ids whose torque-off could not be confirmed (present only then) */
+  torqueUnconfirmedIds?: number[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -103,6 +108,7 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   let outcome: ArmOutcome | undefined, fault: string | undefined;
   let ticks = 0, lateTicks = 0, inside = 0, relClamps = 0;
   let tStart = 0, tEnd = 0, finalErr = NaN, torqueOff = false;
+  let torqueUnconfirmedIds: number[] | undefined;
   const onAbort = (): void => { outcome ??= 'aborted'; };
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -170,8 +176,15 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
     tEnd = performance.now();
     finalErr = ctl.errorM(arm.jointsRad(q));
     try {
-      await arm.close(); // torque off (confirmed per servo unless the bus already failed), then the port closes
-      torqueOff = true;
+      // torque off, confirmed per servo by reading Torque_Enable back (retried while the bus recovers), then the port closes
+      const rep = await arm.close(o.torqueOffTimeoutMs === undefined ? {} : { torqueOffTimeoutMs: o.torqueOffTimeoutMs });
+      torqueOff = rep.confirmed;
+      if (!rep.confirmed) {
+        torqueUnconfirmedIds = rep.unconfirmedIds;
+        const msg = `torque off NOT confirmed for servo id(s) ${rep.unconfirmedIds.join(', ')}${rep.torqueOnIds.length ? ` (still on: ${rep.torqueOnIds.join(', ')})` : ''}: cut the servo power`;
+        emit({ event: 'torqueNotConfirmed', message: msg });
+        tel.fault(msg, 'critical');
+      }
     } catch (e) {
       emit({ event: 'closeError', message: (e as Error).message });
     }
@@ -184,5 +197,6 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
     outcome: outcome ?? 'aborted', ...(fault !== undefined ? { fault } : {}),
     ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates, target: [o.target[0], o.target[1], o.target[2]],
     finalJointsRad: Array.from(q, r4), limits: { ...ctl.limits, maxRelativeTargetClamps: relClamps }, torqueOff,
+    ...(torqueUnconfirmedIds ? { torqueUnconfirmedIds } : {}),
   };
 }

@@ -66,7 +66,8 @@ export const HostProfileSchema = z.strictObject({
     compid: z.number().int().min(1).max(255),
   }),
   udev: z.strictObject({ rules: z.array(z.string().regex(/^[0-9]{2}-[a-z0-9-]+\.rules$/, 'NN-name.rules')) }),
-  deploy: z.strictObject({ user: z.string().min(1), remoteDir: z.string().min(1) }),
+  /** robot: the robot profile (boards/robots/<name>.json) this board drives; `kdp flash` refuses models for other envs */
+  deploy: z.strictObject({ user: z.string().min(1), remoteDir: z.string().min(1), robot: identifier.optional() }),
 }).superRefine((p, ctx) => {
   p.cpu.pinCores.forEach((c, i) => {
     if (c >= p.cpu.cores) ctx.addIssue({ code: 'custom', path: ['cpu', 'pinCores', i], message: `core index < cpu.cores (${p.cpu.cores})`, input: c });
@@ -305,6 +306,9 @@ export function loadRobotProfile(nameOrPath: string, boardsDir?: string): RobotP
   checkName(p, file, byName);
   return p;
 }
+
+/** Environments a model may be trained for to run on a robot of this kind (the sim-only maze2d envs run on none). */
+export const ROBOT_ENVS: Record<RobotProfile['kind'], readonly string[]> = { crazyflie: ['crazyflie-nav'], so100: ['so100-reach'] };
 
 /** Typed helpers for callers that need a specific robot kind. */
 export function loadCrazyflieProfile(nameOrPath = 'crazyflie21', boardsDir?: string): CrazyflieProfile {

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DatasetError, ShapeError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
-import { checkDims, episodeEndsFromFlags } from './dataset.js';
+import { DatasetError, IoError, KdpError, ShapeError, toIoError } from '../errors.js';
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
+import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -62,9 +62,15 @@ export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rl
   const mod = await h5();
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.h5tmp`);
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(dir, { recursive: true });
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    throw toIoError(e, `cannot create the output folder ${dir}`, dir);
+  }
   const gzip = opts.gzip ?? 4;
+  // HDF5 failures (a write refused by a full disk) become exceptions instead of a dump on stderr
+  const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
+  M.activate_throwing_error_handler?.();
   try {
     const f = new mod.File(tmp, 'w', { libver: ['earliest', 'latest'] });
     try {
@@ -99,9 +105,21 @@ export async function writeD4rlHdf5(path: string, a: D4rlArrays, opts: WriteD4rl
     }
     const bytes = readFileSync(tmp);
     const patched = patchBoolEnums(bytes);
-    if (patched !== 2) throw new DatasetError(`internal: expected 2 boolean datasets to patch in ${tmp}, found ${patched}`);
+    if (patched !== 2) {
+      throw new IoError(`the HDF5 file written to ${dir} is incomplete (${patched} of 2 boolean datasets found)`, dir,
+        { hint: 'the disk is probably full or the file size limited: free space and run the command again' });
+    }
     writeFileAtomic(path, bytes);
+  } catch (e) {
+    if (e instanceof KdpError) throw e;
+    const io = toIoError(e, `cannot write ${path}`, dir);
+    if (io !== e) throw io;
+    const text = e instanceof Error ? e.message : String(e);
+    const why = /error message = '([^']+)'/.exec(text)?.[1] ?? text.split('\n').map((l) => l.trim()).find((l) => /write failed/i.test(l)) ?? text.split('\n')[0];
+    throw new IoError(`cannot write ${path}: HDF5 write failed (${why!.slice(0, 200)})`, dir,
+      { hint: 'the disk is probably full, read-only or the file size limited: free space or choose another --out', cause: e });
   } finally {
+    M.deactivate_throwing_error_handler?.();
     rmSync(tmp, { force: true });
   }
 }
@@ -182,12 +200,14 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
   const mod = await h5();
   // HDF5 errors become exceptions (with HDF5's message) instead of a diagnostic dump on stderr
   const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
-  M.activate_throwing_error_handler?.();
+  // after an abort on an earlier corrupt file the library throws from every call: keep it typed
+  const deactivate = (): void => { try { M.deactivate_throwing_error_handler?.(); } catch { /* library aborted */ } };
   let f: InstanceType<H5['File']>;
   try {
+    M.activate_throwing_error_handler?.();
     f = new mod.File(path, 'r');
   } catch (e) {
-    M.deactivate_throwing_error_handler?.();
+    deactivate();
     throw corrupt(path, e);
   }
   try {
@@ -200,21 +220,35 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
         hint: 'a D4RL dataset needs observations and actions (plus terminals/timeouts for episode ends); regenerate it with kdp dataset maze2d',
       });
     }
-    const read = (key: string): { data: ArrayLike<number>; shape: number[] } | undefined => {
+    const read = (key: string, required = false): { data: ArrayLike<number>; shape: number[] } | undefined => {
       let ds: unknown;
-      try { ds = f.get(key); } catch { return undefined; }
-      if (!ds || !(ds instanceof mod.Dataset)) return undefined;
+      try { ds = f.get(key); } catch { ds = undefined; }
+      if (!ds || !(ds instanceof mod.Dataset)) {
+        if (!required && !ds) return undefined;
+        throw new DatasetError(`${path}: "${key}" is ${ds ? 'a group' : 'missing'}, not a dataset`, {
+          hint: `a D4RL file stores ${key} as an N×dim numeric dataset at the top level; regenerate it with kdp dataset maze2d`,
+        });
+      }
+      let v: unknown;
+      let shape: number[];
       try {
-        const shape = ds.shape ?? [];
-        const v = ds.value;
-        if (v === null || typeof v !== 'object' || !('length' in v)) throw new Error(`unreadable value of ${key}`);
-        return { data: v as ArrayLike<number>, shape };
+        shape = ds.shape ?? [];
+        v = ds.value;
       } catch (e) {
         throw corrupt(path, e, key);
       }
+      // numbers only: strings, compounds and 64-bit integers (BigInt) are not a trajectory
+      const numeric = v instanceof Float32Array || v instanceof Float64Array || v instanceof Int8Array || v instanceof Uint8Array
+        || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int32Array || v instanceof Uint32Array;
+      if (!numeric) {
+        throw new DatasetError(`${path}: "${key}" has dtype ${String(ds.dtype)}, expected numbers (float32/float64/int/bool)`, {
+          hint: 'store observations, actions, rewards and goals as float32 and terminals/timeouts as bool',
+        });
+      }
+      return { data: v as ArrayLike<number>, shape };
     };
-    const obs = read('observations')!;
-    const act = read('actions')!;
+    const obs = read('observations', true)!;
+    const act = read('actions', true)!;
     if (obs.shape.length !== 2 || act.shape.length !== 2) {
       throw new ShapeError('observations/actions rank', '2 (N×dim)', `${obs.shape.length} and ${act.shape.length}`, 'observations must be N×stateDim and actions N×actionDim');
     }
@@ -228,7 +262,11 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
     for (const [k, v] of [['terminals', term], ['timeouts', tout]] as const) {
       if (v && v.data.length !== n) throw new ShapeError(`${k} length`, n, v.data.length);
     }
-    const goal = keys.includes('infos') ? read('infos/goal') : undefined;
+    let goal: ReturnType<typeof read>;
+    if (keys.includes('infos')) {
+      const infos = f.get('infos');
+      goal = infos instanceof mod.Group && infos.keys().includes('goal') ? read('infos/goal', true) : undefined;
+    }
     let goalDim = 0;
     if (goal) {
       goalDim = goal.shape[1] ?? 1;
@@ -245,12 +283,19 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
       episodeEnds: episodeEndsFromFlags(n, term?.data, tout?.data),
     };
     if (goal) ds.goals = toF32(goal.data);
-    if (rew && rew.data.length === n) ds.rewards = toF32(rew.data);
+    if (rew) {
+      if (rew.data.length !== n) throw new ShapeError(`${path}: rewards length`, n, rew.data.length, 'rewards needs one value per step (row)');
+      ds.rewards = toF32(rew.data);
+    }
     checkDims(ds, opts.expect);
+    validateDataset(ds);
     return ds;
+  } catch (e) {
+    // a corrupt file can make h5wasm throw plain errors (or abort) from any call: typed, naming the file
+    throw e instanceof KdpError ? e : corrupt(path, e);
   } finally {
     try { f.close(); } catch { /* already broken */ }
-    M.deactivate_throwing_error_handler?.();
+    deactivate();
   }
 }
 
@@ -260,6 +305,11 @@ function toF32(x: ArrayLike<number>): Float32Array {
 
 function corrupt(path: string, cause: unknown, key?: string): DatasetError {
   const raw = cause instanceof Error ? cause.message : String(cause);
+  if (/Aborted\(/.test(raw)) {
+    return new DatasetError(`${path}: corrupt HDF5: the HDF5 library aborted while reading it${key ? ` (${key})` : ''}`, {
+      hint: 'the file is damaged; regenerate or download it again (HDF5 reading in this process is unreliable after such an abort: restart it)', cause,
+    });
+  }
   // HDF5's error stack: keep the innermost "in FUNC(): message" line
   const lines = raw.split('\n').map((l) => l.trim()).filter((l) => /\(\): /.test(l));
   const why = lines.length ? lines[lines.length - 1]!.replace(/^.*?in (\w+\(\)): /, '$1: ') : raw.split('\n')[0]!;

@@ -1,4 +1,4 @@
-import { ShapeError } from '../errors.js';
+import { DatasetError, ShapeError } from '../errors.js';
 
 /**
  * One in-memory trajectory dataset, whatever its source (D4RL HDF5, LeRobot parquet, a simulator).
@@ -88,4 +88,36 @@ export function columnStats(x: Float32Array, dim: number): { mean: number[]; std
     std: Array.from(m2, (v) => (n > 0 ? Math.sqrt(v / n) : 0)),
     min, max,
   };
+}
+
+/**
+ * Reject what would train silently into garbage: every array has one row per step (rewards too), the
+ * episode ends are consistent, and every value is finite. The error names the key and the first bad
+ * row/column, so the file can be fixed.
+ */
+export function validateDataset(ds: TrajectoryDataset): void {
+  const n = ds.length;
+  const hint = `fix or regenerate ${ds.source}: training on it would produce non-finite or misaligned plans`;
+  if (!Number.isInteger(n) || n < 1) throw new DatasetError(`${ds.source}: the dataset has no rows`, { hint });
+  const arrays: Array<[string, Float32Array | undefined, number]> = [
+    ['observations', ds.observations, ds.stateDim], ['actions', ds.actions, ds.actionDim],
+    ['goals', ds.goals, ds.goalDim], ['rewards', ds.rewards, 1],
+  ];
+  for (const [key, a, dim] of arrays) {
+    if (!a) continue;
+    if (a.length !== n * dim) throw new ShapeError(`${ds.source}: ${key} length`, `${n} rows × ${dim} = ${n * dim}`, a.length, `every key needs one row per step; ${hint}`);
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!)) {
+        const row = Math.floor(i / dim), col = i % dim;
+        throw new DatasetError(`${ds.source}: ${key} has a non-finite value (${a[i]}) at row ${row}${dim > 1 ? `, column ${col}` : ''} (first bad index ${i})`, { hint });
+      }
+    }
+  }
+  const ends = ds.episodeEnds;
+  let prev = 0;
+  for (let k = 0; k < ends.length; k++) {
+    if (ends[k]! <= prev || ends[k]! > n) throw new DatasetError(`${ds.source}: episode ${k} ends at row ${ends[k]} (previous end ${prev}, ${n} rows)`, { hint });
+    prev = ends[k]!;
+  }
+  if (prev !== n) throw new DatasetError(`${ds.source}: episodes cover ${prev} of ${n} rows`, { hint });
 }

@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DatasetError, ShapeError } from '../errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
-import { checkDims, episodeEndsFromIndex } from './dataset.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { checkDims, episodeEndsFromIndex, validateDataset } from './dataset.js';
+import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
+import { decodeParquetColumns, type ParquetLimits } from './parquet-decode.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
@@ -43,13 +45,21 @@ function formatPath(template: string, vars: Record<string, number>): string {
   });
 }
 
+/** caps on what an info.json can make the loader do before the data itself says otherwise */
+export const LEROBOT_LIMITS = { maxEpisodes: 100_000, maxTotalRows: 20_000_000, maxEpisodeFileBytes: 256 * 1024 * 1024, maxTotalBytes: 2 * 1024 * 1024 * 1024, maxInfoBytes: 4 * 1024 * 1024 };
+
+/** Episode files as paths relative to `dir` (checked for containment when read). */
 function dataFiles(dir: string, info: LeRobotInfo): string[] {
   const files: string[] = [];
   const template = typeof info.data_path === 'string' ? info.data_path : DEFAULT_DATA_PATH;
-  const chunk = info.chunks_size > 0 ? info.chunks_size : 1000;
-  if (Number.isInteger(info.total_episodes) && info.total_episodes > 0) {
+  const chunk = Number.isInteger(info.chunks_size) && info.chunks_size > 0 ? info.chunks_size : 1000;
+  if (info.total_episodes !== undefined && info.total_episodes !== null) {
+    if (!Number.isInteger(info.total_episodes) || info.total_episodes < 1 || info.total_episodes > LEROBOT_LIMITS.maxEpisodes) {
+      throw new DatasetError(`${join(dir, 'meta', 'info.json')}: total_episodes ${JSON.stringify(info.total_episodes)} is not an integer in 1…${LEROBOT_LIMITS.maxEpisodes}`,
+        { hint: 'restore meta/info.json from the original dataset' });
+    }
     for (let ep = 0; ep < info.total_episodes; ep++) {
-      files.push(join(dir, formatPath(template, { episode_chunk: Math.floor(ep / chunk), episode_index: ep })));
+      files.push(formatPath(template, { episode_chunk: Math.floor(ep / chunk), episode_index: ep }));
     }
     return files;
   }
@@ -59,7 +69,8 @@ function dataFiles(dir: string, info: LeRobotInfo): string[] {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith('.parquet')) files.push(p);
+      else if (name.endsWith('.parquet')) files.push(relative(dir, p));
+      if (files.length > LEROBOT_LIMITS.maxEpisodes) throw new DatasetError(`${dir}: more than ${LEROBOT_LIMITS.maxEpisodes} episode files under data/`);
     }
   };
   walk(join(dir, 'data'));
@@ -67,7 +78,7 @@ function dataFiles(dir: string, info: LeRobotInfo): string[] {
 }
 
 /** Load a LeRobot dataset folder into a TrajectoryDataset (episode ends from episode_index). */
-export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: ExpectedDims } = {}): Promise<TrajectoryDataset> {
+export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: ExpectedDims; parquet?: ParquetLimits } = {}): Promise<TrajectoryDataset> {
   const stateKey = opts.stateKey ?? 'observation.state';
   const actionKey = opts.actionKey ?? 'action';
   const goalKey = opts.goalKey ?? 'observation.goal';
@@ -76,9 +87,17 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   if (!existsSync(infoPath)) throw new DatasetError(`${dir} is not a LeRobot dataset: ${infoPath} is missing`, { hint: 'a LeRobot dataset folder has meta/info.json and data/chunk-XXX/episode_XXXXXX.parquet' });
   let info: LeRobotInfo;
   try {
-    info = JSON.parse(readFileSync(infoPath, 'utf8')) as LeRobotInfo;
+    const c = checkContainedFile(dir, 'meta/info.json', { maxBytes: LEROBOT_LIMITS.maxInfoBytes });
+    info = JSON.parse(Buffer.from(readRegularFile(c.real, LEROBOT_LIMITS.maxInfoBytes)).toString('utf8')) as LeRobotInfo;
   } catch (e) {
+    if (e instanceof SafeReadError) throw new DatasetError(`${infoPath}: ${e.message}`, { hint: 'meta/info.json must be a regular JSON file inside the dataset folder' });
     throw new DatasetError(`${infoPath} is not valid JSON`, { hint: 'restore meta/info.json from the original dataset', cause: e });
+  }
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+    throw new DatasetError(`${infoPath} is ${info === null ? 'null' : Array.isArray(info) ? 'an array' : typeof info}, not a JSON object`, { hint: 'restore meta/info.json from the original dataset' });
+  }
+  if (info.features !== undefined && (info.features === null || typeof info.features !== 'object')) {
+    throw new DatasetError(`${infoPath}: "features" is not an object`, { hint: 'restore meta/info.json from the original dataset' });
   }
   const feats = info.features ?? {};
   const sf = feats[stateKey], af = feats[actionKey];
@@ -93,49 +112,52 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   const files = dataFiles(dir, info);
   if (files.length === 0) throw new DatasetError(`${dir} has no episode files under data/`, { hint: 'the data/chunk-XXX/episode_XXXXXX.parquet files are missing' });
 
-  const { parquetReadObjects } = await import('hyparquet');
-  const obs: number[] = [], act: number[] = [], goal: number[] = [], epi: number[] = [];
-  for (const file of files) {
-    if (!existsSync(file)) throw new DatasetError(`missing episode file ${relative(dir, file)} in ${dir}`, { hint: 'meta/info.json lists more episodes than data/ holds: re-download or re-record the dataset' });
-    let rows: Array<Record<string, unknown>>;
+  const parts: Array<{ n: number; flat: Float32Array[]; episodeIndex: Float64Array }> = [];
+  let totalRows = 0;
+  let totalBytes = 0;
+  for (const rel of files) {
+    const file = join(dir, rel);
+    let b: Uint8Array;
     try {
-      const b = readFileSync(file);
-      const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-      const columns = [stateKey, actionKey, 'episode_index', ...(gf ? [goalKey] : [])];
-      rows = await parquetReadObjects({ file: ab, columns });
+      b = readRegularFile(checkContainedFile(dir, rel, { maxBytes: LEROBOT_LIMITS.maxEpisodeFileBytes }).real, LEROBOT_LIMITS.maxEpisodeFileBytes);
     } catch (e) {
-      throw new DatasetError(`${file}: not a readable parquet file (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, {
-        hint: 'the episode file is corrupt or truncated; re-download or re-record the dataset', cause: e,
-      });
+      if (!(e instanceof SafeReadError)) throw e;
+      if (e.problem === 'missing') throw new DatasetError(`missing episode file ${rel} in ${dir}`, { hint: 'meta/info.json lists more episodes than data/ holds: re-download or re-record the dataset' });
+      throw new DatasetError(`episode file ${JSON.stringify(rel)} of ${dir}: ${e.message}`, { hint: 'data_path in meta/info.json must name regular files inside the dataset folder' });
     }
-    for (const r of rows) {
-      const s = r[stateKey], a = r[actionKey];
-      if (!isNumArray(s) || s.length !== stateDim) throw new ShapeError(`${relative(dir, file)} ${stateKey} per frame`, stateDim, isNumArray(s) ? s.length : typeof s, 'meta/info.json features and the parquet data disagree');
-      if (!isNumArray(a) || a.length !== actionDim) throw new ShapeError(`${relative(dir, file)} ${actionKey} per frame`, actionDim, isNumArray(a) ? a.length : typeof a, 'meta/info.json features and the parquet data disagree');
-      for (const v of s) obs.push(Number(v));
-      for (const v of a) act.push(Number(v));
-      if (gf) {
-        const g = r[goalKey];
-        if (!isNumArray(g) || g.length !== goalDim) throw new ShapeError(`${relative(dir, file)} ${goalKey} per frame`, goalDim, isNumArray(g) ? g.length : typeof g);
-        for (const v of g) goal.push(Number(v));
-      }
-      epi.push(Number(r['episode_index'] ?? 0));
-    }
+    totalBytes += b.length;
+    if (totalBytes > LEROBOT_LIMITS.maxTotalBytes) throw new DatasetError(`${dir}: episode files exceed ${LEROBOT_LIMITS.maxTotalBytes} bytes`, { hint: 'split the dataset' });
+    const columns = [stateKey, actionKey, ...(gf ? [goalKey] : [])];
+    const dims = [stateDim, actionDim, ...(gf ? [goalDim] : [])];
+    const part = await decodeParquetColumns(b, columns, dims, relative(dir, file), opts.parquet);
+    totalRows += part.n;
+    if (totalRows > LEROBOT_LIMITS.maxTotalRows) throw new DatasetError(`${dir}: more than ${LEROBOT_LIMITS.maxTotalRows} frames`, { hint: 'split the dataset' });
+    parts.push(part);
   }
+  const cat = (c: number, d: number): Float32Array => {
+    const out = new Float32Array(totalRows * d);
+    let at = 0;
+    for (const p of parts) { out.set(p.flat[c]!, at); at += p.n * d; }
+    return out;
+  };
+  const epi = new Float64Array(totalRows);
+  { let at = 0; for (const p of parts) { epi.set(p.episodeIndex, at); at += p.n; } }
+  const obs = cat(0, stateDim), act = cat(1, actionDim), goal = gf ? cat(2, goalDim) : undefined;
   const n = epi.length;
   const ds: TrajectoryDataset = {
     source: dir,
     format: 'lerobot',
     stateDim, actionDim, goalDim,
     length: n,
-    observations: Float32Array.from(obs),
-    actions: Float32Array.from(act),
+    observations: obs,
+    actions: act,
     episodeEnds: episodeEndsFromIndex(epi),
   };
-  if (gf) ds.goals = Float32Array.from(goal);
+  if (goal) ds.goals = goal;
   if (Array.isArray(sf.names)) ds.stateNames = sf.names.map(String);
   if (Array.isArray(af.names)) ds.actionNames = af.names.map(String);
   checkDims(ds, opts.expect);
+  validateDataset(ds);
   return ds;
 }
 
@@ -194,7 +216,7 @@ export async function writeLeRobot(dir: string, ds: TrajectoryDataset, opts: Wri
     ];
     const buf = parquetWriteBuffer({ schema: schema as never, columnData: columnData as never });
     const rel = formatPath(DEFAULT_DATA_PATH, { episode_chunk: Math.floor(ep / chunksSize), episode_index: ep });
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    ensureDir(join(dir, rel, '..'));
     writeFileAtomic(join(dir, rel), new Uint8Array(buf));
     episodes.push({ episode_index: ep, tasks: [opts.task ?? 'reach the goal'], length: len });
     begin = end;
@@ -222,7 +244,7 @@ export async function writeLeRobot(dir: string, ds: TrajectoryDataset, opts: Wri
       task_index: { dtype: 'int64', shape: [1], names: null },
     },
   };
-  mkdirSync(join(dir, 'meta'), { recursive: true });
+  ensureDir(join(dir, 'meta'));
   writeFileAtomic(join(dir, 'meta', 'episodes.jsonl'), episodes.map((e) => JSON.stringify(e)).join('\n') + '\n');
   writeFileAtomic(join(dir, 'meta', 'tasks.jsonl'), JSON.stringify({ task_index: 0, task: opts.task ?? 'reach the goal' }) + '\n');
   writeJsonAtomic(join(dir, 'meta', 'info.json'), info);

@@ -2,7 +2,8 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SFTPWrapper } from 'ssh2';
-import { ConfigError, IntegrityError, KdpError, TransportError } from '../errors.js';
+import { ConfigError, IntegrityError, KdpError, ModelError, TransportError } from '../errors.js';
+import { loadRobotProfile, ROBOT_ENVS } from '../boards/schema.js';
 import { childLogger } from '../log.js';
 import { checkModelFile, loadPublicKey, readManifest, verifyManifest } from './keys.js';
 import { keyIdOf, signedPayload } from './remote/kdp-slot.mjs';
@@ -26,6 +27,8 @@ export interface FlashOptions extends BoardTarget {
   modelDir: string;
   /** install this public key into <remote>/trusted_keys first (provisioning) */
   trustKeyFile?: string;
+  /** robot profile the board drives (--robot, or the host profile's deploy.robot): the model's env must fit it */
+  robot?: string;
   onProgress?: (sentBytes: number, totalBytes: number, file: string) => void;
   signal?: AbortSignal;
 }
@@ -159,6 +162,14 @@ async function installTools(sftp: SFTPWrapper, root: string): Promise<void> {
 export async function flashModel(o: FlashOptions): Promise<SlotResult & { slot: string; uploadedBytes: number }> {
   const manifest = readManifest(o.modelDir);
   await checkModelFile(o.modelDir, manifest);
+  if (o.robot !== undefined) {
+    const robot = loadRobotProfile(o.robot);
+    const envs = ROBOT_ENVS[robot.kind];
+    if (!envs.includes(manifest.env)) {
+      throw new ModelError('E_MODEL_MISMATCH', `${o.modelDir} was trained for env "${manifest.env}", but the board drives robot "${robot.name}" (${robot.kind}: ${envs.join(', ')})`,
+        { hint: `flash a model exported for ${envs.join(' or ')}, or pass the right --robot / board profile` });
+    }
+  }
   if (!manifest.signature) {
     throw new IntegrityError(`${o.modelDir} is not signed; the board would refuse it`, `sign it first: kdp sign --key deploy.key ${o.modelDir}`);
   }

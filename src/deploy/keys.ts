@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, IntegrityError, ModelError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { ModelManifest } from '../planner/manifest.js';
-import { keyIdOf, parseManifest, sha256File, signedPayload, verifyManifestSignature } from './remote/kdp-slot.mjs';
+import { keyIdOf, signedPayload, verifyManifestSignature } from './remote/kdp-slot.mjs';
+import { readManifestFile, readModelFile } from '../planner/model-file.js';
 
 /**
  * Model signing (ed25519, node:crypto).
@@ -69,50 +70,46 @@ export function loadPublicKey(file: string): KeyObject {
   return key;
 }
 
+/** manifest.json of a model folder, checked against the one manifest schema (see planner/model-file.ts). */
 export function readManifest(modelDir: string): ModelManifest {
-  const file = join(modelDir, 'manifest.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ModelError('E_MODEL_IO', `cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: 'point at a model directory made by `kdp export`' });
-  }
-  try {
-    return parseManifest(text, modelDir) as unknown as ModelManifest;
-  } catch (e) {
-    throw new ModelError('E_MODEL_SCHEMA', (e as Error).message, { cause: e });
-  }
+  return readManifestFile(modelDir);
 }
 
-/** Check that the model file matches the manifest's sha256/bytes (local side, before signing or flashing). */
+/**
+ * Check that the model file matches the manifest's sha256/bytes (local side, before signing or
+ * flashing): the same readModelFile every loader uses, so a symlink to /dev/zero or a FIFO is refused
+ * instead of hashed forever.
+ */
 export async function checkModelFile(modelDir: string, m: ModelManifest): Promise<void> {
-  const file = join(modelDir, m.model.file);
-  let r: { sha256: string; bytes: number };
   try {
-    r = await sha256File(file);
+    readModelFile(modelDir, m.model, 'model');
+    if (m.scorer) readModelFile(modelDir, m.scorer, 'scorer');
   } catch (e) {
-    throw new ModelError('E_MODEL_IO', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
-  if (r.bytes !== m.model.bytes || r.sha256 !== m.model.sha256) {
-    throw new IntegrityError(`${file} (${r.bytes} B, sha256 ${r.sha256.slice(0, 16)}…) does not match manifest.model (${m.model.bytes} B, ${m.model.sha256.slice(0, 16)}…)`,
-      're-export the model (`kdp export`) instead of editing files by hand');
+    if (e instanceof ModelError && /sha256|bytes, the manifest says/.test(e.message)) {
+      throw new IntegrityError(`${e.message.split('\n')[0]} (manifest.model: ${m.model.bytes} B, ${m.model.sha256.slice(0, 16)}…)`,
+        're-export the model (`kdp export`) instead of editing files by hand');
+    }
+    throw e;
   }
 }
 
-export interface SignResult { manifestFile: string; keyId: string; sha256: string; signature: string }
+export interface SignResult { manifestFile: string; keyId: string; sha256: string; signature: string; modelVersion: number }
 
 /** Sign models/X/manifest.json in place (atomically). Any previous signature is replaced. */
-export async function signModelDir(modelDir: string, privateKeyFile: string): Promise<SignResult> {
+export async function signModelDir(modelDir: string, privateKeyFile: string, opts: { modelVersion?: number } = {}): Promise<SignResult> {
   const key = loadPrivateKey(privateKeyFile);
   const manifest = readManifest(modelDir);
   await checkModelFile(modelDir, manifest);
-  const { signature: _old, ...unsigned } = manifest;
+  const { signature: _old, ...rest } = manifest;
+  // the board refuses versions below the newest it ran: an explicit one, else the manifest's, else the signing time
+  const modelVersion = opts.modelVersion ?? manifest.modelVersion ?? Math.floor(Date.now() / 1000);
+  const unsigned = { ...rest, modelVersion };
   const keyId = keyIdOf(createPublicKey(key));
   const value = edSign(null, signedPayload(unsigned), key).toString('base64');
   const signed: ModelManifest = { ...unsigned, signature: { alg: 'ed25519', keyId, value } };
   const manifestFile = join(modelDir, 'manifest.json');
   writeJsonAtomic(manifestFile, signed);
-  return { manifestFile, keyId, sha256: manifest.model.sha256, signature: value };
+  return { manifestFile, keyId, sha256: manifest.model.sha256, signature: value, modelVersion };
 }
 
 /** Verify a manifest's signature against given public keys (throws IntegrityError). */

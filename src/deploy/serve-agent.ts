@@ -1,5 +1,5 @@
-import { realpath, readFile, readlink, open } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { realpath, readlink, open } from 'node:fs/promises';
+import { constants, watch, type FSWatcher } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { IntegrityError, KdpError } from '../errors.js';
@@ -7,6 +7,8 @@ import { childLogger } from '../log.js';
 import type { ModelManifest } from '../planner/manifest.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import { loadTrustedKeys, parseManifest, verifyManifestSignature } from './remote/kdp-slot.mjs';
+import { checkContainedFile, readRegularFile } from '../util/safe-read.js';
+import { MAX_MANIFEST_BYTES, MAX_MODEL_FILE_BYTES, validateManifest } from '../planner/manifest-schema.js';
 
 /**
  * The board agent's model side (`kdp serve`): watch <models>/active, load + validate a new slot OFF the control
@@ -52,17 +54,26 @@ export function createModelLoader(o: ModelLoaderOptions): ModelLoader {
     let manifest: ModelManifest;
     let keyId: string;
     try {
-      const text = await readFile(join(real, 'manifest.json'), 'utf8');
+      // regular files only: a FIFO or device here would block the thread pool (and with it SIGINT handling)
+      const mf = checkContainedFile(real, 'manifest.json', { maxBytes: MAX_MANIFEST_BYTES, plainName: true });
+      const text = Buffer.from(readRegularFile(mf.real, MAX_MANIFEST_BYTES)).toString('utf8');
       const m = parseManifest(text, real);
       keyId = verifyManifestSignature(m, loadTrustedKeys(o.trustedKeysDir), real);
-      manifest = m as unknown as ModelManifest;
+      manifest = validateManifest(m, join(real, 'manifest.json'));
     } catch (e) {
       throw e instanceof KdpError ? e : new IntegrityError((e as Error).message);
     }
-    const file = join(real, manifest.model.file);
-    const fh = await open(file, 'r').catch((e: Error) => { throw new IntegrityError(`${real}: cannot open ${manifest.model.file}: ${e.message}`); });
+    let file: string;
     try {
-      const size = (await fh.stat()).size;
+      file = checkContainedFile(real, manifest.model.file, { maxBytes: MAX_MODEL_FILE_BYTES, plainName: true }).real;
+    } catch (e) {
+      throw new IntegrityError(`${real}: ${(e as Error).message}`);
+    }
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((e: Error) => { throw new IntegrityError(`${real}: cannot open ${manifest.model.file}: ${e.message}`); });
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new IntegrityError(`${real}: ${manifest.model.file} is not a regular file`);
+      const size = st.size;
       if (size !== manifest.model.bytes) throw new IntegrityError(`${real}: ${manifest.model.file} is ${size} bytes, manifest says ${manifest.model.bytes}`);
       const bytes = new Uint8Array(size);
       const h = createHash('sha256');

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readRegularFile } from '../util/safe-read.js';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import ssh2, { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { ConfigError, TimeoutError, TransportError } from '../errors.js';
 import { HostKeyError, checkHostKey, fingerprint, hostKeyAlgorithms, readKnownHosts, type HostKeyProblem } from './known-hosts.js';
 
@@ -56,11 +57,25 @@ export class SshSession {
     const identity = o.identityFile ? expandHome(o.identityFile) : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(homedir(), '.ssh', n)).find((f) => existsSync(f));
     if (identity) {
       try {
-        cfg.privateKey = readFileSync(identity);
+        cfg.privateKey = Buffer.from(readRegularFile(identity, 1024 * 1024));
       } catch (e) {
-        throw new ConfigError(`cannot read SSH identity: ${(e as Error).message}`, { file: identity, cause: e });
+        throw new ConfigError(`cannot read SSH identity: ${(e as Error).message}`, { file: identity, cause: e, hint: 'pass --identity <private key file> (e.g. ~/.ssh/id_ed25519)' });
       }
       if (process.env.KDP_SSH_PASSPHRASE) cfg.passphrase = process.env.KDP_SSH_PASSPHRASE;
+      // parse it here: ssh2 would throw a bare Error from inside connect()
+      let parsed: unknown = ssh2.utils.parseKey(cfg.privateKey, cfg.passphrase);
+      if (Array.isArray(parsed)) parsed = parsed[0];
+      if (!(parsed instanceof Error) && !(parsed as { isPrivateKey?: () => boolean } | undefined)?.isPrivateKey?.()) parsed = new Error('it holds a public key, not a private one');
+      if (parsed instanceof Error) {
+        const encrypted = /encrypted|passphrase|bad decrypt/i.test(parsed.message);
+        throw new ConfigError(encrypted
+          ? `the SSH identity is encrypted and ${process.env.KDP_SSH_PASSPHRASE ? 'KDP_SSH_PASSPHRASE does not decrypt it' : 'no passphrase was given'} (${parsed.message})`
+          : `not a usable SSH private key (${parsed.message})`, {
+          file: identity,
+          hint: encrypted ? 'set KDP_SSH_PASSPHRASE to the key\'s passphrase, or use ssh-agent (unset --identity, start ssh-agent and ssh-add the key)'
+            : 'pass the private key (e.g. ~/.ssh/id_ed25519), not the .pub file or another file',
+        });
+      }
       cfg.authHandler = ['publickey'];
     } else if (process.env.SSH_AUTH_SOCK) {
       cfg.agent = process.env.SSH_AUTH_SOCK;
@@ -86,7 +101,14 @@ export class SshSession {
       const onReady = (): void => { client.removeListener('error', onError); client.on('error', () => { /* after ready: surfaced by operations */ }); resolve(); };
       client.once('ready', onReady);
       client.once('error', onError);
-      client.connect(cfg);
+      try {
+        client.connect(cfg);
+      } catch (e) {
+        // ssh2 validates the configuration synchronously: a key or option it cannot use
+        client.removeListener('ready', onReady);
+        client.removeListener('error', onError);
+        reject(new ConfigError(`SSH cannot start: ${(e as Error).message}`, { ...(identity ? { file: identity } : {}), cause: e, hint: 'check --identity (a private key) and KDP_SSH_PASSPHRASE' }));
+      }
     });
     return new SshSession(client, `${o.user}@${o.host}:${port}`);
   }

@@ -14,6 +14,9 @@
  */
 import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
+import { Errno } from '../crtp/log.js';
+import { encodeNotifySetpointsStop } from '../crtp/commander.js';
+import { encodeArm } from '../crtp/service.js';
 import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import { NullTelemetrySink } from '../mavlink/telemetry.js';
@@ -90,6 +93,8 @@ export interface FlightResult {
   limits: LimitCounters;
   minClearanceM: number;
   landed: boolean;
+  /** outcome 'takeoffFailed': why, and what was tried */
+  takeoffError?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -146,6 +151,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
 
   const cf = new Crazyflie({ linkTimeoutMs: o.linkTimeoutMs ?? 200, failsafe: { mode: 'land', staleMs: Math.max(500, 5 * periodMs) }, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
   let outcome: FlightOutcome | undefined;
+  let takeoffError: string | undefined;
   let linkLost: LinkLostInfo | undefined;
   cf.on('linkLost', (e) => { linkLost = e; outcome ??= 'linkLost'; emit({ event: 'linkLost', reason: e.reason, silentMs: Math.round(e.silentMs) }); tel.fault(`link lost: ${e.reason}`, 'critical'); });
   cf.on('failsafe', (e) => { if (e.stage !== 'resumed') { outcome ??= 'failsafe'; emit({ event: 'failsafe', stage: e.stage, reason: e.reason }); tel.fault(`failsafe ${e.stage}: ${e.reason}`, 'warning'); } });
@@ -188,9 +194,18 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
       hold[0] = pos[0]!; hold[1] = pos[1]!; hold[2] = takeoffZ;
       clampToFence(hold, fence, limits);
       const dur = Math.max(1, Math.abs(hold[2]! - pos[2]!) / Math.min(0.4, o.limits.maxVelocityZMps));
-      const errno = await cf.highLevel.takeoff(hold[2]!, dur);
-      emit({ event: 'takeoff', heightM: hold[2], durationS: +dur.toFixed(2), errno });
-      if (errno !== 0 && errno !== -1) outcome = 'takeoffFailed';
+      const { errno, recovered } = await takeoffWithRecovery(cf, hold[2]!, dur);
+      emit({ event: 'takeoff', heightM: hold[2], durationS: +dur.toFixed(2), errno, ...(recovered.length ? { recovered } : {}) });
+      if (errno !== 0 && errno !== -1) {
+        outcome = 'takeoffFailed';
+        takeoffError = errno === Errno.EBUSY
+          ? 'takeoff refused with EBUSY after releasing the commander priority twice: another client keeps streaming low-level setpoints; stop it (or power-cycle the Crazyflie)'
+          : errno === Errno.EACCES
+            ? 'takeoff refused with EACCES after an arming request: the Crazyflie is disarmed, emergency-stopped or tumbled; check it, then power-cycle it (or arm it from the client)'
+            : `takeoff refused (errno ${errno})`;
+        emit({ event: 'takeoffFailed', errno, message: takeoffError });
+        tel.fault(takeoffError, 'critical');
+      }
       await waitFor(dur * 1000 + 400);
       readState();
       if (!aborted() && Math.abs(pos[2]! - hold[2]!) > 0.15) { outcome = 'takeoffFailed'; emit({ event: 'takeoffFailed', z: pos[2] }); }
@@ -314,7 +329,33 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
       deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
       infeasibleTicks, hoverTicks, limits, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
+      ...(takeoffError ? { takeoffError } : {}),
     };
   }
   return result!;
+}
+
+/**
+ * High-level takeoff as cflib users do it: first a notify-setpoint-stop (a client that streamed low-level
+ * setpoints before, e.g. a crashed or fuzzing one, leaves the commander at its priority: EBUSY), then the
+ * takeoff; on EBUSY release the priority again, on EACCES send an arming request (disarmed after a
+ * restart or an emergency stop), and retry — at most twice. Returns the last errno and what was done.
+ */
+async function takeoffWithRecovery(cf: Crazyflie, z: number, durationS: number): Promise<{ errno: number; recovered: string[] }> {
+  const buf = new Uint8Array(32);
+  const recovered: string[] = [];
+  await cf.send(buf, encodeNotifySetpointsStop(buf, 0));
+  let errno = await cf.highLevel.takeoff(z, durationS);
+  for (let k = 0; k < 2 && (errno === Errno.EBUSY || errno === Errno.EACCES); k++) {
+    if (errno === Errno.EBUSY) {
+      await cf.send(buf, encodeNotifySetpointsStop(buf, 0));
+      recovered.push('EBUSY: released the commander priority (notify setpoint stop)');
+    } else {
+      await cf.send(buf, encodeArm(buf, true, cf.protocolVersion));
+      recovered.push('EACCES: sent an arming request');
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    errno = await cf.highLevel.takeoff(z, durationS);
+  }
+  return { errno, recovered };
 }

@@ -47,7 +47,7 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const { env, info, model } = o;
   checkModelMatchesEnv(model.manifest, info);
   const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend);
-  const scorer = o.scorer ?? (model.scorer ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
+  const scorer = o.scorer ?? (model.scorerBytes ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,

@@ -4,7 +4,7 @@ import { createEnv } from '../envs/factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
 import { createEnvLoop, isOracleSelect } from './env-loop.js';
 import { FakeClock, MonotonicClock } from './clock.js';
@@ -122,7 +122,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let returns = 0, successes = 0;
   const t0 = performance.now();
   const svgs: string[] = [];
-  if (o.record) mkdirSync(o.record, { recursive: true });
+  if (o.record) ensureDir(o.record);
   const log: string[] = [];
   const episodeResults: EpisodeResult[] = [];
   try {

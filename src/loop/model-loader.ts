@@ -1,51 +1,32 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EnvInfo } from '../envs/registry.js';
 import { ModelError } from '../errors.js';
 import { generatorOutputDim } from '../model/checkpoint-format.js';
 import type { ModelManifest } from '../planner/manifest.js';
+import { readManifestFile, readModelFile } from '../planner/model-file.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
 import type { PlannerBackend } from './planner-backend.js';
 import type { ScorerBackend } from './scorer-backend.js';
+
+export { readModelFile } from '../planner/model-file.js';
 
 export interface LoadedModel {
   dir: string;
   manifest: ModelManifest;
   bytes: Uint8Array;
-  /** the learned scorer's .tflite bytes, when the manifest names one */
-  scorer?: Uint8Array;
+  /** the scorer network's bytes when the manifest names one (checked like the model's) */
+  scorerBytes?: Uint8Array;
 }
 
-function readChecked(dir: string, entry: { file: string; sha256: string }): Uint8Array {
-  const tPath = join(dir, entry.file);
-  if (!existsSync(tPath)) throw new ModelError('E_MODEL_IO', `${tPath} is missing`, { hint: 'the model folder is incomplete; re-export or re-flash it' });
-  const bytes = new Uint8Array(readFileSync(tPath));
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== entry.sha256) {
-    throw new ModelError('E_MODEL_IO', `${tPath}: sha256 ${sha.slice(0, 12)}… does not match the manifest (${entry.sha256.slice(0, 12)}…)`, { hint: 'the file was modified or truncated; re-export or re-flash the model' });
-  }
-  return bytes;
-}
-
-/** Read models/<name>/{manifest.json, model.tflite}, checking the file against the manifest's sha256. */
+/**
+ * Read models/<name>/{manifest.json, model.tflite}: the manifest against its schema, every file it
+ * names through readModelFile (inside the folder, regular file, size cap, sha256).
+ */
 export function loadModelDir(dir: string): LoadedModel {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new ModelError('E_MODEL_IO', `no model directory at ${dir}`, { hint: 'pass a folder with manifest.json + model.tflite (e.g. models/maze2d-umaze), made by `kdp export`' });
-  }
-  const mPath = join(dir, 'manifest.json');
-  if (!existsSync(mPath)) throw new ModelError('E_MODEL_IO', `${dir} has no manifest.json`, { hint: 'export the model with `kdp export --checkpoint RUN --out DIR`' });
-  let manifest: ModelManifest;
-  try {
-    manifest = JSON.parse(readFileSync(mPath, 'utf8')) as ModelManifest;
-  } catch (e) {
-    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not valid JSON`, { cause: e, hint: 're-export the model' });
-  }
-  if (manifest.format !== 'kdp-model' || manifest.version !== 1 || !manifest.layout || !manifest.normalizer || !manifest.model) {
-    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not a kdp-model v1 manifest`, { hint: 're-export the model with this version of kdp' });
-  }
-  const bytes = readChecked(dir, manifest.model);
-  return { dir, manifest, bytes, ...(manifest.scorer ? { scorer: readChecked(dir, manifest.scorer) } : {}) };
+  const manifest = readManifestFile(dir);
+  const bytes = readModelFile(dir, manifest.model, 'model');
+  const out: LoadedModel = { dir, manifest, bytes };
+  if (manifest.scorer) out.scorerBytes = readModelFile(dir, manifest.scorer, 'scorer');
+  return out;
 }
 
 /**
@@ -99,9 +80,9 @@ export function createTflitePlanner(model: LoadedModel, candidates: number, back
  */
 export function createTfliteScorer(model: LoadedModel, candidates: number, backend?: Backend): ScorerBackend & { interpreter: Interpreter } {
   const m = model.manifest.scorer;
-  if (!m || !model.scorer) throw new ModelError('E_MODEL_MISMATCH', `${model.dir} ships no learned scorer`, { hint: 'export with `kdp export --scorer RUN`, or select with --select goal' });
+  if (!m || !model.scorerBytes) throw new ModelError('E_MODEL_MISMATCH', `${model.dir} ships no learned scorer`, { hint: 'export with `kdp export --scorer RUN`, or select with --select goal' });
   const rows = candidates * (model.manifest.layout.horizon - 1);
-  const interp = Interpreter.fromBytes(model.scorer, { batch: rows, ...(backend ? { backend } : {}) }).allocate();
+  const interp = Interpreter.fromBytes(model.scorerBytes, { batch: rows, ...(backend ? { backend } : {}) }).allocate();
   const points = interp.inputView(0), goals = interp.inputView(1), out = interp.outputView(0);
   if (points.length !== rows * 2 || out.length !== rows * 2 || goals.length !== rows * model.manifest.layout.goalDim) {
     throw new ModelError('E_MODEL_MISMATCH', `scorer I/O [${points.length / rows}, ${goals.length / rows}] → ${out.length / rows} per row, expected [2, ${model.manifest.layout.goalDim}] → 2`, { hint: 're-export the model with this version of kdp' });

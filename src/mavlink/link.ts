@@ -23,21 +23,48 @@ export interface LinkCounters {
   /** frames dropped because there was nowhere to send them yet (udpin with no peer, serial not open) */
   framesDropped: number;
   bytesReceived: number;
+  /** udpin: datagrams ignored because they came from another address than the locked peer, or did not qualify to lock it */
+  datagramsRejected: number;
   lastError: string | undefined;
 }
 
-function newCounters(): LinkCounters {
-  return { framesSent: 0, bytesSent: 0, sendErrors: 0, framesDropped: 0, bytesReceived: 0, lastError: undefined };
+/** Decides whether a datagram from a not-yet-trusted sender may become the udpin peer. */
+export type PeerGate = (datagram: Buffer) => boolean;
+
+/** udpin default: the datagram holds at least one structurally complete MAVLink frame (v1 or v2). */
+export function containsMavlinkFrame(d: Buffer): boolean {
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] === 0xfd && i + 12 <= d.length) {
+      const len = 12 + d[i + 1]! + ((d[i + 2]! & 1) ? 13 : 0);
+      if (i + len <= d.length) return true;
+    } else if (d[i] === 0xfe && i + 8 <= d.length) {
+      if (i + 8 + d[i + 1]! <= d.length) return true;
+    }
+  }
+  return false;
 }
 
-/** UDP: `out` sends to host:port from an ephemeral port; `in` binds host:port and answers the last peer. */
+function newCounters(): LinkCounters {
+  return { framesSent: 0, bytesSent: 0, sendErrors: 0, framesDropped: 0, bytesReceived: 0, datagramsRejected: 0, lastError: undefined };
+}
+
+/**
+ * UDP: `out` sends to host:port from an ephemeral port; `in` binds host:port and answers one peer,
+ * locked to the first sender whose datagram passes the peer gate (a complete MAVLink frame; with a
+ * signing key, a frame signed with it — set by the telemetry). Datagrams from any other address are
+ * dropped unread, so one stray packet cannot redirect the telemetry. The lock is released only after
+ * the peer has been silent for `peerTimeoutMs` (a restarted ground station can pair again).
+ */
 export class UdpLink implements MavlinkLink {
   readonly counters = newCounters();
   readonly description: string;
   private readonly socket: Socket;
   private peer: { address: string; port: number } | undefined;
+  private peerSeenMs = 0;
+  private gate: PeerGate = containsMavlinkFrame;
   private dataCb: ((chunk: Buffer) => void) | undefined;
   private closed = false;
+  peerTimeoutMs = 30_000;
 
   private constructor(socket: Socket, readonly target: Extract<MavlinkTarget, { kind: 'udp' }>) {
     this.socket = socket;
@@ -45,7 +72,17 @@ export class UdpLink implements MavlinkLink {
     if (target.mode === 'out') this.peer = { address: target.host, port: target.port };
     socket.on('message', (msg, rinfo) => {
       this.counters.bytesReceived += msg.length;
-      if (target.mode === 'in') this.peer = { address: rinfo.address, port: rinfo.port };
+      if (target.mode === 'in') {
+        const now = Date.now();
+        const p = this.peer;
+        const fromPeer = p !== undefined && p.address === rinfo.address && p.port === rinfo.port;
+        if (!fromPeer) {
+          const lockFree = p === undefined || now - this.peerSeenMs > this.peerTimeoutMs;
+          if (!lockFree || !this.gate(msg)) { this.counters.datagramsRejected++; return; }
+          this.peer = { address: rinfo.address, port: rinfo.port };
+        }
+        this.peerSeenMs = now;
+      }
       this.dataCb?.(msg);
     });
     socket.on('error', (e) => { this.counters.sendErrors++; this.counters.lastError = e.message; });
@@ -73,6 +110,12 @@ export class UdpLink implements MavlinkLink {
 
   /** Local port (for tests and logs). */
   get localPort(): number { return this.socket.address().port; }
+
+  /** udpin: the address telemetry goes to (undefined until a sender qualified). */
+  get currentPeer(): { address: string; port: number } | undefined { return this.peer ? { ...this.peer } : undefined; }
+
+  /** udpin: what a new sender must send to become the peer (the telemetry sets "signed with the key"). */
+  setPeerGate(gate: PeerGate): void { this.gate = gate; }
 
   send(frame: Buffer): void {
     const peer = this.peer;

@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
 import {
-  MavLinkPacketParser, MavLinkPacketSplitter, MavLinkProtocolV2, common, minimal,
+  MavLinkPacketParser, MavLinkPacketSignature, MavLinkPacketSplitter, MavLinkProtocolV2, common, minimal,
   type MavLinkData, type MavLinkPacket,
 } from 'node-mavlink';
 import { childLogger } from '../log.js';
 import { FrameSigner, loadSigningKey } from './signing.js';
-import { openMavlinkLink, type LinkCounters, type MavlinkLink } from './link.js';
+import { openMavlinkLink, UdpLink, type LinkCounters, type MavlinkLink } from './link.js';
 import { parseMavlinkTarget, type MavlinkTarget } from './target.js';
 
 /**
@@ -198,6 +198,9 @@ export class MavlinkTelemetry implements TelemetrySink {
     this.input.pipe(this.splitter).pipe(new MavLinkPacketParser()).on('data', (pkt: MavLinkPacket) => this.onPacket(pkt));
     this.splitter.on('error', () => { this.counters.rxRejected++; });
     link.onData((chunk) => { if (!this.closed) this.input.write(chunk); });
+    // udpin: with a key, only a sender whose frame carries a valid signature may become the peer
+    const key = opts.signingKey;
+    if (key && link instanceof UdpLink) link.setPeerGate((d) => containsFrameSignedWith(d, key));
 
     if (!opts.manual) {
       const minPeriod = Math.min(this.periods.hb, this.periods.state, this.periods.plan, this.periods.stats, this.periods.timesync, 1000);
@@ -429,4 +432,17 @@ export async function openTelemetry(o: OpenTelemetryOptions): Promise<OpenedTele
   const { target: _t, signingKeyFile: _k, ...rest } = o;
   const t = new MavlinkTelemetry(link, { ...rest, ...(signingKey ? { signingKey } : {}) });
   return { sink: t, telemetry: t, close: () => t.close() };
+}
+
+/** Does the datagram hold a MAVLink 2 frame whose signature verifies with `key`? */
+export function containsFrameSignedWith(d: Buffer, key: Buffer): boolean {
+  for (let i = 0; i + 12 <= d.length; i++) {
+    if (d[i] !== 0xfd || (d[i + 2]! & 1) === 0) continue;
+    const len = 12 + d[i + 1]! + 13;
+    if (i + len > d.length) continue;
+    try {
+      if (new MavLinkPacketSignature(d.subarray(i, i + len)).matches(key)) return true;
+    } catch { /* not a frame */ }
+  }
+  return false;
 }

@@ -1,11 +1,14 @@
 /**
- * Reading a trainer checkpoint directory, for export and for resuming training (format: checkpoint-format.ts):
- *   checkpoint.json, weights.bin (EMA weights, float32 LE, packWeights layout) and, optionally,
- *   calibration-conditions.bin (float32 LE, rows of condDim normalized conditions).
+ * Reading a trainer checkpoint directory, for export and for resuming training (format: checkpoint-format.ts).
+ * A run directory holds generations `gen-<step>/` (checkpoint.json, weights.bin, train-state.bin), a
+ * top-level checkpoint.json naming the current one, and optionally calibration-conditions.bin (float32
+ * LE, rows of condDim normalized conditions). Readers take the newest generation that verifies, so a
+ * save cut short by a crash or a full disk falls back to the previous one. A flat directory
+ * (checkpoint.json + weights.bin, no generations) is read as one generation.
  * Every failure is a CheckpointError that says what to do.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import type { CheckpointMeta } from './checkpoint-format.js';
@@ -15,6 +18,80 @@ import { paramCount, unpackWeights, type MlpWeights } from './mlp-spec.js';
 export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
 export const CALIBRATION_BIN = 'calibration-conditions.bin';
+export const TRAIN_STATE_BIN = 'train-state.bin';
+const GENERATION_RE = /^gen-(\d{9})$/;
+
+export function generationName(step: number): string {
+  return `gen-${String(step).padStart(9, '0')}`;
+}
+
+/** Generation folders in `dir`, newest (highest step) first. */
+export function listGenerations(dir: string): Array<{ name: string; step: number }> {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return []; }
+  return names.flatMap((name) => {
+    const m = GENERATION_RE.exec(name);
+    return m ? [{ name, step: Number(m[1]) }] : [];
+  }).sort((a, b) => b.step - a.step);
+}
+
+/** A checkpoint generation that verified: `dir` holds its files. */
+export interface ResolvedCheckpoint {
+  /** the run directory */
+  runDir: string;
+  /** the folder holding checkpoint.json / weights.bin / train-state.bin of the chosen generation */
+  dir: string;
+  meta: CheckpointMeta;
+  /** generation folder name, or null for a flat (single-generation) directory */
+  generation: string | null;
+  /** newer generations that were skipped, with the reason */
+  skipped: Array<{ generation: string; reason: string }>;
+}
+
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, CHECKPOINT_JSON)) || listGenerations(dir).length > 0;
+}
+
+/** sha256 and size of a file against what checkpoint.json records. */
+function verifyFile(dir: string, file: string, expect: { sha256: string; bytes: number } | undefined): void {
+  if (!expect) return;
+  const p = join(dir, file);
+  if (!existsSync(p)) throw new CheckpointError(`${p} is missing`, { hint: 'the checkpoint is incomplete' });
+  const buf = readFileSync(p);
+  if (buf.length !== expect.bytes || createHash('sha256').update(buf).digest('hex') !== expect.sha256) {
+    throw new CheckpointError(`${p} does not match checkpoint.json (size or sha256 differs)`, { hint: 'the file was modified or truncated' });
+  }
+}
+
+/**
+ * The newest generation of `runDir` whose checkpoint.json validates and whose binaries match their
+ * recorded sha256. Falls back generation by generation; throws only when none verifies.
+ */
+export function resolveCheckpoint(runDir: string): ResolvedCheckpoint {
+  if (!existsSync(runDir) || !statSync(runDir).isDirectory()) {
+    throw new CheckpointError(`no checkpoint directory at ${runDir}`,
+      { hint: 'pass --checkpoint <dir> pointing at a training run (it contains checkpoint.json and weights.bin); create one with `kdp train`' });
+  }
+  const skipped: Array<{ generation: string; reason: string }> = [];
+  for (const g of listGenerations(runDir)) {
+    const dir = join(runDir, g.name);
+    try {
+      const meta = readMetaFile(dir);
+      verifyFile(dir, WEIGHTS_BIN, meta.files?.weights);
+      verifyFile(dir, TRAIN_STATE_BIN, meta.files?.trainState);
+      return { runDir, dir, meta, generation: g.name, skipped };
+    } catch (e) {
+      skipped.push({ generation: g.name, reason: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
+    }
+  }
+  if (skipped.length === 0) {
+    // a flat directory written before generations existed (or by a fixture)
+    const meta = readMetaFile(runDir);
+    return { runDir, dir: runDir, meta, generation: null, skipped };
+  }
+  throw new CheckpointError(`${runDir}: no checkpoint generation verifies (${skipped.map((s) => `${s.generation}: ${s.reason}`).join('; ')})`,
+    { hint: 'every saved generation is damaged: restore the run directory from a backup or retrain with --fresh' });
+}
 
 export interface LoadedCheckpoint {
   dir: string;
@@ -22,6 +99,10 @@ export interface LoadedCheckpoint {
   weights: MlpWeights;
   /** rows of condDim normalized conditions, or null if the trainer did not write them */
   calibrationConditions: Float32Array | null;
+  /** the generation folder the weights came from (null: flat directory) */
+  generation: string | null;
+  /** newer generations that did not verify */
+  skipped: Array<{ generation: string; reason: string }>;
 }
 
 function readF32(path: string): Float32Array {
@@ -31,13 +112,14 @@ function readF32(path: string): Float32Array {
   return new Float32Array(ab);
 }
 
-/** checkpoint.json, validated (format, network spec, layout consistency). */
+/** checkpoint.json of the newest generation that verifies (see resolveCheckpoint). */
 export function readCheckpointMeta(dir: string): CheckpointMeta {
+  return resolveCheckpoint(dir).meta;
+}
+
+/** One checkpoint.json, validated (format, network spec, layout consistency). */
+function readMetaFile(dir: string): CheckpointMeta {
   const metaPath = join(dir, CHECKPOINT_JSON);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new CheckpointError(`no checkpoint directory at ${dir}`,
-      { hint: 'pass --checkpoint <dir> pointing at a training run (it contains checkpoint.json and weights.bin); create one with `kdp train`' });
-  }
   if (!existsSync(metaPath)) {
     throw new CheckpointError(`${dir} has no ${CHECKPOINT_JSON}`,
       { hint: 'training may still be running or was interrupted before the first save; point --checkpoint at a finished run' });
@@ -48,6 +130,7 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
   } catch (e) {
     throw new CheckpointError(`${metaPath} is not valid JSON`, { cause: e, hint: 'the checkpoint is corrupt; re-save it from training' });
   }
+  if (meta === null || typeof meta !== 'object') throw new CheckpointError(`${metaPath} is not a JSON object`, { hint: 'the checkpoint is corrupt; re-save it from training' });
   if (meta?.format !== 'kdp-checkpoint' || meta.version !== 1) {
     throw new CheckpointError(`${metaPath}: not a kdp checkpoint v1 (format ${String(meta?.format)}, version ${String(meta?.version)})`,
       { hint: 'export needs a checkpoint written by `kdp train`' });
@@ -70,7 +153,7 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
 }
 
 /** weights.bin (EMA weights), checked against checkpoint.json (size, sha256) and for non-finite values. */
-export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readCheckpointMeta(dir)): Float32Array {
+export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readMetaFile(dir)): Float32Array {
   const spec = meta.mlp;
   const wPath = join(dir, WEIGHTS_BIN);
   if (!existsSync(wPath)) throw new CheckpointError(`${dir} has no ${WEIGHTS_BIN}`, { hint: 'the checkpoint is incomplete; re-save it from training' });
@@ -94,9 +177,10 @@ export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readCh
 }
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  const meta = readCheckpointMeta(dir);
+  const resolved = resolveCheckpoint(dir);
+  const meta = resolved.meta;
   const spec = meta.mlp;
-  const flat = readCheckpointWeights(dir, meta);
+  const flat = readCheckpointWeights(resolved.dir, meta);
   const weights = unpackWeights(spec, flat);
 
   let calibrationConditions: Float32Array | null = null;
@@ -110,5 +194,5 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
       if (!Number.isFinite(v)) throw new CheckpointError(`${cPath}: non-finite value`, { hint: 'delete it or re-write it from the dataset' });
     }
   }
-  return { dir, meta, weights, calibrationConditions };
+  return { dir, meta, weights, calibrationConditions, generation: resolved.generation, skipped: resolved.skipped };
 }

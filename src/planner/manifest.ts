@@ -88,11 +88,19 @@ export interface ModelManifest {
     calibration?: { samples: number; source: string };
   };
   /**
-   * The learned plan scorer (optional): a second TFLite file in the same folder, an MLP over one
-   * waypoint + the goal → [occupancy logit, cost-to-go / ctgScale], run over candidates × (horizon − 1)
-   * rows per plan. Learned from the offline dataset only (train/scorer-trainer.ts).
+   * monotonic release number (signed with the rest): a board refuses to activate a model whose
+   * modelVersion is lower than the one it runs; `kdp rollback` is the explicit way back
+   */
+  modelVersion?: number;
+  /**
+   * The learned plan scorer (optional): a second TFLite file in the same folder, checked like `model`;
+   * an MLP over one waypoint + the goal → [occupancy logit, cost-to-go / ctgScale], run over
+   * candidates × (horizon − 1) rows per plan. Learned from the offline dataset only (train/scorer-trainer.ts).
    */
   scorer?: ScorerManifest;
-  /** issue 7: ed25519 signature over the manifest without this field */
+  /** ed25519 signature over the manifest without this field */
   signature?: { alg: 'ed25519'; keyId: string; value: string };
 }
+
+/** A file a manifest names: a plain file name in the model folder, its size and sha256. */
+export interface ModelFileEntry { file: string; sha256: string; bytes: number }

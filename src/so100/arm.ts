@@ -264,14 +264,61 @@ export class So100Arm {
     return err;
   }
 
-  /** Torque off (unless `keepTorque`), then close the port. Idempotent. */
-  async close(options: { keepTorque?: boolean } = {}): Promise<void> {
-    if (!this.bus.isOpen) return;
-    if (!options.keepTorque) {
-      try { if (this.stopped) await this.bus.disableTorque(this.ids); else await this.setup(() => this.disableTorque()); } catch { /* port gone: nothing more to do */ }
-    }
+  /**
+   * Torque off (unless `keepTorque`), confirmed by reading Torque_Enable back from every servo; retried
+   * (SYNC_WRITE off, then read-back of the unconfirmed ones) until `torqueOffTimeoutMs` (default 3 s)
+   * runs out, so a bus that stalls for a moment still ends with the torque provably off. Then the
+   * port closes. Returns the truth per servo: which ids could not be confirmed off. Idempotent.
+   */
+  async close(options: { keepTorque?: boolean; torqueOffTimeoutMs?: number } = {}): Promise<TorqueOffReport> {
+    if (!this.bus.isOpen) return this.lastTorqueReport ?? { confirmed: options.keepTorque !== true, unconfirmedIds: [], torqueOnIds: [] };
+    let report: TorqueOffReport = { confirmed: false, unconfirmedIds: [...this.ids], torqueOnIds: [] };
+    if (!options.keepTorque) report = await this.confirmTorqueOff(options.torqueOffTimeoutMs ?? 3000);
+    this.lastTorqueReport = report;
     await this.bus.close();
+    return report;
   }
+  private lastTorqueReport: TorqueOffReport | undefined;
+  private readonly torqueByte = new Uint8Array(1);
+
+  /** SYNC_WRITE Torque_Enable = 0 to the unconfirmed ids and read each one back, until all read 0 or time runs out. */
+  private async confirmTorqueOff(timeoutMs: number): Promise<TorqueOffReport> {
+    const end = performance.now() + timeoutMs;
+    const pending = new Set<number>(this.ids);
+    const torqueOn = new Set<number>();
+    const saved = this.bus.retries;
+    this.bus.retries = 0;
+    try {
+      for (;;) {
+        const ids = Array.from(pending);
+        try { await this.bus.disableTorque(ids); } catch { /* no reply expected; a dead port shows in the reads */ }
+        for (const id of ids) {
+          const buf = this.torqueByte;
+          buf[0] = 0xff;
+          try {
+            await this.bus.readBlock(id, STS_CONTROL_TABLE.Torque_Enable.addr, 1, buf, 0);
+          } catch (e) {
+            // a reply with fault bits (overload latched) still carried the register: judge by the value
+            if (e instanceof DisconnectedError) return { confirmed: false, unconfirmedIds: Array.from(pending), torqueOnIds: Array.from(torqueOn) };
+            if (!(e instanceof MotorFaultError)) buf[0] = 0xff;
+          }
+          if (buf[0] === 0) { pending.delete(id); torqueOn.delete(id); } else if (buf[0] === 1) torqueOn.add(id);
+        }
+        if (pending.size === 0) return { confirmed: true, unconfirmedIds: [], torqueOnIds: [] };
+        if (performance.now() >= end) return { confirmed: false, unconfirmedIds: Array.from(pending), torqueOnIds: Array.from(torqueOn) };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally { this.bus.retries = saved; }
+  }
+}
+
+/** What `close()` could prove about the torque: `confirmed` only when every servo read Torque_Enable = 0. */
+export interface TorqueOffReport {
+  confirmed: boolean;
+  /** servos whose Torque_Enable could not be read back as 0 (silent, or still on) */
+  unconfirmedIds: number[];
+  /** of those, the ones that answered Torque_Enable = 1 */
+  torqueOnIds: number[];
 }
 
 function e2hint(cause: unknown): string | undefined {

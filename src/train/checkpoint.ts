@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, toIoError } from '../errors.js';
 import type { CheckpointMeta } from '../model/checkpoint-format.js';
 import { paramCount } from '../model/mlp-spec.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
-import { CALIBRATION_BIN, CHECKPOINT_JSON, readCheckpointMeta, readCheckpointWeights, WEIGHTS_BIN } from '../model/checkpoint-io.js';
+import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import {
+  CALIBRATION_BIN, CHECKPOINT_JSON, generationName, hasCheckpoint, listGenerations, readCheckpointWeights, TRAIN_STATE_BIN, WEIGHTS_BIN,
+} from '../model/checkpoint-io.js';
 import type { KdpTrainer } from './kdp-trainer.js';
 
-export const TRAIN_STATE_FILE = 'train-state.bin';
+export const TRAIN_STATE_FILE = TRAIN_STATE_BIN;
+/** generations kept by default (`kdp train --keep`) */
+export const DEFAULT_KEEP_GENERATIONS = 3;
 
 interface TrainStateHeader { optimizerStep: number; rng: number[]; trainerStep: number }
 
@@ -20,19 +24,49 @@ function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+function writeSynced(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch { /* some file systems refuse fsync on folders; rename stays atomic */ }
+}
+
+export interface SaveOptions {
+  /** complete generations to keep (default 3, at least 1) */
+  keep?: number;
+}
+
 /**
- * Save a checkpoint: binaries first (each atomic), checkpoint.json last, recording their sha256 —
- * so a present checkpoint.json always describes complete files, whatever moment a crash hits.
+ * Save a checkpoint as a new generation: all three files go into a staging folder, are fsynced, and
+ * the folder is renamed to `gen-<step>`; only then does the top-level checkpoint.json (a copy of the
+ * generation's, plus its name) switch to it by rename. A crash or a full disk at any moment leaves
+ * the previous generations intact, and readers take the newest one that verifies. Older generations
+ * beyond `keep` are removed last. File-system failures are an IoError naming the folder.
  */
-export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp'>): CheckpointMeta {
+export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp'>,
+  opts: SaveOptions = {}): CheckpointMeta {
   const net = trainer.net;
+  for (const [name, a] of [['EMA weights', net.ema], ['weights', net.params]] as const) {
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!)) throw new CheckpointError(`refusing to save a checkpoint with non-finite ${name} (index ${i}) at step ${trainer.stepCount}`, { hint: 'training diverged; the previous generation is kept: lower --lr or check the dataset' });
+    }
+  }
   const weights = bytesOf(net.ema);
   const n = net.params.length;
   const state = new Float32Array(3 * n);
   state.set(net.params, 0); state.set(net.m, n); state.set(net.v, 2 * n);
   const stateBytes = bytesOf(state);
-  writeFileAtomic(join(dir, WEIGHTS_BIN), weights);
-  writeFileAtomic(join(dir, TRAIN_STATE_FILE), stateBytes);
   const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
   const full: CheckpointMeta = {
     format: 'kdp-checkpoint', version: 1, step: trainer.stepCount, createdAt: new Date().toISOString(), mlp: trainer.spec,
@@ -40,18 +74,71 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
     config: { ...meta.config, trainState: header },
     files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
   };
-  writeJsonAtomic(join(dir, CHECKPOINT_JSON), full);
+  const gen = generationName(trainer.stepCount);
+  const staging = join(dir, `.${gen}.${process.pid}.tmp`);
+  const final = join(dir, gen);
+  try {
+    ensureDir(dir);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging);
+    writeSynced(join(staging, WEIGHTS_BIN), weights);
+    writeSynced(join(staging, TRAIN_STATE_BIN), stateBytes);
+    writeSynced(join(staging, CHECKPOINT_JSON), Buffer.from(JSON.stringify(full, null, 2) + '\n', 'utf8'));
+    fsyncDir(staging);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(staging, final);
+    fsyncDir(dir);
+  } catch (e) {
+    try { rmSync(staging, { recursive: true, force: true }); } catch { /* best effort */ }
+    throw toIoError(e, `could not save checkpoint step ${trainer.stepCount} in ${dir} (the previous generation is kept)`, dir);
+  }
+  try {
+    writeJsonAtomic(join(dir, CHECKPOINT_JSON), { ...full, generation: gen });
+  } catch (e) {
+    throw toIoError(e, `saved ${final} but could not switch ${join(dir, CHECKPOINT_JSON)} to it (readers still find it)`, dir);
+  }
+  pruneGenerations(dir, trainer.stepCount, Math.max(1, opts.keep ?? DEFAULT_KEEP_GENERATIONS));
   return full;
 }
 
+/**
+ * Remove generations beyond the newest `keep` at or below `step`, any above it (a lineage this run
+ * replaced), staging folders of dead saves and the flat files of a pre-generation run.
+ */
+function pruneGenerations(dir: string, step: number, keep: number): void {
+  let kept = 0;
+  for (const g of listGenerations(dir)) {
+    if (g.step <= step && kept < keep) { kept++; continue; }
+    rmSync(join(dir, g.name), { recursive: true, force: true });
+  }
+  for (const name of readdirSync(dir)) {
+    if (/^\.gen-\d{9}\.\d+\.tmp$/.test(name) && name !== `.${generationName(step)}.${process.pid}.tmp`) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  for (const flat of [WEIGHTS_BIN, TRAIN_STATE_BIN]) rmSync(join(dir, flat), { force: true });
+}
+
+/** Forget every checkpoint in `dir` (for --fresh): generations, pointer, flat files, calibration. */
+export function clearCheckpoints(dir: string): void {
+  try {
+    for (const g of listGenerations(dir)) rmSync(join(dir, g.name), { recursive: true, force: true });
+    for (const f of [CHECKPOINT_JSON, WEIGHTS_BIN, TRAIN_STATE_BIN]) rmSync(join(dir, f), { force: true });
+  } catch (e) {
+    throw toIoError(e, `could not clear the old checkpoints in ${dir}`, dir);
+  }
+}
+
 export function checkpointExists(dir: string): boolean {
-  return existsSync(join(dir, CHECKPOINT_JSON));
+  return hasCheckpoint(dir);
 }
 
 function readVerified(dir: string, file: string, expect: { sha256: string; bytes: number }, floats: number): Float32Array {
   const p = join(dir, file);
-  if (!existsSync(p)) throw new CheckpointError(`${p} is missing`, { hint: 'the checkpoint is incomplete: retrain or resume from an intact copy' });
-  const buf = readFileSync(p);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(p);
+  } catch {
+    throw new CheckpointError(`${p} is missing`, { hint: 'the checkpoint is incomplete: retrain or resume from an intact copy' });
+  }
   if (buf.length !== expect.bytes || sha256(buf) !== expect.sha256) {
     throw new CheckpointError(`${p} does not match checkpoint.json (size or sha256 differs)`, { hint: 'the file was modified or truncated: retrain, or restore the run directory' });
   }
@@ -61,8 +148,11 @@ function readVerified(dir: string, file: string, expect: { sha256: string; bytes
   return out;
 }
 
-/** Restore the full training state (raw weights, Adam moments, RNG, step) into a fresh trainer. */
-export function restoreTrainer(dir: string, trainer: KdpTrainer, meta = readCheckpointMeta(dir)): void {
+/**
+ * Restore the full training state (raw weights, Adam moments, RNG, step) into a fresh trainer from a
+ * generation folder (`resolveCheckpoint(run).dir`) and its checkpoint.json.
+ */
+export function restoreTrainer(dir: string, trainer: KdpTrainer, meta: CheckpointMeta): void {
   const n = trainer.net.params.length;
   if (paramCount(meta.mlp) !== n) throw new CheckpointError(`checkpoint network has ${paramCount(meta.mlp)} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
   if (!meta.files.trainState) throw new CheckpointError('checkpoint has no training state to resume from');
@@ -79,5 +169,9 @@ export function restoreTrainer(dir: string, trainer: KdpTrainer, meta = readChec
 }
 
 export function writeCalibration(dir: string, conditions: Float32Array): void {
-  writeFileAtomic(join(dir, CALIBRATION_BIN), bytesOf(conditions));
+  try {
+    writeFileAtomic(join(dir, CALIBRATION_BIN), bytesOf(conditions));
+  } catch (e) {
+    throw toIoError(e, `could not write ${CALIBRATION_BIN} into the run folder ${dir}`, dir);
+  }
 }

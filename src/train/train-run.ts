@@ -4,11 +4,11 @@ import { readDatasetProvenance } from '../data/provenance.js';
 import { fitNormalizer } from '../data/normalizer.js';
 import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
-import { CheckpointError, UsageError } from '../errors.js';
+import { CheckpointError, KdpError, UsageError } from '../errors.js';
 import { EventLoopYield } from '../util/yield.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
-import { readCheckpointMeta } from '../model/checkpoint-io.js';
-import { checkpointExists, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
+import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/checkpoint-io.js';
+import { checkpointExists, clearCheckpoints, DEFAULT_KEEP_GENERATIONS, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
 import { DatasetProblem } from './tasks/dataset-problem.js';
 import { evaluateTrainer } from './train-eval.js';
@@ -28,6 +28,8 @@ export interface TrainRunOptions {
   normalizer: 'zscore' | 'minmax';
   config: KdpConfig;
   checkpointEvery: number;
+  /** checkpoint generations to keep (default 3) */
+  keep?: number;
   /** ignore an existing checkpoint in `out` and start over */
   fresh: boolean;
   command: string;
@@ -50,6 +52,15 @@ export interface TrainRunResult {
   windowsPerSec: number;
   finalLoss: number;
   finalDriftRms: number;
+}
+
+/** A non-finite loss, drift or gradient: training stops without saving the bad state. */
+export class TrainingDivergedError extends KdpError {
+  constructor(readonly stats: StepStats, readonly lastSavedStep: number | null) {
+    super('E_DIVERGED', `training diverged at step ${stats.step}: loss ${stats.loss}, drift rms ${stats.driftRms}, gradient norm ${stats.gradNorm}`
+      + (lastSavedStep === null ? ' (no checkpoint was saved)' : ` (the checkpoint of step ${lastSavedStep} is kept)`),
+    { hint: 'check the dataset for extreme values (`kdp dataset info`), or lower --lr; run the same command to resume from the last good checkpoint' });
+  }
 }
 
 /** Settings that must agree between a checkpoint and the run that resumes it. */
@@ -78,9 +89,14 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   layout.stateNames = info.stateNames;
   layout.actionNames = info.actionNames;
   let normalizer: NormalizerJson = fitNormalizer(ds, o.normalizer);
-  let resumeMeta = null as ReturnType<typeof readCheckpointMeta> | null;
-  if (!o.fresh && checkpointExists(o.out)) {
-    resumeMeta = readCheckpointMeta(o.out);
+  let resumeMeta = null as ResolvedCheckpoint['meta'] | null;
+  let resumeDir = o.out;
+  if (o.fresh) clearCheckpoints(o.out);
+  else if (checkpointExists(o.out)) {
+    const resolved = resolveCheckpoint(o.out);
+    resumeMeta = resolved.meta;
+    resumeDir = resolved.dir;
+    for (const s of resolved.skipped) o.onLog?.(`skipping damaged checkpoint ${s.generation}: ${s.reason}`);
     const want = identity(o.config, layout, o.env);
     const haveConfig = { ...DEFAULT_KDP_CONFIG, ...(resumeMeta.config as Partial<KdpConfig>) };
     const have = identity(haveConfig, resumeMeta.layout, resumeMeta.env);
@@ -98,7 +114,7 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   const trainer = new KdpTrainer(problem, { ...o.config, optimizer: { ...o.config.optimizer, decaySteps: o.config.optimizer.decaySteps ?? o.steps } });
   let resumedFrom: number | null = null;
   if (resumeMeta) {
-    restoreTrainer(o.out, trainer, resumeMeta);
+    restoreTrainer(resumeDir, trainer, resumeMeta);
     resumedFrom = trainer.stepCount;
     if (resumedFrom >= o.steps) {
       throw new UsageError(`${o.out} is already trained for ${resumedFrom} steps (--steps ${o.steps}): nothing to do`,
@@ -117,7 +133,7 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
         ...(datasetCommand ? { datasetCommand } : {}), ...(commit ? { commit } : {}),
       },
       ...(last ? { metrics: { loss: last.loss, driftRms: last.driftRms } } : resumeMeta?.metrics ? { metrics: resumeMeta.metrics } : {}),
-    });
+    }, { keep: o.keep ?? DEFAULT_KEEP_GENERATIONS });
   };
   const datasetCommand = readDatasetProvenance(o.dataset)?.command;
   const commit = gitCommit();
@@ -126,15 +142,21 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   const t0 = performance.now();
   const startStep = trainer.stepCount;
   let interrupted = false;
+  let saved: number | null = resumedFrom;
   let wps = 0;
   const y = new EventLoopYield();
   while (trainer.stepCount < o.steps) {
     if (o.signal?.aborted) { interrupted = true; break; }
-    last = trainer.step();
+    const stats = trainer.step();
+    if (!Number.isFinite(stats.loss) || !Number.isFinite(stats.gradNorm) || !Number.isFinite(stats.driftRms)) {
+      // nothing from this step on is saved: the last generation on disk stays the newest good one
+      throw new TrainingDivergedError(stats, saved);
+    }
+    last = stats;
     const secs = (performance.now() - t0) / 1000;
     wps = ((trainer.stepCount - startStep) * rows) / Math.max(1e-9, secs);
     o.onStep?.(last, wps);
-    if (trainer.stepCount % o.checkpointEvery === 0) save();
+    if (trainer.stepCount % o.checkpointEvery === 0) { save(); saved = trainer.stepCount; }
     if (o.evalEvery && trainer.stepCount % o.evalEvery === 0) {
       const r = await evaluateTrainer(trainer, {
         env: o.env, layout, normalizer, episodes: o.evalEpisodes ?? 10, seed: TRAIN_EVAL_SEED, candidates: Math.min(64, trainer.net.batch),

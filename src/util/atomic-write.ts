@@ -1,5 +1,31 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, basename, join, resolve, sep } from 'node:path';
+import { toIoError } from '../errors.js';
+
+/**
+ * mkdir -p, one level at a time. Node 20's `mkdirSync(p, { recursive: true })` spins forever on some
+ * pseudo file systems (a path under /proc), so a wrong --out would hang instead of failing; this fails
+ * with the OS error of the first level that cannot be created (ENOENT, EROFS, EACCES, ENOTDIR).
+ */
+export function ensureDir(dir: string): void {
+  const abs = resolve(dir);
+  const parts = abs.split(sep).filter(Boolean);
+  let cur = abs.startsWith(sep) ? sep : '';
+  for (const p of parts) {
+    cur = cur === sep ? `${sep}${p}` : join(cur, p);
+    try {
+      mkdirSync(cur);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw e;
+      if (!statSync(cur).isDirectory()) {
+        const err = new Error(`ENOTDIR: not a directory, mkdir '${cur}'`) as NodeJS.ErrnoException;
+        err.code = 'ENOTDIR';
+        throw err;
+      }
+    }
+  }
+}
 
 /**
  * Write a file so that readers see either the old content or the new one, never a torn file:
@@ -21,18 +47,24 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  */
 export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, data: Uint8Array | string]>): void {
   const temps: Array<[tmp: string, path: string]> = [];
+  let current = files[0]?.[0] ?? '.';
   try {
     for (const [path, data] of files) {
-      mkdirSync(dirname(path), { recursive: true });
+      current = path;
+      ensureDir(dirname(path));
       const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
       temps.push([tmp, path]);
       writeSynced(tmp, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     }
   } catch (e) {
     for (const [tmp] of temps) rmSync(tmp, { force: true });
-    throw e;
+    throw toIoError(e, `cannot write ${current}`, dirname(current));
   }
-  for (const [tmp, path] of temps) renameSync(tmp, path);
+  try {
+    for (const [tmp, path] of temps) { current = path; renameSync(tmp, path); }
+  } catch (e) {
+    throw toIoError(e, `cannot rename into ${current}`, dirname(current));
+  }
   for (const dir of new Set(temps.map(([, path]) => dirname(path)))) fsyncDir(dir);
 }
 

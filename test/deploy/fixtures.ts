@@ -19,7 +19,7 @@ export function makeModelDir(parent: string, name: string, bytes = 64 * 1024, se
     format: 'kdp-model', version: 1, name, createdAt: '2026-11-27T00:00:00Z', env: 'maze2d-umaze',
     model: { file: 'model.tflite', sha256: createHash('sha256').update(data).digest('hex'), bytes, quantization: 'int8' },
     inputs: [{ name: 'noise', shape: [8, 16], dtype: 'float32' }, { name: 'condition', shape: [8, 6], dtype: 'float32' }],
-    outputs: [{ name: 'plan', shape: [8, 60], dtype: 'float32' }],
+    outputs: [{ name: 'plan', shape: [8, 92], dtype: 'float32' }],
     candidates: 8, noiseDim: 16,
     layout: { horizon: 16, frameSkip: 2, stateDim: 4, actionDim: 2, goalDim: 2, dt: 0.01, stateNames: ['x', 'y', 'vx', 'vy'], actionNames: ['ax', 'ay'] },
     normalizer: { kind: 'zscore', state: { shift: [0, 0, 0, 0], scale: [1, 1, 1, 1] }, action: { shift: [0, 0], scale: [1, 1] }, goal: { shift: [0, 0], scale: [1, 1] } },

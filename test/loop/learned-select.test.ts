@@ -184,7 +184,7 @@ test('kdp export --scorer ships scorer.tflite; the loaded int8 scorer agrees wit
   assert.ok(r.manifest.scorer);
   assert.equal(r.manifest.scorer!.inputs.map((t) => t.shape), [[N * (H - 1), 2], [N * (H - 1), 2]]);
   const model = loadModelDir(out);
-  assert.ok(model.scorer && model.scorer.length === r.manifest.scorer!.bytes);
+  assert.ok(model.scorerBytes && model.scorerBytes.length === r.manifest.scorer!.bytes);
   const tfl = createTfliteScorer(model, N);
   const ref = handScorer(N * (H - 1));
   for (let i = 0; i < tfl.rows; i++) {

@@ -7,7 +7,7 @@ import { generateMaze2dDataset } from '../../src/envs/maze2d/generate.js';
 import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset, type TrainRunOptions } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
-import { readCheckpointMeta } from '../../src/model/checkpoint-io.js';
+import { readCheckpointMeta, resolveCheckpoint } from '../../src/model/checkpoint-io.js';
 import { CheckpointError, DatasetError, KdpError, UnknownEnvError, UsageError } from '../../src/errors.js';
 import { writeDatasetProvenance } from '../../src/data/provenance.js';
 import { runKdp } from '../helpers/cli.js';
@@ -37,18 +37,19 @@ test('an interrupted run resumes from its checkpoint and ends bit-identical to a
   const second = await trainOnDataset(opts(b));
   assert.is(second.resumedFrom, 23);
   assert.is(second.steps, 40);
-  assert.ok(Buffer.compare(readFileSync(join(a, 'weights.bin')), readFileSync(join(b, 'weights.bin'))) === 0, 'EMA weights identical');
-  assert.ok(Buffer.compare(readFileSync(join(a, 'train-state.bin')), readFileSync(join(b, 'train-state.bin'))) === 0, 'optimizer state identical');
+  const ga = resolveCheckpoint(a).dir, gb = resolveCheckpoint(b).dir;
+  assert.ok(Buffer.compare(readFileSync(join(ga, 'weights.bin')), readFileSync(join(gb, 'weights.bin'))) === 0, 'EMA weights identical');
+  assert.ok(Buffer.compare(readFileSync(join(ga, 'train-state.bin')), readFileSync(join(gb, 'train-state.bin'))) === 0, 'optimizer state identical');
   const meta = readCheckpointMeta(a);
   assert.is(meta.layout.horizon, 8);
   assert.is(meta.mlp.outputDim, 8 * 6 - 4);
   assert.equal(meta.normalizer.state.shift.length, 4);
 });
 
-test('a checkpoint whose weights were truncated is refused with a typed error', async () => {
+test('a checkpoint whose only generation was truncated is refused with a typed error', async () => {
   const c = join(dir, 'c');
   await trainOnDataset(opts(c, { steps: 10 }));
-  truncateSync(join(c, 'train-state.bin'), 100);
+  truncateSync(join(resolveCheckpoint(c).dir, 'train-state.bin'), 100);
   try {
     await trainOnDataset(opts(c, { steps: 20 }));
     assert.unreachable('should throw');

@@ -31,7 +31,9 @@ export const command: CommandSpec = {
     'The target is x,y,z of the grasp point in m, table frame (origin under the pan axis, x forward, z up); the',
     `trained workspace is radius ${REACH_WORKSPACE.rMin}–${REACH_WORKSPACE.rMax} m, |pan| ≤ ${REACH_WORKSPACE.panMax} rad, height ${REACH_WORKSPACE.zMin}–${REACH_WORKSPACE.zMax} m.`,
     '--json prints {reached, finalErrorM, seconds, planLatencyUs: {p50, p99}, deadlineMisses, outcome, fault?, ...}.',
-    'Exit code: 0 reached, 1 not reached (timeout), 2 usage error, 3 fault (safety stop), 130 interrupted.',
+    'Torque off is confirmed by reading Torque_Enable back from every servo (retried for up to 3 s while the bus recovers).',
+    'Exit code: 0 reached, 1 not reached (timeout), 2 usage error, 3 fault (safety stop), 4 torque off NOT confirmed',
+    '(torqueOff false, torqueUnconfirmedIds lists the servos: cut their power), 130 interrupted.',
     '',
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 &',
@@ -100,6 +102,8 @@ export const command: CommandSpec = {
       `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs; ${result.deadlineMisses} deadline misses; ${result.ticks} ticks at ${result.rateHz} Hz (${result.lateTicks} late)`,
       `limits: ${JSON.stringify(result.limits)}; torque off: ${result.torqueOff}`,
     ].join('\n'));
+    // torque that could not be confirmed off outranks every other outcome: exit 4, the ids are in the result
+    if (!result.torqueOff) return 4;
     return result.reached ? 0 : result.outcome === 'aborted' ? 130 : result.outcome === 'fault' ? 3 : 1;
   },
 };

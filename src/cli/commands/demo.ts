@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { latencyHistogramSvg } from '../../envs/maze2d/svg.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import { hostPlatform } from '../../util/platform.js';
 import { optFlag, optNumber, optString, type CommandSpec, type CommandContext } from '../command.js';
 import { emitResult, say } from '../output.js';
@@ -39,7 +39,7 @@ export const command: CommandSpec = {
     const episodes = optNumber(ctx, 'episodes', 20, { int: true, min: 1 });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const out = optString(ctx, 'out') ?? join('runs', `demo-${stamp}`);
-    mkdirSync(out, { recursive: true });
+    ensureDir(out);
     const bar = createProgress('demo', episodes, { json: ctx.json, fields: ['score'] });
     let sum = 0;
     const rate = optString(ctx, 'rate');

@@ -45,6 +45,8 @@ export const command: CommandSpec = {
     'Uploads models/X (manifest.json + the model file it names) to <remote-dir>/staging/<slot>, verifies the sha256',
     'and the ed25519 signature ON THE BOARD against <remote-dir>/trusted_keys, then switches <remote-dir>/active to',
     'the new slot atomically (symlink + rename). The previous slot is kept for `kdp rollback`.',
+    'The board refuses a model whose signed modelVersion is lower than the newest it ran (replay protection;',
+    '`kdp rollback` is the explicit way back), and a model whose env does not fit the board\'s robot (--robot).',
     'The board\'s host key must already be in known_hosts. See docs/operations.md.',
     '',
     'Example: kdp flash --board rpi5 --host pi@raspberrypi.local --model models/maze2d-umaze --trust deploy.key.pub',
@@ -52,16 +54,20 @@ export const command: CommandSpec = {
   options: {
     model: { type: 'string', placeholder: '<dir>', description: 'signed model directory (kdp export + kdp sign)' },
     trust: { type: 'string', placeholder: '<key.pub>', description: 'install this public key in the board\'s trusted_keys first (provisioning)' },
+    robot: { type: 'string', placeholder: '<profile>', description: 'robot profile the board drives (default: the board profile\'s deploy.robot); models for another env are refused' },
     ...BOARD_SSH_OPTIONS,
   },
   async run(ctx) {
     const modelDir = requireString(ctx, 'model', 'e.g. --model models/maze2d-umaze');
     const target = boardTarget(ctx);
     const trust = optString(ctx, 'trust');
+    const boardName = optString(ctx, 'board');
+    const robot = optString(ctx, 'robot') ?? (boardName ? loadHostProfile(boardName).deploy.robot : undefined);
     let progress: ReturnType<typeof createProgress> | undefined;
     const r = await flashModel({
       ...target, modelDir, signal: ctx.signal,
       ...(trust ? { trustKeyFile: trust } : {}),
+      ...(robot ? { robot } : {}),
       onProgress: (sent, total) => {
         progress ??= createProgress('upload', total, { json: ctx.json, intervalMs: 500 });
         progress.update(sent);

@@ -22,7 +22,9 @@ export function verifyModelDir(dir: string, trusted: Map<string, KeyObject>): Pr
 export function swapLink(root: string, name: string, target: string): void;
 export interface SlotStatus { root: string; active: string | undefined; previous: string | undefined; slots: string[]; staging: string[]; trustedKeys: string[] }
 export function status(root: string): SlotStatus;
-export interface ActivateResult { ok: true; action: 'activate'; active: string; previous: string | undefined; name: string | undefined; sha256: string; bytes: number; keyId: string }
+export interface ActivateResult { ok: true; action: 'activate'; modelVersion: number; active: string; previous: string | undefined; name: string | undefined; sha256: string; bytes: number; keyId: string }
 export function activate(root: string, slot: string, opts?: { keep?: number }): Promise<ActivateResult>;
 export interface RollbackResult { ok: true; action: 'rollback'; active: string; previous: string | undefined; name: string | undefined; sha256: string }
 export function rollback(root: string): Promise<RollbackResult>;
+export function modelVersionOf(manifest: SlotManifest): number;
+export function readVersionFloor(root: string): number;

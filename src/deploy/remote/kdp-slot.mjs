@@ -16,7 +16,7 @@
 // Prints one JSON line; exit 0 ok, 3 integrity failure (nothing changed), 4 other error.
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import { createReadStream, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync,
-  renameSync, rmSync, statSync, symlinkSync, existsSync } from 'node:fs';
+  renameSync, rmSync, statSync, symlinkSync, existsSync, writeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -119,12 +119,36 @@ export async function verifyModelDir(dir, trusted) {
   const keyId = verifyManifestSignature(manifest, trusted, where);
   const file = join(dir, manifest.model.file);
   let st;
-  try { st = statSync(file); } catch (e) { fail(`${where}: model file ${manifest.model.file} missing (${e.code ?? e.message})`); }
+  try { st = lstatSync(file); } catch (e) { fail(`${where}: model file ${manifest.model.file} missing (${e.code ?? e.message})`); }
   if (!st.isFile()) fail(`${where}: ${manifest.model.file} is not a regular file`);
   if (st.size !== manifest.model.bytes) fail(`${where}: ${manifest.model.file} is ${st.size} bytes, manifest says ${manifest.model.bytes}`);
   const { sha256 } = await sha256File(file);
   if (sha256 !== manifest.model.sha256) fail(`${where}: ${manifest.model.file} sha256 ${sha256} does not match manifest ${manifest.model.sha256} (tampered or truncated)`);
   return { manifest, keyId, sha256, bytes: st.size };
+}
+
+/** manifest.modelVersion (signed; absent = 0). */
+export function modelVersionOf(manifest) {
+  const v = manifest.modelVersion;
+  if (v === undefined) return 0;
+  if (!Number.isSafeInteger(v) || v < 0) fail(`manifest.modelVersion must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The highest model version ever activated on this board (ROOT/version-floor; rollback does not lower it). */
+export function readVersionFloor(root) {
+  let text;
+  try { text = readFileSync(join(root, 'version-floor'), 'utf8'); } catch { return 0; }
+  const v = Number(text.trim());
+  return Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
+function writeVersionFloor(root, v) {
+  const tmp = join(root, `.version-floor.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o644);
+  try { writeSync(fd, `${v}\n`); fsyncSync(fd); } finally { closeSync(fd); }
+  renameSync(tmp, join(root, 'version-floor'));
+  fsyncDir(root);
 }
 
 function fsyncDir(dir) {
@@ -173,6 +197,13 @@ export async function activate(root, slot, { keep = 2 } = {}) {
     rmSync(staged, { recursive: true, force: true });
     throw e;
   }
+  // replay protection: never activate a model older than the newest one this board has run
+  const version = modelVersionOf(result.manifest);
+  const floor = readVersionFloor(root);
+  if (version < floor) {
+    rmSync(staged, { recursive: true, force: true });
+    fail(`${staged}: model version ${version} is older than version ${floor} this board already ran (replay of an older model?); use kdp rollback to go back on purpose`);
+  }
   mkdirSync(join(root, 'slots'), { recursive: true });
   const dest = join(root, 'slots', slot);
   if (existsSync(dest)) rmSync(dest, { recursive: true, force: true });
@@ -187,7 +218,8 @@ export async function activate(root, slot, { keep = 2 } = {}) {
     .map((s) => ({ s, t: lstatSync(join(root, 'slots', s)).mtimeMs })).sort((a, b) => b.t - a.t);
   for (const { s } of all.slice(Math.max(0, keep - keepSet.size))) rmSync(join(root, 'slots', s), { recursive: true, force: true });
   try { for (const s of readdirSync(join(root, 'staging'))) rmSync(join(root, 'staging', s), { recursive: true, force: true }); } catch { /* none */ }
-  return { ok: true, action: 'activate', active: slot, previous: slotOf(readLink(root, 'previous')), name: result.manifest.name, sha256: result.sha256, bytes: result.bytes, keyId: result.keyId };
+  if (version > floor) writeVersionFloor(root, version);
+  return { ok: true, action: 'activate', modelVersion: version, active: slot, previous: slotOf(readLink(root, 'previous')), name: result.manifest.name, sha256: result.sha256, bytes: result.bytes, keyId: result.keyId };
 }
 
 /** Swap active and previous after verifying the previous slot again. */

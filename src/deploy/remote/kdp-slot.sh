@@ -32,10 +32,16 @@ verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); se
     if openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$p" -sigfile "$s" >/dev/null 2>&1; then ok=1; break; fi
   done
   [ -n "$ok" ] || return 12
-  m=$(sed -n 's/.*"model":{"bytes":\([0-9]*\),"file":"\([A-Za-z0-9._-]*\)",[^}]*"sha256":"\([0-9a-f]\{64\}\)"}.*/\1 \2 \3/p' "$p")
-  [ -n "$m" ] || return 13
-  vbytes=${m%% *}; rest=${m#* }; vfile=${rest%% *}; vsha=${rest#* }
-  [ -f "$d/$vfile" ] || return 14
+  # the payload is canonical JSON (sorted keys, no spaces): take the "model" object, then each field
+  # on its own, so added fields (weightBits, ...) in any position do not matter
+  mo=$(sed -n 's/.*[{,]"model":{\([^{}]*\)}.*/\1/p' "$p")
+  [ -n "$mo" ] || return 13
+  vbytes=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"bytes":\([0-9][0-9]*\)\(,.*\|$\)/\2/p')
+  vfile=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"file":"\([A-Za-z0-9_-][A-Za-z0-9._-]*\)"\(,.*\|$\)/\2/p')
+  vsha=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"sha256":"\([0-9a-f]\{64\}\)"\(,.*\|$\)/\2/p')
+  [ -n "$vbytes" ] && [ -n "$vfile" ] && [ -n "$vsha" ] || return 13
+  vversion=$(sed -n 's/.*[{,]"modelVersion":\([0-9][0-9]*\)[,}].*/\1/p' "$p"); vversion=${vversion:-0}
+  [ -f "$d/$vfile" ] && [ ! -L "$d/$vfile" ] || return 14
   got=$(sha256sum "$d/$vfile" | cut -d' ' -f1)
   [ "$got" = "$vsha" ] || return 15
   size=$(wc -c < "$d/$vfile" | tr -d ' ')
@@ -50,6 +56,7 @@ explain() {
     13) echo "cannot read model.file/sha256 from the signed payload";;
     14) echo "model file missing";;
     15) echo "model sha256/size does not match the signed manifest (tampered or truncated)";;
+    16) echo "model version $vversion is older than version $floor this board already ran (replay of an older model?); use kdp rollback to go back on purpose";;
   esac
 }
 
@@ -58,6 +65,8 @@ case "$cmd" in
     case "$slot" in ''|.*|*/*) json_err false "bad slot name"; exit 4;; esac
     verify_dir "$root/staging/$slot"; rc=$?
     [ $rc -eq 0 ] || integrity_fail "$root/staging/$slot: $(explain $rc)"
+    floor=$(cat "$root/version-floor" 2>/dev/null | tr -cd '0-9'); floor=${floor:-0}
+    [ "$vversion" -ge "$floor" ] 2>/dev/null || integrity_fail "$root/staging/$slot: $(explain 16)"
     mkdir -p "$root/slots" && rm -rf "$root/slots/$slot" && mv "$root/staging/$slot" "$root/slots/$slot" || { json_err false "cannot move slot"; exit 4; }
     before=$(readlink "$root/active" 2>/dev/null || true)
     if [ -n "$before" ] && [ "${before##*/}" != "$slot" ]; then swap_link previous "$before"; fi
@@ -65,6 +74,7 @@ case "$cmd" in
     prev=$(readlink "$root/previous" 2>/dev/null || true); prev=${prev##*/}
     for s in "$root"/slots/*; do n=${s##*/}; [ "$n" = "$slot" ] || [ "$n" = "$prev" ] || rm -rf "$s"; done
     rm -rf "$root"/staging/*
+    if [ "$vversion" -gt "$floor" ]; then printf '%s\n' "$vversion" > "$root/.version-floor.$$" && mv "$root/.version-floor.$$" "$root/version-floor"; fi
     printf '{"ok":true,"action":"activate","active":"%s","previous":"%s","sha256":"%s","verifier":"shell"}\n' "$slot" "$prev" "$vsha"
     ;;
   rollback)

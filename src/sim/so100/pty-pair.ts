@@ -43,11 +43,29 @@ export async function createPtyPair(a: string, b: string, timeoutMs = 5000): Pro
   // never leave socat behind when this process ends without close() (a crash, an uncaught error)
   const onExit = (): void => { if (!dead) child.kill('SIGTERM'); };
   process.once('exit', onExit);
+  const watchdog = tieToThisProcess(child.pid!);
   return {
     a, b, pid: child.pid ?? -1, exited,
     async close() {
       process.off('exit', onExit);
       if (!dead) { child.kill('SIGTERM'); await exited; }
+      watchdog.end();
     },
   };
+}
+
+/**
+ * Kill `pid` when this process dies, however it dies (SIGKILL included, where no 'exit' handler runs):
+ * a tiny `sh` holds the read end of a pipe whose write end only this process has; when the kernel
+ * closes it at our death, `read` returns and the shell sends SIGTERM. Node has no PR_SET_PDEATHSIG;
+ * this is the portable equivalent. Returns the pipe (end() it after a normal close).
+ */
+function tieToThisProcess(pid: number): { end(): void } {
+  const w = spawn('sh', ['-c', 'read _; kill -TERM "$1" 2>/dev/null', 'kdp-socat-watchdog', String(pid)], { stdio: ['pipe', 'ignore', 'ignore'] });
+  w.on('error', () => { /* no sh: the exit handler still covers normal exits */ });
+  w.unref();
+  const stdin = w.stdin as (NodeJS.WritableStream & { unref?: () => void; end(): void }) | null;
+  stdin?.on('error', () => { /* the watchdog already ended */ });
+  stdin?.unref?.();
+  return { end: () => { try { stdin?.end(); } catch { /* gone */ } } };
 }
