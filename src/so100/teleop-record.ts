@@ -53,6 +53,8 @@ export interface RecordOptions {
   leaderCalibration?: So100Calibration;
   followerCalibration?: So100Calibration;
   baudRate?: number;
+  /** Per-attempt bus timeout (ms) of a frame's exchanges (default: the profile's). */
+  busTimeoutMs?: number;
   keys?: RecordKeys;
   signal?: AbortSignal;
   onEvent?: (e: RecordEvent) => void;
@@ -106,7 +108,8 @@ export async function recordTeleop(o: RecordOptions): Promise<RecordResult> {
   const fcal = o.followerCalibration ?? rawCalibration(o.config);
   const modes = JOINTS.map((j) => o.config.normModes[j]);
 
-  const leader = await So100Arm.connect({ port: o.leaderPort, config: o.config, ...(o.baudRate ? { baudRate: o.baudRate } : {}) });
+  const bus = { ...(o.baudRate ? { baudRate: o.baudRate } : {}), ...(o.busTimeoutMs ? { timeoutMs: o.busTimeoutMs } : {}) };
+  const leader = await So100Arm.connect({ port: o.leaderPort, config: o.config, ...bus });
   let follower: So100Arm | undefined;
   let torqueOff = false;
   let outcome: RecordResult['outcome'] = 'done';
@@ -115,7 +118,7 @@ export async function recordTeleop(o: RecordOptions): Promise<RecordResult> {
   try {
     await leader.setup(() => leader.disableTorque()); // moved by hand
     await checkHeld(leader, o.leaderCalibration, 'leader', o.leaderPort);
-    follower = await So100Arm.connect({ port: o.followerPort, config: o.config, calibration: fcal, ...(o.baudRate ? { baudRate: o.baudRate } : {}) });
+    follower = await So100Arm.connect({ port: o.followerPort, config: o.config, calibration: fcal, ...bus });
     await checkHeld(follower, o.followerCalibration, 'follower', o.followerPort);
     await follower.configure(); // LeRobot's settings, then torque on (holds its pose)
     emit({ event: 'connected', leader: o.leaderPort, follower: o.followerPort, resumed: writer.resumed, existingEpisodes: writer.totalEpisodes });

@@ -54,6 +54,7 @@ export const command: CommandSpec = {
     'leader-calibration': { type: 'string', placeholder: '<file.json>', description: 'LeRobot calibration of the leader arm' },
     'follower-calibration': { type: 'string', placeholder: '<file.json>', description: 'LeRobot calibration of the follower arm' },
     baud: { type: 'string', placeholder: 'N', description: 'bus baud rate (default: the profile\'s, 1000000)' },
+    'bus-timeout': { type: 'string', placeholder: 'ms', description: 'per-attempt bus timeout of a frame (default: the profile\'s, 12; raise it on a loaded host)' },
   },
   async run(ctx) {
     const robot = optString(ctx, 'robot') ?? 'so100';
@@ -69,6 +70,7 @@ export const command: CommandSpec = {
     const resetSeconds = optNumber(ctx, 'reset-seconds', 5, { min: 0, max: 3600 });
     const config = loadSo100Config('so100');
     const baudRate = optNumber(ctx, 'baud', config.baudRate, { int: true, min: 1 });
+    const busTimeoutMs = optString(ctx, 'bus-timeout') === undefined ? undefined : optNumber(ctx, 'bus-timeout', 12, { min: 1, max: 5000 });
     const lcalFile = optString(ctx, 'leader-calibration');
     const fcalFile = optString(ctx, 'follower-calibration');
     const leaderCalibration = lcalFile ? loadCalibration(lcalFile) : undefined;
@@ -93,7 +95,7 @@ export const command: CommandSpec = {
     let result: RecordResult;
     try {
       result = await recordTeleop({
-        leaderPort, followerPort, out: resolve(out), task, episodes, fps, episodeSeconds, resetSeconds, config, baudRate,
+        leaderPort, followerPort, out: resolve(out), task, episodes, fps, episodeSeconds, resetSeconds, config, baudRate, ...(busTimeoutMs !== undefined ? { busTimeoutMs } : {}),
         ...(leaderCalibration ? { leaderCalibration } : {}), ...(followerCalibration ? { followerCalibration } : {}),
         keys, signal: ctx.signal,
         onEvent: (e) => {
