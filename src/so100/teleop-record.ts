@@ -17,7 +17,7 @@ import { LeRobotWriter } from '../data/lerobot-writer.js';
 import { So100Arm } from './arm.js';
 import type { So100Calibration } from './calibration.js';
 import { isCalibrated, normalize, unnormalize } from './calibration.js';
-import type { So100Config } from './config.js';
+import type { NormMode, So100Config } from './config.js';
 import { JOINTS } from './config.js';
 
 /** LeRobot's SO-100 feature names (`<motor>.pos`). */
@@ -89,6 +89,27 @@ export function rawCalibration(config: So100Config): So100Calibration {
   return cal;
 }
 
+/**
+ * Leader ticks → follower goal ticks through both calibrations: leader raw → normalised (leader's range) →
+ * follower raw (follower's range), per joint in JOINTS order, as LeRobot's teleoperation does.
+ */
+export function leaderToFollower(leaderTicks: ArrayLike<number>, lcal: So100Calibration, fcal: So100Calibration, modes: readonly NormMode[], out: Int32Array): Int32Array {
+  for (let i = 0; i < 6; i++) {
+    const j = JOINTS[i]!;
+    out[i] = unnormalize(normalize(leaderTicks[i]!, lcal[j], modes[i]!), fcal[j], modes[i]!);
+  }
+  return out;
+}
+
+/** Operator keys → flags (terminal bytes: arrows, Esc, letters). Returns false for keys it does not know. */
+export function applyKey(bytes: string, keys: RecordKeys): boolean {
+  if (bytes === '\x1b[C' || bytes === 's') keys.endEpisode = true;
+  else if (bytes === '\x1b[D' || bytes === 'r') keys.rerecord = true;
+  else if (bytes === '\x1b' || bytes === 'q') keys.stop = true;
+  else return false;
+  return true;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function checkHeld(arm: So100Arm, cal: So100Calibration | undefined, side: string, port: string): Promise<void> {
@@ -138,7 +159,7 @@ export async function recordTeleop(o: RecordOptions): Promise<RecordResult> {
         if (aborted() || keys.stop || (record && (keys.endEpisode || keys.rerecord))) break;
         await leader.readState();
         await f.readState();
-        for (let i = 0; i < 6; i++) goal[i] = unnormalize(normalize(leader.positionTicks[i]!, lcal[JOINTS[i]!], modes[i]!), fcal[JOINTS[i]!], modes[i]!);
+        leaderToFollower(leader.positionTicks, lcal, fcal, modes, goal);
         const sent = await f.writeGoals(goal);
         if (record) {
           for (let i = 0; i < 6; i++) {

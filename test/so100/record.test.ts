@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLeRobot } from '../../src/data/lerobot.js';
-import { SO100_FEATURE_NAMES } from '../../src/so100/teleop-record.js';
+import { writeFileSync } from 'node:fs';
+import { SO100_FEATURE_NAMES, applyKey, leaderToFollower, rawCalibration, recordTeleop } from '../../src/so100/teleop-record.js';
+import type { RecordKeys } from '../../src/so100/teleop-record.js';
+import { JOINTS, loadSo100Config } from '../../src/so100/config.js';
+import type { So100Calibration } from '../../src/so100/calibration.js';
+import { serializeCalibration } from '../../src/so100/calibration.js';
 import type { RecordResult } from '../../src/so100/teleop-record.js';
 import { hasSocat, startSimChild } from '../sim-so100/harness.js';
 import type { SimChild } from '../sim-so100/harness.js';
@@ -137,6 +142,76 @@ test('a follower fault stops at once with torque off (exit 3); saved episodes st
   assert.is((await loadLeRobot(OUT)).episodeEnds.length, before);
   assert.equal(await followerTorque(), [0, 0, 0, 0, 0, 0]);
   await sim.send({ cmd: 'clear' });
+});
+
+test('leaderToFollower maps through both calibrations (normalised value preserved); keys map to flags', () => {
+  const cfg = loadSo100Config('so100');
+  const modes = JOINTS.map((j) => cfg.normModes[j]);
+  const lcal = rawCalibration(cfg), fcal = rawCalibration(cfg);
+  for (const j of JOINTS) { lcal[j] = { ...lcal[j], range_min: 1548, range_max: 2548 }; fcal[j] = { ...fcal[j], range_min: 1048, range_max: 3048 }; }
+  const out = leaderToFollower([2048, 1548, 2548, 1798, 2048, 1798], lcal, fcal, modes, new Int32Array(6));
+  // −100..100 joints: the same fraction of the (twice as wide) follower range; gripper 0..100: 25 % of its range
+  assert.equal(Array.from(out), [2048, 1048, 3048, 1548, 2048, 1548]);
+  const same = leaderToFollower([100, 2000, 4000, 3000, 1, 4095], rawCalibration(cfg), rawCalibration(cfg), modes, new Int32Array(6));
+  for (const [i, v] of [100, 2000, 4000, 3000, 1, 4095].entries()) assert.ok(Math.abs(same[i]! - v) <= 1, `joint ${i}: ${same[i]} vs ${v}`);
+  const keys: RecordKeys = { rerecord: false, endEpisode: false, stop: false };
+  assert.ok(applyKey('\x1b[D', keys)); assert.ok(keys.rerecord);
+  assert.ok(applyKey('s', keys)); assert.ok(keys.endEpisode);
+  assert.ok(applyKey('\x1b', keys)); assert.ok(keys.stop);
+  assert.not.ok(applyKey('x', keys));
+});
+
+test('keys: re-record drops the episode in progress, end-episode saves early, stop saves and ends (in-process, over the ptys)', async () => {
+  const keys: RecordKeys = { rerecord: false, endEpisode: false, stop: false };
+  const events: string[] = [];
+  const out = join(dir, 'keys');
+  const res = await recordTeleop({
+    leaderPort: L, followerPort: F, out, task: 'keys', episodes: 3, fps: 20, episodeSeconds: 30, resetSeconds: 0, busTimeoutMs: 100,
+    config: loadSo100Config('so100'), keys,
+    onEvent: (e) => {
+      events.push(e.event);
+      if (e.event === 'connected') setTimeout(() => { keys.rerecord = true; }, 400);
+      if (e.event === 'rerecord') setTimeout(() => { keys.endEpisode = true; }, 400);
+      if (e.event === 'episode') setTimeout(() => { keys.stop = true; }, 400);
+    },
+  });
+  assert.equal(events, ['connected', 'rerecord', 'episode', 'episode']);
+  assert.is(res.rerecorded, 1);
+  assert.is(res.episodesRecorded, 2);
+  assert.is(res.outcome, 'stopped');
+  assert.is(res.torqueOff, true);
+  const ds = await loadLeRobot(out);
+  assert.is(ds.episodeEnds.length, 2);
+  assert.ok(ds.length < 100, `episodes were ended early by the keys: ${ds.length} frames`);
+  assert.equal(await followerTorque(), [0, 0, 0, 0, 0, 0]);
+});
+
+test('calibrations both sides: refused while the servos do not hold them; recorded once written with kdp calibrate --from', async () => {
+  const cfg = loadSo100Config('so100');
+  const cal = (lo: number, hi: number): So100Calibration => {
+    const c = rawCalibration(cfg);
+    for (const j of JOINTS) c[j] = { ...c[j], range_min: j === 'wrist_roll' ? 0 : lo, range_max: j === 'wrist_roll' ? 4095 : hi };
+    return c;
+  };
+  const lf = join(dir, 'leader.json'), ff = join(dir, 'follower.json');
+  writeFileSync(lf, serializeCalibration(cal(1348, 2748)));
+  writeFileSync(ff, serializeCalibration(cal(1048, 3048)));
+  const out = join(dir, 'calibrated');
+  const args = ['--episodes', '1', '--episode-seconds', '1', '--leader-calibration', lf, '--follower-calibration', ff];
+  const bad = await kdp(['record', '--robot', 'so100', '--leader-port', L, '--follower-port', F, '--task', 't', '--out', out, '--bus-timeout', '100', '--json', ...args]);
+  assert.is(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /E_CONFIG.*leader arm .* does not hold the given calibration/);
+  for (const [port, file] of [[L, lf], [F, ff]] as const) {
+    const c = await kdp(['calibrate', 'so100', '--port', port, '--id', 'rec_test', '--from', file, '--out', join(dir, `written-${port === L ? 'l' : 'f'}.json`), '--json']);
+    assert.is(c.code, 0, c.stderr);
+  }
+  const ok = await kdp(['record', '--robot', 'so100', '--leader-port', L, '--follower-port', F, '--task', 't', '--out', out, '--fps', '20', '--reset-seconds', '0', '--bus-timeout', '100', '--json', ...args]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.is(ok.result!.framesRecorded, 20);
+  assert.ok(ok.result!.trackingError < 6, `tracking ${ok.result!.trackingError}`);
+  const ds = await loadLeRobot(out);
+  for (let k = 0; k < ds.length * 6; k++) assert.ok(ds.observations[k]! >= -100 && ds.observations[k]! <= 100);
+  assert.equal(await followerTorque(), [0, 0, 0, 0, 0, 0]);
 });
 
 test('kdp record --help and clear usage errors (exit 2, no stack trace)', async () => {

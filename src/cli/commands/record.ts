@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { loadCalibration } from '../../so100/calibration.js';
 import { loadSo100Config } from '../../so100/config.js';
-import { recordTeleop } from '../../so100/teleop-record.js';
+import { applyKey, recordTeleop } from '../../so100/teleop-record.js';
 import type { RecordKeys, RecordResult } from '../../so100/teleop-record.js';
 import { optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
@@ -82,9 +82,7 @@ export const command: CommandSpec = {
     const onKey = (d: Buffer): void => {
       const s = d.toString();
       if (s === '\x03') process.kill(process.pid, 'SIGINT'); // raw mode swallows Ctrl-C
-      else if (s === '\x1b[C' || s === 's') keys.endEpisode = true;
-      else if (s === '\x1b[D' || s === 'r') keys.rerecord = true;
-      else if (s === '\x1b' || s === 'q') keys.stop = true;
+      else applyKey(s, keys);
     };
     if (tty) {
       stdin.setRawMode(true);
