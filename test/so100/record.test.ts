@@ -186,6 +186,36 @@ test('keys: re-record drops the episode in progress, end-episode saves early, st
   assert.equal(await followerTorque(), [0, 0, 0, 0, 0, 0]);
 });
 
+test('a recorded 5-episode sim-teleop dataset trains a model (small sizes) that exports and runs', async () => {
+  const out = join(dir, 'teleop5');
+  const r = await kdp(['record', '--robot', 'so100', '--leader-port', L, '--follower-port', F, '--task', 'follow the leader', '--out', out,
+    '--episodes', '5', '--episode-seconds', '0.8', '--fps', '30', '--reset-seconds', '0', '--bus-timeout', '100', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.result!.totalEpisodes, 5);
+  const run = join(dir, 'teleop-run'), model = join(dir, 'teleop-model');
+  const t = await kdp(['train', '--dataset', out, '--env', 'so100-teleop', '--out', run, '--steps', '30', '--hidden', '32,32', '--conditions', '8', '--samples', '4', '--positives', '4', '--json']);
+  assert.is(t.code, 0, t.stderr);
+  const tr = JSON.parse(t.stdout.trim().split('\n').pop()!) as { steps: number; finalLoss: number };
+  assert.is(tr.steps, 30);
+  assert.ok(Number.isFinite(tr.finalLoss));
+  const e = await kdp(['export', '--checkpoint', run, '--out', model, '--json']);
+  assert.is(e.code, 0, e.stderr);
+  const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as { inputs: Array<{ name: string; shape: number[] }> };
+  const noise = manifest.inputs[0]!, cond = manifest.inputs[1]!;
+  assert.is(cond.shape[1], 6); // condition = the follower state (no goal)
+  const ds = await loadLeRobot(out);
+  const inputs = [
+    Array.from({ length: noise.shape[0]! * noise.shape[1]! }, (_, i) => Math.sin(i)),
+    Array.from({ length: cond.shape[0]! * 6 }, (_, i) => ds.observations[i % 6]!),
+  ];
+  const inFile = join(dir, 'teleop-in.json');
+  writeFileSync(inFile, JSON.stringify({ inputs }));
+  const inf = await kdp(['infer', '--model', model, '--input', inFile, '--json']);
+  assert.is(inf.code, 0, inf.stderr);
+  const outputs = (JSON.parse(inf.stdout.trim().split('\n').pop()!) as { outputs: number[][] }).outputs;
+  assert.ok(outputs[0]!.length >= cond.shape[0]! * 6 && outputs[0]!.every(Number.isFinite));
+});
+
 test('calibrations both sides: refused while the servos do not hold them; recorded once written with kdp calibrate --from', async () => {
   const cfg = loadSo100Config('so100');
   const cal = (lo: number, hi: number): So100Calibration => {
