@@ -15,7 +15,7 @@
  * Crash safety / resume: every file is written atomically; info.json is written last, so it is the commit
  * point. A data file past `total_episodes` (a crash between the two) is simply overwritten by the next episode.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
@@ -150,6 +150,10 @@ export class LeRobotWriter {
       task_index: { dtype: 'int64', shape: [1], names: null },
     };
     const infoPath = join(dir, 'meta', 'info.json');
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new DatasetError(`${dir} is a file, not a dataset folder`, { hint: 'give --out a new folder or an existing LeRobot dataset folder' });
+    if (!existsSync(infoPath) && existsSync(dir) && readdirSync(dir).length > 0) {
+      throw new DatasetError(`${dir} is not empty and is not a LeRobot dataset (no meta/info.json)`, { hint: 'give --out a new or empty folder, or an existing LeRobot dataset folder to append to' });
+    }
     if (!existsSync(infoPath)) {
       const info: LeRobotInfo = {
         codebase_version: LEROBOT_CODEBASE_VERSION, robot_type: o.robotType,

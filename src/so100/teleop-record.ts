@@ -156,7 +156,8 @@ export async function recordTeleop(o: RecordOptions): Promise<RecordResult> {
       let next = performance.now();
       let k = 0;
       for (; k < frames; k++) {
-        if (aborted() || keys.stop || (record && (keys.endEpisode || keys.rerecord))) break;
+        // → also ends the reset early; ← only means something while recording
+        if (aborted() || keys.stop || keys.endEpisode || (record && keys.rerecord)) break;
         await leader.readState();
         await f.readState();
         leaderToFollower(leader.positionTicks, lcal, fcal, modes, goal);
@@ -178,6 +179,7 @@ export async function recordTeleop(o: RecordOptions): Promise<RecordResult> {
     };
 
     for (let ep = 0; ep < o.episodes; ep++) {
+      keys.endEpisode = false; keys.rerecord = false; // keys pressed between episodes do not carry over
       const t0 = performance.now();
       const late0 = lateFrames, err0 = [errSum, errN] as const;
       const n = await teleop(maxFrames, true);

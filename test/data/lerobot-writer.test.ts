@@ -134,6 +134,16 @@ test('LeRobot writer refuses to append to a dataset with other fps, robot or fea
       assert.ok((e as DatasetError).hint);
     }
   }
+  // never mixes a dataset into a folder or over a file that is something else
+  const other = join(root, 'other');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(other, { recursive: true });
+  writeFileSync(join(other, 'notes.txt'), 'keep me');
+  writeFileSync(join(root, 'a-file'), 'keep me too');
+  for (const [d, re] of [[other, /not empty and is not a LeRobot dataset/], [join(root, 'a-file'), /is a file/]] as const) {
+    try { await LeRobotWriter.open(d, OPTS); assert.unreachable('should refuse'); } catch (e) { assert.instance(e, DatasetError); assert.match((e as Error).message, re); }
+  }
+  assert.is(readFileSync(join(other, 'notes.txt'), 'utf8'), 'keep me');
   const w = await LeRobotWriter.open(join(root, 'empty'), OPTS);
   try { await w.addEpisode({ states: new Float32Array(0), actions: new Float32Array(0), task: 't' }); assert.unreachable(); } catch (e) { assert.instance(e, DatasetError); }
 });
