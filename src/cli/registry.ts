@@ -31,6 +31,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'sim so100': { summary: 'simulated SO-100 servo bus on a pty', module: 'sim-so100' },
   'motors find-port': { summary: 'find the serial port of a motor bus adapter', module: 'motors-find-port' },
   'motors setup': { summary: 'assign ids and baud rate to Feetech servos one at a time', module: 'motors-setup' },
+  record: { summary: 'teleoperate the SO-100 from a leader arm and record a LeRobot dataset', module: 'record' },
   'calibrate so100': { summary: 'calibrate an SO-100 arm (LeRobot-compatible JSON)', module: 'calibrate-so100' },
   // operations
   'board check': { summary: 'report what this host lacks for a board profile', module: 'board-check' },

@@ -8,9 +8,11 @@ import { decodeParquetColumns, type ParquetLimits } from './parquet-decode.js';
 import type { ExpectedDims, TrajectoryDataset } from './dataset.js';
 
 /**
- * LeRobot datasets (codebase v2.x layout):
+ * LeRobot datasets, codebase v2.x and v3.0 layouts:
  *   meta/info.json                                    features, fps, data_path template, chunks_size
- *   data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet
+ *   v2.x: data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet (one episode per file)
+ *   v3.0: data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet (episodes located by meta/episodes/…parquet;
+ *         written by `LeRobotWriter`, src/data/lerobot-writer.ts)
  * Each parquet row is one frame: `observation.state` (list<float>), `action` (list<float>),
  * `episode_index`, `frame_index`, `index`, `timestamp`, `task_index`; optional goal column.
  */
@@ -48,10 +50,58 @@ function formatPath(template: string, vars: Record<string, number>): string {
 /** caps on what an info.json can make the loader do before the data itself says otherwise */
 export const LEROBOT_LIMITS = { maxEpisodes: 100_000, maxTotalRows: 20_000_000, maxEpisodeFileBytes: 256 * 1024 * 1024, maxTotalBytes: 2 * 1024 * 1024 * 1024, maxInfoBytes: 4 * 1024 * 1024 };
 
+/**
+ * v3.0 layout: many episodes per `data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet`; the episodes
+ * metadata (meta/episodes/…parquet) says which file holds each episode. Only the first `total_episodes` rows count
+ * (info.json is the commit point of an append).
+ */
+async function dataFilesV3(dir: string, info: LeRobotInfo, template: string): Promise<string[]> {
+  const metaFiles: string[] = [];
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.parquet')) metaFiles.push(p);
+    }
+  };
+  walk(join(dir, 'meta', 'episodes'));
+  if (metaFiles.length === 0) throw new DatasetError(`${dir} is a LeRobot v3 dataset without meta/episodes/*.parquet`, { hint: 'the episodes metadata is missing: re-download or re-record the dataset' });
+  const { parquetReadObjects } = await import('hyparquet');
+  const files: string[] = [];
+  let seen = 0;
+  for (const f of metaFiles) {
+    const rel = relative(dir, f);
+    let b: Uint8Array;
+    try {
+      b = readRegularFile(checkContainedFile(dir, rel, { maxBytes: LEROBOT_LIMITS.maxEpisodeFileBytes }).real, LEROBOT_LIMITS.maxEpisodeFileBytes);
+    } catch (e) {
+      if (e instanceof SafeReadError) throw new DatasetError(`${rel}: ${e.message}`, { hint: 'episodes metadata must be regular files inside the dataset folder' });
+      throw e;
+    }
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await parquetReadObjects({ file: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, columns: ['data/chunk_index', 'data/file_index'] });
+    } catch (e) {
+      throw new DatasetError(`${relative(dir, f)}: not a readable episodes metadata file (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, { hint: 're-download or re-record the dataset', cause: e });
+    }
+    for (const r of rows) {
+      if (Number.isInteger(info.total_episodes) && seen >= info.total_episodes) break;
+      if (seen >= LEROBOT_LIMITS.maxEpisodes) throw new DatasetError(`${dir}: more than ${LEROBOT_LIMITS.maxEpisodes} episodes in meta/episodes`);
+      seen++;
+      // relative to the dataset folder: checked for containment when read, like v2 episode files
+      const p = formatPath(template, { chunk_index: Number(r['data/chunk_index']), file_index: Number(r['data/file_index']) });
+      if (files[files.length - 1] !== p && !files.includes(p)) files.push(p);
+    }
+  }
+  return files;
+}
+
 /** Episode files as paths relative to `dir` (checked for containment when read). */
-function dataFiles(dir: string, info: LeRobotInfo): string[] {
+async function dataFiles(dir: string, info: LeRobotInfo): Promise<string[]> {
   const files: string[] = [];
   const template = typeof info.data_path === 'string' ? info.data_path : DEFAULT_DATA_PATH;
+  if (template.includes('{file_index')) return dataFilesV3(dir, info, template);
   const chunk = Number.isInteger(info.chunks_size) && info.chunks_size > 0 ? info.chunks_size : 1000;
   if (info.total_episodes !== undefined && info.total_episodes !== null) {
     if (!Number.isInteger(info.total_episodes) || info.total_episodes < 1 || info.total_episodes > LEROBOT_LIMITS.maxEpisodes) {
@@ -109,7 +159,7 @@ export async function loadLeRobot(dir: string, opts: LeRobotKeys & { expect?: Ex
   const stateDim = sf.shape?.[0] ?? 0, actionDim = af.shape?.[0] ?? 0;
   const gf = feats[goalKey];
   const goalDim = gf ? gf.shape?.[0] ?? 0 : 0;
-  const files = dataFiles(dir, info);
+  const files = await dataFiles(dir, info);
   if (files.length === 0) throw new DatasetError(`${dir} has no episode files under data/`, { hint: 'the data/chunk-XXX/episode_XXXXXX.parquet files are missing' });
 
   const parts: Array<{ n: number; flat: Float32Array[]; episodeIndex: Float64Array }> = [];

@@ -61,6 +61,19 @@ export const ENVS: Record<string, EnvInfo> = {
     actionNames: ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'], horizon: 16, frameSkip: 2,
     controlledBy: 'kdp arm --port PTY --model models/so100-reach --task reach --target x,y,z (against `kdp sim so100 --pty PTY`)',
   },
+  /**
+   * SO-100 teleoperation demonstrations (`kdp record`, src/so100/teleop-record.ts; LeRobot v3.0 folders): state (6)
+   * = follower joint positions, action (6) = goal positions sent, both in LeRobot's normalised units (−100..100 of
+   * the calibrated range, gripper 0..100); no goal (the task is the dataset's); 30 Hz (`kdp record`'s default fps).
+   * Plans: 16 steps × frame skip 1 ≈ 0.53 s of joint trajectory. Trained and exported like the others; no closed
+   * loop runs it yet.
+   */
+  'so100-teleop': {
+    name: 'so100-teleop', stateDim: 6, actionDim: 6, goalDim: 0, dt: 1 / 30, positionDims: [0, 1, 2, 3, 4, 5], velocityDims: [], padEpisodeEnd: false,
+    stateNames: ['shoulder_pan.pos', 'shoulder_lift.pos', 'elbow_flex.pos', 'wrist_flex.pos', 'wrist_roll.pos', 'gripper.pos'],
+    actionNames: ['shoulder_pan.pos', 'shoulder_lift.pos', 'elbow_flex.pos', 'wrist_flex.pos', 'wrist_roll.pos', 'gripper.pos'], horizon: 16, frameSkip: 1,
+    controlledBy: 'no closed loop yet: the model is trained and exported from `kdp record` datasets',
+  },
 };
 
 export function envInfo(name: string): EnvInfo {

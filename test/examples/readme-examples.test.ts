@@ -277,6 +277,15 @@ const RUNNERS: Record<string, Runner> = {
     else if (!existsSync(join(box, 'deploy.key'))) await expectOk(['sign', '--generate-key', 'deploy.key'], 'key for the sign example');
     await expectOk(argv, ex.text);
   },
+  async record(argv, ex) {
+    // the README shows it with hardware placeholders (P, Q): no adapter here, so the typed error that names the
+    // port and points at motors find-port; the recording itself runs against two simulated buses in
+    // test/so100/record.test.ts
+    const r = await run(argv);
+    noStack(r, ex.text);
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /E_TRANSPORT[\s\S]*cannot open P[\s\S]*motors find-port/);
+  },
   async 'board check'(argv, ex) {
     // this x86 VM is not a Raspberry Pi 5: the report lists what fails and the exit code is 1 ("Exit 1 if any check fails")
     const r = await run(argv);
@@ -315,7 +324,7 @@ const DEFAULT_RUNNER: Runner = async (argv, ex) => { await expectOk(argv, ex.tex
 
 // README order puts data before training before export; the device and operations commands follow
 const STAGE = ['dataset maze2d', 'dataset info', 'train', 'train-scorer', 'ablate modes', 'export', 'infer', 'eval', 'demo', 'bench',
-  'dataset crazyflie-nav', 'sim crazyflie', 'fly', 'dataset so100-reach', 'sim so100', 'arm', 'motors find-port', 'motors setup',
+  'dataset crazyflie-nav', 'sim crazyflie', 'fly', 'dataset so100-reach', 'sim so100', 'arm', 'record', 'motors find-port', 'motors setup',
   'calibrate so100', 'board check', 'sign', 'flash', 'rollback', 'serve'];
 
 const all = [...readmeExamples(), ...helpExamples()];

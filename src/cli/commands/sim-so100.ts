@@ -7,7 +7,7 @@ import { say } from '../output.js';
 import { UsageError } from '../../errors.js';
 import { createPtyPair } from '../../sim/so100/pty-pair.js';
 import type { PtyPair } from '../../sim/so100/pty-pair.js';
-import { FAULT_NAMES, SimSo100 } from '../../sim/so100/sim-so100.js';
+import { FAULT_NAMES, SimSo100, leaderSweep } from '../../sim/so100/sim-so100.js';
 import type { FaultName, SimCommand } from '../../sim/so100/sim-so100.js';
 
 /** A dangling symlink (a stale --pty link) does not "exist" for existsSync. */
@@ -34,15 +34,20 @@ export const command: CommandSpec = {
     '  {"cmd":"move","joints":[0,0.3,0.2,0,0,0]}     move the arm by hand (rad, joint order; torque-off poses)',
     '  {"cmd":"garbage","bytes":7}                     prepend line noise to the next reply',
     '  {"cmd":"echo","on":true}                        echo instructions like a half-duplex adapter',
+    'With --leader-pty PATH a second bus answers on its own pty pair: a leader arm (six STS3215, torque off) whose',
+    'joints sweep slowly through a scripted motion, as if an operator moved it, for `kdp record --leader-port PATH`.',
+    'The control channel drives the follower (--pty) arm.',
     'SIGUSR1 injects an overload on servo 2 (shoulder_lift), SIGUSR2 clears all faults.',
     'With --json the first stdout line is {"event":"ready","pty":...,"simPty":...,"socatPid":...,"pid":...}.',
     '',
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 --hand-sweep &   kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5',
     '  kdp sim so100 --pty /tmp/so100 --fault overload:3 --silent 6',
+    '  kdp sim so100 --pty /tmp/follower --leader-pty /tmp/leader &   kdp record --robot so100 --leader-port /tmp/leader --follower-port /tmp/follower ...',
   ].join('\n'),
   options: {
     pty: { type: 'string', placeholder: '<path>', description: 'create a socat pty pair and link <path> for the host side' },
+    'leader-pty': { type: 'string', placeholder: '<path>', description: 'also simulate a leader arm (scripted motion) on its own pty pair linked at <path>' },
     serve: { type: 'string', placeholder: '<tty>', description: 'serve an existing pty/tty instead of creating a pair' },
     ids: { type: 'string', placeholder: '<ids>', description: 'servo ids in joint order (default 1,2,3,4,5,6)' },
     joints: { type: 'string', placeholder: '<rad,...>', description: 'initial joint angles (six numbers, rad)' },
@@ -78,6 +83,10 @@ export const command: CommandSpec = {
     const silent = optString(ctx, 'silent');
     if (silent !== undefined) sim.command({ cmd: 'fault', id: Number(silent), fault: 'silent' });
 
+    const leaderPath = optString(ctx, 'leader-pty');
+    if (leaderPath !== undefined && ptyPath !== undefined && resolve(leaderPath) === resolve(ptyPath)) throw new UsageError('--leader-pty must differ from --pty', 'e.g. --pty /tmp/follower --leader-pty /tmp/leader');
+    let leader: SimSo100 | undefined;
+    let leaderPair: PtyPair | undefined;
     let pair: PtyPair | undefined;
     let simSide: string;
     if (ptyPath !== undefined) {
@@ -87,12 +96,22 @@ export const command: CommandSpec = {
       simSide = b;
     } else simSide = resolve(servePath!);
     try {
+      if (leaderPath !== undefined) {
+        const a = resolve(leaderPath);
+        leaderPair = await createPtyPair(a, join(dirname(a), `.${basename(a)}.sim`));
+        leader = await SimSo100.create({ ids, motion: leaderSweep });
+        await leader.serve(leaderPair.b, baud);
+        leader.start();
+      }
       await sim.serve(simSide, baud);
       sim.start();
       if (optFlag(ctx, 'hand-sweep')) sim.startHandSweep();
-      const ready = { event: 'ready', pty: ptyPath !== undefined ? resolve(ptyPath) : undefined, simPty: simSide, socatPid: pair?.pid, pid: process.pid, ids };
+      const ready = {
+        event: 'ready', pty: ptyPath !== undefined ? resolve(ptyPath) : undefined, simPty: simSide, socatPid: pair?.pid, pid: process.pid, ids,
+        ...(leaderPair ? { leaderPty: leaderPair.a, leaderSocatPid: leaderPair.pid } : {}),
+      };
       if (ctx.json) process.stdout.write(JSON.stringify(ready) + '\n');
-      else say(ctx, `SO-100 simulator: servos ${ids.join(',')} on ${ready.pty ?? simSide} (1 Mbaud). JSON commands on stdin; Ctrl-C to stop.`);
+      else say(ctx, `SO-100 simulator: servos ${ids.join(',')} on ${ready.pty ?? simSide} (1 Mbaud)${leaderPair ? `, leader arm on ${leaderPair.a}` : ''}. JSON commands on stdin; Ctrl-C to stop.`);
 
       const onUsr1 = (): void => { sim.command({ cmd: 'fault', id: ids[1] ?? ids[0]!, fault: 'overload' }); };
       const onUsr2 = (): void => { sim.command({ cmd: 'clear' }); };
@@ -110,6 +129,7 @@ export const command: CommandSpec = {
         if (ctx.signal.aborted) { res(); return; }
         ctx.signal.addEventListener('abort', () => res(), { once: true });
         pair?.exited.then(() => res(), () => res());
+        leaderPair?.exited.then(() => res(), () => res());
       });
       rl.close();
       process.off('SIGUSR1', onUsr1);
@@ -118,6 +138,8 @@ export const command: CommandSpec = {
     } finally {
       await sim.close();
       await pair?.close();
+      await leader?.close();
+      await leaderPair?.close();
     }
     return 0;
   },

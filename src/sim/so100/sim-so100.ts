@@ -28,6 +28,25 @@ export interface SimSo100Options {
   tickMs?: number;
   /** Exercise the physics and the protocol paths before serving so the first replies are not slowed by the JIT. Default true. */
   warmup?: boolean;
+  /**
+   * A hand moving the arm: joint angles (rad, JOINTS order) as a function of time (s since start()), written into
+   * `out`. The joints are set to it instead of stepping the physics (a leader arm the operator moves).
+   */
+  motion?: (tS: number, out: number[]) => void;
+}
+
+/**
+ * Scripted leader-arm motion: slow, smooth sweeps of every joint inside the SO-100 limits (periods 4–7 s),
+ * the gripper opening and closing, starting at the rest pose (all sines at phase 0).
+ */
+export function leaderSweep(tS: number, out: number[]): void {
+  const w = (period: number): number => Math.sin((2 * Math.PI * tS) / period);
+  out[0] = 0.6 * w(6);
+  out[1] = 0.4 * w(5);
+  out[2] = 0.5 * w(7);
+  out[3] = 0.5 * w(4);
+  out[4] = 0.8 * w(6.5);
+  out[5] = 0.6 - 0.6 * Math.cos((2 * Math.PI * tS) / 4);
 }
 
 /** Run the hot paths a few hundred times (read-only instructions, physics from the initial pose) and reset. */
@@ -86,13 +105,16 @@ export class SimSo100 {
   private writeChain: Promise<void> = Promise.resolve();
   private readLoop: Promise<void> | undefined;
   private readonly tickMs: number;
+  private readonly motion: ((tS: number, out: number[]) => void) | undefined;
+  private readonly motionQ = [0, 0, 0, 0, 0, 0];
   /** Set when the serial line fails. */
   lineError: Error | undefined;
 
-  private constructor(bus: SimFeetechBus, physics: So100Physics, tickMs: number) {
+  private constructor(bus: SimFeetechBus, physics: So100Physics, tickMs: number, motion?: (tS: number, out: number[]) => void) {
     this.bus = bus;
     this.physics = physics;
     this.tickMs = tickMs;
+    this.motion = motion;
   }
 
   static async create(options: SimSo100Options = {}): Promise<SimSo100> {
@@ -105,7 +127,7 @@ export class SimSo100 {
     if (options.warmup ?? true) warmUp(bus, physics, q0);
     physics.setJoints(q0);
     for (const s of bus.servos) s.reg('Goal_Position', s.get('Present_Position'));
-    return new SimSo100(bus, physics, options.tickMs ?? 4);
+    return new SimSo100(bus, physics, options.tickMs ?? 4, options.motion);
   }
 
   /**
@@ -147,6 +169,11 @@ export class SimSo100 {
   }
 
   private advance(): void {
+    if (this.motion) {
+      this.motion((performance.now() - this.t0) / 1000, this.motionQ);
+      this.physics.setJoints(this.motionQ);
+      return;
+    }
     const due = Math.floor((performance.now() - this.t0) / 1000 / this.physics.dt);
     // at most a few steps per timer callback so serial I/O is never held up for long; if the host is too
     // loaded to keep up, simulated time slows down instead of blocking the replies
