@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEnv } from '../envs/factory.js';
 import { envInfo } from '../envs/registry.js';

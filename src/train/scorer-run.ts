@@ -9,14 +9,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { envInfo } from '../envs/registry.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { ModelError, UsageError } from '../errors.js';
+import { CheckpointError, UsageError } from '../errors.js';
 import type { NormalizerJson } from '../model/checkpoint-format.js';
 import { readCheckpointMeta } from '../model/checkpoint-io.js';
-import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
+import { readManifestFile } from '../planner/model-file.js';
 import { loadScorer, SCORER_JSON, SCORER_WEIGHTS, type ScorerMeta } from '../model/scorer-io.js';
 import { packWeights } from '../model/mlp-spec.js';
-import { CheckpointError } from '../errors.js';
 import { writeFilesAtomic } from '../util/atomic-write.js';
 import { DEFAULT_SCORER_CONFIG, ScorerTrainer, type ScorerHoldout, type ScorerStats, type ScorerTrainConfig } from './scorer-trainer.js';
 
@@ -91,15 +89,7 @@ function generatorFacts(o: ScorerRunOptions): { env: string; normalizer: Normali
     return { env: m.env, normalizer: m.normalizer, dataset: m.provenance.dataset, ref: o.checkpoint };
   }
   if (o.model !== undefined) {
-    const path = join(o.model, MANIFEST_FILE);
-    if (!existsSync(path)) throw new ModelError('E_MODEL_IO', `${o.model} has no ${MANIFEST_FILE}`, { hint: 'pass a model folder made by `kdp export` (e.g. models/maze2d-umaze)' });
-    let m: ModelManifest;
-    try {
-      m = JSON.parse(readFileSync(path, 'utf8')) as ModelManifest;
-    } catch (e) {
-      throw new ModelError('E_MODEL_SCHEMA', `${path} is not valid JSON`, { cause: e, hint: 're-export the model' });
-    }
-    if (!m || typeof m.env !== 'string' || !m.normalizer || !m.provenance?.dataset) throw new ModelError('E_MODEL_SCHEMA', `${path} lacks env, normalizer or provenance.dataset`, { hint: 're-export the model with this version of kdp' });
+    const m = readManifestFile(o.model);
     return { env: m.env, normalizer: m.normalizer, dataset: m.provenance.dataset, ref: o.model };
   }
   throw new UsageError('the scorer needs its generator: --checkpoint RUN or --model DIR', 'e.g. --model models/maze2d-umaze');

@@ -14,10 +14,10 @@ import { existsSync, statSync } from 'node:fs';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type ScorerManifest } from '../manifest.js';
 import { loadScorer } from '../../model/scorer-io.js';
+import { readManifestFile, readModelFile } from '../model-file.js';
 import { mlpForwardReference, type MlpWeights } from '../../model/mlp-spec.js';
 import { SeededRandom } from './prng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
-import { readFileSync } from 'node:fs';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';
 import { loadCheckpoint } from '../../model/checkpoint-io.js';
@@ -212,19 +212,9 @@ export interface AttachScorerOptions {
  * scorer.tflite first, manifest.json last, each atomic.
  */
 export function attachScorer(o: AttachScorerOptions): { out: string; manifest: ModelManifest; dropped: { signature: boolean } } {
-  const mPath = join(o.model, MANIFEST_FILE);
-  if (!existsSync(mPath)) throw new ModelError('E_MODEL_IO', `${o.model} has no ${MANIFEST_FILE}`, { hint: 'pass a model folder made by `kdp export`' });
-  let manifest: ModelManifest;
-  try {
-    manifest = JSON.parse(readFileSync(mPath, 'utf8')) as ModelManifest;
-  } catch (e) {
-    throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not valid JSON`, { cause: e, hint: 're-export the model' });
-  }
-  if (manifest?.format !== 'kdp-model' || !manifest.layout || !manifest.normalizer || !manifest.model) throw new ModelError('E_MODEL_SCHEMA', `${mPath} is not a kdp-model manifest`, { hint: 're-export the model' });
-  const modelBytes = readFileSync(join(o.model, manifest.model.file));
-  if (createHash('sha256').update(modelBytes).digest('hex') !== manifest.model.sha256) {
-    throw new ModelError('E_MODEL_IO', `${join(o.model, manifest.model.file)} does not match its manifest's sha256`, { hint: 're-export the model' });
-  }
+  // the same checks as every loader: schema, plain file names inside the folder, regular files, sha256
+  const manifest = readManifestFile(o.model);
+  const modelBytes = readModelFile(o.model, manifest.model, 'model');
   const quantization = o.quantization ?? 'int8';
   const weightBits = quantization === 'int8' ? o.weightBits ?? 8 : undefined;
   const sc = exportScorer(o.scorer, manifest, undefined, manifest.candidates, quantization, quantization === 'int8' ? weightBits : undefined, o.calibration);
