@@ -4,12 +4,12 @@
 // A suite file that runs no test at all fails (a guard that returned early, a missing test.run()): it proves nothing.
 // Skips are visible: uvu's `test.skip` (only for optional hardware, with the reason in the name) is counted.
 //   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64/examples
-//   node scripts/run-tests.mjs --suite examples  # test/examples: README and --help examples end to end (~5 min)
+//   node scripts/run-tests.mjs --suite examples  # suites declaring `@suite examples`: README and --help examples end to end (~5 min)
 //   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
 //   node scripts/run-tests.mjs --suite arm64   # test/arm64/*.ts (emulated aarch64 node vs this host; needs qemu)
 //   node scripts/run-tests.mjs test/foo.test.ts ...
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
 
@@ -17,7 +17,10 @@ const args = process.argv.slice(2);
 const suiteIdx = args.indexOf('--suite');
 const suite = suiteIdx >= 0 ? args[suiteIdx + 1] : 'unit';
 const explicit = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--suite');
-const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'examples', 'helpers', 'fixtures']);
+const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'helpers', 'fixtures']);
+// a unit-tree suite that declares `@suite NAME` in its first lines runs with --suite NAME instead of in
+// `npm test` (test/cli/readme-examples.test.ts: `@suite examples`, ~5 min of end-to-end runs)
+const declaredSuite = (f) => /@suite\s+(\S+)/.exec(readFileSync(f, 'utf8').slice(0, 400))?.[1];
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -30,7 +33,10 @@ function walk(dir, out = []) {
   return out;
 }
 
-const files = explicit.length ? explicit : suite === 'unit' ? walk('test') : walk(join('test', suite));
+const files = explicit.length ? explicit
+  : suite === 'unit' ? walk('test').filter((f) => declaredSuite(f) === undefined)
+  : existsSync(join('test', suite)) ? walk(join('test', suite))
+  : walk('test').filter((f) => declaredSuite(f) === suite);
 const timeoutMs = Number(process.env.KDP_TEST_TIMEOUT_MS ?? (suite === 'unit' ? 300_000 : 3_600_000));
 const jobs = Number(process.env.KDP_TEST_JOBS ?? Math.min(2, availableParallelism()));
 

@@ -104,10 +104,12 @@ test('planning with the learned scorer allocates nothing: 0 GC events over 20,00
   const { createTflitePlanner } = await import('../../src/loop/model-loader.js');
   const loop = new RecedingHorizonLoop(config(createTflitePlanner(model, N), { scorer: createTfliteScorer(model, N), normalizer: model.manifest.normalizer }));
   const state = new Float32Array([0.1, 0.2, 0, 0]), goal = new Float32Array([1, 1]), action = new Float32Array(2);
-  const r = await measureAllocations((n) => { for (let i = 0; i < n; i++) { state[0] = (i % 50) * 0.01; loop.tick(state, goal, action); } }, 20_000);
+  const ticks = (n: number): void => { for (let i = 0; i < n; i++) { state[0] = (i % 50) * 0.01; loop.tick(state, goal, action); } };
+  ticks(30_000); // JIT warm-up: optimised code and its feedback are heap too, once
+  const r = await measureAllocations(ticks, 20_000);
   assert.is(r.gcCount, 0);
   assert.ok(r.heapGrowthBytes < 64 * 1024, `heap growth ${r.heapGrowthBytes} B`);
-  assert.is(loop.stats.plans >= 20_000, true);
+  assert.ok(loop.stats.plans >= 50_000);
 });
 
 test('only map-reading selections are oracle variants', () => {

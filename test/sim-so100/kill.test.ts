@@ -72,7 +72,9 @@ test('SIGKILL of the simulator (its socat pty pair dies with it): safe stop with
   console.log(`\n[figure] so100 sim SIGKILL → SafetyStopError after ${r.afterKillMs.toFixed(1)} ms (${r.err.reason.split(':')[0]}; ${r.ticks} ticks at 100 Hz before)`);
   assert.ok(r.afterKillMs < 100, `took ${r.afterKillMs} ms`);
   assert.match(r.err.message, /serial port lost|servo bus silent/);
-  assert.match(r.err.message, /torque off sent/);
+  // the pty pair dies with the simulator, so the truthful report is that the torque-off frames could not go out
+  // (on hardware: the adapter is gone); either way the stop says which
+  assert.match(r.err.message, /torque off (sent|could not be sent)/);
   assert.ok(r.arm.stopLatencyMs !== undefined && r.arm.stopLatencyMs < 100);
 });
 

@@ -1,4 +1,4 @@
-// @serial @timeout-s 1200: flies the simulated Crazyflie and drives the simulated arm in real time (runs alone after
+// @serial @suite examples @timeout-s 1200: flies the simulated Crazyflie and drives the simulated arm in real time (runs alone after
 // the parallel phase); ~60 kdp processes end to end.
 // Every command the README shows and every example in a command's --help, run as written against the simulators
 // (kdp sim crazyflie, kdp sim so100, Debian's sshd for flash/rollback) in a scratch folder, with four kinds of
