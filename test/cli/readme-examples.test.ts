@@ -104,6 +104,7 @@ const SHORT: Record<string, Record<string, string>> = {
   train: { '--steps': '20', '--hidden': '32,32', '--conditions': '4', '--samples': '8', '--checkpoint-every': '10' },
   'ablate modes': { '--steps': '20', '--conditions': '4', '--variants': 'keyed,full', '--nuisance': '8', '--horizon': '8' },
   'train-scorer': { '--steps': '40', '--hidden': '16,16', '--batch': '128' },
+  record: { '--episodes': '1' },
   export: { '--calibration': '16' },
   eval: { '--episodes': '1' },
   demo: { '--episodes': '1' },
@@ -278,13 +279,16 @@ const RUNNERS: Record<string, Runner> = {
     await expectOk(argv, ex.text);
   },
   async record(argv, ex) {
-    // the README shows it with hardware placeholders (P, Q): no adapter here, so the typed error that names the
-    // port and points at motors find-port; the recording itself runs against two simulated buses in
-    // test/so100/record.test.ts
+    // every example names the arms' serial ports (hardware, or the ptys of a simulator started beside it): here
+    // they point at ports that do not exist, so the answer is the typed error that names the leader's port and
+    // points at motors find-port. The recording itself runs against two simulated buses in test/so100/record.test.ts.
+    const at = (flag: string): number => argv.indexOf(flag) + 1;
+    argv[at('--leader-port')] = join(box, 'no-leader-port');
+    argv[at('--follower-port')] = join(box, 'no-follower-port');
     const r = await run(argv);
     noStack(r, ex.text);
     assert.is(r.status, 1, r.stderr);
-    assert.match(r.stderr, /E_TRANSPORT[\s\S]*cannot open P[\s\S]*motors find-port/);
+    assert.match(r.stderr, /E_TRANSPORT[\s\S]*cannot open \S*no-leader-port[\s\S]*motors find-port/);
   },
   async 'board check'(argv, ex) {
     // this x86 VM is not a Raspberry Pi 5: the report lists what fails and the exit code is 1 ("Exit 1 if any check fails")

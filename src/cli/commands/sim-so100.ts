@@ -43,7 +43,7 @@ export const command: CommandSpec = {
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 --hand-sweep &   kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5',
     '  kdp sim so100 --pty /tmp/so100 --fault overload:3 --silent 6',
-    '  kdp sim so100 --pty /tmp/follower --leader-pty /tmp/leader &   kdp record --robot so100 --leader-port /tmp/leader --follower-port /tmp/follower ...',
+    '  kdp sim so100 --pty /tmp/follower --leader-pty /tmp/leader &   kdp record --robot so100 --leader-port /tmp/leader --follower-port /tmp/follower --task "follow" --episodes 2 --out data/sim-teleop',
   ].join('\n'),
   options: {
     pty: { type: 'string', placeholder: '<path>', description: 'create a socat pty pair and link <path> for the host side' },
