@@ -95,7 +95,7 @@ test('--select learned without a scorer, or with one sized for another loop, is 
   assert.throws(() => new RecedingHorizonLoop(config(planner, { scorer: handScorer(5) })), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /rows/.test(e.message));
 });
 
-test('planning with the learned scorer allocates nothing: 0 GC events over 20,000 replans (real interpreters)', async () => {
+test('planning with the learned scorer allocates nothing: 0 GC events in 3 × 20,000 replans (real interpreters)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-scorer-alloc-'));
   const fx = makeFixtureCheckpoint(join(dir, 'run'), { noiseDim: 4, condDim: 6, hidden: [16], outDim: H * step - S, activation: 'relu', seed: 4 });
   writeHandScorer(join(dir, 'scorer'), fx.meta.env, fx.meta.normalizer);
@@ -106,10 +106,13 @@ test('planning with the learned scorer allocates nothing: 0 GC events over 20,00
   const state = new Float32Array([0.1, 0.2, 0, 0]), goal = new Float32Array([1, 1]), action = new Float32Array(2);
   const ticks = (n: number): void => { for (let i = 0; i < n; i++) { state[0] = (i % 50) * 0.01; loop.tick(state, goal, action); } };
   ticks(30_000); // JIT warm-up: optimised code and its feedback are heap too, once
-  const r = await measureAllocations(ticks, 20_000);
-  assert.is(r.gcCount, 0);
-  assert.ok(r.heapGrowthBytes < 64 * 1024, `heap growth ${r.heapGrowthBytes} B`);
-  assert.ok(loop.stats.plans >= 50_000);
+  // three windows: per-tick garbage shows in every one (and as scavenges); a one-off lazy allocation inside
+  // V8 (seen on the loaded CI host in the full parallel run: 3.8 MB in one window, no GC) lands in one window only
+  const windows = [await measureAllocations(ticks, 20_000), await measureAllocations(ticks, 20_000), await measureAllocations(ticks, 20_000)];
+  for (const w of windows) assert.is(w.gcCount, 0, `GC events: ${windows.map((x) => x.gcCount).join(', ')}`);
+  const least = Math.min(...windows.map((w) => w.heapGrowthBytes));
+  assert.ok(least < 64 * 1024, `heap growth per window ${windows.map((w) => w.heapGrowthBytes).join(', ')} B`);
+  assert.ok(loop.stats.plans >= 90_000);
 });
 
 test('only map-reading selections are oracle variants', () => {
