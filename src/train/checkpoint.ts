@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, toIoError } from '../errors.js';
 import type { CheckpointMeta } from '../model/checkpoint-format.js';
 import { paramCount } from '../model/mlp-spec.js';
-import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { ensureDir, fsyncDir, writeFileAtomic, writeJsonAtomic, writeSynced } from '../util/atomic-write.js';
 import {
   CALIBRATION_BIN, CHECKPOINT_JSON, generationName, hasCheckpoint, listGenerations, readCheckpointWeights, TRAIN_STATE_BIN, WEIGHTS_BIN,
 } from '../model/checkpoint-io.js';
@@ -22,24 +22,6 @@ function sha256(b: Uint8Array): string {
 
 function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function writeSynced(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'w', 0o644);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* some file systems refuse fsync on folders; rename stays atomic */ }
 }
 
 export interface SaveOptions {

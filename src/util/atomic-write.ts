@@ -68,7 +68,8 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [path: string, da
   for (const dir of new Set(temps.map(([, path]) => dirname(path)))) fsyncDir(dir);
 }
 
-function writeSynced(path: string, bytes: Uint8Array): void {
+/** Write `bytes` to `path` and fsync it (no rename: the caller stages the file). */
+export function writeSynced(path: string, bytes: Uint8Array): void {
   const fd = openSync(path, 'w', 0o644);
   try {
     let off = 0;
@@ -79,7 +80,8 @@ function writeSynced(path: string, bytes: Uint8Array): void {
   }
 }
 
-function fsyncDir(dir: string): void {
+/** fsync a folder so a rename inside it is durable (best effort). */
+export function fsyncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try { fsyncSync(fd); } finally { closeSync(fd); }
