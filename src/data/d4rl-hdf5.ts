@@ -1,5 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IsolatedChild } from '../util/isolated-child.js';
 import { DatasetError, IoError, KdpError, ShapeError, toIoError } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
@@ -178,14 +180,56 @@ function looksLikeHdf5(path: string, size: number): boolean {
   }
 }
 
+export interface Hdf5Limits {
+  /** wall-clock budget for reading one file (default 180 s: a 4 M-step gzip file takes ~10 s) */
+  timeoutMs?: number;
+  /** heap of the reading process, MB (default 1024) */
+  maxHeapMb?: number;
+  /** sum of the declared sizes of the datasets read, bytes (default 4 GiB) */
+  maxBytes?: number;
+}
+
 export interface LoadOptions {
   /** throw ShapeError when the dims differ */
   expect?: ExpectedDims;
+  limits?: Hdf5Limits;
 }
 
 const REQUIRED = ['observations', 'actions'] as const;
+const READ = ['observations', 'actions', 'rewards', 'terminals', 'timeouts', 'infos/goal'];
 
-/** Load a D4RL-layout HDF5 file into a TrajectoryDataset. */
+interface Entry { kind: 'missing' | 'group' | 'dataset'; shape?: number[]; dtype?: string; data?: ArrayLike<number> | null }
+interface ReadReply { ok: boolean; keys?: string[]; infoKeys?: string[]; entries?: Record<string, Entry>; dtypes?: Record<string, { dtype: string; shape: number[] }>; error?: string; key?: string; stale?: boolean }
+
+const WORKER = fileURLToPath(new URL('./hdf5-worker.mjs', import.meta.url));
+const readers = new Map<number, IsolatedChild>();
+
+/**
+ * One request to the HDF5 reading process: the library runs there so that a corrupt file which makes it
+ * abort, allocate gigabytes or spin costs that process, never this one (h5wasm cannot be re-initialised
+ * after an abort, so in-process every later read would fail too).
+ */
+async function askReader(path: string, msg: Record<string, unknown>, limits: Hdf5Limits): Promise<ReadReply> {
+  const heapMb = limits.maxHeapMb ?? 1024;
+  const reader = readers.get(heapMb) ?? new IsolatedChild(WORKER, { heapMb, recycleRssMb: 768 });
+  readers.set(heapMb, reader);
+  const hint = 'the file is damaged or not a D4RL dataset; regenerate it with kdp dataset maze2d or download it again';
+  const ask = (): Promise<ReadReply> => reader.request({ ...msg, path }, limits.timeoutMs ?? 180_000, (why) => new DatasetError(
+    why.kind === 'timeout' ? `${path}: reading the HDF5 file did not finish within ${why.ms} ms`
+      : why.kind === 'exit' ? `${path}: the HDF5 reader stopped (${why.signal ?? `exit ${why.code}`}${why.code === 134 || why.signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`
+        : `${path}: cannot start the HDF5 reader (${why.message})`, { hint })) as unknown as Promise<ReadReply>;
+  let reply = await ask();
+  if (reply.stale) reply = await ask(); // this file failed before in that process: a fresh one reads it
+  if (!reply.ok) throw corrupt(path, new Error(reply.error ?? 'unknown error'), reply.key);
+  return reply;
+}
+
+/** The largest RSS an HDF5 reading process reported, MB (campaigns). */
+export function hdf5ReaderPeakRssMb(): number {
+  return Math.round(Math.max(0, ...[...readers.values()].map((r) => r.peakRssBytes)) / 2 ** 20);
+}
+
+/** Load a D4RL-layout HDF5 file into a TrajectoryDataset (read in a bounded child process). */
 export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promise<TrajectoryDataset> {
   if (!existsSync(path)) {
     throw new DatasetError(`dataset not found: ${path}`, { hint: 'check the path, or generate one: kdp dataset maze2d --maze umaze --out data/maze2d-umaze.hdf5' });
@@ -194,109 +238,77 @@ export async function loadD4rlHdf5(path: string, opts: LoadOptions = {}): Promis
   if (st.isDirectory()) {
     throw new DatasetError(`${path} is a directory, not an HDF5 file`, { hint: 'for a LeRobot dataset folder use loadLeRobot / pass the folder with meta/info.json' });
   }
+  if (!st.isFile()) {
+    throw new DatasetError(`${path} is not a regular file (a FIFO, socket or device)`, { hint: 'pass a D4RL .hdf5 file on disk' });
+  }
   if (!looksLikeHdf5(path, st.size)) {
     throw new DatasetError(`${path} is not an HDF5 file (no HDF5 signature)`, { hint: 'pass a D4RL .hdf5 file (observations, actions, terminals, timeouts ...) or regenerate it with kdp dataset maze2d' });
   }
-  const mod = await h5();
-  // HDF5 errors become exceptions (with HDF5's message) instead of a diagnostic dump on stderr
-  const M = mod.Module as unknown as { activate_throwing_error_handler?: () => number; deactivate_throwing_error_handler?: () => number };
-  // after an abort on an earlier corrupt file the library throws from every call: keep it typed
-  const deactivate = (): void => { try { M.deactivate_throwing_error_handler?.(); } catch { /* library aborted */ } };
-  let f: InstanceType<H5['File']>;
-  try {
-    M.activate_throwing_error_handler?.();
-    f = new mod.File(path, 'r');
-  } catch (e) {
-    deactivate();
-    throw corrupt(path, e);
+  const limits = opts.limits ?? {};
+  const reply = await askReader(path, { op: 'read', names: READ, maxBytes: limits.maxBytes ?? 4 * 2 ** 30 }, limits);
+  const keys = reply.keys ?? [];
+  const entries = reply.entries ?? {};
+  if (keys.length === 0) throw corrupt(path, new Error('no readable keys'));
+  const missing = REQUIRED.filter((k) => !keys.includes(k));
+  if (missing.length) {
+    throw new DatasetError(`${path} lacks the D4RL key(s) ${missing.join(', ')} (has: ${keys.join(', ')})`, {
+      hint: 'a D4RL dataset needs observations and actions (plus terminals/timeouts for episode ends); regenerate it with kdp dataset maze2d',
+    });
   }
-  try {
-    let keys: string[];
-    try { keys = f.keys(); } catch (e) { throw corrupt(path, e); }
-    if (!Array.isArray(keys) || keys.length === 0) throw corrupt(path, new Error('no readable keys'));
-    const missing = REQUIRED.filter((k) => !keys.includes(k));
-    if (missing.length) {
-      throw new DatasetError(`${path} lacks the D4RL key(s) ${missing.join(', ')} (has: ${keys.join(', ')})`, {
-        hint: 'a D4RL dataset needs observations and actions (plus terminals/timeouts for episode ends); regenerate it with kdp dataset maze2d',
+  const read = (key: string, required = false): { data: ArrayLike<number>; shape: number[] } | undefined => {
+    const e = entries[key];
+    if (!e || e.kind !== 'dataset') {
+      if (!required && (!e || e.kind === 'missing')) return undefined;
+      throw new DatasetError(`${path}: "${key}" is ${e?.kind === 'group' ? 'a group' : 'missing'}, not a dataset`, {
+        hint: `a D4RL file stores ${key} as an N×dim numeric dataset at the top level; regenerate it with kdp dataset maze2d`,
       });
     }
-    const read = (key: string, required = false): { data: ArrayLike<number>; shape: number[] } | undefined => {
-      let ds: unknown;
-      try { ds = f.get(key); } catch { ds = undefined; }
-      if (!ds || !(ds instanceof mod.Dataset)) {
-        if (!required && !ds) return undefined;
-        throw new DatasetError(`${path}: "${key}" is ${ds ? 'a group' : 'missing'}, not a dataset`, {
-          hint: `a D4RL file stores ${key} as an N×dim numeric dataset at the top level; regenerate it with kdp dataset maze2d`,
-        });
-      }
-      let v: unknown;
-      let shape: number[];
-      try {
-        shape = ds.shape ?? [];
-        v = ds.value;
-      } catch (e) {
-        throw corrupt(path, e, key);
-      }
-      // numbers only: strings, compounds and 64-bit integers (BigInt) are not a trajectory
-      const numeric = v instanceof Float32Array || v instanceof Float64Array || v instanceof Int8Array || v instanceof Uint8Array
-        || v instanceof Int16Array || v instanceof Uint16Array || v instanceof Int32Array || v instanceof Uint32Array;
-      if (!numeric) {
-        throw new DatasetError(`${path}: "${key}" has dtype ${String(ds.dtype)}, expected numbers (float32/float64/int/bool)`, {
-          hint: 'store observations, actions, rewards and goals as float32 and terminals/timeouts as bool',
-        });
-      }
-      return { data: v as ArrayLike<number>, shape };
-    };
-    const obs = read('observations', true)!;
-    const act = read('actions', true)!;
-    if (obs.shape.length !== 2 || act.shape.length !== 2) {
-      throw new ShapeError('observations/actions rank', '2 (N×dim)', `${obs.shape.length} and ${act.shape.length}`, 'observations must be N×stateDim and actions N×actionDim');
+    if (!e.data) {
+      throw new DatasetError(`${path}: "${key}" has dtype ${String(e.dtype)}, expected numbers (float32/float64/int/bool)`, {
+        hint: 'store observations, actions, rewards and goals as float32 and terminals/timeouts as bool',
+      });
     }
-    const n = obs.shape[0]!;
-    const stateDim = obs.shape[1]!;
-    const actionDim = act.shape[1]!;
-    if (act.shape[0] !== n) throw new ShapeError('actions rows', n, act.shape[0]!, 'observations and actions must have one row per step');
-    if (obs.data.length !== n * stateDim || act.data.length !== n * actionDim) throw corrupt(path, new Error('data shorter than its shape'));
-    const term = read('terminals');
-    const tout = read('timeouts');
-    for (const [k, v] of [['terminals', term], ['timeouts', tout]] as const) {
-      if (v && v.data.length !== n) throw new ShapeError(`${k} length`, n, v.data.length);
-    }
-    let goal: ReturnType<typeof read>;
-    if (keys.includes('infos')) {
-      const infos = f.get('infos');
-      goal = infos instanceof mod.Group && infos.keys().includes('goal') ? read('infos/goal', true) : undefined;
-    }
-    let goalDim = 0;
-    if (goal) {
-      goalDim = goal.shape[1] ?? 1;
-      if (goal.shape[0] !== n) throw new ShapeError('infos/goal rows', n, goal.shape[0]!);
-    }
-    const rew = read('rewards');
-    const ds: TrajectoryDataset = {
-      source: path,
-      format: 'd4rl-hdf5',
-      stateDim, actionDim, goalDim,
-      length: n,
-      observations: toF32(obs.data),
-      actions: toF32(act.data),
-      episodeEnds: episodeEndsFromFlags(n, term?.data, tout?.data),
-    };
-    if (goal) ds.goals = toF32(goal.data);
-    if (rew) {
-      if (rew.data.length !== n) throw new ShapeError(`${path}: rewards length`, n, rew.data.length, 'rewards needs one value per step (row)');
-      ds.rewards = toF32(rew.data);
-    }
-    checkDims(ds, opts.expect);
-    validateDataset(ds);
-    return ds;
-  } catch (e) {
-    // a corrupt file can make h5wasm throw plain errors (or abort) from any call: typed, naming the file
-    throw e instanceof KdpError ? e : corrupt(path, e);
-  } finally {
-    try { f.close(); } catch { /* already broken */ }
-    deactivate();
+    return { data: e.data, shape: e.shape ?? [] };
+  };
+  const obs = read('observations', true)!;
+  const act = read('actions', true)!;
+  if (obs.shape.length !== 2 || act.shape.length !== 2) {
+    throw new ShapeError('observations/actions rank', '2 (N×dim)', `${obs.shape.length} and ${act.shape.length}`, 'observations must be N×stateDim and actions N×actionDim');
   }
+  const n = obs.shape[0]!;
+  const stateDim = obs.shape[1]!;
+  const actionDim = act.shape[1]!;
+  if (act.shape[0] !== n) throw new ShapeError('actions rows', n, act.shape[0]!, 'observations and actions must have one row per step');
+  if (obs.data.length !== n * stateDim || act.data.length !== n * actionDim) throw corrupt(path, new Error('data shorter than its shape'));
+  const term = read('terminals');
+  const tout = read('timeouts');
+  for (const [k, v] of [['terminals', term], ['timeouts', tout]] as const) {
+    if (v && v.data.length !== n) throw new ShapeError(`${k} length`, n, v.data.length);
+  }
+  const goal = (reply.infoKeys ?? []).includes('goal') ? read('infos/goal', true) : undefined;
+  let goalDim = 0;
+  if (goal) {
+    goalDim = goal.shape[1] ?? 1;
+    if (goal.shape[0] !== n) throw new ShapeError('infos/goal rows', n, goal.shape[0]!);
+  }
+  const rew = read('rewards');
+  const ds: TrajectoryDataset = {
+    source: path,
+    format: 'd4rl-hdf5',
+    stateDim, actionDim, goalDim,
+    length: n,
+    observations: toF32(obs.data),
+    actions: toF32(act.data),
+    episodeEnds: episodeEndsFromFlags(n, term?.data, tout?.data),
+  };
+  if (goal) ds.goals = toF32(goal.data);
+  if (rew) {
+    if (rew.data.length !== n) throw new ShapeError(`${path}: rewards length`, n, rew.data.length, 'rewards needs one value per step (row)');
+    ds.rewards = toF32(rew.data);
+  }
+  checkDims(ds, opts.expect);
+  validateDataset(ds);
+  return ds;
 }
 
 function toF32(x: ArrayLike<number>): Float32Array {
@@ -307,7 +319,7 @@ function corrupt(path: string, cause: unknown, key?: string): DatasetError {
   const raw = cause instanceof Error ? cause.message : String(cause);
   if (/Aborted\(/.test(raw)) {
     return new DatasetError(`${path}: corrupt HDF5: the HDF5 library aborted while reading it${key ? ` (${key})` : ''}`, {
-      hint: 'the file is damaged; regenerate or download it again (HDF5 reading in this process is unreliable after such an abort: restart it)', cause,
+      hint: 'the file is damaged; regenerate or download it again', cause,
     });
   }
   // HDF5's error stack: keep the innermost "in FUNC(): message" line
@@ -320,27 +332,8 @@ function corrupt(path: string, cause: unknown, key?: string): DatasetError {
 }
 
 /** The dtype strings of a file's datasets, e.g. {observations: '<f', terminals: 'bool'} (tests, `dataset info`). */
-export async function hdf5Dtypes(path: string): Promise<Record<string, { dtype: string; shape: number[] }>> {
-  const mod = await h5();
-  const f = new mod.File(path, 'r');
-  const out: Record<string, { dtype: string; shape: number[] }> = {};
-  try {
-    const walk = (prefix: string): void => {
-      const g = prefix ? f.get(prefix) : f;
-      if (!g || !(g instanceof mod.Group)) return;
-      for (const k of g.keys()) {
-        const p = prefix ? `${prefix}/${k}` : k;
-        const e = f.get(p);
-        if (e instanceof mod.Dataset) {
-          const md = e.metadata as { type: number; enum_type?: { members: Record<string, number> } };
-          const isBool = md.type === 8 && md.enum_type !== undefined && md.enum_type.members['FALSE'] === 0 && md.enum_type.members['TRUE'] === 1 && Object.keys(md.enum_type.members).length === 2;
-          out[p] = { dtype: isBool ? 'bool' : String(e.dtype), shape: e.shape ?? [] };
-        } else if (e instanceof mod.Group) walk(p);
-      }
-    };
-    walk('');
-  } finally {
-    f.close();
-  }
-  return out;
+export async function hdf5Dtypes(path: string, limits: Hdf5Limits = {}): Promise<Record<string, { dtype: string; shape: number[] }>> {
+  const st = statSync(path);
+  if (!st.isFile()) throw new DatasetError(`${path} is not a regular file`, { hint: 'pass a D4RL .hdf5 file on disk' });
+  return (await askReader(path, { op: 'dtypes' }, limits)).dtypes ?? {};
 }

@@ -1,11 +1,11 @@
 /**
  * Reading untrusted parquet bytes with bounds: the decode runs in a child process with a capped heap
- * and a deadline, so a malformed file that would make the decoder allocate gigabytes, spin, or throw
- * from an async path becomes one typed DatasetError, and this process keeps running.
+ * and a deadline (src/util/isolated-child.ts), so a malformed file that would make the decoder allocate
+ * gigabytes, spin, or throw from an async path becomes one typed DatasetError, and this process keeps running.
  */
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DatasetError, ShapeError } from '../errors.js';
+import { IsolatedChild } from '../util/isolated-child.js';
 
 export interface ParquetLimits {
   /** wall-clock budget for one file (default 20 s) */
@@ -35,29 +35,25 @@ export function decodeParquetColumns(bytes: Uint8Array, columns: string[], dims:
   return runWorker(bytes, [...columns, 'episode_index'], dims, where, limits) as Promise<FlatColumns>;
 }
 
-function runWorker(bytes: Uint8Array, columns: string[], dims: number[] | null, where: string, limits: ParquetLimits): Promise<unknown> {
+const decoders = new Map<number, IsolatedChild>();
+
+/** The largest RSS a decoding process reported, MB (campaigns). */
+export function parquetDecoderPeakRssMb(): number {
+  return Math.round(Math.max(0, ...[...decoders.values()].map((d) => d.peakRssBytes)) / 2 ** 20);
+}
+
+async function runWorker(bytes: Uint8Array, columns: string[], dims: number[] | null, where: string, limits: ParquetLimits): Promise<unknown> {
   const timeoutMs = limits.timeoutMs ?? 20_000;
   const heapMb = limits.maxHeapMb ?? 512;
   const hint = 'the episode file is corrupt or truncated; re-download or re-record the dataset';
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const child = fork(WORKER, [], { execArgv: [`--max-old-space-size=${heapMb}`], serialization: 'advanced', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-    const finish = (err: Error | null, value?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      if (err) reject(err); else resolve(value);
-    };
-    const timer = setTimeout(() => finish(new DatasetError(`${where}: parquet decoding did not finish within ${timeoutMs} ms`, { hint })), timeoutMs);
-    child.on('message', (m: { ok: boolean; rows?: unknown; n?: number; flat?: Float32Array[]; epi?: Float64Array; error?: string; shape?: { column: string; expected: number; got: number | string } }) => {
-      if (m.ok) finish(null, m.rows ?? { n: m.n, flat: m.flat, episodeIndex: m.epi });
-      else if (m.shape) finish(new ShapeError(`${where} ${m.shape.column} per frame`, m.shape.expected, m.shape.got, 'meta/info.json features and the parquet data disagree'));
-      else finish(new DatasetError(`${where}: not a readable parquet file (${String(m.error).split('\n')[0]!.slice(0, 300)})`, { hint }));
-    });
-    child.on('error', (e) => finish(new DatasetError(`${where}: cannot start the parquet decoder (${e.message})`, { hint })));
-    child.on('exit', (code, signal) => finish(new DatasetError(
-      `${where}: the parquet decoder stopped (${signal ?? `exit ${code}`}${code === 134 || signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`, { hint })));
-    child.send({ bytes, columns, dims, maxRows: limits.maxRows ?? 1_000_000, maxUncompressedBytes: limits.maxUncompressedBytes ?? 256 * 1024 * 1024 });
-  });
+  const decoder = decoders.get(heapMb) ?? new IsolatedChild(WORKER, { heapMb, recycleRssMb: Math.min(heapMb, 512) });
+  decoders.set(heapMb, decoder);
+  const m = await decoder.request({ bytes, columns, dims, maxRows: limits.maxRows ?? 1_000_000, maxUncompressedBytes: limits.maxUncompressedBytes ?? 256 * 1024 * 1024 }, timeoutMs,
+    (why) => new DatasetError(why.kind === 'timeout' ? `${where}: parquet decoding did not finish within ${why.ms} ms`
+      : why.kind === 'exit' ? `${where}: the parquet decoder stopped (${why.signal ?? `exit ${why.code}`}${why.code === 134 || why.signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`
+        : `${where}: cannot start the parquet decoder (${why.message})`, { hint })) as unknown as
+    { ok: boolean; rows?: unknown; n?: number; flat?: Float32Array[]; epi?: Float64Array; error?: string; shape?: { column: string; expected: number; got: number | string } };
+  if (m.ok) return m.rows ?? { n: m.n, flat: m.flat, episodeIndex: m.epi };
+  if (m.shape) throw new ShapeError(`${where} ${m.shape.column} per frame`, m.shape.expected, m.shape.got, 'meta/info.json features and the parquet data disagree');
+  throw new DatasetError(`${where}: not a readable parquet file (${String(m.error).split('\n')[0]!.slice(0, 300)})`, { hint });
 }

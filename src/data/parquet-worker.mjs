@@ -1,11 +1,14 @@
 // Decodes LeRobot episode parquet files in a child process (plain JS so it loads without the TS loader;
 // a worker thread is not enough: V8 can abort the whole process on one huge allocation). The parent
 // bounds its heap (--max-old-space-size) and its time (kill); here the footer's declared sizes are
-// checked against caps before hyparquet allocates anything for them. One request per IPC message.
+// checked against caps before hyparquet allocates anything for them. One request per IPC message,
+// answered once with its id.
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
-let bytes, columns, maxRows, maxUncompressedBytes, dims;
-const parentPort = { postMessage: (m) => process.send(m) };
+let id, bytes, columns, maxRows, maxUncompressedBytes, dims;
+// every reply names its request (src/util/isolated-child.ts); after an error the parent starts a fresh
+// process, since a decoder that failed may still throw from an async path later
+const parentPort = { postMessage: (m) => process.send({ ...m, id, rssBytes: process.memoryUsage.rss(), recycle: !m.ok }) };
 
 function big(v) { return typeof v === 'bigint' ? Number(v) : v; }
 
@@ -45,7 +48,7 @@ async function run() {
 }
 
 process.on('message', (req) => {
-  ({ bytes, columns, maxRows, maxUncompressedBytes, dims } = req);
+  ({ id, bytes, columns, maxRows, maxUncompressedBytes, dims } = req);
   bytes = new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength ?? bytes.length);
   run().catch((e) => parentPort.postMessage({ ok: false, error: e instanceof Error ? e.message : String(e) }));
 });

@@ -9,11 +9,12 @@ const N = Number(process.env.KDP_FUZZ_CASES ?? 10_000);
 
 function check(name: string, r: CampaignResult, t0: number): void {
   console.log(`\n[figure] ${name} mutation fuzz: ${r.cases} cases, ${r.ok} loaded, ${r.typed} typed errors ${JSON.stringify(r.codes)}, ${r.crashes.length} crashes, `
-    + `${r.slow} over the per-case bound, max case ${r.maxCaseMs} ms, max RSS ${r.maxRssMb} MB, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    + `${r.slow} over the per-case bound, max case ${r.maxCaseMs} ms, max RSS ${r.maxRssMb} MB (decoder process ${r.childRssMb} MB), ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   assert.equal(r.crashes, [], `${name}: untyped exceptions`);
   assert.is(r.cases, N);
   assert.is(r.slow, 0, 'every case bounded');
   assert.ok(r.maxRssMb < 1024, `RSS ${r.maxRssMb} MB`);
+  assert.ok(r.childRssMb < 1024, `decoder RSS ${r.childRssMb} MB`);
 }
 
 test('manifest mutations', async () => { const t0 = performance.now(); check('manifest', await manifestCampaign(N, 101), t0); });
