@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SFTPWrapper } from 'ssh2';
@@ -6,7 +6,7 @@ import { ConfigError, IntegrityError, KdpError, ModelError, TransportError } fro
 import { loadRobotProfile, ROBOT_ENVS } from '../boards/schema.js';
 import { childLogger } from '../log.js';
 import { checkModelFile, loadPublicKey, readManifest, verifyManifest } from './keys.js';
-import { keyIdOf, signedPayload } from './remote/kdp-slot.mjs';
+import { keyIdOf, modelFiles, signedPayload } from './remote/kdp-slot.mjs';
 import { SshSession, shq, type SshOptions } from './ssh.js';
 
 const log = childLogger('flash');
@@ -181,11 +181,13 @@ export async function flashModel(o: FlashOptions): Promise<SlotResult & { slot: 
     trustPem = readFileSync(o.trustKeyFile);
     trustKeyId = keyIdOf(pub);
   }
+  // the model, its learned plan scorer when it ships one (the board's loop selects plans with it), the manifest
   const files = [
-    { local: join(o.modelDir, manifest.model.file), name: manifest.model.file, mode: 0o644 },
+    ...modelFiles(manifest as never).map((f) => ({ local: join(o.modelDir, f.file), name: f.file, mode: 0o644 })),
     { local: join(o.modelDir, 'manifest.json'), name: 'manifest.json', mode: 0o644 },
   ];
-  const total = manifest.model.bytes;
+  const total = modelFiles(manifest as never).reduce((a, f) => a + f.bytes, 0);
+  let sentBefore = 0;
   const session = await SshSession.connect(o);
   try {
     const sftp = await session.sftp();
@@ -205,8 +207,10 @@ export async function flashModel(o: FlashOptions): Promise<SlotResult & { slot: 
     await upload(sftp, { data: signedPayload(manifest) }, `${staging}/.kdp-verify/payload.json`, 0o644);
     await upload(sftp, { data: Buffer.from(manifest.signature.value, 'base64') }, `${staging}/.kdp-verify/signature.bin`, 0o644);
     for (const f of files) {
+      const before = sentBefore;
       await upload(sftp, { file: f.local }, `${staging}/${f.name}`, f.mode,
-        f.name === 'manifest.json' ? undefined : (n) => o.onProgress?.(n, total, f.name), o.signal);
+        f.name === 'manifest.json' ? undefined : (n) => o.onProgress?.(before + n, total, f.name), o.signal);
+      if (f.name !== 'manifest.json') sentBefore += statSync(f.local).size;
     }
     const r = await session.exec(slotCommand(o, root, ['activate', root, slot]));
     const res = parseSlotReply(r, session.description, root);

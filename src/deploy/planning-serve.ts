@@ -39,7 +39,7 @@ export async function createPlanningServe(o: { env: string; candidates?: number;
 
   const loader: ModelLoader<PlanningModel> = async (dir, signal) => {
     const base = await o.baseLoader(dir, signal);
-    const loop = createEnvLoop({ env, info, model: { dir: base.dir, manifest: base.manifest, bytes: base.modelBytes },
+    const loop = createEnvLoop({ env, info, model: { dir: base.dir, manifest: base.manifest, bytes: base.modelBytes, ...(base.scorerBytes ? { scorerBytes: base.scorerBytes } : {}) },
       candidates: o.candidates ?? base.manifest.candidates, seed, rateHz: o.rateHz });
     loop.cfg.planner.invoke(); // first invoke is slow (lazy kernel set-up): pay it here, off the tick
     return { ...base, loop };

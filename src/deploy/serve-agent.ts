@@ -24,6 +24,8 @@ export interface LoadedModel {
   manifest: ModelManifest;
   /** exactly the bytes whose sha256 was checked */
   modelBytes: Uint8Array;
+  /** the learned plan scorer's bytes (sha256 checked the same way), when the manifest names one */
+  scorerBytes?: Uint8Array;
   keyId: string;
   /** called after the model was swapped out (off the tick) */
   dispose?(): void;
@@ -63,35 +65,42 @@ export function createModelLoader(o: ModelLoaderOptions): ModelLoader {
     } catch (e) {
       throw e instanceof KdpError ? e : new IntegrityError((e as Error).message);
     }
-    let file: string;
-    try {
-      file = checkContainedFile(real, manifest.model.file, { maxBytes: MAX_MODEL_FILE_BYTES, plainName: true }).real;
-    } catch (e) {
-      throw new IntegrityError(`${real}: ${(e as Error).message}`);
-    }
-    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((e: Error) => { throw new IntegrityError(`${real}: cannot open ${manifest.model.file}: ${e.message}`); });
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new IntegrityError(`${real}: ${manifest.model.file} is not a regular file`);
-      const size = st.size;
-      if (size !== manifest.model.bytes) throw new IntegrityError(`${real}: ${manifest.model.file} is ${size} bytes, manifest says ${manifest.model.bytes}`);
-      const bytes = new Uint8Array(size);
-      const h = createHash('sha256');
-      let pos = 0;
-      while (pos < size) {
-        if (signal?.aborted) throw new KdpError('E_ABORTED', 'model load aborted');
-        const { bytesRead } = await fh.read(bytes, pos, Math.min(chunk, size - pos), pos);
-        if (bytesRead === 0) throw new IntegrityError(`${real}: ${manifest.model.file} shrank while reading`);
-        h.update(bytes.subarray(pos, pos + bytesRead));
-        pos += bytesRead;
-      }
-      const sha = h.digest('hex');
-      if (sha !== manifest.model.sha256) throw new IntegrityError(`${real}: ${manifest.model.file} sha256 ${sha.slice(0, 16)}… does not match the signed manifest (${manifest.model.sha256.slice(0, 16)}…): tampered or truncated`);
-      return { dir: real, slot: basename(real), manifest, modelBytes: bytes, keyId };
-    } finally {
-      await fh.close();
-    }
+    const modelBytes = await readVerified(real, manifest.model, 'model', chunk, signal);
+    const scorerBytes = manifest.scorer ? await readVerified(real, manifest.scorer, 'scorer', chunk, signal) : undefined;
+    return { dir: real, slot: basename(real), manifest, modelBytes, ...(scorerBytes ? { scorerBytes } : {}), keyId };
   };
+}
+
+/** One file the signed manifest names (model or scorer): contained, regular, exact size, sha256 over the bytes kept. */
+async function readVerified(real: string, entry: { file: string; bytes: number; sha256: string }, role: string, chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
+  let file: string;
+  try {
+    file = checkContainedFile(real, entry.file, { maxBytes: MAX_MODEL_FILE_BYTES, plainName: true }).real;
+  } catch (e) {
+    throw new IntegrityError(`${real}: ${(e as Error).message}`);
+  }
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((e: Error) => { throw new IntegrityError(`${real}: cannot open ${entry.file}: ${e.message}`); });
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new IntegrityError(`${real}: ${entry.file} is not a regular file`);
+    const size = st.size;
+    if (size !== entry.bytes) throw new IntegrityError(`${real}: ${entry.file} is ${size} bytes, manifest says ${entry.bytes}`);
+    const bytes = new Uint8Array(size);
+    const h = createHash('sha256');
+    let pos = 0;
+    while (pos < size) {
+      if (signal?.aborted) throw new KdpError('E_ABORTED', 'model load aborted');
+      const { bytesRead } = await fh.read(bytes, pos, Math.min(chunk, size - pos), pos);
+      if (bytesRead === 0) throw new IntegrityError(`${real}: ${entry.file} shrank while reading`);
+      h.update(bytes.subarray(pos, pos + bytesRead));
+      pos += bytesRead;
+    }
+    const sha = h.digest('hex');
+    if (sha !== entry.sha256) throw new IntegrityError(`${real}: ${role} ${entry.file} sha256 ${sha.slice(0, 16)}… does not match the signed manifest (${entry.sha256.slice(0, 16)}…): tampered or truncated`);
+    return bytes;
+  } finally {
+    await fh.close();
+  }
 }
 
 export type SwapEvent =

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +151,22 @@ test('shell verifier (no node on the board) flashes and rolls back too', async (
   const rb = await rollbackBoard({ ...target, remoteVerifier: 'shell' });
   assert.is(rb.verifier, 'shell');
   assert.is(activeSlot(), before);
+});
+
+test('a model with a learned scorer: both files uploaded and verified on the board, and the board agent loads both', async () => {
+  const m = join(work, 'maze-with-scorer');
+  cpSync('models/maze2d-umaze', m, { recursive: true });
+  await signModelDir(m, key.privateKeyFile);
+  const man = JSON.parse(readFileSync(join(m, 'manifest.json'), 'utf8')) as { model: { bytes: number }; scorer: { file: string; bytes: number; sha256: string } };
+  let last = { sent: 0, total: 0 };
+  const r = await flashModel({ ...target, modelDir: m, onProgress: (sent, total) => { last = { sent, total }; } });
+  assert.is(activeSlot(), r.slot);
+  assert.is(last.total, man.model.bytes + man.scorer.bytes, 'progress counts the scorer');
+  assert.is(last.sent, last.total);
+  const onBoard = readFileSync(join(root(), 'active', man.scorer.file));
+  assert.is(createHash('sha256').update(onBoard).digest('hex'), man.scorer.sha256);
+  const loaded = await createModelLoader({ trustedKeysDir: join(root(), 'trusted_keys') })(join(root(), 'active'));
+  assert.is(loaded.scorerBytes?.length, man.scorer.bytes);
 });
 
 test('kill -9 of `kdp flash` mid-upload: the old model stays active and loadable; the next flash succeeds', async () => {

@@ -4,12 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSigningKey, readManifest, signModelDir } from '../../src/deploy/keys.js';
-import { signedPayload } from '../../src/deploy/remote/kdp-slot.mjs';
+import { modelFiles, signedPayload } from '../../src/deploy/remote/kdp-slot.mjs';
 import { flashModel } from '../../src/deploy/flash.js';
 import { ModelError } from '../../src/errors.js';
 import { makeModelDir } from './fixtures.js';
@@ -34,7 +34,7 @@ function stage(root: string, modelDir: string, slot: string): void {
   mkdirSync(join(dir, '.kdp-verify'), { recursive: true });
   writeFileSync(join(dir, '.kdp-verify', 'payload.json'), signedPayload(m));
   writeFileSync(join(dir, '.kdp-verify', 'signature.bin'), Buffer.from(m.signature!.value, 'base64'));
-  copyFileSync(join(modelDir, m.model.file), join(dir, m.model.file));
+  for (const f of modelFiles(m as never)) copyFileSync(join(modelDir, f.file), join(dir, f.file));
   copyFileSync(join(modelDir, 'manifest.json'), join(dir, 'manifest.json'));
 }
 
@@ -89,6 +89,33 @@ test('shell verifier accepts every shipped model (weightBits and other fields in
     assert.is(active(root), name);
   }
 });
+
+for (const verifier of ['node', 'shell'] as const) {
+  test(`${verifier} verifier checks the learned scorer file too: missing, or tampered → refused, nothing activated`, async () => {
+    const root = board(`board-scorer-${verifier}`);
+    const dir = join(work, `scorer-${verifier}`);
+    cpSync('models/maze2d-medium', dir, { recursive: true });
+    await signModelDir(dir, key.privateKeyFile, { modelVersion: 5 });
+    const m = readManifest(dir);
+    assert.ok(m.scorer, 'the shipped maze model ships a scorer');
+    stage(root, dir, 'missing');
+    rmSync(join(root, 'staging', 'missing', m.scorer!.file));
+    const missing = activate(root, 'missing', verifier);
+    assert.is(missing.code, 3);
+    assert.match(String(missing.reply.error), /scorer|missing/);
+    stage(root, dir, 'tampered');
+    const sc = join(root, 'staging', 'tampered', m.scorer!.file);
+    const bytes = readFileSync(sc); bytes[bytes.length - 9] = bytes[bytes.length - 9]! ^ 1; writeFileSync(sc, bytes);
+    const tampered = activate(root, 'tampered', verifier);
+    assert.is(tampered.code, 3);
+    assert.match(String(tampered.reply.error), /sha256|tampered/);
+    assert.not.ok(existsSync(join(root, 'active')), 'nothing activated');
+    stage(root, dir, 'good');
+    const good = activate(root, 'good', verifier);
+    assert.is(good.code, 0, JSON.stringify(good.reply));
+    assert.is(active(root), 'good');
+  });
+}
 
 test('flash refuses a model whose env does not fit the board\'s robot, before connecting', async () => {
   const dir = join(work, 'umaze-for-arm');

@@ -31,6 +31,11 @@ test('kdp serve --sim: the real interpreter + planning loop drives the simulated
     assert.is(r.activeSlot, 'umaze');
     assert.ok(telemetry.states >= r.ticks - 1, 'state published every tick');
     assert.ok(telemetry.plans >= r.ticks - 1, 'plan published every tick');
+    // the board plans as the host does: the signed scorer was loaded with the model and selects the plans
+    const loaded = await planning.loader(join(root, 'active'));
+    assert.ok(loaded.scorerBytes && loaded.scorerBytes.length === loaded.manifest.scorer!.bytes, 'scorer bytes loaded and checked');
+    assert.is(loaded.loop.cfg.select, 'learned');
+    assert.ok(loaded.loop.cfg.scorer, 'learned scorer in the loop');
     const s = telemetry.lastState!;
     assert.ok(s.xM > 0.3 && s.xM < 3.3 && s.yM > 0.3 && s.yM < 3.3, `the point mass stays inside the maze: ${JSON.stringify(s)}`);
   } finally {

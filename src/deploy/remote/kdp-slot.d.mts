@@ -8,6 +8,7 @@ export interface SlotManifest {
   format: 'kdp-model';
   name?: string;
   model: { file: string; sha256: string; bytes: number };
+  scorer?: { file: string; sha256: string; bytes: number; [k: string]: unknown };
   signature?: { alg: 'ed25519'; keyId: string; value: string };
   [k: string]: unknown;
 }
@@ -16,6 +17,8 @@ export function signedPayload(manifest: object): Buffer;
 export function keyIdOf(publicKey: KeyObject): string;
 export function loadTrustedKeys(dir: string): Map<string, KeyObject>;
 export function sha256File(path: string, chunkBytes?: number): Promise<{ sha256: string; bytes: number }>;
+export interface SlotFile { role: 'model' | 'scorer'; file: string; sha256: string; bytes: number }
+export function modelFiles(manifest: SlotManifest): SlotFile[];
 export function parseManifest(text: string, where: string): SlotManifest;
 export function verifyManifestSignature(manifest: SlotManifest, trusted: Map<string, KeyObject>, where?: string): string;
 export function verifyModelDir(dir: string, trusted: Map<string, KeyObject>): Promise<{ manifest: SlotManifest; keyId: string; sha256: string; bytes: number }>;

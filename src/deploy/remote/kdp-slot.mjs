@@ -5,7 +5,7 @@
 // Layout under ROOT (e.g. ~/kdp):
 //   trusted_keys/<keyId>.pub   ed25519 public keys (SPKI PEM) the board accepts
 //   staging/<slot>/            uploads in progress (never loaded)
-//   slots/<slot>/              verified models: manifest.json + the model file it names
+//   slots/<slot>/              verified models: manifest.json + the model file (and scorer file) it names
 //   active   -> slots/<slot>   symlink, switched atomically with rename(2)
 //   previous -> slots/<slot>   the slot that was active before (for rollback)
 //
@@ -95,7 +95,21 @@ export function parseManifest(text, where) {
   }
   if (f.file !== basename(f.file) || f.file.startsWith('.') || f.file === 'manifest.json') fail(`${where}: manifest.model.file must be a plain file name, got ${JSON.stringify(f.file)}`);
   if (!/^[0-9a-f]{64}$/.test(f.sha256)) fail(`${where}: manifest.model.sha256 is not 64 lower-case hex chars`);
+  // the learned plan scorer, when the model ships one, is a second file checked exactly like the model
+  const sc = m.scorer;
+  if (sc !== undefined) {
+    if (!sc || typeof sc.file !== 'string' || typeof sc.sha256 !== 'string' || typeof sc.bytes !== 'number') fail(`${where}: manifest.scorer must have file, sha256 and bytes`);
+    if (sc.file !== basename(sc.file) || sc.file.startsWith('.') || sc.file === 'manifest.json' || sc.file === f.file) fail(`${where}: manifest.scorer.file must be a plain file name other than the model's, got ${JSON.stringify(sc.file)}`);
+    if (!/^[0-9a-f]{64}$/.test(sc.sha256)) fail(`${where}: manifest.scorer.sha256 is not 64 lower-case hex chars`);
+  }
   return m;
+}
+
+/** The files a manifest names, model first: [{role, file, sha256, bytes}]. */
+export function modelFiles(manifest) {
+  const out = [{ role: 'model', file: manifest.model.file, sha256: manifest.model.sha256, bytes: manifest.model.bytes }];
+  if (manifest.scorer) out.push({ role: 'scorer', file: manifest.scorer.file, sha256: manifest.scorer.sha256, bytes: manifest.scorer.bytes });
+  return out;
 }
 
 /** Check the signature of a parsed manifest against trusted keys (a Map keyId → KeyObject). */
@@ -110,21 +124,25 @@ export function verifyManifestSignature(manifest, trusted, where = 'manifest') {
   return sig.keyId;
 }
 
-/** Full check of a model directory: manifest shape, signature, model size and sha256. */
+/** Full check of a model directory: manifest shape, signature, size and sha256 of the model (and scorer). */
 export async function verifyModelDir(dir, trusted) {
   const where = dir;
   let text;
   try { text = readFileSync(join(dir, 'manifest.json'), 'utf8'); } catch (e) { fail(`${where}: cannot read manifest.json (${e.code ?? e.message})`); }
   const manifest = parseManifest(text, where);
   const keyId = verifyManifestSignature(manifest, trusted, where);
-  const file = join(dir, manifest.model.file);
-  let st;
-  try { st = lstatSync(file); } catch (e) { fail(`${where}: model file ${manifest.model.file} missing (${e.code ?? e.message})`); }
-  if (!st.isFile()) fail(`${where}: ${manifest.model.file} is not a regular file`);
-  if (st.size !== manifest.model.bytes) fail(`${where}: ${manifest.model.file} is ${st.size} bytes, manifest says ${manifest.model.bytes}`);
-  const { sha256 } = await sha256File(file);
-  if (sha256 !== manifest.model.sha256) fail(`${where}: ${manifest.model.file} sha256 ${sha256} does not match manifest ${manifest.model.sha256} (tampered or truncated)`);
-  return { manifest, keyId, sha256, bytes: st.size };
+  let bytes = 0;
+  for (const f of modelFiles(manifest)) {
+    const file = join(dir, f.file);
+    let st;
+    try { st = lstatSync(file); } catch (e) { fail(`${where}: ${f.role} file ${f.file} missing (${e.code ?? e.message})`); }
+    if (!st.isFile()) fail(`${where}: ${f.file} is not a regular file`);
+    if (st.size !== f.bytes) fail(`${where}: ${f.file} is ${st.size} bytes, manifest says ${f.bytes}`);
+    const { sha256 } = await sha256File(file);
+    if (sha256 !== f.sha256) fail(`${where}: ${f.file} sha256 ${sha256} does not match manifest ${f.sha256} (tampered or truncated)`);
+    if (f.role === 'model') bytes = st.size;
+  }
+  return { manifest, keyId, sha256: manifest.model.sha256, bytes };
 }
 
 /** manifest.modelVersion (signed; absent = 0). */

@@ -22,7 +22,48 @@ integrity_fail() { rm -rf "$root/staging/$slot"; json_err true "$1"; exit 3; }
 swap_link() { # $1 name $2 target
   tmp="$root/.$1.$$.tmp"; rm -f "$tmp"; ln -s "$2" "$tmp" && mv -T "$tmp" "$root/$1"
 }
-verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); sets vsha vfile
+# Scalar fields of a canonical JSON document (one line, no whitespace) at depth 1 and 2, as key=value or
+# parent.key=value lines; arrays and deeper objects are skipped. A character walk (strings with escapes,
+# nesting), so fields may come in any order and nested objects cannot confuse it. POSIX awk (busybox, mawk).
+json_fields() {
+  awk '
+  function emit(v,   p, k) { if (depth > 2 || arr[depth]) return; p = key[1]; for (k = 2; k <= depth; k++) p = p "." key[k]; print p "=" v }
+  {
+    s = $0; n = length(s); depth = 0; i = 1
+    while (i <= n) {
+      c = substr(s, i, 1)
+      if (c == "{") { depth++; arr[depth] = 0; want[depth] = 1; i++; continue }
+      if (c == "[") { depth++; arr[depth] = 1; i++; continue }
+      if (c == "}" || c == "]") { depth--; i++; continue }
+      if (c == ",") { if (!arr[depth]) want[depth] = 1; i++; continue }
+      if (c == ":") { want[depth] = 0; i++; continue }
+      if (c == "\"") {
+        j = i + 1; str = ""
+        while (j <= n) { d = substr(s, j, 1); if (d == "\\") { str = str substr(s, j, 2); j += 2; continue } if (d == "\"") break; str = str d; j++ }
+        if (j > n) exit 1
+        i = j + 1
+        if (!arr[depth] && want[depth]) key[depth] = str; else emit(str)
+        continue
+      }
+      j = i; while (j <= n && index(",}]", substr(s, j, 1)) == 0) j++
+      if (j == i) exit 1
+      emit(substr(s, i, j - i)); i = j
+    }
+    if (depth != 0) exit 1
+  }'
+}
+field() { # $1 dotted name, $2 basic regex the whole value must match; prints the value or nothing
+  printf '%s\n' "$fields" | sed -n "s/^$(printf '%s' "$1" | sed 's/\./\\./g')=\($2\)\$/\1/p" | head -n 1
+}
+check_file() { # $1 dir $2 file $3 sha256 $4 bytes
+  [ -f "$1/$2" ] && [ ! -L "$1/$2" ] || return 14
+  got=$(sha256sum "$1/$2" | cut -d' ' -f1)
+  [ "$got" = "$3" ] || return 15
+  size=$(wc -c < "$1/$2" | tr -d ' ')
+  [ "$size" = "$4" ] || return 15
+  return 0
+}
+verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); sets vsha vfile vversion
   d=$1; p="$d/.kdp-verify/payload.json"; s="$d/.kdp-verify/signature.bin"
   [ -f "$p" ] && [ -f "$s" ] || return 10
   command -v openssl >/dev/null 2>&1 || return 11
@@ -32,20 +73,17 @@ verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); se
     if openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$p" -sigfile "$s" >/dev/null 2>&1; then ok=1; break; fi
   done
   [ -n "$ok" ] || return 12
-  # the payload is canonical JSON (sorted keys, no spaces): take the "model" object, then each field
-  # on its own, so added fields (weightBits, ...) in any position do not matter
-  mo=$(sed -n 's/.*[{,]"model":{\([^{}]*\)}.*/\1/p' "$p")
-  [ -n "$mo" ] || return 13
-  vbytes=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"bytes":\([0-9][0-9]*\)\(,.*\|$\)/\2/p')
-  vfile=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"file":"\([A-Za-z0-9_-][A-Za-z0-9._-]*\)"\(,.*\|$\)/\2/p')
-  vsha=$(printf '%s' "$mo" | sed -n 's/.*\(^\|,\)"sha256":"\([0-9a-f]\{64\}\)"\(,.*\|$\)/\2/p')
+  fields=$(json_fields < "$p") || return 13
+  vbytes=$(field model.bytes '[0-9][0-9]*'); vfile=$(field model.file '[A-Za-z0-9_-][A-Za-z0-9._-]*'); vsha=$(field model.sha256 '[0-9a-f]\{64\}')
   [ -n "$vbytes" ] && [ -n "$vfile" ] && [ -n "$vsha" ] || return 13
-  vversion=$(sed -n 's/.*[{,]"modelVersion":\([0-9][0-9]*\)[,}].*/\1/p' "$p"); vversion=${vversion:-0}
-  [ -f "$d/$vfile" ] && [ ! -L "$d/$vfile" ] || return 14
-  got=$(sha256sum "$d/$vfile" | cut -d' ' -f1)
-  [ "$got" = "$vsha" ] || return 15
-  size=$(wc -c < "$d/$vfile" | tr -d ' ')
-  [ "$size" = "$vbytes" ] || return 15
+  vversion=$(field modelVersion '[0-9][0-9]*'); vversion=${vversion:-0}
+  check_file "$d" "$vfile" "$vsha" "$vbytes" || return $?
+  # the learned plan scorer, when the model ships one: a second file, checked the same way
+  if printf '%s\n' "$fields" | grep -q '^scorer\.file='; then
+    sbytes=$(field scorer.bytes '[0-9][0-9]*'); sfile=$(field scorer.file '[A-Za-z0-9_-][A-Za-z0-9._-]*'); ssha=$(field scorer.sha256 '[0-9a-f]\{64\}')
+    [ -n "$sbytes" ] && [ -n "$sfile" ] && [ -n "$ssha" ] && [ "$sfile" != "$vfile" ] || return 13
+    check_file "$d" "$sfile" "$ssha" "$sbytes" || return $?
+  fi
   return 0
 }
 explain() {
@@ -53,9 +91,9 @@ explain() {
     10) echo "no .kdp-verify/payload.json + signature.bin in the slot (needed without node)";;
     11) echo "neither node nor openssl on the board: cannot verify";;
     12) echo "BAD SIGNATURE or signed by a key not in $root/trusted_keys";;
-    13) echo "cannot read model.file/sha256 from the signed payload";;
-    14) echo "model file missing";;
-    15) echo "model sha256/size does not match the signed manifest (tampered or truncated)";;
+    13) echo "cannot read model (and scorer) file/sha256/bytes from the signed payload";;
+    14) echo "model or scorer file missing";;
+    15) echo "model or scorer sha256/size does not match the signed manifest (tampered or truncated)";;
     16) echo "model version $vversion is older than version $floor this board already ran (replay of an older model?); use kdp rollback to go back on purpose";;
   esac
 }
