@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
-import { ModelError } from '../../errors.js';
+import { KdpError, ModelError } from '../../errors.js';
 import { existsSync, statSync } from 'node:fs';
 import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type ScorerManifest } from '../manifest.js';
@@ -143,6 +143,7 @@ function writeBothAtomic(dir: string, files: Array<[path: string, data: Uint8Arr
   try {
     writeFilesAtomic(files);
   } catch (e) {
+    if (e instanceof KdpError) throw e; // already typed (E_IO naming the folder, with its own hint): do not wrap
     throw new ModelError('E_MODEL_IO', `cannot write the model to ${dir}: ${(e as Error).message}`, { cause: e, hint: 'check that the --out directory is writable and the disk is not full' });
   }
 }
