@@ -3,7 +3,8 @@
  * A malformed file that makes a library abort, allocate gigabytes, spin or throw from an async path costs
  * that child, never this process. The child is kept warm between requests (starting one with the HDF5
  * library costs ~0.4 s) and replaced when it asks to be (its library is poisoned), grows past an RSS cap,
- * misses a deadline or dies. Requests run one at a time; an idle child does not keep this process alive.
+ * misses a deadline or dies. Requests run one at a time; an idle child does not keep this process alive and
+ * stops after a short idle time.
  *
  * Child protocol (plain JS, see parquet-worker.mjs / hdf5-worker.mjs): a message `{id, ...request}` is
  * answered by exactly one `{id, ok, recycle?, rssBytes?, ...}`. A message with another id means the child
@@ -20,11 +21,14 @@ export interface IsolatedChildOptions {
   heapMb: number;
   /** replace the child after a reply when its RSS is above this, MB (default 512) */
   recycleRssMb?: number;
+  /** stop an idle child after this long, ms (default 2000): warm for a burst of files, gone during a long training */
+  idleMs?: number;
 }
 
 export class IsolatedChild {
   private child: ChildProcess | undefined;
   private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   /** the largest RSS a child reported, bytes (campaigns report it next to their own) */
   peakRssBytes = 0;
@@ -46,6 +50,7 @@ export class IsolatedChild {
     const id = this.nextId++;
     return new Promise<ChildReply>((resolve, reject) => {
       let child: ChildProcess;
+      clearTimeout(this.idleTimer);
       try {
         child = this.ensure();
       } catch (e) {
@@ -99,6 +104,8 @@ export class IsolatedChild {
   private idle(child: ChildProcess): void {
     child.unref();
     (child.channel as { unref?: () => void } | null | undefined)?.unref?.();
+    this.idleTimer = setTimeout(() => this.discard(child), this.opts.idleMs ?? 2000);
+    this.idleTimer.unref();
   }
 
   private forget(child: ChildProcess): void { if (this.child === child) this.child = undefined; }

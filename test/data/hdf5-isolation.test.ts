@@ -2,7 +2,7 @@
 // a corrupt file can neither poison later reads nor hang or bloat this process.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,15 @@ test('declared dataset sizes are capped before the library allocates them', asyn
 test('a read over its deadline is a typed error and the reader is replaced', async () => {
   assert.match(await code(loadD4rlHdf5(good, { limits: { timeoutMs: 1 } })), /^E_DATASET: .*did not finish within 1 ms/);
   assert.is((await loadD4rlHdf5(good)).length, 120);
+});
+
+test('the reader process stops after a short idle time (no memory held during a long training)', async () => {
+  const readers = (): number => Number(spawnSync('pgrep', ['-c', '-P', String(process.pid), '-f', 'hdf5-worker'], { encoding: 'utf8' }).stdout.trim() || 0);
+  await loadD4rlHdf5(good);
+  assert.is(readers(), 1, 'warm right after a read');
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.is(readers(), 0, 'gone after the idle time');
+  assert.is((await loadD4rlHdf5(good)).length, 120, 'and started again on demand');
 });
 
 test('an idle reader process does not keep the caller alive', () => {
