@@ -34,7 +34,8 @@ test('kdp arm --json reaches held-out targets within 2 cm and leaves the torque 
   for (const i of [3, 4]) {
     const ep = heldOut(i, cfg);
     await sim.send({ cmd: 'move', joints: ep.q0 });
-    const run = await runArmCli(sim.ready.pty, ep.target, ['--timeout', '10', ...BUS]);
+    // 20 s: a reach takes 2–4 s on a quiet host; a starved CI host slows the real-time loop, not the result
+    const run = await runArmCli(sim.ready.pty, ep.target, ['--timeout', '20', ...BUS]);
     const r = run.result;
     assert.ok(r, `no JSON result: ${run.stdout} ${run.stderr}`);
     assert.equal(Object.keys(r).slice(0, 5), ['reached', 'finalErrorM', 'seconds', 'planLatencyUs', 'deadlineMisses']);
