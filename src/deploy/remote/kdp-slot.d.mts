@@ -17,7 +17,7 @@ export function signedPayload(manifest: object): Buffer;
 export function keyIdOf(publicKey: KeyObject): string;
 export function loadTrustedKeys(dir: string): Map<string, KeyObject>;
 export function sha256File(path: string, chunkBytes?: number): Promise<{ sha256: string; bytes: number }>;
-export interface SlotFile { role: 'model' | 'scorer'; file: string; sha256: string; bytes: number }
+export interface SlotFile { role: string; file: string; sha256: string; bytes: number }
 export function modelFiles(manifest: SlotManifest): SlotFile[];
 export function parseManifest(text: string, where: string): SlotManifest;
 export function verifyManifestSignature(manifest: SlotManifest, trusted: Map<string, KeyObject>, where?: string): string;

@@ -5,7 +5,7 @@
 // Layout under ROOT (e.g. ~/kdp):
 //   trusted_keys/<keyId>.pub   ed25519 public keys (SPKI PEM) the board accepts
 //   staging/<slot>/            uploads in progress (never loaded)
-//   slots/<slot>/              verified models: manifest.json + the model file (and scorer file) it names
+//   slots/<slot>/              verified models: manifest.json + the files it names (model, scorer, ...)
 //   active   -> slots/<slot>   symlink, switched atomically with rename(2)
 //   previous -> slots/<slot>   the slot that was active before (for rollback)
 //
@@ -95,20 +95,25 @@ export function parseManifest(text, where) {
   }
   if (f.file !== basename(f.file) || f.file.startsWith('.') || f.file === 'manifest.json') fail(`${where}: manifest.model.file must be a plain file name, got ${JSON.stringify(f.file)}`);
   if (!/^[0-9a-f]{64}$/.test(f.sha256)) fail(`${where}: manifest.model.sha256 is not 64 lower-case hex chars`);
-  // the learned plan scorer, when the model ships one, is a second file checked exactly like the model
-  const sc = m.scorer;
-  if (sc !== undefined) {
-    if (!sc || typeof sc.file !== 'string' || typeof sc.sha256 !== 'string' || typeof sc.bytes !== 'number') fail(`${where}: manifest.scorer must have file, sha256 and bytes`);
-    if (sc.file !== basename(sc.file) || sc.file.startsWith('.') || sc.file === 'manifest.json' || sc.file === f.file) fail(`${where}: manifest.scorer.file must be a plain file name other than the model's, got ${JSON.stringify(sc.file)}`);
-    if (!/^[0-9a-f]{64}$/.test(sc.sha256)) fail(`${where}: manifest.scorer.sha256 is not 64 lower-case hex chars`);
+  // every other top-level entry that names a file (the learned plan scorer, a clearance model, ...) is part
+  // of the model and checked exactly like it
+  const names = new Set([f.file]);
+  for (const [role, e] of Object.entries(m)) {
+    if (role === 'model' || !e || typeof e !== 'object' || Array.isArray(e) || !('file' in e)) continue;
+    if (typeof e.file !== 'string' || typeof e.sha256 !== 'string' || typeof e.bytes !== 'number') fail(`${where}: manifest.${role} must have file, sha256 and bytes`);
+    if (e.file !== basename(e.file) || e.file.startsWith('.') || e.file === 'manifest.json' || names.has(e.file)) fail(`${where}: manifest.${role}.file must be a plain file name of its own, got ${JSON.stringify(e.file)}`);
+    if (!/^[0-9a-f]{64}$/.test(e.sha256)) fail(`${where}: manifest.${role}.sha256 is not 64 lower-case hex chars`);
+    names.add(e.file);
   }
   return m;
 }
 
-/** The files a manifest names, model first: [{role, file, sha256, bytes}]. */
+/** The files a manifest names, model first: every top-level entry with a `file` ({role, file, sha256, bytes}). */
 export function modelFiles(manifest) {
   const out = [{ role: 'model', file: manifest.model.file, sha256: manifest.model.sha256, bytes: manifest.model.bytes }];
-  if (manifest.scorer) out.push({ role: 'scorer', file: manifest.scorer.file, sha256: manifest.scorer.sha256, bytes: manifest.scorer.bytes });
+  for (const [role, e] of Object.entries(manifest)) {
+    if (role !== 'model' && e && typeof e === 'object' && !Array.isArray(e) && typeof e.file === 'string') out.push({ role, file: e.file, sha256: e.sha256, bytes: e.bytes });
+  }
   return out;
 }
 
@@ -124,7 +129,7 @@ export function verifyManifestSignature(manifest, trusted, where = 'manifest') {
   return sig.keyId;
 }
 
-/** Full check of a model directory: manifest shape, signature, size and sha256 of the model (and scorer). */
+/** Full check of a model directory: manifest shape, signature, size and sha256 of every file it names. */
 export async function verifyModelDir(dir, trusted) {
   const where = dir;
   let text;

@@ -78,12 +78,16 @@ verify_dir() { # $1 dir (must hold .kdp-verify/payload.json + signature.bin); se
   [ -n "$vbytes" ] && [ -n "$vfile" ] && [ -n "$vsha" ] || return 13
   vversion=$(field modelVersion '[0-9][0-9]*'); vversion=${vversion:-0}
   check_file "$d" "$vfile" "$vsha" "$vbytes" || return $?
-  # the learned plan scorer, when the model ships one: a second file, checked the same way
-  if printf '%s\n' "$fields" | grep -q '^scorer\.file='; then
-    sbytes=$(field scorer.bytes '[0-9][0-9]*'); sfile=$(field scorer.file '[A-Za-z0-9_-][A-Za-z0-9._-]*'); ssha=$(field scorer.sha256 '[0-9a-f]\{64\}')
-    [ -n "$sbytes" ] && [ -n "$sfile" ] && [ -n "$ssha" ] && [ "$sfile" != "$vfile" ] || return 13
+  # every other top-level entry that names a file (the learned plan scorer, ...) is checked the same way
+  seen=" $vfile "
+  for role in $(printf '%s\n' "$fields" | sed -n 's/^\([A-Za-z0-9_]*\)\.file=.*/\1/p'); do
+    [ "$role" = model ] && continue
+    sbytes=$(field "$role.bytes" '[0-9][0-9]*'); sfile=$(field "$role.file" '[A-Za-z0-9_-][A-Za-z0-9._-]*'); ssha=$(field "$role.sha256" '[0-9a-f]\{64\}')
+    [ -n "$sbytes" ] && [ -n "$sfile" ] && [ -n "$ssha" ] || return 13
+    case "$seen" in *" $sfile "*) return 13;; esac
+    seen="$seen$sfile "
     check_file "$d" "$sfile" "$ssha" "$sbytes" || return $?
-  fi
+  done
   return 0
 }
 explain() {
@@ -91,9 +95,9 @@ explain() {
     10) echo "no .kdp-verify/payload.json + signature.bin in the slot (needed without node)";;
     11) echo "neither node nor openssl on the board: cannot verify";;
     12) echo "BAD SIGNATURE or signed by a key not in $root/trusted_keys";;
-    13) echo "cannot read model (and scorer) file/sha256/bytes from the signed payload";;
-    14) echo "model or scorer file missing";;
-    15) echo "model or scorer sha256/size does not match the signed manifest (tampered or truncated)";;
+    13) echo "cannot read file/sha256/bytes of the model (or another file it names) from the signed payload";;
+    14) echo "model file (or another file the manifest names) missing";;
+    15) echo "sha256/size of the model (or another file the manifest names) does not match the signed manifest (tampered or truncated)";;
     16) echo "model version $vversion is older than version $floor this board already ran (replay of an older model?); use kdp rollback to go back on purpose";;
   esac
 }
