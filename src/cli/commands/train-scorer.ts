@@ -22,11 +22,10 @@ export const command: CommandSpec = {
     'For a crazyflie-nav model (--model) it trains the learned clearance scorer instead: waypoint offset + the',
     'observation\'s 4 nearest obstacles → free logit and clearance, labelled with the clearance from the obstacles',
     'recorded in each dataset row (no layout file, no simulator); --attach ships it into the model folder as',
-    'clearance.tflite, which `kdp fly` selects with (docs/crazyflie.md).',
+    'clearance.tflite, which `kdp fly` selects with (docs/crazyflie.md; the shipped one: docs/models.md, cf-nav).',
     '',
     'Example: kdp train-scorer --checkpoint runs/umaze --out runs/umaze-scorer',
     '         kdp train-scorer --model models/maze2d-umaze --out runs/maze2d-umaze-scorer',
-    '         kdp train-scorer --model models/cf-nav --out runs/cf-nav-clearance --attach',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'the generator run (`kdp train --out`): its env, dataset and normalizer are used' },
