@@ -48,7 +48,7 @@ export interface NavClearanceConfig {
 }
 
 export const DEFAULT_NAV_CLEARANCE_CONFIG: NavClearanceConfig = {
-  hidden: [96, 96], activation: 'relu', batch: 1024, steps: 8000, bodyRadiusM: 0.06, marginM: 0.06, lookaheadSteps: 32, reachM: 2.2,
+  hidden: [128, 128], activation: 'relu', batch: 1024, steps: 20_000, bodyRadiusM: 0.06, marginM: 0.06, lookaheadSteps: 32, reachM: 2.2,
   optimizer: { ...DEFAULT_OPTIMIZER, lr: 2e-3, warmup: 200 }, seed: 0,
 };
 
