@@ -143,6 +143,9 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const maxMisses = o.maxConsecutiveMisses ?? 10;
   const tel = o.telemetry ?? new NullTelemetrySink();
   const emit = o.onEvent ?? ((): void => {});
+  if (selection === 'goal' && o.selection === undefined && o.checkPlans === undefined) {
+    emit({ event: 'warning', message: `${o.model.dir} ships no clearance scorer: the candidate closest to the goal is flown with no obstacle check (train one: kdp train-scorer --model DIR --out RUN --attach)` });
+  }
   const goal = o.goal;
   const fence = o.fence;
   const takeoffZ = o.takeoffHeightM ?? goal[2];
