@@ -121,7 +121,11 @@ export class LearnedNavSelector {
       }
       let dist = 0;
       const c = i * H * st;
-      for (let t = 0; t < H; t++) dist += Math.hypot(plans[c + t * st]! - g[0]!, plans[c + t * st + 1]! - g[1]!, plans[c + t * st + 2]! - g[2]!);
+      for (let t = 0; t < H; t++) {
+        // Math.sqrt, not Math.hypot: V8's variadic hypot allocates on this path
+        const dx = plans[c + t * st]! - g[0]!, dy = plans[c + t * st + 1]! - g[1]!, dz = plans[c + t * st + 2]! - g[2]!;
+        dist += Math.sqrt(dx * dx + dy * dy + dz * dz);
+      }
       this.nearBad[i] = near; this.farBad[i] = far;
       this.values[i] = -(dist / H + 1000 * (10 * near + far));
     }
