@@ -5,7 +5,7 @@
  * observation as context. Nothing here reads an obstacle list: what the selection knows about obstacles is what the
  * observation holds (the 4 nearest as dx, dy, r — a map or a ranging deck).
  *
- * Per candidate: `nearBad` = waypoints of the flown part (the first `nearSteps` plan steps) the scorer calls blocked,
+ * Per candidate: `nearBad` = waypoints of the flown part (the first `nearSteps` plan steps) the scorer calls blocked (logit ≤ the manifest's `freeThreshold`),
  * `farBad` = the rest; value = −(mean goal distance + 1000 · (10 · nearBad + farBad)), the same ordering as the
  * known-obstacle check ('cost'), with the learned verdict in place of the geometry.
  */
@@ -37,6 +37,8 @@ export interface ClearanceManifest {
   marginM: number;
   bodyRadiusM: number;
   rowsPerPlan: number;
+  /** a row is free when its logit is above this (calibrated on held-out dataset episodes with the int8 network; default 0) */
+  freeThreshold?: number;
   arenaBytes: number;
   provenance: { run: string; trainingSteps: number; seed: number; dataset: string; command?: string };
   holdout: Record<string, number>;
@@ -54,6 +56,7 @@ export class NavClearanceScorer {
   readonly out: Float32Array;
   readonly interpreter: Interpreter;
   readonly unit: number;
+  readonly freeThreshold: number;
 
   constructor(readonly entry: ClearanceManifest, bytes: Uint8Array, readonly candidates: number, backend?: Backend) {
     if (entry.rowsPerPlan !== NAV_ROWS_PER_PLAN || entry.contextDims.length !== NAV_CONTEXT_DIM || entry.contextDims[0] !== NAV_CONTEXT_OFFSET) {
@@ -68,6 +71,7 @@ export class NavClearanceScorer {
       throw new ModelError('E_MODEL_MISMATCH', `clearance scorer I/O [${this.offset.length / this.rows}, ${this.context.length / this.rows}] → ${this.out.length / this.rows} per row, expected [2, ${NAV_CONTEXT_DIM}] → 2`, { hint: 'retrain it with `kdp train-scorer --model M --attach`' });
     }
     this.unit = 1 / entry.lengthUnitM;
+    this.freeThreshold = entry.freeThreshold ?? 0;
   }
 
   static load(model: LoadedModel, candidates: number, backend?: Backend): NavClearanceScorer | undefined {
@@ -111,12 +115,12 @@ export class LearnedNavSelector {
       }
     }
     sc.interpreter.invoke();
-    const out = sc.out, g = this.goal;
+    const out = sc.out, g = this.goal, thr = sc.freeThreshold;
     for (let i = 0; i < n; i++) {
       let near = 0, far = 0;
       for (let t = 1; t < H; t++) {
         const r = i * NAV_ROWS_PER_PLAN + 2 * (t - 1);
-        const bad = (out[r * 2]! <= 0 ? 1 : 0) + (out[(r + 1) * 2]! <= 0 ? 1 : 0);
+        const bad = (out[r * 2]! <= thr ? 1 : 0) + (out[(r + 1) * 2]! <= thr ? 1 : 0);
         if (t <= this.nearSteps) near += bad; else far += bad;
       }
       let dist = 0;

@@ -210,6 +210,23 @@ export class NavClearanceTrainer {
     }
   }
 
+  /**
+   * `n` rows of held-out episodes (the training mixture of points), scaled like the network input (14 per row), with
+   * their label clearance (m): to calibrate the exported network's free threshold on data it never trained on.
+   */
+  sampleHoldout(n: number, seed = 777): { x: Float32Array; clearance: Float32Array } {
+    const rng = new Rng(seed), B = this.config.batch;
+    const x = new Float32Array(n * 14), clearance = new Float32Array(n);
+    const tmp = new Float32Array(B * 14);
+    for (let done = 0; done < n; done += B) {
+      const k = Math.min(B, n - done);
+      for (let r = 0; r < k; r++) this.writeRow(tmp, r, this.holdIdx[rng.int(this.holdIdx.length)]!, rng);
+      x.set(tmp.subarray(0, k * 14), done * 14);
+      clearance.set(this.clear.subarray(0, k), done);
+    }
+    return { x, clearance };
+  }
+
   /** Normalized (scaled) context rows of dataset states, for the int8 export's calibration. */
   calibrationContexts(count: number): Float32Array {
     const rng = new Rng(4242), u = 1 / NAV_LENGTH_UNIT_M, out = new Float32Array(count * NAV_CONTEXT_DIM);

@@ -54,7 +54,7 @@ export const command: CommandSpec = {
       const navHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.hidden : hidden;
       const nbar = createProgress('train-scorer', navSteps, { json: ctx.json, fields: ['bce', 'clearRmseM'] });
       const r = await trainNavClearanceRun({
-        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'),
+        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'),
         config: {
           steps: navSteps, hidden: navHidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
           activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_NAV_CLEARANCE_CONFIG.activation),
@@ -66,9 +66,9 @@ export const command: CommandSpec = {
       nbar.stop();
       const h = r.holdout;
       emitResult(ctx, r, () => [
-        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `trained the crazyflie-nav clearance scorer ${r.steps} steps in ${r.seconds}s → ${r.out}`,
+        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the crazyflie-nav clearance scorer ${r.steps} steps in ${r.seconds}s` : `re-measured the crazyflie-nav clearance scorer (trained ${r.steps} steps)`} → ${r.out}`,
         `held out: accuracy ${(h.accuracy * 100).toFixed(1)}%, contact points called free ${(h.contactCalledFree * 100).toFixed(2)}%, clear points called blocked ${(h.clearCalledBlocked * 100).toFixed(1)}%, clearance RMSE ${(h.clearRmseM * 100).toFixed(1)} cm`,
-        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes)${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
+        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes, free threshold logit ${r.attached.freeThreshold})${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
       ].join('\n'));
       return r.interrupted ? 130 : 0;
     }
