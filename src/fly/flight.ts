@@ -112,6 +112,8 @@ export interface FlightResult {
   infeasibleTicks: number;
   hoverTicks: number;
   limits: LimitCounters;
+  /** selection 'learned': setpoints scaled down to the dataset's 99th-percentile speed (the model's envelope) */
+  dataSpeedClamps: number;
   minClearanceM: number;
   landed: boolean;
   /** outcome 'takeoffFailed': why, and what was tried */
@@ -180,6 +182,8 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const stateSample = { xM: 0, yM: 0, zM: 0, vxMps: 0, vyMps: 0, vzMps: 0 };
   const planSample = { count: 5, posXM: wpX, posYM: wpY, posZM: wpZ };
   const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
+  const dataSpeed = learnedScorer?.maxSpeedMps ?? Infinity;
+  let dataSpeedClamps = 0;
   let infeasibleTicks = 0, hoverTicks = 0, consecutiveMisses = 0, minClearance = Infinity, estCollisions = 0;
   const inCollision = new Uint8Array(o.obstacles.length);
 
@@ -279,10 +283,12 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
           if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
         } else consecutiveMisses = 0;
         // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
-        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover
+        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover. The learned
+        // selection always flies its choice: when no candidate is clear, the least blocked one steers away from what
+        // the observation now shows, while an older plan was checked against an older (4-nearest) view of the field
         const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : selector ? selector.nearBad[loop.selected]! : 0;
-        if (cost === 0) { active.set(loop.current); haveActive = true; activeAt = now; }
-        else infeasibleTicks++;
+        if (cost === 0 || selector) { active.set(loop.current); haveActive = true; activeAt = now; }
+        if (cost !== 0) infeasibleTicks++;
         const ageS = (now - activeAt) / 1000;
         if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
           const u = (ageS + lookS) / planStepS;
@@ -303,6 +309,12 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
             if (tries === 3) { v[0] = 0; v[1] = 0; v[2] = 0; limits.shieldStops++; } else { v[0] = v[0]! * 0.5; v[1] = v[1]! * 0.5; v[2] = v[2]! * 0.5; }
           }
           if (scaled) limits.shieldScalings++;
+        }
+        if (selector && dataSpeed < Infinity) {
+          // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
+          // measured velocity) and the clearance they were checked with are extrapolations
+          const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
+          if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; dataSpeedClamps++; }
         }
         enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
         cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
@@ -364,7 +376,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
       planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(planLatency.summary()),
       deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
-      infeasibleTicks, hoverTicks, limits, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
+      infeasibleTicks, hoverTicks, limits, dataSpeedClamps, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
       ...(takeoffError ? { takeoffError } : {}),
     };
   }

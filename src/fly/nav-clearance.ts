@@ -6,8 +6,10 @@
  * observation holds (the 4 nearest as dx, dy, r — a map or a ranging deck).
  *
  * Per candidate: `nearBad` = waypoints of the flown part (the first `nearSteps` plan steps) the scorer calls blocked (logit ≤ the manifest's `freeThreshold`),
- * `farBad` = the rest; value = −(mean goal distance + 1000 · (10 · nearBad + farBad)), the same ordering as the
- * known-obstacle check ('cost'), with the learned verdict in place of the geometry.
+ * `farBad` = the rest, `fast` = segments of the flown part faster than the dataset's 99th-percentile speed;
+ * value = −(mean goal distance + 100 · (10 · near deficit + far deficit) + 100 · fast), deficit = Σ (threshold − logit)
+ * over blocked rows: the ordering of the known-obstacle check ('cost', penetration depth ×10 in the flown part) with
+ * the learned logit in place of the geometry, then the speed the demonstrations flew.
  */
 import type { LoadedModel } from '../loop/model-loader.js';
 import { ModelError } from '../errors.js';
@@ -39,6 +41,10 @@ export interface ClearanceManifest {
   rowsPerPlan: number;
   /** a row is free when its logit is above this (calibrated on held-out dataset episodes with the int8 network; default 0) */
   freeThreshold?: number;
+  /** the 99th percentile of the dataset's horizontal speed (m/s): candidates faster than the demonstrations in their
+   *  flown part rank behind those that are not (the observation only holds the 4 nearest obstacles: flying faster
+   *  than the data leaves less time once a new one enters it) */
+  datasetSpeedMps?: number;
   arenaBytes: number;
   provenance: { run: string; trainingSteps: number; seed: number; dataset: string; command?: string };
   holdout: Record<string, number>;
@@ -57,6 +63,7 @@ export class NavClearanceScorer {
   readonly interpreter: Interpreter;
   readonly unit: number;
   readonly freeThreshold: number;
+  readonly maxSpeedMps: number;
 
   constructor(readonly entry: ClearanceManifest, bytes: Uint8Array, readonly candidates: number, backend?: Backend) {
     if (entry.rowsPerPlan !== NAV_ROWS_PER_PLAN || entry.contextDims.length !== NAV_CONTEXT_DIM || entry.contextDims[0] !== NAV_CONTEXT_OFFSET) {
@@ -72,6 +79,7 @@ export class NavClearanceScorer {
     }
     this.unit = 1 / entry.lengthUnitM;
     this.freeThreshold = entry.freeThreshold ?? 0;
+    this.maxSpeedMps = entry.datasetSpeedMps ?? Infinity;
   }
 
   static load(model: LoadedModel, candidates: number, backend?: Backend): NavClearanceScorer | undefined {
@@ -92,12 +100,15 @@ export class LearnedNavSelector {
   readonly farBad: Int32Array;
   private readonly values: Float32Array;
 
+  readonly fast: Int32Array;
+
   constructor(readonly scorer: NavClearanceScorer, readonly observation: Float32Array, readonly goal: ArrayLike<number>,
-    readonly horizon: number, readonly stride: number, readonly nearSteps: number) {
+    readonly horizon: number, readonly stride: number, readonly nearSteps: number, readonly planStepS = 0.2) {
     if (horizon - 1 !== NAV_ROWS_PER_PLAN / 2) throw new ModelError('E_MODEL_MISMATCH', `the clearance scorer reads ${NAV_ROWS_PER_PLAN / 2} waypoints per plan, the model plans ${horizon - 1}`);
     this.nearBad = new Int32Array(scorer.candidates);
     this.farBad = new Int32Array(scorer.candidates);
     this.values = new Float32Array(scorer.candidates);
+    this.fast = new Int32Array(scorer.candidates);
   }
 
   /** Score `n` unnormalized candidates (n × horizon × stride, s_0 = the measured state); higher is better. */
@@ -115,23 +126,30 @@ export class LearnedNavSelector {
       }
     }
     sc.interpreter.invoke();
-    const out = sc.out, g = this.goal, thr = sc.freeThreshold;
+    const out = sc.out, g = this.goal, thr = sc.freeThreshold, maxStep = sc.maxSpeedMps * this.planStepS;
     for (let i = 0; i < n; i++) {
-      let near = 0, far = 0;
+      let near = 0, far = 0, fast = 0, deficit = 0;
+      const c = i * H * st;
       for (let t = 1; t < H; t++) {
         const r = i * NAV_ROWS_PER_PLAN + 2 * (t - 1);
-        const bad = (out[r * 2]! <= thr ? 1 : 0) + (out[(r + 1) * 2]! <= thr ? 1 : 0);
-        if (t <= this.nearSteps) near += bad; else far += bad;
+        const z0 = out[r * 2]!, z1 = out[(r + 1) * 2]!;
+        const bad = (z0 <= thr ? 1 : 0) + (z1 <= thr ? 1 : 0);
+        // how blocked, not only whether: the logit falls with the depth into an obstacle (like the oracle's penetration)
+        const d = (z0 <= thr ? thr - z0 : 0) + (z1 <= thr ? thr - z1 : 0);
+        if (t <= this.nearSteps) {
+          near += bad; deficit += 10 * d;
+          const dx = plans[c + t * st]! - plans[c + (t - 1) * st]!, dy = plans[c + t * st + 1]! - plans[c + (t - 1) * st + 1]!;
+          if (dx * dx + dy * dy > maxStep * maxStep) fast++;
+        } else { far += bad; deficit += d; }
       }
       let dist = 0;
-      const c = i * H * st;
       for (let t = 0; t < H; t++) {
         // Math.sqrt, not Math.hypot: V8's variadic hypot allocates on this path
         const dx = plans[c + t * st]! - g[0]!, dy = plans[c + t * st + 1]! - g[1]!, dz = plans[c + t * st + 2]! - g[2]!;
         dist += Math.sqrt(dx * dx + dy * dy + dz * dz);
       }
-      this.nearBad[i] = near; this.farBad[i] = far;
-      this.values[i] = -(dist / H + 1000 * (10 * near + far));
+      this.nearBad[i] = near; this.farBad[i] = far; this.fast[i] = fast;
+      this.values[i] = -(dist / H + 100 * deficit + 100 * fast);
     }
     return this.values;
   };

@@ -103,7 +103,7 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
       mlp: trainer.spec, lengthUnitM: NAV_LENGTH_UNIT_M, clearanceUnitM: CLEARANCE_UNIT_M,
       contextDims: Array.from({ length: NAV_CONTEXT_DIM }, (_, j) => NAV_CONTEXT_OFFSET + j),
       marginM: config.marginM, bodyRadiusM: config.bodyRadiusM, rowsPerPlan: NAV_ROWS_PER_PLAN, arenaBytes, provenance,
-      freeThreshold: cal.threshold, holdout: { ...holdout, ...cal.figures },
+      freeThreshold: cal.threshold, datasetSpeedMps: +trainer.datasetSpeedP99().toFixed(3), holdout: { ...holdout, ...cal.figures },
     };
     readModelFile(o.model, manifest.model, 'model'); // the folder must be intact before it gains a file
     const { signature, ...unsigned } = manifest;
@@ -117,8 +117,10 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
 
 /**
  * The exported (int8) network's free threshold, set on held-out dataset episodes only: the smallest logit T on a
- * 0.5 grid such that at most 0.1 % of held-out points whose sphere comes within marginM / 2 of a recorded obstacle
- * are called free (logit > T). Quantization blurs the trained boundary; this puts the flown one back on the safe side.
+ * 0.5 grid such that at most 0.1 % of held-out points whose sphere comes within marginM of a recorded obstacle are
+ * called free (logit > T): the margin the known-obstacle check keeps, held at the 99.9th percentile. Quantization
+ * blurs the trained boundary (the logit-0 crossing lets ~2 % of those points through); this puts the flown one back
+ * on the safe side.
  */
 function calibrateFreeThreshold(bytes: Uint8Array, rows: number, trainer: NavClearanceTrainer, marginM: number): { threshold: number; figures: Record<string, number> } {
   const interp = Interpreter.fromBytes(bytes, { batch: rows }).allocate();
@@ -136,10 +138,10 @@ function calibrateFreeThreshold(bytes: Uint8Array, rows: number, trainer: NavCle
     for (let r = 0; r < rows; r++) z[b + r] = out[r * 2]!;
   }
   let close = 0, clear = 0;
-  for (let i = 0; i < n; i++) { if (clearance[i]! < marginM / 2) close++; if (clearance[i]! > marginM + 0.05) clear++; }
+  for (let i = 0; i < n; i++) { if (clearance[i]! < marginM) close++; if (clearance[i]! > marginM + 0.05) clear++; }
   const rate = (T: number): { closeFree: number; clearBlocked: number } => {
     let cf = 0, cb = 0;
-    for (let i = 0; i < n; i++) { if (clearance[i]! < marginM / 2 && z[i]! > T) cf++; if (clearance[i]! > marginM + 0.05 && z[i]! <= T) cb++; }
+    for (let i = 0; i < n; i++) { if (clearance[i]! < marginM && z[i]! > T) cf++; if (clearance[i]! > marginM + 0.05 && z[i]! <= T) cb++; }
     return { closeFree: cf / Math.max(1, close), clearBlocked: cb / Math.max(1, clear) };
   };
   let T = 0;

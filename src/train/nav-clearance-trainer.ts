@@ -227,6 +227,14 @@ export class NavClearanceTrainer {
     return { x, clearance };
   }
 
+  /** The 99th percentile of the recorded horizontal speed (m/s): how fast the demonstrations flew. */
+  datasetSpeedP99(): number {
+    const S = this.S, n = this.obs.length / S, v = new Float64Array(n);
+    for (let t = 0; t < n; t++) v[t] = Math.hypot(this.obs[t * S + 3]!, this.obs[t * S + 4]!);
+    v.sort();
+    return v[Math.floor(0.99 * (n - 1))]!;
+  }
+
   /** Normalized (scaled) context rows of dataset states, for the int8 export's calibration. */
   calibrationContexts(count: number): Float32Array {
     const rng = new Rng(4242), u = 1 / NAV_LENGTH_UNIT_M, out = new Float32Array(count * NAV_CONTEXT_DIM);
