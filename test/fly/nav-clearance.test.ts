@@ -85,7 +85,7 @@ test('the shipped int8 clearance scorer agrees with the true obstacles on held-o
     }
   }
   assert.ok(sc!.freeThreshold > 0, `calibrated threshold ${sc!.freeThreshold}`);
-  console.log(`[figure] shipped clearance scorer (free: logit > ${sc!.freeThreshold}) on ${n} points of 10 held-out layouts: accuracy ${(100 * correct / n).toFixed(1)} %, contact points called free ${(100 * contactFree / contact).toFixed(2)} % (${contactFree}/${contact}), clear points called blocked ${(100 * clearBlocked / clear).toFixed(2)} %`);
+  console.log(`\n[figure] shipped clearance scorer (free: logit > ${sc!.freeThreshold}) on ${n} points of 10 held-out layouts: accuracy ${(100 * correct / n).toFixed(1)} %, contact points called free ${(100 * contactFree / contact).toFixed(2)} % (${contactFree}/${contact}), clear points called blocked ${(100 * clearBlocked / clear).toFixed(2)} %`);
   assert.ok(correct / n >= 0.9, `accuracy ${correct / n}`);
   assert.ok(contactFree / contact <= 0.002, `contact called free ${contactFree}/${contact}`);
   assert.ok(clearBlocked / clear <= 0.05, `clear called blocked ${clearBlocked}/${clear}`);
