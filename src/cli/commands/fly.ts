@@ -40,7 +40,9 @@ export const command: CommandSpec = {
     '',
     'Examples (start the simulator with the same layout first: kdp sim crazyflie --obstacles examples/layouts/one-cylinder.json):',
     '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 0.9,0.4,0.5 --obstacles examples/layouts/one-cylinder.json',
-    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --obstacles examples/layouts/one-cylinder.json --geofence -0.5,-1.5,0,3,1.5,1.5 --json',
+    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --obstacles examples/layouts/one-cylinder.json --geofence -0.5,-1.5,0,3,1.5,1.5 --select oracle --json',
+    '(the second goal sits right behind the cylinder: the model alone, trained on fields of 3–7 cylinders, does not get',
+    'around a lone one there — it hovers short of it without touching — so that example flies with the safety layer)',
   ].join('\n'),
   options: {
     uri: { type: 'string', placeholder: '<uri>', default: 'udp://127.0.0.1:19850', description: 'Crazyflie link URI' },
