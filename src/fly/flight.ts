@@ -2,17 +2,24 @@
  * `kdp fly`: a Crazyflie flown with KDP planning in the loop.
  *
  *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 4 nearest
- *   obstacles; the crazyflie-nav env) → RecedingHorizonLoop.tick (N candidates in one invoke, 'cost' selection with
- *   the obstacle/geofence feasibility of every candidate's positions) → velocity_world setpoint that reaches the
- *   selected plan's position `lookaheadS` ahead → speed limits + geofence (+ the optional shield) → commander.
- *   Within `reachRadiusM` of the goal: position setpoint at the goal, then high-level land there.
+ *   obstacles; the crazyflie-nav env) → RecedingHorizonLoop.tick (N candidates in one invoke, then selection) →
+ *   velocity_world setpoint that reaches the selected plan's position `lookaheadS` ahead → speed limits + geofence
+ *   (+ the optional shield) → commander. Within `reachRadiusM` of the goal: position setpoint at the goal, then land.
+ *
+ * Selection ('learned', the default when the model ships its clearance scorer): the model's learned clearance
+ * scorer over every candidate's waypoints with the observation as context (nav-clearance.ts) — the model alone, no
+ * obstacle list (`oracle: false`). 'oracle': the known-obstacle safety layer, every candidate's positions checked
+ * against the `obstacles` list and the geofence, plus the setpoint shield (`oracle: true`). 'goal': the candidate
+ * closest to the goal (ablation).
  *
  * Every buffer of the control tick is allocated before the first tick; the tick never throws (a failure ends
  * the flight through the stop path). Ctrl-C (signal) → notify-setpoint-stop + high-level land where it is.
  * Link loss → the flight ends at once (nothing can be sent: the firmware's watchdog levels and stops the
  * motors). A stalled tick (no setpoint for `staleMs`) → the client's failsafe (hover, then land).
  */
-import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
+import { LIVE_STATS_WINDOW, LatencyRecorder } from '../loop/latency-recorder.js';
+import { ModelError } from '../errors.js';
+import { LearnedNavSelector, NavClearanceScorer } from './nav-clearance.js';
 import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
 import { Errno } from '../crtp/log.js';
 import { encodeNotifySetpointsStop } from '../crtp/commander.js';
@@ -52,10 +59,16 @@ export interface FlightOptions {
   clearAheadS?: number;
   /** extra clearance (m) around the vehicle sphere when checking candidates (default 0.06) */
   planMarginM?: number;
-  /** check candidates against the obstacles/fence (select 'cost' + the clear-prefix rule); false = the model alone
-   *  picks (select 'goal': closest to the goal), for ablations (default true) */
+  /**
+   * how a candidate is chosen: 'learned' (the model's clearance scorer; default when the model ships one), 'oracle'
+   * (the known-obstacle check: candidates against `obstacles` + fence, labelled `oracle: true`), 'goal' (closest to
+   * the goal; the default for a model without a clearance scorer)
+   */
+  selection?: FlightSelection;
+  /** older spelling: true = selection 'oracle', false = 'goal' (ignored when `selection` is given) */
   checkPlans?: boolean;
-  /** scale down a velocity setpoint whose straight-line 0.5 s prediction hits an obstacle (default on) */
+  /** scale down a velocity setpoint whose straight-line 0.5 s prediction hits a known obstacle (part of the oracle
+   *  safety layer: default on with selection 'oracle', off otherwise) */
   shield?: boolean;
   /** consecutive deadline misses that trigger the client's failsafe (default 10) */
   maxConsecutiveMisses?: number;
@@ -72,10 +85,18 @@ export interface FlightOptions {
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
 }
 
+export type FlightSelection = 'learned' | 'oracle' | 'goal';
+
 export type FlightOutcome = 'reached' | 'timeout' | 'aborted' | 'linkLost' | 'failsafe' | 'takeoffFailed';
 
 export interface FlightResult {
   reached: boolean;
+  /** how candidates were chosen (see FlightOptions.selection) */
+  selection: FlightSelection;
+  /** true when the known obstacle list reached the planning (candidate check or shield): not the model alone */
+  oracle: boolean;
+  /** the setpoint shield (known obstacles) was on */
+  shield: boolean;
   collisions: number;
   seconds: number;
   planLatencyUs: { p50: number; p99: number };
@@ -91,6 +112,8 @@ export interface FlightResult {
   infeasibleTicks: number;
   hoverTicks: number;
   limits: LimitCounters;
+  /** selection 'learned': setpoints scaled down to the dataset's 99th-percentile speed (the model's envelope) */
+  dataSpeedClamps: number;
   minClearanceM: number;
   landed: boolean;
   /** outcome 'takeoffFailed': why, and what was tried */
@@ -112,11 +135,19 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const timeoutS = o.timeoutS ?? 60;
   const reachR = o.reachRadiusM ?? 0.15;
   const lookS = o.lookaheadS ?? 0.4;
-  const checkPlans = o.checkPlans ?? true;
-  const shield = o.shield ?? true;
+  const learnedScorer = NavClearanceScorer.load(o.model, o.candidates ?? 64, o.backend);
+  const selection: FlightSelection = o.selection ?? (o.checkPlans === true ? 'oracle' : o.checkPlans === false ? 'goal' : learnedScorer ? 'learned' : 'goal');
+  if (selection === 'learned' && !learnedScorer) {
+    throw new ModelError('E_MODEL_MISMATCH', `${o.model.dir} ships no clearance scorer: the model alone cannot check its candidates`, { hint: 'train one with `kdp train-scorer --model DIR --out RUN --attach`, or fly with --select oracle (known obstacles) / goal' });
+  }
+  const checkPlans = selection === 'oracle';
+  const shield = o.shield ?? checkPlans;
   const maxMisses = o.maxConsecutiveMisses ?? 10;
   const tel = o.telemetry ?? new NullTelemetrySink();
   const emit = o.onEvent ?? ((): void => {});
+  if (selection === 'goal' && o.selection === undefined && o.checkPlans === undefined) {
+    emit({ event: 'warning', message: `${o.model.dir} ships no clearance scorer: the candidate closest to the goal is flown with no obstacle check (train one: kdp train-scorer --model DIR --out RUN --attach)` });
+  }
   const goal = o.goal;
   const fence = o.fence;
   const takeoffZ = o.takeoffHeightM ?? goal[2];
@@ -127,9 +158,12 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const shieldChecker = new PlanChecker(o.obstacles, fence, 0.02, 0);
   const observer = new NavObserver(o.obstacles);
   const planner = createTflitePlanner(o.model, candidates, o.backend);
+  const state = new Float32Array(S);
+  const selector = selection === 'learned' ? new LearnedNavSelector(learnedScorer!, state, goal, H, step, nearSteps) : undefined;
   const loop = new RecedingHorizonLoop({
     planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
-    select: checkPlans ? 'cost' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
+    select: checkPlans ? 'cost' : selector ? 'value' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
+    ...(selector ? { value: selector.value } : {}),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
     // candidate positions from plan step 1 on (step 0 is the measured state)
     ...(checkPlans ? { planCost: (states: Float32Array, steps: number) => checker.planCost(states, steps, S, 1, nearSteps, 10) } : {}),
@@ -137,7 +171,9 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   });
 
   // ---- preallocated tick state
-  const state = new Float32Array(S), goalF = Float32Array.from(goal), action = new Float32Array(A);
+  const goalF = Float32Array.from(goal), action = new Float32Array(A);
+  // plan latency = the whole planning tick: generator invoke, the clearance scorer's invoke, selection
+  const planLatency = new LatencyRecorder();
   const active = new Float32Array(H * step);
   let haveActive = false, activeAt = 0;
   const pos = new Float64Array(3), vel = new Float64Array(3), v = new Float64Array(3), hold = new Float64Array(3);
@@ -146,6 +182,8 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const stateSample = { xM: 0, yM: 0, zM: 0, vxMps: 0, vyMps: 0, vzMps: 0 };
   const planSample = { count: 5, posXM: wpX, posYM: wpY, posZM: wpZ };
   const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
+  const dataSpeed = learnedScorer?.maxSpeedMps ?? Infinity;
+  let dataSpeedClamps = 0;
   let infeasibleTicks = 0, hoverTicks = 0, consecutiveMisses = 0, minClearance = Infinity, estCollisions = 0;
   const inCollision = new Uint8Array(o.obstacles.length);
 
@@ -238,15 +276,19 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
         }
         if ((now - flightStart) / 1000 > timeoutS) { outcome = 'timeout'; return; }
         observer.observe(pos, vel, goal, state);
+        const tp = performance.now();
         const status = loop.tick(state, goalF, action);
+        planLatency.record((performance.now() - tp) * 1000);
         if (status === TickStatus.DEADLINE_MISS) {
           if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
         } else consecutiveMisses = 0;
         // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
-        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover
-        const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : 0;
-        if (cost === 0) { active.set(loop.current); haveActive = true; activeAt = now; }
-        else infeasibleTicks++;
+        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover. The learned
+        // selection always flies its choice: when no candidate is clear, the least blocked one steers away from what
+        // the observation now shows, while an older plan was checked against an older (4-nearest) view of the field
+        const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : selector ? selector.nearBad[loop.selected]! : 0;
+        if (cost === 0 || selector) { active.set(loop.current); haveActive = true; activeAt = now; }
+        if (cost !== 0) infeasibleTicks++;
         const ageS = (now - activeAt) / 1000;
         if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
           const u = (ageS + lookS) / planStepS;
@@ -268,6 +310,12 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
           }
           if (scaled) limits.shieldScalings++;
         }
+        if (selector && dataSpeed < Infinity) {
+          // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
+          // measured velocity) and the clearance they were checked with are extrapolations
+          const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
+          if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; dataSpeedClamps++; }
+        }
         enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
         cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
         for (let j = 0; j < 5; j++) {
@@ -275,7 +323,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
           wpX[j] = active[t * step]!; wpY[j] = active[t * step + 1]!; wpZ[j] = active[t * step + 2]!;
         }
         tel.publishPlan(planSample);
-        const lat = loop.planLatency;
+        const lat = planLatency;
         if ((loop.stats.ticks & 15) === 0) {
           const sm = lat.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
           statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
@@ -324,11 +372,11 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     await cf.close().catch(() => undefined);
     // a result even when the flight failed early
     result = {
-      reached: outcome === 'reached', collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
-      planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(loop.planLatency.summary()),
+      reached: outcome === 'reached', selection, oracle: checkPlans || shield, shield, collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
+      planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(planLatency.summary()),
       deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
-      infeasibleTicks, hoverTicks, limits, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
+      infeasibleTicks, hoverTicks, limits, dataSpeedClamps, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
       ...(takeoffError ? { takeoffError } : {}),
     };
   }

@@ -34,7 +34,7 @@ test('kdp fly refuses a goal outside the geofence (default crazyflie21 profile)'
   assert.match(r.stdout, /outside the geofence/);
 });
 
-test('kdp fly --json reaches the goal of a held-out layout with 0 collisions and lands', async () => {
+test('kdp fly --json (the model alone: learned clearance scorer, no oracle) reaches the goal of a held-out layout with 0 collisions and lands', async () => {
   const layout = heldOutLayout(0);
   const file = writeLayoutFile(layout);
   const sim = await spawnSim(file, layout.start);
@@ -59,21 +59,28 @@ test('kdp fly --json reaches the goal of a held-out layout with 0 collisions and
   assert.is(r.reached, true);
   assert.is(r.collisions, 0);
   assert.is(r.landed, true);
+  assert.is(r.selection, 'learned');
+  assert.is(r.oracle, false, 'no obstacle list reached the planning');
+  assert.is(r.shield, false);
+  assert.is((r.limits as Record<string, number>).shieldScalings, 0);
   const lat = r.planLatencyUs as { p50: number; p99: number };
   assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50);
   assert.ok(run.events.some((e) => e.event === 'takeoff') && run.events.some((e) => e.event === 'land'));
   assert.ok(mavDatagrams > 5 && mavV2 === mavDatagrams, `MAVLink 2 datagrams: ${mavDatagrams} (${mavV2} v2)`);
 });
 
-test('in-process flight: telemetry published, limits enforced, goal reached', async () => {
+test('in-process flight with the known-obstacle safety layer: labelled oracle, telemetry published, limits enforced, goal reached', async () => {
   const layout = heldOutLayout(1);
   const sim = await spawnSim(writeLayoutFile(layout), layout.start);
   const tel = new RecordingTelemetrySink();
   try {
     const r = await runFlight({
       uri: sim.uri, model: loadModelDir('models/cf-nav'), goal: layout.goal, obstacles: layout.obstacles, fence: NAV_FENCE_OBJ,
-      limits: { maxVelocityXyMps: 0.5, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null, telemetry: tel,
+      limits: { maxVelocityXyMps: 0.5, maxVelocityZMps: 0.5 }, timeoutS: 40, cacheDir: null, telemetry: tel, selection: 'oracle',
     });
+    assert.is(r.selection, 'oracle');
+    assert.is(r.oracle, true);
+    assert.is(r.shield, true);
     assert.is(r.reached, true, JSON.stringify(r));
     assert.is(r.collisions, 0);
     assert.is(r.collisionSource, 'sim.collisions');

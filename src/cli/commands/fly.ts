@@ -5,7 +5,7 @@
  */
 import { loadCrazyflieProfile } from '../../boards/schema.js';
 import { UsageError } from '../../errors.js';
-import { runFlight, type FlightResult } from '../../fly/flight.js';
+import { runFlight, type FlightResult, type FlightSelection } from '../../fly/flight.js';
 import type { Geofence } from '../../fly/nav-geometry.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { MAVLINK_OPTIONS } from '../../mavlink/target.js';
@@ -13,7 +13,7 @@ import { openTelemetry } from '../../mavlink/telemetry.js';
 import { CF21 } from '../../sim/crazyflie/model.js';
 import { loadObstacles, obstacleAt } from '../../sim/crazyflie/obstacles.js';
 import { validateCrtpUri } from '../../transport/uri.js';
-import { optFlag, optNumber, optString, optVector, type CommandSpec } from '../command.js';
+import { optChoice, optFlag, optNumber, optString, optVector, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 
 export const command: CommandSpec = {
@@ -22,9 +22,14 @@ export const command: CommandSpec = {
   description: [
     'Connects (any Crazyflie URI: radio://, usb://, serial://, udp://), takes off with the high-level commander,',
     'then at --rate Hz: observation (position, velocity, goal − position, the 4 nearest obstacles of --obstacles) →',
-    'N candidate plans in one invoke → the candidate closest to the goal whose positions clear every obstacle and the',
-    'geofence → a velocity_world setpoint toward its waypoint 0.4 s ahead, clamped to the speed limits and the',
-    'geofence of --robot. Within 15 cm of the goal it holds a position setpoint there and lands.',
+    'N candidate plans in one invoke → selection → a velocity_world setpoint toward the chosen plan\'s waypoint 0.4 s',
+    'ahead, clamped to the speed limits and the geofence of --robot. Within 15 cm of the goal it holds a position',
+    'setpoint there and lands.',
+    '--select learned (default when the model ships its clearance scorer): the model alone — its learned clearance',
+    'scorer reads every candidate\'s waypoints with the observation (no obstacle list): "oracle": false.',
+    '--select oracle: the known-obstacle safety layer — candidates checked against every obstacle of --obstacles and',
+    'the geofence, setpoints shielded (--no-shield: without the shield): "oracle": true. --select goal: closest to the',
+    'goal (ablation).',
     'Ctrl-C: notify-setpoint-stop + land where it is (a second Ctrl-C exits at once; the firmware watchdog then',
     'levels and stops the motors). Link loss ends the flight at once; a stalled loop triggers the client failsafe.',
     '',
@@ -35,7 +40,9 @@ export const command: CommandSpec = {
     '',
     'Examples (start the simulator with the same layout first: kdp sim crazyflie --obstacles examples/layouts/one-cylinder.json):',
     '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 0.9,0.4,0.5 --obstacles examples/layouts/one-cylinder.json',
-    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --obstacles examples/layouts/one-cylinder.json --geofence -0.5,-1.5,0,3,1.5,1.5 --json',
+    '  kdp fly --uri udp://127.0.0.1:19850 --model models/cf-nav --goal 1.5,0,0.5 --obstacles examples/layouts/one-cylinder.json --geofence -0.5,-1.5,0,3,1.5,1.5 --select oracle --json',
+    '(the second goal sits right behind the cylinder: the model alone, trained on fields of 3–7 cylinders, does not get',
+    'around a lone one there — it hovers short of it without touching — so that example flies with the safety layer)',
   ].join('\n'),
   options: {
     uri: { type: 'string', placeholder: '<uri>', default: 'udp://127.0.0.1:19850', description: 'Crazyflie link URI' },
@@ -48,7 +55,8 @@ export const command: CommandSpec = {
     rate: { type: 'string', placeholder: 'Hz', default: '10', description: 'planning/setpoint rate' },
     timeout: { type: 'string', placeholder: 's', default: '60', description: 'land where it is after this many seconds of planned flight' },
     'takeoff-height': { type: 'string', placeholder: 'm', description: 'takeoff height (default: the goal height)' },
-    'no-shield': { type: 'boolean', description: 'do not scale down setpoints whose 0.5 s straight-line prediction hits an obstacle' },
+    select: { type: 'string', placeholder: 'learned|oracle|goal', description: 'candidate selection (default: learned when the model ships a clearance scorer, else goal)' },
+    'no-shield': { type: 'boolean', description: 'with --select oracle: do not scale down setpoints whose 0.5 s straight-line prediction hits a known obstacle' },
     'link-timeout': { type: 'string', placeholder: 'ms', default: '200', description: 'silence after which the link counts as lost' },
     seed: { type: 'string', placeholder: 'S', default: '0', description: 'planner noise seed' },
     ...MAVLINK_OPTIONS,
@@ -82,6 +90,7 @@ export const command: CommandSpec = {
     }
     if (!obsFile) process.stderr.write('warning: no --obstacles given: the planner assumes an empty field and will fly straight through anything in the way\n');
     const model = loadModelDir(modelDir);
+    const selection = optString(ctx, 'select') === undefined ? undefined : optChoice<FlightSelection>(ctx, 'select', ['learned', 'oracle', 'goal'], 'learned');
     const candidates = optNumber(ctx, 'candidates', 64, { int: true, min: 1, max: 1024 });
     const rateHz = optNumber(ctx, 'rate', 10, { min: 1, max: 200 });
     const timeoutS = optNumber(ctx, 'timeout', 60, { min: 1 });
@@ -100,7 +109,7 @@ export const command: CommandSpec = {
         limits: { maxVelocityXyMps: profile.limits.maxVelocityXyMps, maxVelocityZMps: profile.limits.maxVelocityZMps },
         candidates, rateHz, timeoutS, ...(takeoff !== undefined ? { takeoffHeightM: takeoff } : {}),
         linkTimeoutMs: optNumber(ctx, 'link-timeout', 200, { min: 20, max: 10_000 }),
-        shield: !optFlag(ctx, 'no-shield'), seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+        ...(selection ? { selection } : {}), ...(optFlag(ctx, 'no-shield') ? { shield: false } : {}), seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
         telemetry: tel.sink, signal: ctx.signal,
         onEvent: (e) => { if (ctx.json) process.stderr.write(JSON.stringify(e) + '\n'); else say(ctx, `${e.event} ${JSON.stringify({ ...e, event: undefined })}`); },
       });
@@ -108,6 +117,7 @@ export const command: CommandSpec = {
       await tel.close();
     }
     emitResult(ctx, result, () => [
+      `selection: ${result.selection} (${result.oracle ? 'oracle: the known obstacle list was used' : 'no oracle: the model alone'})`,
       `${result.reached ? 'reached the goal' : `did not reach the goal (${result.outcome}, ${result.finalDistanceM} m away)`} in ${result.seconds} s, ${result.collisions} collisions, landed: ${result.landed}`,
       `plan latency p50 ${result.planLatencyUs.p50} µs, p99 ${result.planLatencyUs.p99} µs; ${result.deadlineMisses} deadline misses; ${result.plans} plans, ${result.infeasibleTicks} infeasible, ${result.hoverTicks} hover ticks`,
       `limits: ${JSON.stringify(result.limits)}`,

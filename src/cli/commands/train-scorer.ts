@@ -2,6 +2,9 @@ import type { Activation } from '../../model/mlp-spec.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SCORER_CONFIG } from '../../train/scorer-trainer.js';
 import { trainScorerRun } from '../../train/scorer-run.js';
+import { DEFAULT_NAV_CLEARANCE_CONFIG } from '../../train/nav-clearance-trainer.js';
+import { NAV_CLEARANCE_ENV, trainNavClearanceRun } from '../../train/nav-clearance-run.js';
+import { readManifestFile } from '../../planner/model-file.js';
 import { optChoice, optFlag, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -15,6 +18,11 @@ export const command: CommandSpec = {
     'and the cost-to-go in env steps (regressed on the dataset\'s goal segments). `kdp export --scorer DIR`',
     'ships it; the loop then picks the candidate whose waypoints stay where the data went and whose end is',
     'fewest steps from the goal. No map or simulator query is used.',
+    '',
+    'For a crazyflie-nav model (--model) it trains the learned clearance scorer instead: waypoint offset + the',
+    'observation\'s 4 nearest obstacles → free logit and clearance, labelled with the clearance from the obstacles',
+    'recorded in each dataset row (no layout file, no simulator); --attach ships it into the model folder as',
+    'clearance.tflite, which `kdp fly` selects with (docs/crazyflie.md; the shipped one: docs/models.md, cf-nav).',
     '',
     'Example: kdp train-scorer --checkpoint runs/umaze --out runs/umaze-scorer',
     '         kdp train-scorer --model models/maze2d-umaze --out runs/maze2d-umaze-scorer',
@@ -30,6 +38,7 @@ export const command: CommandSpec = {
     batch: { type: 'string', placeholder: 'B', default: String(DEFAULT_SCORER_CONFIG.batch), description: 'rows per step (half dataset states, half box samples)' },
     seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed' },
     'occupancy-recall': { type: 'string', placeholder: 'r', default: '0.99', description: 'fraction of held-out dataset states that must count as visited (sets the occupancy threshold)' },
+    attach: { type: 'boolean', description: 'crazyflie-nav: write clearance.tflite + its manifest entry into the --model folder' },
     'calibrate-only': { type: 'boolean', description: 'do not train: re-measure the scorer in --out (held-out figures, occupancy threshold) and rewrite its scorer.json' },
   },
   async run(ctx) {
@@ -40,6 +49,29 @@ export const command: CommandSpec = {
     const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
     if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers', 'e.g. --hidden 128,128');
     const dataset = optString(ctx, 'dataset');
+    if (model !== undefined && checkpoint === undefined && readManifestFile(model).env === NAV_CLEARANCE_ENV) {
+      const navSteps = optString(ctx, 'steps') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.steps : steps;
+      const navHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.hidden : hidden;
+      const nbar = createProgress('train-scorer', navSteps, { json: ctx.json, fields: ['bce', 'clearRmseM'] });
+      const r = await trainNavClearanceRun({
+        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'),
+        config: {
+          steps: navSteps, hidden: navHidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+          activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_NAV_CLEARANCE_CONFIG.activation),
+          batch: optNumber(ctx, 'batch', DEFAULT_NAV_CLEARANCE_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
+        },
+        command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(), signal: ctx.signal,
+        onStep: (s) => { if (s.step % 20 === 0 || s.step === navSteps) nbar.update(s.step, { bce: s.bce, clearRmseM: s.clearRmseM }); },
+      });
+      nbar.stop();
+      const h = r.holdout;
+      emitResult(ctx, r, () => [
+        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the crazyflie-nav clearance scorer ${r.steps} steps in ${r.seconds}s` : `re-measured the crazyflie-nav clearance scorer (trained ${r.steps} steps)`} → ${r.out}`,
+        `held out: accuracy ${(h.accuracy * 100).toFixed(1)}%, contact points called free ${(h.contactCalledFree * 100).toFixed(2)}%, clear points called blocked ${(h.clearCalledBlocked * 100).toFixed(1)}%, clearance RMSE ${(h.clearRmseM * 100).toFixed(1)} cm`,
+        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes, free threshold logit ${r.attached.freeThreshold})${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
+      ].join('\n'));
+      return r.interrupted ? 130 : 0;
+    }
     const bar = createProgress('train-scorer', steps, { json: ctx.json, fields: ['occLoss', 'ctgRmse'] });
     const r = await trainScorerRun({
       ...(checkpoint ? { checkpoint } : {}), ...(model ? { model } : {}), out, ...(dataset ? { dataset } : {}),
