@@ -1,0 +1,194 @@
+/**
+ * The `kdp arm --task pick-place` planner glue, without I/O: measured joints + the task inputs (cube xy, place xy,
+ * given by the user like a goal; the cube's real pose is never read) → KDP plan of joint trajectories → the goal
+ * joints to send this tick.
+ *
+ * Per tick:
+ *   state = [q (6, rad), FK(q) (3, m), cube xy, place xy] (the `so100-pick-place` layout) → `RecedingHorizonLoop.tick`
+ *   (N candidates in one invoke) → selection (below) → goal joints = the selected plan's goal-joint action
+ *   `lookahead` env steps ahead → the gripper's squeeze limit (`limitSqueeze`: never more than 0.016 rad more closed
+ *   than measured, so a jaw stopped by the cube stays under the servo's overload threshold) → joint limits →
+ *   velocity limits.
+ *
+ * Selection: there is no target to score a plan against (the task's progress is in the state, the plan says how
+ * to continue it), so the choice among the N candidates is by consistency — the candidate whose final joints
+ * (gripper included) are nearest the previously selected plan's final joints, so the arm keeps one intention
+ * instead of hopping between candidates (e.g. two grasp timings) every tick. The first plan of an episode is
+ * candidate 0, an unbiased draw (anchoring it to the start pose would prefer the plan that moves least).
+ *
+ * Every buffer is allocated in the constructor; `step` allocates nothing.
+ */
+import type { EnvInfo } from '../envs/registry.js';
+import { envInfo } from '../envs/registry.js';
+import { MonotonicClock, type Clock } from '../loop/clock.js';
+import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
+import type { PlannerBackend } from '../loop/planner-backend.js';
+import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
+import { forwardKinematics } from '../sim/so100/kinematics.js';
+import type { So100Config } from '../so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
+import { CUBE_OFFSET_HELD_M, GRIP_OPEN, limitSqueeze } from '../so100/pick-place.js';
+import type { LimitCounters } from './reach-controller.js';
+
+export const PICK_PLACE_ENV = 'so100-pick-place';
+
+export interface PickPlaceControllerOptions {
+  /** candidate plans per invoke (default 32) */
+  candidates?: number;
+  rateHz?: number;
+  seed?: number;
+  config?: So100Config;
+  /** goal = the plan's action this many env steps (1/50 s) ahead (default 2) */
+  lookaheadSteps?: number;
+  replanEvery?: number;
+  backend?: 'native' | 'wasm' | 'reference';
+  clock?: Clock;
+  planner?: PlannerBackend;
+}
+
+/**
+ * What the arm can tell about the task from its own joints (no cube sensing): holding = the jaw is stopped open
+ * wider than an empty close by a goal more closed than it; picked = holding with the grasp point lifted above
+ * `liftZ`; released = the jaw opened again after a pick; done = released and the grasp point back above `liftZ`.
+ * At release the cube is estimated where the held cube sits (grasp point + the held offset); `placeErrorM` is
+ * that estimate's distance to the place.
+ */
+export class PickPlaceProgress {
+  picked = false;
+  released = false;
+  done = false;
+  /** estimated cube-to-place distance (m) at release; NaN before */
+  placeErrorM = NaN;
+  private holdingTicks = 0;
+  private readonly place = new Float64Array(2);
+  constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
+
+  reset(place: ArrayLike<number>): void {
+    this.place[0] = place[0]!; this.place[1] = place[1]!;
+    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0;
+  }
+
+  /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
+  update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
+    const grip = q[5]!;
+    const holding = grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
+    this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
+    if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
+    if (this.picked && !this.released && grip > GRIP_OPEN - 0.1) {
+      this.released = true;
+      const r = Math.sqrt(ee[0]! * ee[0]! + ee[1]! * ee[1]!);
+      const k = r > 0 ? (r + CUBE_OFFSET_HELD_M) / r : 1;
+      const dx = ee[0]! * k - this.place[0]!, dy = ee[1]! * k - this.place[1]!;
+      this.placeErrorM = Math.sqrt(dx * dx + dy * dy);
+    }
+    if (this.released && ee[2]! > this.liftZ + 0.02) this.done = true;
+  }
+
+  /** placed = released within `tolM` of the place (the arm's estimate). */
+  placed(tolM: number): boolean { return this.released && this.placeErrorM <= tolM; }
+}
+
+export class PickPlaceController {
+  readonly info: EnvInfo;
+  readonly loop: RecedingHorizonLoop;
+  readonly planner: PlannerBackend;
+  readonly limits: LimitCounters = { jointClamps: 0, velocityClamps: 0 };
+  readonly cube = new Float32Array(2);
+  readonly place = new Float32Array(2);
+  readonly lastGoal = new Float64Array(6);
+  readonly progress = new PickPlaceProgress();
+  private readonly S: number;
+  private readonly A: number;
+  private readonly H: number;
+  private readonly fs: number;
+  private readonly state: Float32Array;
+  private readonly action: Float32Array;
+  private readonly noGoal = new Float32Array(0);
+  private readonly lo = new Float64Array(6);
+  private readonly hi = new Float64Array(6);
+  private readonly vmax = new Float64Array(6);
+  private readonly ee = new Float64Array(3);
+  private readonly anchor = new Float64Array(6);
+  private readonly dtTick: number;
+  private readonly look: number;
+  private started = false;
+  private anchored = false;
+
+  constructor(model: LoadedModel, o: PickPlaceControllerOptions = {}) {
+    this.info = envInfo(PICK_PLACE_ENV);
+    checkModelMatchesEnv(model.manifest, this.info);
+    const L = model.manifest.layout;
+    this.S = L.stateDim; this.A = L.actionDim; this.H = L.horizon; this.fs = L.frameSkip;
+    const cfg = o.config ?? DEFAULT_SO100;
+    JOINTS.forEach((j, i) => {
+      [this.lo[i], this.hi[i]] = cfg.jointLimitsRad[j];
+      this.vmax[i] = cfg.velocityLimitsRadS[j];
+    });
+    const rateHz = o.rateHz ?? 1 / this.info.dt;
+    this.dtTick = 1 / rateHz;
+    this.look = o.lookaheadSteps ?? 2;
+    this.state = new Float32Array(this.S);
+    this.action = new Float32Array(this.A);
+    this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
+    const S = this.S, H = this.H, anchor = this.anchor, self = this;
+    this.loop = new RecedingHorizonLoop({
+      planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
+      select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
+      positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
+      planCost: (states, steps) => {
+        if (!self.anchored) return 0;
+        const o0 = (Math.min(steps, H) - 1) * S;
+        let j2 = 0;
+        for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
+        return Math.sqrt(j2);
+      },
+      actionLow: -Infinity, actionHigh: Infinity,
+    });
+  }
+
+  /** New episode: cube and place xy (m, the task inputs) and the measured joints (rad). */
+  reset(cube: ArrayLike<number>, place: ArrayLike<number>, q: ArrayLike<number>): void {
+    this.cube[0] = cube[0]!; this.cube[1] = cube[1]!;
+    this.place[0] = place[0]!; this.place[1] = place[1]!;
+    for (let i = 0; i < 6; i++) { this.lastGoal[i] = q[i]!; this.anchor[i] = q[i]!; }
+    this.progress.reset(place);
+    this.anchored = false;
+    this.loop.reset();
+    this.started = true;
+  }
+
+  /** Grasp point (m) of the joints last passed to `step`. */
+  get eePosition(): Float64Array { return this.ee; }
+
+  /** One tick: measured joints (rad) → goal joints (rad) in `goalOut`. Never throws, allocates nothing. */
+  step(q: ArrayLike<number>, goalOut: Float64Array): number {
+    if (!this.started) this.reset(this.cube, this.place, q);
+    const { S, A, H, fs } = this;
+    const st = this.state;
+    for (let i = 0; i < 6; i++) st[i] = q[i]!;
+    forwardKinematics(q, this.ee);
+    st[6] = this.ee[0]!; st[7] = this.ee[1]!; st[8] = this.ee[2]!;
+    st[9] = this.cube[0]!; st[10] = this.cube[1]!; st[11] = this.place[0]!; st[12] = this.place[1]!;
+    this.progress.update(q, this.ee, this.lastGoal[5]!);
+    const status = this.loop.tick(st, this.noGoal, this.action);
+    const p = this.loop.current;
+    const step = S + A;
+    const last = (H - 1) * step;
+    for (let i = 0; i < 6; i++) this.anchor[i] = p[last + i]!;
+    this.anchored = true;
+    const u = this.look / fs;
+    const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
+    for (let i = 0; i < 6; i++) {
+      let g = p[k0 * step + S + i]! + a * (p[k1 * step + S + i]! - p[k0 * step + S + i]!);
+      if (i === 5) g = limitSqueeze(g, q[5]!);
+      if (!(g >= this.lo[i]!)) { g = this.lo[i]!; this.limits.jointClamps++; } // NaN → lower limit
+      else if (g > this.hi[i]!) { g = this.hi[i]!; this.limits.jointClamps++; }
+      const dmax = this.vmax[i]! * this.dtTick;
+      const prev = this.lastGoal[i]!;
+      if (g > prev + dmax) { g = prev + dmax; this.limits.velocityClamps++; } else if (g < prev - dmax) { g = prev - dmax; this.limits.velocityClamps++; }
+      goalOut[i] = g;
+      this.lastGoal[i] = g;
+    }
+    return status;
+  }
+}
