@@ -47,8 +47,8 @@ export interface PickPlaceControllerOptions {
 }
 
 /**
- * What the arm can tell about the task from its own joints (no cube sensing): holding = the jaw is stopped open
- * wider than an empty close by a goal more closed than it; picked = holding with the grasp point lifted above
+ * What the arm can tell about the task from its own joints (no cube sensing): holding = the jaw is stopped (moved
+ * < 0.004 rad since the last tick) open wider than an empty close, by a goal more closed than it; picked = holding with the grasp point lifted above
  * `liftZ`; released = the jaw opened again after a pick; done = released and the grasp point back above `liftZ`.
  * At release the cube is estimated where the held cube sits (grasp point + the held offset); `placeErrorM` is
  * that estimate's distance to the place.
@@ -60,18 +60,21 @@ export class PickPlaceProgress {
   /** estimated cube-to-place distance (m) at release; NaN before */
   placeErrorM = NaN;
   private holdingTicks = 0;
+  private prevGrip = NaN;
   private readonly place = new Float64Array(2);
   constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
 
   reset(place: ArrayLike<number>): void {
     this.place[0] = place[0]!; this.place[1] = place[1]!;
-    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0;
+    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.prevGrip = NaN;
   }
 
   /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
   update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
     const grip = q[5]!;
-    const holding = grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
+    const stalled = Math.abs(grip - this.prevGrip) < 0.004; // false on the first tick (NaN)
+    this.prevGrip = grip;
+    const holding = stalled && grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
     this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
     if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
     if (this.picked && !this.released && grip > GRIP_OPEN - 0.1) {
