@@ -10,11 +10,12 @@
  *   than measured, so a jaw stopped by the cube stays under the servo's overload threshold) → joint limits →
  *   velocity limits.
  *
- * Selection: there is no target to score a plan against (the task's progress is in the state, the plan says how
- * to continue it), so the choice among the N candidates is by consistency — the candidate whose final joints
- * (gripper included) are nearest the previously selected plan's final joints, so the arm keeps one intention
- * instead of hopping between candidates (e.g. two grasp timings) every tick. The first plan of an episode is
- * candidate 0, an unbiased draw (anchoring it to the start pose would prefer the plan that moves least).
+ * Selection (hand-written, from the task inputs and the arm's own joints only): the horizontal distance of
+ * FK(the candidate's final planned joints) to the spot the grasp point should reach next — the cube's grasp spot
+ * until `PickPlaceProgress` says picked, then the place's release spot — plus 0.02 m/rad × the joint distance
+ * (gripper included) of the candidate's final joints to the previously selected plan's, so the arm keeps one
+ * intention instead of hopping between candidates every tick (as the reach controller does). The plan decides
+ * the height and the gripper; the selection only prefers candidates that head for the right place.
  *
  * Every buffer is allocated in the constructor; `step` allocates nothing.
  */
@@ -27,7 +28,7 @@ import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import { forwardKinematics } from '../sim/so100/kinematics.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, GRIP_OPEN, limitSqueeze } from '../so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, GRIP_OPEN, limitSqueeze } from '../so100/pick-place.js';
 import type { LimitCounters } from './reach-controller.js';
 
 export const PICK_PLACE_ENV = 'so100-pick-place';
@@ -44,6 +45,8 @@ export interface PickPlaceControllerOptions {
   backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
   planner?: PlannerBackend;
+  /** m per rad of the consistency term (default 0.02, as the reach controller) */
+  anchorWeight?: number;
 }
 
 /**
@@ -116,6 +119,10 @@ export class PickPlaceController {
   private readonly look: number;
   private started = false;
   private anchored = false;
+  private readonly fkScratch = new Float64Array(3);
+  private readonly qScratch = new Float64Array(6);
+  /** where the grasp point should go next (xy, m): the cube's grasp spot until picked, then the place's release spot */
+  readonly spot = new Float64Array(2);
 
   constructor(model: LoadedModel, o: PickPlaceControllerOptions = {}) {
     this.info = envInfo(PICK_PLACE_ENV);
@@ -133,17 +140,22 @@ export class PickPlaceController {
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
-    const S = this.S, H = this.H, anchor = this.anchor, self = this;
+    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
+    const wAnchor = o.anchorWeight ?? 0.02;
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
       planCost: (states, steps) => {
-        if (!self.anchored) return 0;
         const o0 = (Math.min(steps, H) - 1) * S;
+        for (let i = 0; i < 6; i++) qe[i] = states[o0 + i]!;
+        forwardKinematics(qe, fk);
+        const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
+        let cost = Math.sqrt(dx * dx + dy * dy);
+        if (!self.anchored) return cost;
         let j2 = 0;
         for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
-        return Math.sqrt(j2);
+        return cost + wAnchor * Math.sqrt(j2);
       },
       actionLow: -Infinity, actionHigh: Infinity,
     });
@@ -173,6 +185,11 @@ export class PickPlaceController {
     st[6] = this.ee[0]!; st[7] = this.ee[1]!; st[8] = this.ee[2]!;
     st[9] = this.cube[0]!; st[10] = this.cube[1]!; st[11] = this.place[0]!; st[12] = this.place[1]!;
     this.progress.update(q, this.ee, this.lastGoal[5]!);
+    const to = this.progress.picked ? this.place : this.cube;
+    const off = this.progress.picked ? CUBE_OFFSET_HELD_M : CUBE_OFFSET_OPEN_M;
+    const r = Math.sqrt(to[0]! * to[0]! + to[1]! * to[1]!);
+    const k = r > 0 ? (r - off) / r : 1;
+    this.spot[0] = to[0]! * k; this.spot[1] = to[1]! * k;
     const status = this.loop.tick(st, this.noGoal, this.action);
     const p = this.loop.current;
     const step = S + A;
