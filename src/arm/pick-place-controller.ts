@@ -4,7 +4,8 @@
  * joints to send this tick.
  *
  * Per tick:
- *   state = [q (6, rad), FK(q) (3, m), cube xy, place xy] (the `so100-pick-place` layout) → `RecedingHorizonLoop.tick`
+ *   state = [q (6, rad), FK(q) (3, m), cube xy, place xy, picked (0/1, `PickPlaceProgress` from the joints)]
+ *   (the `so100-pick-place` layout) → `RecedingHorizonLoop.tick`
  *   (N candidates in one invoke) → selection (below) → goal joints = the selected plan's goal-joint action
  *   `lookahead` env steps ahead → the gripper's squeeze limit (`limitSqueeze`: never more than 0.016 rad more closed
  *   than measured, so a jaw stopped by the cube stays under the servo's overload threshold) → joint limits →
@@ -28,7 +29,9 @@ import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import { forwardKinematics } from '../sim/so100/kinematics.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, GRIP_OPEN, limitSqueeze } from '../so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, PickPlaceProgress, limitSqueeze } from '../so100/pick-place.js';
+
+export { PickPlaceProgress };
 import type { LimitCounters } from './reach-controller.js';
 
 export const PICK_PLACE_ENV = 'so100-pick-place';
@@ -47,51 +50,6 @@ export interface PickPlaceControllerOptions {
   planner?: PlannerBackend;
   /** m per rad of the consistency term (default 0.02, as the reach controller) */
   anchorWeight?: number;
-}
-
-/**
- * What the arm can tell about the task from its own joints (no cube sensing): holding = the jaw is stopped (moved
- * < 0.004 rad since the last tick) open wider than an empty close, by a goal more closed than it; picked = holding with the grasp point lifted above
- * `liftZ`; released = the jaw opened again after a pick; done = released and the grasp point back above `liftZ`.
- * At release the cube is estimated where the held cube sits (grasp point + the held offset); `placeErrorM` is
- * that estimate's distance to the place.
- */
-export class PickPlaceProgress {
-  picked = false;
-  released = false;
-  done = false;
-  /** estimated cube-to-place distance (m) at release; NaN before */
-  placeErrorM = NaN;
-  private holdingTicks = 0;
-  private prevGrip = NaN;
-  private readonly place = new Float64Array(2);
-  constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
-
-  reset(place: ArrayLike<number>): void {
-    this.place[0] = place[0]!; this.place[1] = place[1]!;
-    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.prevGrip = NaN;
-  }
-
-  /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
-  update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
-    const grip = q[5]!;
-    const stalled = Math.abs(grip - this.prevGrip) < 0.004; // false on the first tick (NaN)
-    this.prevGrip = grip;
-    const holding = stalled && grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
-    this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
-    if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
-    if (this.picked && !this.released && grip > GRIP_OPEN - 0.1) {
-      this.released = true;
-      const r = Math.sqrt(ee[0]! * ee[0]! + ee[1]! * ee[1]!);
-      const k = r > 0 ? (r + CUBE_OFFSET_HELD_M) / r : 1;
-      const dx = ee[0]! * k - this.place[0]!, dy = ee[1]! * k - this.place[1]!;
-      this.placeErrorM = Math.sqrt(dx * dx + dy * dy);
-    }
-    if (this.released && ee[2]! > this.liftZ + 0.02) this.done = true;
-  }
-
-  /** placed = released within `tolM` of the place (the arm's estimate). */
-  placed(tolM: number): boolean { return this.released && this.placeErrorM <= tolM; }
 }
 
 export class PickPlaceController {
@@ -185,6 +143,7 @@ export class PickPlaceController {
     st[6] = this.ee[0]!; st[7] = this.ee[1]!; st[8] = this.ee[2]!;
     st[9] = this.cube[0]!; st[10] = this.cube[1]!; st[11] = this.place[0]!; st[12] = this.place[1]!;
     this.progress.update(q, this.ee, this.lastGoal[5]!);
+    st[13] = this.progress.picked ? 1 : 0;
     const to = this.progress.picked ? this.place : this.cube;
     const off = this.progress.picked ? CUBE_OFFSET_HELD_M : CUBE_OFFSET_OPEN_M;
     const r = Math.sqrt(to[0]! * to[0]! + to[1]! * to[1]!);

@@ -3,8 +3,9 @@
  * (`PickPlaceSim`), the scripted expert (`PickPlaceExpert`) and the demonstration generator behind
  * `kdp dataset so100-pick-place` (LeRobot v3.0 folders, like `kdp record`).
  *
- * State (13) = q (6, rad, from Present_Position), grasp point FK(q) (3, m), cube xy (2, m: where the user says the
- * cube is, the task input), place xy (2, m); action (6) = goal joint angles (rad) sent. 50 Hz. The cube's pose is
+ * State (14) = q (6, rad, from Present_Position), grasp point FK(q) (3, m), cube xy (2, m: where the user says the
+ * cube is, the task input), place xy (2, m), picked (0/1: `PickPlaceProgress`, from the arm's own joints — the jaw
+ * stopped on something while lifted); action (6) = goal joint angles (rad) sent. 50 Hz. The cube's pose is
  * never read back into the state: like a goal, it is what the task says, so a planner sees the same thing on a
  * real arm.
  *
@@ -22,9 +23,9 @@ import type { So100Config } from './config.js';
 import { DEFAULT_SO100, JOINTS } from './config.js';
 import { sampleStart } from './reach.js';
 
-export const PP_STATE_NAMES = ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'cube_x', 'cube_y', 'place_x', 'place_y'] as const;
+export const PP_STATE_NAMES = ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'cube_x', 'cube_y', 'place_x', 'place_y', 'picked'] as const;
 export const PP_ACTION_NAMES = ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'] as const;
-export const PP_STATE_DIM = 13;
+export const PP_STATE_DIM = 14;
 export const PP_ACT_DIM = 6;
 export const PP_HZ = 50;
 
@@ -52,6 +53,51 @@ export const PLACE_TOL_M = 0.02;
 /** Clamp a gripper goal so it is at most `MAX_SQUEEZE_RAD` below (more closed than) the measured angle. */
 export function limitSqueeze(goal: number, measured: number, maxSqueeze = MAX_SQUEEZE_RAD): number {
   return goal < measured - maxSqueeze ? measured - maxSqueeze : goal;
+}
+
+/**
+ * What the arm can tell about the task from its own joints (no cube sensing): holding = the jaw is stopped (moved
+ * < 0.004 rad since the last tick) open wider than an empty close, by a goal more closed than it; picked = holding with the grasp point lifted above
+ * `liftZ`; released = the jaw opened again after a pick; done = released and the grasp point back above `liftZ`.
+ * At release the cube is estimated where the held cube sits (grasp point + the held offset); `placeErrorM` is
+ * that estimate's distance to the place.
+ */
+export class PickPlaceProgress {
+  picked = false;
+  released = false;
+  done = false;
+  /** estimated cube-to-place distance (m) at release; NaN before */
+  placeErrorM = NaN;
+  private holdingTicks = 0;
+  private prevGrip = NaN;
+  private readonly place = new Float64Array(2);
+  constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
+
+  reset(place: ArrayLike<number>): void {
+    this.place[0] = place[0]!; this.place[1] = place[1]!;
+    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.prevGrip = NaN;
+  }
+
+  /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
+  update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
+    const grip = q[5]!;
+    const stalled = Math.abs(grip - this.prevGrip) < 0.004; // false on the first tick (NaN)
+    this.prevGrip = grip;
+    const holding = stalled && grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
+    this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
+    if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
+    if (this.picked && !this.released && grip > GRIP_OPEN - 0.1) {
+      this.released = true;
+      const r = Math.sqrt(ee[0]! * ee[0]! + ee[1]! * ee[1]!);
+      const k = r > 0 ? (r + CUBE_OFFSET_HELD_M) / r : 1;
+      const dx = ee[0]! * k - this.place[0]!, dy = ee[1]! * k - this.place[1]!;
+      this.placeErrorM = Math.sqrt(dx * dx + dy * dy);
+    }
+    if (this.released && ee[2]! > this.liftZ + 0.02) this.done = true;
+  }
+
+  /** placed = released within `tolM` of the place (the arm's estimate). */
+  placed(tolM: number): boolean { return this.released && this.placeErrorM <= tolM; }
 }
 
 /** A cube position and a place position at least `minSeparationM` apart, both in `PP_WORKSPACE`. */
@@ -110,6 +156,8 @@ export class PickPlaceSim {
   private readonly w16 = new Uint8Array(2);
   /** Highest cube centre (m) since the reset. */
   maxCubeZ = 0;
+  /** The arm-side task progress (what `kdp arm` computes from the joints), for the state's `picked` flag. */
+  readonly progress = new PickPlaceProgress();
 
   private constructor(servos: SimServo[], physics: So100Physics, cfg: So100Config, hz: number) {
     this.servos = servos;
@@ -139,6 +187,7 @@ export class PickPlaceSim {
     this.cubeXY[0] = cube[0]; this.cubeXY[1] = cube[1];
     this.placeXY[0] = place[0]; this.placeXY[1] = place[1];
     this.maxCubeZ = 0;
+    this.progress.reset(place);
     this.measure();
   }
 
@@ -153,6 +202,7 @@ export class PickPlaceSim {
     for (let i = 0; i < 6; i++) out[i] = this.q[i]!;
     out[6] = this.ee[0]!; out[7] = this.ee[1]!; out[8] = this.ee[2]!;
     out[9] = this.cubeXY[0]!; out[10] = this.cubeXY[1]!; out[11] = this.placeXY[0]!; out[12] = this.placeXY[1]!;
+    out[13] = this.progress.picked ? 1 : 0;
   }
 
   /** Send goal joints (rad): clipped to the joint limits (NaN → lower limit), gripper squeeze-limited. */
@@ -171,6 +221,7 @@ export class PickPlaceSim {
   step(): void {
     this.physics.step(this.sub);
     this.measure();
+    this.progress.update(this.q, this.ee, this.sent[5]!);
   }
 
   get overloaded(): boolean {

@@ -71,7 +71,7 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   assert.is(info.codebase_version, 'v3.0');
   assert.is(info.robot_type, 'so100_follower');
   assert.is(info.fps, 50);
-  assert.equal(info.features['observation.state']!.names.slice(9), ['cube_x', 'cube_y', 'place_x', 'place_y']);
+  assert.equal(info.features['observation.state']!.names.slice(9), ['cube_x', 'cube_y', 'place_x', 'place_y', 'picked']);
   // a second run appends (resume), like kdp record
   const r2 = await kdp(['dataset', 'so100-pick-place', '--episodes', '1', '--seed', '6', '--out', out, '--json']);
   assert.is(r2.code, 0, r2.stderr);
