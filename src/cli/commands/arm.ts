@@ -51,8 +51,8 @@ export const command: CommandSpec = {
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 &',
     '  kdp arm --port /tmp/so100 --model models/so100-reach --task reach --target 0.2,0.05,0.1 --json',
-    '  kdp sim so100 --pty /tmp/so100pp --cube 0.2,0.05 &',
-    '  kdp arm --port /tmp/so100pp --task pick-place --cube 0.2,0.05 --place 0.18,-0.1 --json',
+    '  kdp sim so100 --pty /tmp/so100 --cube 0.2,0.05 &',
+    '  kdp arm --port /tmp/so100 --task pick-place --cube 0.2,0.05 --place 0.18,-0.1 --json',
     '  nice -n -10 kdp arm --port /dev/ttyACM0 --calibration ~/.config/kdp/calibration/so100/my_arm.json --target 0.22,0,0.08 --mavlink udp:127.0.0.1:14550',
   ].join('\n'),
   options: {
