@@ -115,8 +115,8 @@ export interface PhysicsState {
   /** Grasp point (m) from MuJoCo's `ee` site. */
   ee: Float64Array;
   contacts: number;
-  /** The cube's centre (m) and orientation quaternion (w, x, y, z), when the model has one (sim-side ground truth). */
-  cube?: { pos: Float64Array; quat: Float64Array };
+  /** The cube's centre (m), orientation quaternion (w, x, y, z) and highest centre since placed, when the model has one (sim-side ground truth). */
+  cube?: { pos: Float64Array; quat: Float64Array; maxZ: number };
 }
 
 export class So100Physics {
@@ -132,6 +132,8 @@ export class So100Physics {
 
   /** True when the model has the free cube (`So100MjcfOptions.cube`). */
   readonly hasCube: boolean;
+  /** Highest cube centre (m) since the last `setCube` (ground truth for "was it picked"). */
+  cubeMaxZ = 0;
 
   private constructor(mj: Mj, servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>, o: So100MjcfOptions = {}) {
     this.mj = mj;
@@ -162,6 +164,7 @@ export class So100Physics {
     qpos[9] = Math.cos(yaw / 2); qpos[10] = 0; qpos[11] = 0; qpos[12] = Math.sin(yaw / 2);
     for (let i = 6; i < 12; i++) qvel[i] = 0;
     this.mj.mj_forward(this.m, this.d);
+    this.cubeMaxZ = CUBE.half;
   }
 
   /** The cube's centre (m) into `out` (length ≥ 3); NaN when there is no cube. Allocation-free. */
@@ -230,6 +233,7 @@ export class So100Physics {
       }
       this.mj.mj_step(this.m, this.d);
       this.timeS += dt;
+      if (this.hasCube && qpos[8]! > this.cubeMaxZ) this.cubeMaxZ = qpos[8]!;
       this.feedback(dt);
     }
   }
@@ -254,7 +258,7 @@ export class So100Physics {
       torque: Float64Array.from(this.torque),
       ee: Float64Array.of(sx[e]!, sx[e + 1]!, sx[e + 2]!),
       contacts: this.d.ncon as number,
-      ...(this.hasCube ? { cube: { pos: Float64Array.from((this.d.qpos as Float64Array).subarray(6, 9)), quat: Float64Array.from((this.d.qpos as Float64Array).subarray(9, 13)) } } : {}),
+      ...(this.hasCube ? { cube: { pos: Float64Array.from((this.d.qpos as Float64Array).subarray(6, 9)), quat: Float64Array.from((this.d.qpos as Float64Array).subarray(9, 13)), maxZ: this.cubeMaxZ } } : {}),
     };
   }
 

@@ -96,8 +96,8 @@ export interface SimState {
   servos: { id: number; torqueEnable: number; presentPosition: number; goalPosition: number; homingOffset: number; load: number; error: number; silent: boolean; torqueWrites: number }[];
   instructions: Record<string, number>;
   contacts: number;
-  /** Ground truth for scoring (only with a cube): its centre (m) and orientation quaternion (w, x, y, z). */
-  cube?: { pos: number[]; quat: number[] };
+  /** Ground truth for scoring (only with a cube): its centre (m), orientation quaternion (w, x, y, z), highest centre (m) since placed. */
+  cube?: { pos: number[]; quat: number[]; maxZ: number };
 }
 
 export class SimSo100 {
@@ -263,7 +263,7 @@ export class SimSo100 {
       })),
       instructions: { ...this.bus.stats.byInstruction },
       contacts: st.contacts,
-      ...(st.cube ? { cube: { pos: Array.from(st.cube.pos, r), quat: Array.from(st.cube.quat, r) } } : {}),
+      ...(st.cube ? { cube: { pos: Array.from(st.cube.pos, r), quat: Array.from(st.cube.quat, r), maxZ: r(st.cube.maxZ) } } : {}),
     };
   }
 
