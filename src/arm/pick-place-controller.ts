@@ -13,7 +13,8 @@
  *
  * Selection (hand-written, from the task inputs and the arm's own joints only): the horizontal distance of
  * FK(the candidate's final planned joints) to the spot the grasp point should reach next — the cube's grasp spot
- * until `PickPlaceProgress` says picked, then the place's release spot — plus 0.02 m/rad × the joint distance
+ * until `PickPlaceProgress` says picked, then the place's release spot — plus the mean horizontal miss (beyond 1 cm)
+ * of the plan's waypoints below 5 cm (descending beside the cube is what drops it), plus 0.02 m/rad × the joint distance
  * (gripper included) of the candidate's final joints to the previously selected plan's, so the arm keeps one
  * intention instead of hopping between candidates every tick (as the reach controller does). The plan decides
  * the height and the gripper; the selection only prefers candidates that head for the right place.
@@ -50,6 +51,8 @@ export interface PickPlaceControllerOptions {
   planner?: PlannerBackend;
   /** m per rad of the consistency term (default 0.02, as the reach controller) */
   anchorWeight?: number;
+  /** weight of the mean horizontal miss (beyond 1 cm) of the plan's waypoints below 5 cm (default 4) */
+  lowMissWeight?: number;
 }
 
 export class PickPlaceController {
@@ -100,16 +103,27 @@ export class PickPlaceController {
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
     const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
     const wAnchor = o.anchorWeight ?? 0.02;
+    const wLow = o.lowMissWeight ?? 4, lowZ = 0.05;
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
       planCost: (states, steps) => {
-        const o0 = (Math.min(steps, H) - 1) * S;
-        for (let i = 0; i < 6; i++) qe[i] = states[o0 + i]!;
-        forwardKinematics(qe, fk);
+        const T = Math.min(steps, H), o0 = (T - 1) * S;
+        // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
+        // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan
+        let low = 0;
+        for (let t = 0; t < T; t++) {
+          for (let i = 0; i < 6; i++) qe[i] = states[t * S + i]!;
+          forwardKinematics(qe, fk);
+          if (fk[2]! < lowZ) {
+            const ex = fk[0]! - spot[0]!, ey = fk[1]! - spot[1]!;
+            const d = Math.sqrt(ex * ex + ey * ey) - 0.01;
+            if (d > 0) low += d;
+          }
+        }
         const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
-        let cost = Math.sqrt(dx * dx + dy * dy);
+        let cost = Math.sqrt(dx * dx + dy * dy) + (wLow * low) / T;
         if (!self.anchored) return cost;
         let j2 = 0;
         for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
