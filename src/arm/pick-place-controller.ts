@@ -53,6 +53,8 @@ export interface PickPlaceControllerOptions {
   anchorWeight?: number;
   /** weight of the mean horizontal miss (beyond 1 cm) of the plan's waypoints below 5 cm (default 4) */
   lowMissWeight?: number;
+  /** weight (per m) of a planned rise > 1.5 cm while low at the cube and the jaw not yet holding (default 4) */
+  liftGuardWeight?: number;
 }
 
 export class PickPlaceController {
@@ -80,6 +82,8 @@ export class PickPlaceController {
   private readonly look: number;
   private started = false;
   private anchored = false;
+  /** set per tick: low at the cube's spot, not picked, the jaw not holding yet */
+  private guardLift = false;
   private readonly fkScratch = new Float64Array(3);
   private readonly qScratch = new Float64Array(6);
   /** where the grasp point should go next (xy, m): the cube's grasp spot until picked, then the place's release spot */
@@ -103,7 +107,7 @@ export class PickPlaceController {
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
     const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
     const wAnchor = o.anchorWeight ?? 0.02;
-    const wLow = o.lowMissWeight ?? 4, lowZ = 0.05;
+    const wLow = o.lowMissWeight ?? 4, lowZ = 0.05, wLift = o.liftGuardWeight ?? 4;
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
@@ -124,6 +128,8 @@ export class PickPlaceController {
         }
         const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
         let cost = Math.sqrt(dx * dx + dy * dy) + (wLow * low) / T;
+        // at the cube, low, the jaw not yet holding: a plan that lifts now would leave the cube behind
+        if (self.guardLift) { const rise = fk[2]! - self.ee[2]! - 0.015; if (rise > 0) cost += wLift * rise; }
         if (!self.anchored) return cost;
         let j2 = 0;
         for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
@@ -163,6 +169,8 @@ export class PickPlaceController {
     const r = Math.sqrt(to[0]! * to[0]! + to[1]! * to[1]!);
     const k = r > 0 ? (r - off) / r : 1;
     this.spot[0] = to[0]! * k; this.spot[1] = to[1]! * k;
+    const ex = this.ee[0]! - this.spot[0]!, ey = this.ee[1]! - this.spot[1]!;
+    this.guardLift = !this.progress.picked && !this.progress.holding && this.ee[2]! < 0.04 && ex * ex + ey * ey < 0.02 * 0.02;
     const status = this.loop.tick(st, this.noGoal, this.action);
     const p = this.loop.current;
     const step = S + A;

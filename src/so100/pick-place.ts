@@ -5,7 +5,8 @@
  *
  * State (14) = q (6, rad, from Present_Position), grasp point FK(q) (3, m), cube xy (2, m: where the user says the
  * cube is, the task input), place xy (2, m), picked (0/1: `PickPlaceProgress`, from the arm's own joints — the jaw
- * stopped on something while lifted); action (6) = goal joint angles (rad) sent. 50 Hz. The cube's pose is
+ * stopped on something while lifted); action (6) = goal joint angles (rad): the arm goals sent, and the gripper goal
+ * the expert meant before the squeeze limit (the runtime applies the limit, in the demos and in `kdp arm`). 50 Hz. The cube's pose is
  * never read back into the state: like a goal, it is what the task says, so a planner sees the same thing on a
  * real arm.
  *
@@ -69,13 +70,15 @@ export class PickPlaceProgress {
   /** estimated cube-to-place distance (m) at release; NaN before */
   placeErrorM = NaN;
   private holdingTicks = 0;
+  /** the jaw has held something (stopped, squeezing) for 5 ticks */
+  holding = false;
   private prevGrip = NaN;
   private readonly place = new Float64Array(2);
   constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
 
   reset(place: ArrayLike<number>): void {
     this.place[0] = place[0]!; this.place[1] = place[1]!;
-    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.prevGrip = NaN;
+    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.holding = false; this.prevGrip = NaN;
   }
 
   /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
@@ -86,6 +89,7 @@ export class PickPlaceProgress {
     const holding = stalled && grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
     this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
     if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
+    this.holding = this.holdingTicks >= 5;
     if (this.picked && !this.released && grip > GRIP_OPEN - 0.1) {
       this.released = true;
       const r = Math.sqrt(ee[0]! * ee[0]! + ee[1]! * ee[1]!);
@@ -359,6 +363,7 @@ export async function generatePickPlaceDemos(o: PickPlaceDatasetOptions): Promis
   const goal = new Float64Array(6); const cubeNow = new Float64Array(3); const obs = new Float32Array(PP_STATE_DIM);
   const stats: PickPlaceDatasetStats = { episodes: 0, frames: 0, rejected: 0, meanFinalErrorM: 0 };
   const noise = o.noiseRad ?? 0;
+  const [gLo, gHi] = cfg.jointLimitsRad.gripper;
   const y = new EventLoopYield();
   try {
     while (stats.episodes < o.episodes) {
@@ -377,7 +382,11 @@ export async function generatePickPlaceDemos(o: PickPlaceDatasetOptions): Promis
         sim.observe(obs);
         sim.apply(goal);
         states.set(obs, n * PP_STATE_DIM);
-        for (let i = 0; i < 6; i++) actions[n * PP_ACT_DIM + i] = sim.sent[i]!;
+        // the action is the goal the expert meant (within the joint limits): the gripper's squeeze limit is the
+        // runtime's job, here and in `kdp arm`; a recorded "present − 0.016" would teach the plan to squeeze by a
+        // hair instead of to close
+        for (let i = 0; i < 5; i++) actions[n * PP_ACT_DIM + i] = sim.sent[i]!;
+        actions[n * PP_ACT_DIM + 5] = Math.min(gHi, Math.max(gLo, goal[5]!));
         n++;
         sim.step();
         if (sim.overloaded) { fault = true; break; }
