@@ -241,8 +241,8 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
     ? { reached: outcome === 'reached' }
     : { picked: pp!.progress.picked, placed: pp!.progress.placed(tol) };
   return {
-    ...taskFields, task, finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
-    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses,
+    ...taskFields, finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
+    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses, task,
     outcome: outcome ?? 'aborted', ...(fault !== undefined ? { fault } : {}),
     ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates,
     ...(o.target ? { target: [o.target[0], o.target[1], o.target[2]] as [number, number, number] } : {}),

@@ -122,7 +122,7 @@ test('one pick-and-place over the pty with the shipped model: the simulator conf
   const r0 = await rig(ep.q0, ep.cube);
   try {
     const res = await runArm({ port: r0.pair.a, model: loadModelDir(PP_MODEL_DIR), task: 'pick-place', cube: ep.cube, place: ep.place, config: cfg, timeoutS: 20, ...BUS });
-    for (const k of ['picked', 'placed', 'finalErrorM', 'seconds', 'planLatencyUs', 'deadlineMisses'] as const) assert.ok(k in res, k);
+    assert.equal(Object.keys(res).slice(0, 6), ['picked', 'placed', 'finalErrorM', 'seconds', 'planLatencyUs', 'deadlineMisses']);
     assert.is(res.task, 'pick-place');
     assert.ok(res.torqueOff && await torqueOff(r0.sim), 'torque off after the run');
     const truth = r0.sim.state().cube!;
