@@ -27,6 +27,8 @@ import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './
 const cfg = loadSo100Config();
 const S = 14, A = 6, H = 16, STEP = S + A, OUT = H * STEP - S;
 const BUS = { busTimeoutMs: 100, busRetries: 2 };
+/** A held-out episode the shipped model places in-process (test/bench/so100-pick-place.test.ts runs 50). */
+const PP_TEST_EPISODE = 0;
 
 test('progress from the joints: a free close is not a pick; stopped on the cube and lifted is; opening releases', () => {
   const p = new PickPlaceProgress();
@@ -160,7 +162,6 @@ test('a gripper overload mid-run → torque-safe stop that names it; abort → t
   } finally { await r1.close(); }
 });
 
-const PP_TEST_EPISODE = 0;
 
 
 test.run();

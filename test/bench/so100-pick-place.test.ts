@@ -44,7 +44,7 @@ test(`kdp arm --task pick-place: ${EPISODES} held-out episodes over a socat pty 
       await sim.send({ cmd: 'clear' });
       await sim.send({ cmd: 'move', joints: ep.q0 }); // the limp arm to the start pose, then the cube (so they never overlap)
       await sim.send({ cmd: 'cube', x: ep.cube[0], y: ep.cube[1] });
-      const run = await runPickPlaceCli(sim.ready.pty, ep.cube, ep.place, ['--timeout', '20', '--bus-timeout', BUS_TIMEOUT], { timeoutMs: 120_000 });
+      const run = await runPickPlaceCli(sim.ready.pty, ep.cube, ep.place, ['--timeout', '15', '--bus-timeout', BUS_TIMEOUT], { timeoutMs: 120_000 });
       const r = run.result;
       assert.ok(r, `episode ${i}: no JSON result (exit ${run.code}); stderr: ${run.stderr}`);
       const st = await sim.send({ cmd: 'state' }) as { servos: { torqueEnable: number }[]; cube: { pos: number[]; maxZ: number } };
@@ -80,7 +80,7 @@ test(`the same controller in-process (PickPlaceSim, no pty): ${EPISODES} held-ou
       const ep = heldOutPickPlace(i, cfg);
       sim.reset(ep.q0, ep.cube, ep.place);
       ctl.reset(ep.cube, ep.place, sim.q);
-      for (let k = 0; k < 1000 && !ctl.progress.done && !sim.overloaded; k++) { ctl.step(sim.q, g); sim.apply(g); sim.step(); } // 20 s at 50 Hz
+      for (let k = 0; k < 750 && !ctl.progress.done && !sim.overloaded; k++) { ctl.step(sim.q, g); sim.apply(g); sim.step(); } // 15 s at 50 Hz
       sim.cube(c);
       const s = scorePickPlace(c, ep.place, sim.maxCubeZ);
       if (s.placed) ok++;
@@ -88,7 +88,7 @@ test(`the same controller in-process (PickPlaceSim, no pty): ${EPISODES} held-ou
       errs.push(s.finalErrorM);
     }
   } finally { sim.close(); }
-  console.log(`\n[figure] so100 pick-place in-process (PickPlaceSim, same controller, int8, N=32, 50 Hz, 20 s): ${ok}/${EPISODES} placed within 2 cm, ${picked}/${EPISODES} picked; cube-to-place median ${(q(errs, 0.5) * 100).toFixed(2)} cm`);
+  console.log(`\n[figure] so100 pick-place in-process (PickPlaceSim, same controller, int8, N=32, 50 Hz, 15 s): ${ok}/${EPISODES} placed within 2 cm, ${picked}/${EPISODES} picked; cube-to-place median ${(q(errs, 0.5) * 100).toFixed(2)} cm`);
   assert.ok(ok >= Math.ceil(MIN_INPROC_RATE * EPISODES), `${ok}/${EPISODES} in-process`);
 });
 
