@@ -30,7 +30,7 @@ import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import { forwardKinematics } from '../sim/so100/kinematics.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, PickPlaceProgress, limitSqueeze } from '../so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../so100/pick-place.js';
 
 export { PickPlaceProgress };
 import type { LimitCounters } from './reach-controller.js';
@@ -86,6 +86,7 @@ export class PickPlaceController {
   private guardLift = false;
   private readonly fkScratch = new Float64Array(3);
   private readonly qScratch = new Float64Array(6);
+  private readonly costOut = new Float64Array(1);
   /** where the grasp point should go next (xy, m): the cube's grasp spot until picked, then the place's release spot */
   readonly spot = new Float64Array(2);
 
@@ -105,36 +106,41 @@ export class PickPlaceController {
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
-    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
+    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot, out = this.costOut;
     const wAnchor = o.anchorWeight ?? 0.02;
     const wLow = o.lowMissWeight ?? 4, lowZ = 0.05, wLift = o.liftGuardWeight ?? 4;
+    const score = (states: Float32Array, steps: number): void => {
+      const T = Math.min(steps, H), o0 = (T - 1) * S;
+      // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
+      // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan
+      let low = 0;
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < 6; i++) qe[i] = states[t * S + i]!;
+        forwardKinematics(qe, fk);
+        if (fk[2]! < lowZ) {
+          const ex = fk[0]! - spot[0]!, ey = fk[1]! - spot[1]!;
+          const d = Math.sqrt(ex * ex + ey * ey) - 0.01;
+          if (d > 0) low += d;
+        }
+      }
+      const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
+      let cost = Math.sqrt(dx * dx + dy * dy) + (wLow * low) / T;
+      // at the cube, low, the jaw not yet holding: a plan that lifts now would leave the cube behind
+      if (self.guardLift) { const rise = fk[2]! - self.ee[2]! - 0.015; if (rise > 0) cost += wLift * rise; }
+      if (self.anchored) {
+        let j2 = 0;
+        for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
+        cost += wAnchor * Math.sqrt(j2);
+      }
+      out[0] = cost;
+    };
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
-      planCost: (states, steps) => {
-        const T = Math.min(steps, H), o0 = (T - 1) * S;
-        // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
-        // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan
-        let low = 0;
-        for (let t = 0; t < T; t++) {
-          for (let i = 0; i < 6; i++) qe[i] = states[t * S + i]!;
-          forwardKinematics(qe, fk);
-          if (fk[2]! < lowZ) {
-            const ex = fk[0]! - spot[0]!, ey = fk[1]! - spot[1]!;
-            const d = Math.sqrt(ex * ex + ey * ey) - 0.01;
-            if (d > 0) low += d;
-          }
-        }
-        const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
-        let cost = Math.sqrt(dx * dx + dy * dy) + (wLow * low) / T;
-        // at the cube, low, the jaw not yet holding: a plan that lifts now would leave the cube behind
-        if (self.guardLift) { const rise = fk[2]! - self.ee[2]! - 0.015; if (rise > 0) cost += wLift * rise; }
-        if (!self.anchored) return cost;
-        let j2 = 0;
-        for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
-        return cost + wAnchor * Math.sqrt(j2);
-      },
+      // the work is in `scorePlan`, which writes its result into a typed array: a closure that big would not be
+      // inlined into the loop's selection, and a double returned from a call that is not inlined is boxed (16 B)
+      planCost: (states, steps) => { score(states, steps); return out[0]!; },
       actionLow: -Infinity, actionHigh: Infinity,
     });
   }
@@ -181,7 +187,8 @@ export class PickPlaceController {
     const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
     for (let i = 0; i < 6; i++) {
       let g = p[k0 * step + S + i]! + a * (p[k1 * step + S + i]! - p[k0 * step + S + i]!);
-      if (i === 5) g = limitSqueeze(g, q[5]!);
+      // the squeeze limit (`limitSqueeze`), inline: a call returning a double boxes it (16 B per tick)
+      if (i === 5) { const lim = q[5]! - MAX_SQUEEZE_RAD; if (g < lim) g = lim; }
       if (!(g >= this.lo[i]!)) { g = this.lo[i]!; this.limits.jointClamps++; } // NaN → lower limit
       else if (g > this.hi[i]!) { g = this.hi[i]!; this.limits.jointClamps++; }
       const dmax = this.vmax[i]! * this.dtTick;

@@ -72,20 +72,21 @@ export class PickPlaceProgress {
   private holdingTicks = 0;
   /** the jaw has held something (stopped, squeezing) for 5 ticks */
   holding = false;
-  private prevGrip = NaN;
+  /** the jaw angle at the previous update (a typed-array slot: a double field would box a new number per tick) */
+  private readonly prevGrip = new Float64Array(1);
   private readonly place = new Float64Array(2);
   constructor(private readonly liftZ = 0.05, private readonly minHeldGrip = 0.15) {}
 
   reset(place: ArrayLike<number>): void {
     this.place[0] = place[0]!; this.place[1] = place[1]!;
-    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.holding = false; this.prevGrip = NaN;
+    this.picked = false; this.released = false; this.done = false; this.placeErrorM = NaN; this.holdingTicks = 0; this.holding = false; this.prevGrip[0] = NaN;
   }
 
   /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
   update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
     const grip = q[5]!;
-    const stalled = Math.abs(grip - this.prevGrip) < 0.004; // false on the first tick (NaN)
-    this.prevGrip = grip;
+    const stalled = Math.abs(grip - this.prevGrip[0]!) < 0.004; // false on the first tick (NaN)
+    this.prevGrip[0] = grip;
     const holding = stalled && grip >= this.minHeldGrip && grip < GRIP_OPEN - 0.1 && gripGoal < grip - 0.008;
     this.holdingTicks = holding ? this.holdingTicks + 1 : 0;
     if (!this.picked && this.holdingTicks >= 5 && ee[2]! > this.liftZ) this.picked = true;
