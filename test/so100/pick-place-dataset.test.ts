@@ -87,7 +87,7 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   for (let d = 9; d < 13; d++) assert.is(o[end0 * S + d], o[d]);
   assert.ok(o[end0 * S + 5]! > GRIP_OPEN - 0.1, `jaw open at the end (${o[end0 * S + 5]})`);
   assert.ok(o[end0 * S + 8]! > 0.07, `grasp point up at the end (${o[end0 * S + 8]})`);
-  // the folder trains and exports with the so100-pick-place env (condition = the 13-d state)
+  // the folder trains and exports with the so100-pick-place env (condition = the 14-d state)
   const run = join(dir, 'run'), model = join(dir, 'model');
   const t = await kdp(['train', '--dataset', out, '--env', 'so100-pick-place', '--out', run, '--steps', '20', '--hidden', '32,32', '--conditions', '8', '--samples', '4', '--positives', '4', '--json']);
   assert.is(t.code, 0, t.stderr);
@@ -95,7 +95,7 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   assert.is(e.code, 0, e.stderr);
   const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as { env: string; inputs: Array<{ shape: number[] }> };
   assert.is(manifest.env, 'so100-pick-place');
-  assert.is(manifest.inputs[1]!.shape[1], 13);
+  assert.is(manifest.inputs[1]!.shape[1], 14);
 });
 
 test('usage errors are typed, exit 2, and write nothing', async () => {
