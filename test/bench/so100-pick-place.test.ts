@@ -1,4 +1,4 @@
-/**
+/** @timeout-s 2400
  * SO-100 pick-and-place acceptance: over a socat pty, `kdp arm --task pick-place` (a child process per episode, the
  * shipped int8 models/so100-pick-place, model-only: the cube position is the task input, the arm never senses
  * the cube) against `kdp sim so100 --cube` (a child process: the simulated servos + the MuJoCo arm and cube in
