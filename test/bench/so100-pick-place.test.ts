@@ -24,9 +24,12 @@ import { PP_MODEL_DIR, heldOutPickPlace, runPickPlaceCli } from '../arm/harness.
 
 const EPISODES = Number(process.env.KDP_PP_EPISODES ?? 50);
 const BUS_TIMEOUT = process.env.KDP_ARM_BUS_TIMEOUT_MS ?? '100';
-/** The success rates this bench measured (docs/benchmarks.md), less a margin for run-to-run variation. */
+/**
+ * The success rates this bench measured with the shipped model (docs/benchmarks.md: 0/50 over the pty, 1/50
+ * in-process): it asserts those, not the 80 % target the model does not meet. A better model raises them.
+ */
 const MIN_PTY_RATE = Number(process.env.KDP_PP_MIN_RATE ?? 0);
-const MIN_INPROC_RATE = Number(process.env.KDP_PP_MIN_INPROC_RATE ?? 0);
+const MIN_INPROC_RATE = Number(process.env.KDP_PP_MIN_INPROC_RATE ?? 0.02);
 
 const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN; };
 
