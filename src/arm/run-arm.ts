@@ -22,12 +22,22 @@ import { So100Arm } from '../so100/arm.js';
 import type { So100Calibration } from '../so100/calibration.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100 } from '../so100/config.js';
+import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../so100/pick-place.js';
+import { PickPlaceController } from './pick-place-controller.js';
 import { ReachController, type LimitCounters, type ReachControllerOptions } from './reach-controller.js';
+
+export type ArmTask = 'reach' | 'pick-place';
 
 export interface ArmRunOptions {
   port: string;
   model: LoadedModel;
-  target: readonly [number, number, number];
+  /** 'reach' (default): drive the grasp point to `target`; 'pick-place': pick the cube at `cube` and put it at `place` */
+  task?: ArmTask;
+  /** reach: grasp-point target (m) */
+  target?: readonly [number, number, number];
+  /** pick-place: where the cube is and where it goes (table xy, m; task inputs, like a goal) */
+  cube?: readonly [number, number];
+  place?: readonly [number, number];
   config?: So100Config;
   calibration?: So100Calibration;
   /** control rate (Hz, default the profile's default, 50) */
@@ -50,11 +60,21 @@ export interface ArmRunOptions {
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
 }
 
-export type ArmOutcome = 'reached' | 'timeout' | 'aborted' | 'fault';
+export type ArmOutcome = 'reached' | 'done' | 'timeout' | 'aborted' | 'fault';
 
 export interface ArmResult {
-  reached: boolean;
-  /** distance (m) of the grasp point (FK of the measured joints) to the target when the loop ended */
+  /** reach only */
+  reached?: boolean;
+  /** pick-place only, from the arm's own joints (no cube sensing): the jaw held something while lifted */
+  picked?: boolean;
+  /** pick-place only: released with the estimated cube position within `tolM` of the place */
+  placed?: boolean;
+  task: ArmTask;
+  /**
+   * reach: distance (m) of the grasp point (FK of the measured joints) to the target when the loop ended.
+   * pick-place: estimated distance (m) of the cube to the place at release (grasp point + the held cube's offset),
+   * or, without a release, of the grasp point's cube estimate to the place.
+   */
   finalErrorM: number;
   /** seconds of control (first tick → end) */
   seconds: number;
@@ -69,7 +89,9 @@ export interface ArmResult {
   lateTicks: number;
   rateHz: number;
   candidates: number;
-  target: [number, number, number];
+  target?: [number, number, number];
+  cube?: [number, number];
+  place?: [number, number];
   finalJointsRad: number[];
   limits: LimitCounters & { maxRelativeTargetClamps: number };
   /** true only when every servo read Torque_Enable = 0 back after the run */
@@ -87,13 +109,30 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   const rateHz = o.rateHz ?? config.controlHz;
   const periodMs = 1000 / rateHz;
   const timeoutS = o.timeoutS ?? 10;
-  const tol = o.tolM ?? 0.02;
+  const tol = o.tolM ?? (o.task === 'pick-place' ? PLACE_TOL_M : 0.02);
   const hold = o.holdTicks ?? 5;
   const candidates = o.candidates ?? 32;
   const tel = o.telemetry ?? new NullTelemetrySink();
   const emit = o.onEvent ?? ((): void => {});
+  const task: ArmTask = o.task ?? 'reach';
+  if (task === 'reach' && !o.target) throw new TypeError('runArm: task reach needs a target');
+  if (task === 'pick-place' && (!o.cube || !o.place)) throw new TypeError('runArm: task pick-place needs cube and place');
   // the planner before the port: a bad model never touches the arm
-  const ctl = new ReachController(o.model, { ...o.controller, config, rateHz, candidates, seed: o.seed ?? 0 });
+  const reach = task === 'reach' ? new ReachController(o.model, { ...o.controller, config, rateHz, candidates, seed: o.seed ?? 0 }) : undefined;
+  const pp = task === 'pick-place'
+    ? new PickPlaceController(o.model, { ...(o.controller?.lookaheadSteps !== undefined ? { lookaheadSteps: o.controller.lookaheadSteps } : {}), ...(o.controller?.backend ? { backend: o.controller.backend } : {}), config, rateHz, candidates, seed: o.seed ?? 0 })
+    : undefined;
+  const ctl: ReachController | PickPlaceController = (reach ?? pp)!;
+  /** reach: distance to the target; pick-place: the estimated cube-to-place distance */
+  const taskError = (qq: ArrayLike<number>): number => {
+    if (reach) return reach.errorM(qq);
+    const pr = pp!.progress;
+    if (pr.released) return pr.placeErrorM;
+    forwardKinematics(qq, fkPt);
+    const r = Math.hypot(fkPt[0]!, fkPt[1]!);
+    const k = r > 0 ? (r + CUBE_OFFSET_HELD_M) / r : 1;
+    return pr.picked ? Math.hypot(fkPt[0]! * k - o.place![0], fkPt[1]! * k - o.place![1]) : Math.hypot(o.cube![0] - o.place![0], o.cube![1] - o.place![1]);
+  };
 
   const arm = await So100Arm.connect({
     port: o.port, config, ...(o.calibration ? { calibration: o.calibration } : {}),
@@ -117,8 +156,13 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
       await arm.configure();
       await arm.readState();
       arm.jointsRad(q);
-      ctl.reset(o.target, q);
-      emit({ event: 'armed', port: o.port, rateHz, candidates, target: o.target, startErrorM: r4(ctl.errorM(q)) });
+      if (reach) {
+        reach.reset(o.target!, q);
+        emit({ event: 'armed', port: o.port, rateHz, candidates, target: o.target, startErrorM: r4(reach.errorM(q)) });
+      } else {
+        pp!.reset(o.cube!, o.place!, q);
+        emit({ event: 'armed', port: o.port, rateHz, candidates, task, cube: o.cube, place: o.place });
+      }
     }
     tStart = performance.now();
     let next = tStart;
@@ -126,10 +170,12 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
     while (!outcome) {
       await arm.readState();
       arm.jointsRad(q);
-      const err = ctl.errorM(q);
       const ee = ctl.eePosition;
-      inside = err < tol ? inside + 1 : 0;
-      if (inside >= hold) { outcome = 'reached'; break; }
+      if (reach) {
+        const err = reach.errorM(q);
+        inside = err < tol ? inside + 1 : 0;
+        if (inside >= hold) { outcome = 'reached'; break; }
+      } else if (pp!.progress.done) { outcome = 'done'; break; }
       if ((performance.now() - tStart) / 1000 > timeoutS) { outcome = 'timeout'; break; }
       ctl.step(q, goal);
       for (let i = 0; i < 6; i++) goalTicks[i] = So100Arm.ticksFromRad(goal[i]!);
@@ -174,7 +220,7 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     tEnd = performance.now();
-    finalErr = ctl.errorM(arm.jointsRad(q));
+    finalErr = taskError(arm.jointsRad(q));
     try {
       // torque off, confirmed per servo by reading Torque_Enable back (retried while the bus recovers), then the port closes
       const rep = await arm.close(o.torqueOffTimeoutMs === undefined ? {} : { torqueOffTimeoutMs: o.torqueOffTimeoutMs });
@@ -191,11 +237,16 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   }
   if (outcome === 'aborted') emit({ event: 'aborted', message: 'interrupted: torque off' });
   const lat = ctl.loop.planLatency.summary();
+  const taskFields = reach
+    ? { reached: outcome === 'reached' }
+    : { picked: pp!.progress.picked, placed: pp!.progress.placed(tol) };
   return {
-    reached: outcome === 'reached', finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
-    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses,
+    ...taskFields, finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
+    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses, task,
     outcome: outcome ?? 'aborted', ...(fault !== undefined ? { fault } : {}),
-    ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates, target: [o.target[0], o.target[1], o.target[2]],
+    ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates,
+    ...(o.target ? { target: [o.target[0], o.target[1], o.target[2]] as [number, number, number] } : {}),
+    ...(o.cube && o.place ? { cube: [o.cube[0], o.cube[1]] as [number, number], place: [o.place[0], o.place[1]] as [number, number] } : {}),
     finalJointsRad: Array.from(q, r4), limits: { ...ctl.limits, maxRelativeTargetClamps: relClamps }, torqueOff,
     ...(torqueUnconfirmedIds ? { torqueUnconfirmedIds } : {}),
   };

@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   'dataset maze2d': { summary: 'generate a D4RL-layout Maze2D dataset with the noisy waypoint controller', module: 'dataset-maze2d' },
   'dataset crazyflie-nav': { summary: 'record simulated Crazyflie flights through obstacle fields as a dataset', module: 'dataset-crazyflie-nav' },
   'dataset so100-reach': { summary: 'record simulated SO-100 reach demonstrations as a dataset', module: 'dataset-so100-reach' },
+  'dataset so100-pick-place': { summary: 'record simulated SO-100 pick-and-place demonstrations as a LeRobot dataset', module: 'dataset-so100-pick-place' },
   'dataset info': { summary: 'summarise a dataset file (D4RL HDF5 or LeRobot folder)', module: 'dataset-info' },
   train: { summary: 'train a Keyed Drifting Policy on a dataset', module: 'train' },
   'train-scorer': { summary: 'train the learned plan scorer (occupancy + cost-to-go) for a generator run', module: 'train-scorer' },

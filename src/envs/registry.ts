@@ -62,6 +62,18 @@ export const ENVS: Record<string, EnvInfo> = {
     controlledBy: 'kdp arm --port PTY --model models/so100-reach --task reach --target x,y,z (against `kdp sim so100 --pty PTY`)',
   },
   /**
+   * Simulated SO-100 pick-and-place (`kdp dataset so100-pick-place`, src/so100/pick-place.ts; LeRobot v3.0 folders):
+   * state (14) = joint angles q (6, rad), grasp point FK(q) (3, m), cube xy (2, m), place xy (2, m) — the task inputs
+   * ride in the state, so there is no separate goal — and picked (0/1, from the arm's own joints); action (6) = goal joint angles (rad); 50 Hz. Plans: 16 steps ×
+   * frame skip 2 = 0.64 s (`kdp arm --task pick-place`).
+   */
+  'so100-pick-place': {
+    name: 'so100-pick-place', stateDim: 14, actionDim: 6, goalDim: 0, dt: 0.02, positionDims: [6, 7, 8], velocityDims: [], padEpisodeEnd: true,
+    stateNames: ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'cube_x', 'cube_y', 'place_x', 'place_y', 'picked'],
+    actionNames: ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'], horizon: 16, frameSkip: 2,
+    controlledBy: 'kdp arm --port PTY --model models/so100-pick-place --task pick-place --cube x,y --place x,y (against `kdp sim so100 --pty PTY --cube x,y`)',
+  },
+  /**
    * SO-100 teleoperation demonstrations (`kdp record`, src/so100/teleop-record.ts; LeRobot v3.0 folders): state (6)
    * = follower joint positions, action (6) = goal positions sent, both in LeRobot's normalised units (−100..100 of
    * the calibrated range, gripper 0..100); no goal (the task is the dataset's); 30 Hz (`kdp record`'s default fps).

@@ -4,11 +4,25 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ArmResult } from '../../src/arm/run-arm.js';
 import { sampleStart, sampleTarget } from '../../src/so100/reach.js';
+import { samplePickPlace } from '../../src/so100/pick-place.js';
 import type { So100Config } from '../../src/so100/config.js';
 import { Rng } from '../../src/util/rng.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
 export const MODEL_DIR = fileURLToPath(new URL('../../models/so100-reach', import.meta.url));
+export const PP_MODEL_DIR = fileURLToPath(new URL('../../models/so100-pick-place', import.meta.url));
+
+/**
+ * Held-out pick-and-place episode i: start pose (jaw angle included), cube and place, drawn like the dataset's
+ * (`kdp dataset so100-pick-place` uses seed S's stream; these use 4242 + i).
+ */
+export function heldOutPickPlace(i: number, _cfg?: So100Config): { q0: number[]; cube: [number, number]; place: [number, number] } {
+  const rng = new Rng(4242 + i);
+  const { cube, place } = samplePickPlace(rng);
+  const q0 = sampleStart(rng);
+  q0[5] = rng.range(0.2, 0.8);
+  return { q0, cube, place };
+}
 
 /** Held-out episode i: the same draw as `So100ReachEnv.reset(4242 + i)` (the dataset used seed 0's stream). */
 export function heldOut(i: number, cfg: So100Config): { q0: number[]; target: [number, number, number] } {
@@ -20,10 +34,16 @@ export function heldOut(i: number, cfg: So100Config): { q0: number[]; target: [n
 
 export interface CliRun { code: number | null; result: ArmResult | undefined; stdout: string; stderr: string; ms: number }
 
-/** `kdp arm --port P --target x,y,z --json ...` as a child process. */
-export function runArmCli(port: string, target: readonly number[], extra: string[] = [], options: { timeoutMs?: number; onSpawn?: (kill: (sig: NodeJS.Signals) => void, stderrLines: (cb: (l: string) => void) => void) => void } = {}): Promise<CliRun> {
+/** `kdp arm --port P --task pick-place --cube x,y --place x,y --json ...` as a child process. */
+export function runPickPlaceCli(port: string, cube: readonly number[], place: readonly number[], extra: string[] = [], options: { timeoutMs?: number } = {}): Promise<CliRun> {
+  return runArmCli(port, [], ['--task', 'pick-place', '--model', PP_MODEL_DIR, '--cube', cube.join(','), '--place', place.join(','), ...extra], { ...options, raw: true });
+}
+
+/** `kdp arm --port P --target x,y,z --json ...` as a child process (`raw`: only --port, --json and `extra`). */
+export function runArmCli(port: string, target: readonly number[], extra: string[] = [], options: { timeoutMs?: number; raw?: boolean; onSpawn?: (kill: (sig: NodeJS.Signals) => void, stderrLines: (cb: (l: string) => void) => void) => void } = {}): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'arm', '--port', port, '--model', MODEL_DIR, '--task', 'reach', '--target', target.join(','), '--json', ...extra], {
+  const args = options.raw ? ['--json', ...extra] : ['--model', MODEL_DIR, '--task', 'reach', '--target', target.join(','), '--json', ...extra];
+  const child = spawn(process.execPath, [BIN, 'arm', '--port', port, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KDP_LOG_LEVEL: 'warn' },
   });
   let stdout = '', stderr = '';

@@ -47,7 +47,7 @@ test(`kdp arm reaches ≥ 90 % of ${TARGETS} held-out targets within 2 cm (socat
       const st = await sim.send({ cmd: 'state' }) as { ee: number[]; servos: { torqueEnable: number }[] };
       assert.ok(st.servos.every((s) => s.torqueEnable === 0), `target ${i}: torque left on after kdp arm exited`);
       const simErr = Math.hypot(st.ee[0]! - ep.target[0], st.ee[1]! - ep.target[1], st.ee[2]! - ep.target[2]);
-      rows.push({ i, reached: r.reached, err: r.finalErrorM, simErr, s: r.seconds, p50: r.planLatencyUs.p50, p99: r.planLatencyUs.p99, misses: r.deadlineMisses, outcome: r.outcome, late: r.lateTicks });
+      rows.push({ i, reached: r.reached === true, err: r.finalErrorM, simErr, s: r.seconds, p50: r.planLatencyUs.p50, p99: r.planLatencyUs.p99, misses: r.deadlineMisses, outcome: r.outcome, late: r.lateTicks });
       if (!r.reached) console.log(`\n[figure] so100 arm miss: target ${i} [${ep.target.map((v) => v.toFixed(3)).join(', ')}]: ${r.outcome}, ${(r.finalErrorM * 100).toFixed(1)} cm${r.fault ? ` (${r.fault.split('\n')[0]})` : ''}`);
     }
   } finally {

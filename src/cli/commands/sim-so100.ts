@@ -34,6 +34,10 @@ export const command: CommandSpec = {
     '  {"cmd":"move","joints":[0,0.3,0.2,0,0,0]}     move the arm by hand (rad, joint order; torque-off poses)',
     '  {"cmd":"garbage","bytes":7}                     prepend line noise to the next reply',
     '  {"cmd":"echo","on":true}                        echo instructions like a half-duplex adapter',
+    '  {"cmd":"cube","x":0.2,"y":0.05}                 put the cube back at rest at x,y (needs --cube)',
+    'With --cube x,y a 3 cm, 30 g cube rests on the table at x,y (m): MuJoCo contact and friction with the jaws and the',
+    'table, so a grasp holds or slips physically. Its pose is ground truth for scoring, in {"cmd":"state"} ("cube":',
+    '{"pos","quat"}); `kdp arm --task pick-place` never reads it (the cube position is its --cube input).',
     'With --leader-pty PATH a second bus answers on its own pty pair: a leader arm (six STS3215, torque off) whose',
     'joints sweep slowly through a scripted motion, as if an operator moved it, for `kdp record --leader-port PATH`.',
     'The control channel drives the follower (--pty) arm.',
@@ -43,6 +47,7 @@ export const command: CommandSpec = {
     'Examples:',
     '  kdp sim so100 --pty /tmp/so100 --hand-sweep &   kdp calibrate so100 --port /tmp/so100 --id sim_arm --yes --range-seconds 5',
     '  kdp sim so100 --pty /tmp/so100 --fault overload:3 --silent 6',
+    '  kdp sim so100 --pty /tmp/so100 --cube 0.2,0.05 &   kdp arm --port /tmp/so100 --task pick-place --cube 0.2,0.05 --place 0.18,-0.1 --json',
     '  kdp sim so100 --pty /tmp/follower --leader-pty /tmp/leader &   kdp record --robot so100 --leader-port /tmp/leader --follower-port /tmp/follower --task "follow" --episodes 2 --out data/sim-teleop',
   ].join('\n'),
   options: {
@@ -51,6 +56,7 @@ export const command: CommandSpec = {
     serve: { type: 'string', placeholder: '<tty>', description: 'serve an existing pty/tty instead of creating a pair' },
     ids: { type: 'string', placeholder: '<ids>', description: 'servo ids in joint order (default 1,2,3,4,5,6)' },
     joints: { type: 'string', placeholder: '<rad,...>', description: 'initial joint angles (six numbers, rad)' },
+    cube: { type: 'string', placeholder: '<x,y>', description: 'put a cube on the table at x,y (m) for pick-and-place' },
     echo: { type: 'boolean', description: 'echo every instruction back (half-duplex adapter)' },
     'hand-sweep': { type: 'boolean', description: 'after a calibration\'s homing step, move every joint ±0.4 rad about its pose (twice, 3 s), as a user would' },
     fault: { type: 'string', multiple: true, placeholder: '<kind:id>', description: `start with a fault (${FAULT_NAMES.join('|')}:id), repeatable` },
@@ -71,9 +77,11 @@ export const command: CommandSpec = {
     const ids = idsRaw ? idsRaw.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4, 5, 6];
     if (ids.some((i) => !Number.isInteger(i) || i < 0 || i > 253) || ids.length < 1 || ids.length > 6) throw new UsageError(`--ids must be 1..6 ids in 0..253, got "${idsRaw}"`);
     const joints = optVector(ctx, 'joints', 6);
+    const cube = optVector(ctx, 'cube', 2) as [number, number] | undefined;
+    if (cube && Math.hypot(cube[0], cube[1]) > 0.45) throw new UsageError(`--cube ${cube.join(',')} is beyond the arm's reach`, 'the cube goes on the table within 0.45 m of the base, e.g. --cube 0.2,0.05');
     const returnDelay = optNumber(ctx, 'return-delay', 0, { int: true, min: 0, max: 254 });
     const baud = optNumber(ctx, 'baud', 1_000_000, { int: true, min: 1 });
-    const sim = await SimSo100.create({ ids, echo: optFlag(ctx, 'echo'), returnDelay, ...(joints ? { joints } : {}) });
+    const sim = await SimSo100.create({ ids, echo: optFlag(ctx, 'echo'), returnDelay, ...(joints ? { joints } : {}), ...(cube ? { cube } : {}) });
     const faults = (ctx.values.fault as string[] | undefined) ?? [];
     for (const f of faults) {
       const [kind, id] = f.split(':');

@@ -19,13 +19,43 @@ export const STALL_TORQUE_NM = 1.9 * 1.3;
 export const ON_FRICTION_NM = 0.05;
 export const LIMP_FRICTION_NM = [0.6, 1.5, 1.0, 0.5, 0.3, 0.3] as const;
 
-export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_SO100.jointLimitsRad): string {
+/**
+ * The gripper (hand frame: x along the gripper, the jaws close along z): a fixed finger below the grasp point and a
+ * moving finger on a lever hinged behind the wrist-roll body, so the jaw closes nearly parallel (≈ 15° of tilt on a
+ * 3 cm cube). Gripper angle 0 = fingers touching; + opens. Gap at the grasp point ≈ (ee − hinge)·sin g.
+ */
+export const JAW = { fingerX: 0.0675, halfLen: 0.0175, halfWidth: 0.012, halfThick: 0.004, innerZ: 0.025, hingeX: -0.04 } as const;
+
+/** The cube of the pick-and-place task: edge 3 cm, 30 g, on the table. */
+export const CUBE = { half: 0.015, mass: 0.03, friction: 1.0 } as const;
+
+export interface So100MjcfOptions {
+  /** Add the free cube (a body with six DOF after the arm's six joints: qpos 6..12, qvel 6..11). */
+  cube?: boolean;
+}
+
+/** Jaw gap (m) at the grasp point for a gripper angle (rad); the inverse is `gripperForGap`. */
+export function jawGapAt(g: number): number {
+  const lever = G.hand - 0.06 - JAW.hingeX;
+  return lever * Math.sin(g) + JAW.innerZ * (1 - Math.cos(g));
+}
+
+export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_SO100.jointLimitsRad, o: So100MjcfOptions = {}): string {
   const r = (j: JointName): string => `${limits[j][0]} ${limits[j][1]}`;
   const link = 'contype="2" conaffinity="1"';
+  // fingers touch the table (bit 1) and the cube (bit 4); links do not collide with each other
+  const J = JAW;
+  const finger = `contype="2" conaffinity="1" friction="${CUBE.friction} 0.02 0.001"`;
+  const cube = o.cube
+    ? `    <body name="cube" pos="0.2 0 ${CUBE.half}">
+      <freejoint name="cube"/>
+      <geom name="cube" type="box" size="${CUBE.half} ${CUBE.half} ${CUBE.half}" mass="${CUBE.mass}" contype="1" conaffinity="3" condim="4" friction="${CUBE.friction} 0.02 0.001" rgba="0.2 0.5 0.9 1"/>
+    </body>\n`
+    : '';
   const t = STALL_TORQUE_NM;
   return `<mujoco model="so100-kdp">
   <compiler angle="radian" autolimits="true"/>
-  <option timestep="0.004" gravity="0 0 -9.81" integrator="implicitfast"/>
+  <option timestep="0.004" gravity="0 0 -9.81" integrator="implicitfast"${o.cube ? ' cone="elliptic" impratio="10"' : ''}/>
   <default>
     <joint type="hinge" damping="0.05" armature="0.01" frictionloss="${ON_FRICTION_NM}"/>
     <geom friction="0.8 0.02 0.001" rgba="0.95 0.45 0.1 1" contype="0" conaffinity="0"/>
@@ -49,11 +79,12 @@ export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_
               <geom type="capsule" fromto="0 0 0 0.06 0 0" size="0.015" mass="0.066" ${link}/>
               <body name="hand" pos="0.06 0 0">
                 <joint name="wrist_roll" axis="1 0 0" range="${r('wrist_roll')}"/>
-                <geom type="capsule" fromto="0 0 -0.01 0.09 0 -0.01" size="0.008" mass="0.09" ${link}/>
+                <geom type="capsule" fromto="0 0 -0.01 0.045 0 -0.01" size="0.008" mass="0.05" ${link}/>
+                <geom name="fixed_jaw" type="box" pos="${J.fingerX} 0 ${-J.innerZ - J.halfThick}" size="${J.halfLen} ${J.halfWidth} ${J.halfThick}" mass="0.04" ${finger}/>
                 <site name="ee" pos="${G.hand - 0.06} 0 0" size="0.005"/>
-                <body name="jaw" pos="0.01 0 0.012">
-                  <joint name="gripper" axis="0 1 0" range="${r('gripper')}"/>
-                  <geom type="capsule" fromto="0 0 0 0.07 0 0" size="0.006" mass="0.02" ${link}/>
+                <body name="jaw" pos="${J.hingeX} 0 0">
+                  <joint name="gripper" axis="0 -1 0" range="${r('gripper')}"/>
+                  <geom name="moving_jaw" type="box" pos="${J.fingerX - J.hingeX} 0 ${-J.innerZ + J.halfThick}" size="${J.halfLen} ${J.halfWidth} ${J.halfThick}" mass="0.02" ${finger}/>
                 </body>
               </body>
             </body>
@@ -61,7 +92,7 @@ export function so100Mjcf(limits: Record<JointName, [number, number]> = DEFAULT_
         </body>
       </body>
     </body>
-  </worldbody>
+${cube}  </worldbody>
   <actuator>
 ${JOINTS.map((j) => `    <motor name="${j}" joint="${j}"/>`).join('\n')}
   </actuator>
@@ -84,6 +115,8 @@ export interface PhysicsState {
   /** Grasp point (m) from MuJoCo's `ee` site. */
   ee: Float64Array;
   contacts: number;
+  /** The cube's centre (m), orientation quaternion (w, x, y, z) and highest centre since placed, when the model has one (sim-side ground truth). */
+  cube?: { pos: Float64Array; quat: Float64Array; maxZ: number };
 }
 
 export class So100Physics {
@@ -97,10 +130,16 @@ export class So100Physics {
   private readonly servos: (SimServo | undefined)[];
   private timeS = 0;
 
-  private constructor(mj: Mj, servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>) {
+  /** True when the model has the free cube (`So100MjcfOptions.cube`). */
+  readonly hasCube: boolean;
+  /** Highest cube centre (m) since the last `setCube` (ground truth for "was it picked"). */
+  cubeMaxZ = 0;
+
+  private constructor(mj: Mj, servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>, o: So100MjcfOptions = {}) {
     this.mj = mj;
+    this.hasCube = o.cube ?? false;
     const path = `/so100-${process.pid}-${Math.random().toString(36).slice(2)}.xml`;
-    mj.FS.writeFile(path, so100Mjcf(limits));
+    mj.FS.writeFile(path, so100Mjcf(limits, o));
     this.m = mj.MjModel.loadFromXML(path);
     mj.FS.unlink(path);
     this.d = new mj.MjData(this.m);
@@ -112,8 +151,28 @@ export class So100Physics {
   }
 
   /** `servos[i]` drives joint i (JOINTS order); undefined = joint unpowered. */
-  static async create(servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>): Promise<So100Physics> {
-    return new So100Physics(await mujoco(), servos, limits);
+  static async create(servos: (SimServo | undefined)[], limits?: Record<JointName, [number, number]>, o: So100MjcfOptions = {}): Promise<So100Physics> {
+    return new So100Physics(await mujoco(), servos, limits, o);
+  }
+
+  /** Put the cube at rest on the table at (x, y), square to the axes (rad `yaw` about z). */
+  setCube(x: number, y: number, yaw = 0): void {
+    if (!this.hasCube) throw new RangeError('this simulator has no cube');
+    this.views();
+    const qpos = this.qposV!; const qvel = this.qvelV!;
+    qpos[6] = x; qpos[7] = y; qpos[8] = CUBE.half;
+    qpos[9] = Math.cos(yaw / 2); qpos[10] = 0; qpos[11] = 0; qpos[12] = Math.sin(yaw / 2);
+    for (let i = 6; i < 12; i++) qvel[i] = 0;
+    this.mj.mj_forward(this.m, this.d);
+    this.cubeMaxZ = CUBE.half;
+  }
+
+  /** The cube's centre (m) into `out` (length ≥ 3); NaN when there is no cube. Allocation-free. */
+  cubePosition(out: Float64Array | number[]): void {
+    if (!this.hasCube) { out[0] = NaN; out[1] = NaN; out[2] = NaN; return; }
+    this.views();
+    const qpos = this.qposV!;
+    out[0] = qpos[6]!; out[1] = qpos[7]!; out[2] = qpos[8]!;
   }
 
   /** Teleport the joints (rad) with zero velocity (a hand moving the arm, or the initial pose). */
@@ -174,6 +233,7 @@ export class So100Physics {
       }
       this.mj.mj_step(this.m, this.d);
       this.timeS += dt;
+      if (this.hasCube && qpos[8]! > this.cubeMaxZ) this.cubeMaxZ = qpos[8]!;
       this.feedback(dt);
     }
   }
@@ -198,6 +258,7 @@ export class So100Physics {
       torque: Float64Array.from(this.torque),
       ee: Float64Array.of(sx[e]!, sx[e + 1]!, sx[e + 2]!),
       contacts: this.d.ncon as number,
+      ...(this.hasCube ? { cube: { pos: Float64Array.from((this.d.qpos as Float64Array).subarray(6, 9)), quat: Float64Array.from((this.d.qpos as Float64Array).subarray(9, 13)), maxZ: this.cubeMaxZ } } : {}),
     };
   }
 

@@ -33,6 +33,8 @@ export interface SimSo100Options {
    * `out`. The joints are set to it instead of stepping the physics (a leader arm the operator moves).
    */
   motion?: (tS: number, out: number[]) => void;
+  /** Put a cube (3 cm, 30 g; MuJoCo contact and friction with the jaws and the table) at rest at this table xy (m). */
+  cube?: readonly [number, number];
 }
 
 /**
@@ -83,7 +85,8 @@ export type SimCommand =
   | { cmd: 'clear'; id?: number }
   | { cmd: 'move'; joints: number[] }
   | { cmd: 'garbage'; bytes: number }
-  | { cmd: 'echo'; on: boolean };
+  | { cmd: 'echo'; on: boolean }
+  | { cmd: 'cube'; x: number; y: number };
 
 export interface SimState {
   timeS: number;
@@ -93,6 +96,8 @@ export interface SimState {
   servos: { id: number; torqueEnable: number; presentPosition: number; goalPosition: number; homingOffset: number; load: number; error: number; silent: boolean; torqueWrites: number }[];
   instructions: Record<string, number>;
   contacts: number;
+  /** Ground truth for scoring (only with a cube): its centre (m), orientation quaternion (w, x, y, z), highest centre (m) since placed. */
+  cube?: { pos: number[]; quat: number[]; maxZ: number };
 }
 
 export class SimSo100 {
@@ -122,10 +127,11 @@ export class SimSo100 {
     const bus = new SimFeetechBus({ ids, echo: options.echo ?? false });
     if (options.returnDelay !== undefined) for (const s of bus.servos) s.reg('Return_Delay_Time', options.returnDelay);
     const byJoint: (SimServo | undefined)[] = JOINTS.map((_, i) => bus.servos[i]);
-    const physics = await So100Physics.create(byJoint, options.jointLimitsRad);
+    const physics = await So100Physics.create(byJoint, options.jointLimitsRad, { cube: options.cube !== undefined });
     const q0 = options.joints ?? [0, 0, 0, 0, 0, 0];
     if (options.warmup ?? true) warmUp(bus, physics, q0);
     physics.setJoints(q0);
+    if (options.cube) physics.setCube(options.cube[0], options.cube[1]);
     for (const s of bus.servos) s.reg('Goal_Position', s.get('Present_Position'));
     return new SimSo100(bus, physics, options.tickMs ?? 4, options.motion);
   }
@@ -232,6 +238,11 @@ export class SimSo100 {
       case 'echo':
         this.bus.echo = c.on;
         return { ok: true };
+      case 'cube':
+        if (!this.physics.hasCube) throw new RangeError('no cube in this simulator: start it with --cube x,y');
+        if (!Number.isFinite(c.x) || !Number.isFinite(c.y) || Math.hypot(c.x, c.y) > 0.45) throw new RangeError('cube x, y must be finite, within 0.45 m of the base');
+        this.physics.setCube(c.x, c.y);
+        return { ok: true };
       default:
         throw new RangeError(`unknown command ${JSON.stringify(c)}`);
     }
@@ -252,6 +263,7 @@ export class SimSo100 {
       })),
       instructions: { ...this.bus.stats.byInstruction },
       contacts: st.contacts,
+      ...(st.cube ? { cube: { pos: Array.from(st.cube.pos, r), quat: Array.from(st.cube.quat, r), maxZ: r(st.cube.maxZ) } } : {}),
     };
   }
 

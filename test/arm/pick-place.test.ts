@@ -1,0 +1,170 @@
+// @serial: real-time control over a pty (a starved host reads as a silent bus); runs alone after the parallel phase.
+// `kdp arm --task pick-place`: the arm-side progress (picked / released from the joints alone), PickPlaceController
+// with a scripted planner (selection toward the cube then the place, the gripper's squeeze limit, no allocation per
+// tick, a wrong-env model refused), and runArm over a real socat pty against the simulator with the cube: one
+// pick-and-place with the shipped model, a gripper overload mid-run and an abort — torque off on every exit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { PickPlaceController, PickPlaceProgress } from '../../src/arm/pick-place-controller.js';
+import { runArm } from '../../src/arm/run-arm.js';
+import { ModelError } from '../../src/errors.js';
+import { FakeClock } from '../../src/loop/clock.js';
+import { loadModelDir, type LoadedModel } from '../../src/loop/model-loader.js';
+import type { PlannerBackend } from '../../src/loop/planner-backend.js';
+import { forwardKinematics, inverseKinematics } from '../../src/sim/so100/kinematics.js';
+import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
+import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
+import { loadSo100Config } from '../../src/so100/config.js';
+import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, scorePickPlace } from '../../src/so100/pick-place.js';
+import { measureAllocations } from '../../src/util/alloc-meter.js';
+import { requireTool } from '../helpers/tools.js';
+import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './harness.js';
+
+const cfg = loadSo100Config();
+const S = 14, A = 6, H = 16, STEP = S + A, OUT = H * STEP - S;
+const BUS = { busTimeoutMs: 100, busRetries: 2 };
+/** A held-out episode (test/bench/so100-pick-place.test.ts runs 50 and measures the success rate). */
+const PP_TEST_EPISODE = 0;
+
+test('progress from the joints: a free close is not a pick; stopped on the cube and lifted is; opening releases', () => {
+  const p = new PickPlaceProgress();
+  p.reset([0.2, -0.1]);
+  const q = [0, 0, 0, 0, 0, 0.55], low = [0.2, 0, 0.024], high = [0.2, 0, 0.08];
+  // closing freely (the jaw moves every tick) near the table, then lifted while still moving: not a pick
+  for (let g = 0.55; g > 0.05; g -= 0.02) { q[5] = g; p.update(q, high, g - MAX_SQUEEZE_RAD); }
+  assert.not.ok(p.picked);
+  p.reset([0.2, -0.1]);
+  // stopped at the cube's width with a goal more closed than the jaw, on the table: holding, not yet lifted
+  q[5] = 0.27;
+  for (let k = 0; k < 10; k++) p.update(q, low, 0.27 - MAX_SQUEEZE_RAD);
+  assert.not.ok(p.picked);
+  for (let k = 0; k < 6; k++) p.update(q, high, 0.27 - MAX_SQUEEZE_RAD);
+  assert.ok(p.picked);
+  // released at the place: the estimate is the grasp point + the held cube's offset
+  const r = Math.hypot(0.2, -0.1), k = (r - CUBE_OFFSET_HELD_M) / r;
+  const at = [0.2 * k, -0.1 * k, 0.03];
+  q[5] = GRIP_OPEN;
+  p.update(q, at, GRIP_OPEN);
+  assert.ok(p.released && !p.done);
+  assert.ok(p.placeErrorM < 1e-9, `${p.placeErrorM}`);
+  assert.ok(p.placed(0.02));
+  p.update(q, [at[0]!, at[1]!, 0.09], GRIP_OPEN);
+  assert.ok(p.done);
+});
+
+/** The shipped manifest with an identity normalizer, so scripted plans are in rad. */
+function identityModel(): LoadedModel {
+  const m = loadModelDir(PP_MODEL_DIR);
+  const manifest = structuredClone(m.manifest);
+  manifest.normalizer = { ...manifest.normalizer, state: { shift: Array(S).fill(0), scale: Array(S).fill(1) }, action: { shift: Array(A).fill(0), scale: Array(A).fill(1) } };
+  return { ...m, manifest };
+}
+
+/** Candidate i's plan: every state has joints q[i], every action is q[i]. */
+function scripted(q: number[][]): PlannerBackend {
+  const N = q.length, cond = 14;
+  const plan = new Float32Array(N * OUT);
+  const fill = (): void => {
+    for (let i = 0; i < N; i++) for (let j = 0; j < OUT; j++) { const w = (j + S) % STEP; plan[i * OUT + j] = w < 6 ? q[i]![w]! : w < S ? 0 : q[i]![w - S]!; }
+  };
+  return { name: 'scripted', candidates: N, noiseDim: 16, condDim: cond, outDim: OUT, noise: new Float32Array(N * 16), condition: new Float32Array(N * cond), plan, arenaBytes: 0, invoke: fill };
+}
+
+test('selection heads for the cube until picked; the gripper goal is squeeze-limited', () => {
+  const toCube = [...inverseKinematics(0.2, 0.1, 0.08, Math.PI)!, 0, 0.05];
+  const toPlace = [...inverseKinematics(0.2, -0.1, 0.08, Math.PI)!, 0, 0.05];
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted([toPlace, toCube]), clock: new FakeClock(), rateHz: 50 });
+  const q = new Float64Array([...inverseKinematics(0.2, 0, 0.1, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
+  ctl.reset([0.2, 0.1], [0.2, -0.1], q);
+  ctl.step(q, goal);
+  ctl.step(q, goal);
+  const ee = forwardKinematics(ctl.loop.current.subarray((H - 1) * STEP, (H - 1) * STEP + 6));
+  assert.ok(ee[1]! > 0.05, `selected plan ends at y ${ee[1]} (the cube side)`);
+  // the plan says close to 0.05; the goal is at most MAX_SQUEEZE_RAD below the measured 0.5
+  assert.ok(Math.abs(goal[5]! - (0.5 - MAX_SQUEEZE_RAD)) < 1e-9, `gripper goal ${goal[5]}`);
+});
+
+test('step allocates nothing: 0 GC events and < 1 KB young-generation growth over 100 000 ticks', async () => {
+  assert.ok((globalThis as { gc?: () => void }).gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
+  const qs = [[0.1, 0.1, 0.2, 0.5, 0, 0.3], [-0.1, 0.0, 0.3, 0.7, 0, 0.3]];
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted(qs), clock: new FakeClock() });
+  const q = new Float64Array(6), goal = new Float64Array(6);
+  ctl.reset([0.2, 0.1], [0.2, -0.1], q);
+  const r = await measureAllocations((n) => { for (let k = 0; k < n; k++) ctl.step(q, goal); }, 100_000);
+  assert.is(r.gcCount, 0, `GC events during 100 000 ticks (heap growth ${r.heapGrowthBytes} B)`);
+  assert.ok(r.heapGrowthBytes < 1024, `young generation grew ${r.heapGrowthBytes} bytes`);
+});
+
+test('a model for another env (the reach model) is refused before anything runs', () => {
+  assert.throws(() => new PickPlaceController(loadModelDir(REACH_MODEL_DIR)), (e: unknown) => e instanceof ModelError && /so100-pick-place/.test((e as Error).message));
+});
+
+async function rig(joints: number[], cube: [number, number]): Promise<{ sim: SimSo100; pair: PtyPair; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-pp-'));
+  const pair = await createPtyPair(join(dir, 'host'), join(dir, 'sim'));
+  const sim = await SimSo100.create({ joints, cube });
+  await sim.serve(pair.b);
+  sim.start();
+  return { sim, pair, async close() { await sim.close(); await pair.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+const allOff = (sim: SimSo100): boolean => sim.state().servos.every((s) => s.torqueEnable === 0);
+async function torqueOff(sim: SimSo100, ms = 1000): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!allOff(sim) && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+  return allOff(sim);
+}
+
+test('one pick-and-place run over the pty with the shipped model: the contract, the arm\'s verdicts checked against the simulator, torque off', async () => {
+  requireTool('socat');
+  const ep = heldOutPickPlace(PP_TEST_EPISODE, cfg);
+  const r0 = await rig(ep.q0, ep.cube);
+  try {
+    const res = await runArm({ port: r0.pair.a, model: loadModelDir(PP_MODEL_DIR), task: 'pick-place', cube: ep.cube, place: ep.place, config: cfg, timeoutS: 8, ...BUS });
+    assert.equal(Object.keys(res).slice(0, 6), ['picked', 'placed', 'finalErrorM', 'seconds', 'planLatencyUs', 'deadlineMisses']);
+    assert.is(res.task, 'pick-place');
+    assert.ok(res.outcome === 'done' || res.outcome === 'timeout', JSON.stringify(res));
+    assert.ok(res.ticks > 100 && res.planLatencyUs.p50 > 0, JSON.stringify(res));
+    assert.equal(res.cube, ep.cube); assert.equal(res.place, ep.place);
+    assert.ok(res.torqueOff && await torqueOff(r0.sim), 'torque off after the run');
+    // ground truth from the simulator: what the arm claims from its joints alone must not contradict it
+    const truth = r0.sim.state().cube!;
+    const score = scorePickPlace(truth.pos, ep.place, truth.maxZ);
+    if (res.picked) assert.ok(score.picked, `the arm says picked, the cube rose only to ${truth.maxZ} m`);
+    if (res.placed) assert.ok(score.finalErrorM < 0.04, `the arm says placed, the cube is ${score.finalErrorM} m from the place`);
+    console.log(`\n[figure] pick-place over the pty (episode ${PP_TEST_EPISODE}, 8 s): arm picked ${res.picked} placed ${res.placed}; simulator picked ${score.picked} placed ${score.placed}, cube ${(score.finalErrorM * 100).toFixed(1)} cm from the place`);
+  } finally { await r0.close(); }
+});
+
+test('a gripper overload mid-run → torque-safe stop that names it; abort → torque off', async () => {
+  requireTool('socat');
+  const ep = heldOutPickPlace(1, cfg);
+  const model = loadModelDir(PP_MODEL_DIR);
+  const r0 = await rig(ep.q0, ep.cube);
+  try {
+    const res = await runArm({ port: r0.pair.a, model, task: 'pick-place', cube: ep.cube, place: ep.place, config: cfg, timeoutS: 20, ...BUS, onEvent: (e) => {
+      if (e.event === 'armed') setTimeout(() => r0.sim.command({ cmd: 'fault', id: 6, fault: 'overload' }), 300);
+    } });
+    assert.is(res.outcome, 'fault', JSON.stringify(res));
+    assert.match(res.fault ?? '', /gripper/);
+    assert.match(res.fault ?? '', /overload/);
+    assert.ok(await torqueOff(r0.sim), 'every servo torque off');
+    assert.is(res.placed, false);
+  } finally { await r0.close(); }
+  const r1 = await rig(ep.q0, ep.cube);
+  try {
+    const ac = new AbortController();
+    const res = await runArm({ port: r1.pair.a, model, task: 'pick-place', cube: ep.cube, place: ep.place, config: cfg, timeoutS: 20, ...BUS, signal: ac.signal, onEvent: (e) => {
+      if (e.event === 'armed') setTimeout(() => ac.abort(), 200);
+    } });
+    assert.is(res.outcome, 'aborted');
+    assert.ok(res.torqueOff && await torqueOff(r1.sim));
+  } finally { await r1.close(); }
+});
+
+
+
+test.run();
