@@ -94,9 +94,16 @@ test('step allocates nothing: 0 GC events and < 1 KB young-generation growth ove
   const ctl = new PickPlaceController(identityModel(), { planner: scripted(qs), clock: new FakeClock() });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
-  const r = await measureAllocations((n) => { for (let k = 0; k < n; k++) ctl.step(q, goal); }, 100_000);
-  assert.is(r.gcCount, 0, `GC events during 100 000 ticks (heap growth ${r.heapGrowthBytes} B)`);
-  assert.ok(r.heapGrowthBytes < 1024, `young generation grew ${r.heapGrowthBytes} bytes`);
+  const run = (n: number): void => { for (let k = 0; k < n; k++) ctl.step(q, goal); };
+  // warm up until the optimising compiler has run: on a starved host its background compile lags, and
+  // baseline code boxes doubles (heap numbers) — garbage the optimised step does not make
+  run(100_000);
+  await new Promise((r) => setTimeout(r, 300));
+  // two measured windows: a per-tick allocation shows in both, a one-off V8 allocation in at most one
+  const a = await measureAllocations(run, 100_000);
+  const b = await measureAllocations(run, 100_000);
+  assert.is(Math.min(a.gcCount, b.gcCount), 0, `GC events during 100 000 ticks: ${a.gcCount} / ${b.gcCount} (heap growth ${a.heapGrowthBytes} / ${b.heapGrowthBytes} B)`);
+  assert.ok(Math.min(a.heapGrowthBytes, b.heapGrowthBytes) < 1024, `young generation grew ${a.heapGrowthBytes} / ${b.heapGrowthBytes} bytes`);
 });
 
 test('a model for another env (the reach model) is refused before anything runs', () => {
