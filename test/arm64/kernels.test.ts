@@ -21,7 +21,7 @@ const digests = (): Promise<{ arm64: DigestReport; host: DigestReport }> => {
 };
 
 const key = (c: DigestCase): string => `${c.model} N=${c.n} ${c.variant}`;
-const SHIPPED = ['cf-nav', 'maze2d-large', 'maze2d-medium', 'maze2d-umaze', 'so100-reach'];
+const SHIPPED = ['cf-nav', 'maze2d-large', 'maze2d-medium', 'maze2d-umaze', 'so100-pick-place', 'so100-reach'];
 
 test('arm64: relaxed SIMD validated (behind the Node 20 flag) and the probe exact; 6-bit models run fc_i6, 8-bit ones fc_i8', async () => {
   const { arm64 } = await digests();
@@ -33,7 +33,7 @@ test('arm64: relaxed SIMD validated (behind the Node 20 flag) and the probe exac
     assert.ok(fc(m, 'wasm').every((k) => k === 'fc_i6'), `${m}: ${fc(m, 'wasm').join(',')}`);
     assert.ok(fc(m, 'wasm-i16').every((k) => k === 'fc_i8'));
   }
-  for (const m of ['cf-nav', 'so100-reach']) assert.ok(fc(m, 'wasm').every((k) => k === 'fc_i8'), `${m} has 8-bit weights`);
+  for (const m of ['cf-nav', 'so100-pick-place', 'so100-reach']) assert.ok(fc(m, 'wasm').every((k) => k === 'fc_i8'), `${m} has 8-bit weights`);
 });
 
 for (const model of SHIPPED) {
@@ -50,10 +50,10 @@ for (const model of SHIPPED) {
   });
 }
 
-test('the relaxed kernel on the shapes of the 8-bit shipped models (cf-nav, so100-reach; seeded 6-bit exports): fc_i6 on arm64, bit-exact with the reference and x86-64', async () => {
+test('the relaxed kernel on the shapes of the 8-bit shipped models (cf-nav, so100-pick-place, so100-reach; seeded 6-bit exports): fc_i6 on arm64, bit-exact with the reference and x86-64', async () => {
   const { arm64, host } = await digests();
   const a = arm64.cases.filter((c) => c.model.startsWith('w6/'));
-  assert.equal([...new Set(a.map((c) => c.model))], ['w6/cf-nav-shape', 'w6/so100-reach-shape']);
+  assert.equal([...new Set(a.map((c) => c.model))], ['w6/cf-nav-shape', 'w6/so100-pick-place-shape', 'w6/so100-reach-shape']);
   const h = new Map(host.cases.map((c) => [key(c), c]));
   for (const c of a) {
     if (c.variant === 'wasm') assert.ok(c.fc.every((k) => k === 'fc_i6'), `${key(c)}: ${c.fc.join(',')}`);

@@ -41,7 +41,7 @@ function arg(name: string): string | undefined {
 
 /**
  * Shipped models (models/<name>/model.tflite), then the fixtures (models/fixtures/*.tflite), then for each
- * shipped model with 8-bit weights (cf-nav, so100-reach) a seeded random network of its shape exported
+ * shipped model with 8-bit weights (cf-nav, so100-pick-place, so100-reach) a seeded random network of its shape exported
  * with 6-bit weights, so the relaxed-SIMD kernel also runs every shipped shape (exported here, on both sides).
  */
 function models(): Array<[string, () => Uint8Array]> {
