@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IsolatedChild } from '../util/isolated-child.js';
+import { describeChildFailure, IsolatedChild } from '../util/isolated-child.js';
 import { DatasetError, IoError, KdpError, ShapeError, toIoError } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { checkDims, episodeEndsFromFlags, validateDataset } from './dataset.js';
@@ -215,9 +215,7 @@ async function askReader(path: string, msg: Record<string, unknown>, limits: Hdf
   readers.set(heapMb, reader);
   const hint = 'the file is damaged or not a D4RL dataset; regenerate it with kdp dataset maze2d or download it again';
   const ask = (): Promise<ReadReply> => reader.request({ ...msg, path }, limits.timeoutMs ?? 180_000, (why) => new DatasetError(
-    why.kind === 'timeout' ? `${path}: reading the HDF5 file did not finish within ${why.ms} ms`
-      : why.kind === 'exit' ? `${path}: the HDF5 reader stopped (${why.signal ?? `exit ${why.code}`}${why.code === 134 || why.signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`
-        : `${path}: cannot start the HDF5 reader (${why.message})`, { hint })) as unknown as Promise<ReadReply>;
+    `${path}: ${describeChildFailure(why.kind === 'timeout' ? 'reading the HDF5 file' : 'the HDF5 reader', why, heapMb)}`, { hint })) as unknown as Promise<ReadReply>;
   let reply = await ask();
   if (reply.stale) reply = await ask(); // this file failed before in that process: a fresh one reads it
   if (!reply.ok) throw corrupt(path, new Error(reply.error ?? 'unknown error'), reply.key);

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DatasetError, ShapeError } from '../errors.js';
-import { IsolatedChild } from '../util/isolated-child.js';
+import { describeChildFailure, IsolatedChild } from '../util/isolated-child.js';
 
 export interface ParquetLimits {
   /** wall-clock budget for one file (default 20 s) */
@@ -49,9 +49,7 @@ async function runWorker(bytes: Uint8Array, columns: string[], dims: number[] | 
   const decoder = decoders.get(heapMb) ?? new IsolatedChild(WORKER, { heapMb, recycleRssMb: Math.min(heapMb, 512) });
   decoders.set(heapMb, decoder);
   const m = await decoder.request({ bytes, columns, dims, maxRows: limits.maxRows ?? 1_000_000, maxUncompressedBytes: limits.maxUncompressedBytes ?? 256 * 1024 * 1024 }, timeoutMs,
-    (why) => new DatasetError(why.kind === 'timeout' ? `${where}: parquet decoding did not finish within ${why.ms} ms`
-      : why.kind === 'exit' ? `${where}: the parquet decoder stopped (${why.signal ?? `exit ${why.code}`}${why.code === 134 || why.signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : ''})`
-        : `${where}: cannot start the parquet decoder (${why.message})`, { hint })) as unknown as
+    (why) => new DatasetError(`${where}: ${describeChildFailure(why.kind === 'timeout' ? 'parquet decoding' : 'the parquet decoder', why, heapMb)}`, { hint })) as unknown as
     { ok: boolean; rows?: unknown; n?: number; flat?: Float32Array[]; epi?: Float64Array; error?: string; shape?: { column: string; expected: number; got: number | string } };
   if (m.ok) return m.rows ?? { n: m.n, flat: m.flat, episodeIndex: m.epi };
   if (m.shape) throw new ShapeError(`${where} ${m.shape.column} per frame`, m.shape.expected, m.shape.got, 'meta/info.json features and the parquet data disagree');

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SFTPWrapper } from 'ssh2';
@@ -182,11 +182,12 @@ export async function flashModel(o: FlashOptions): Promise<SlotResult & { slot: 
     trustKeyId = keyIdOf(pub);
   }
   // the model, its learned plan scorer when it ships one (the board's loop selects plans with it), the manifest
+  const payload = modelFiles(manifest as never);
   const files = [
-    ...modelFiles(manifest as never).map((f) => ({ local: join(o.modelDir, f.file), name: f.file, mode: 0o644 })),
-    { local: join(o.modelDir, 'manifest.json'), name: 'manifest.json', mode: 0o644 },
+    ...payload.map((f) => ({ local: join(o.modelDir, f.file), name: f.file, bytes: f.bytes })),
+    { local: join(o.modelDir, 'manifest.json'), name: 'manifest.json', bytes: 0 },
   ];
-  const total = modelFiles(manifest as never).reduce((a, f) => a + f.bytes, 0);
+  const total = payload.reduce((a, f) => a + f.bytes, 0);
   let sentBefore = 0;
   const session = await SshSession.connect(o);
   try {
@@ -208,9 +209,9 @@ export async function flashModel(o: FlashOptions): Promise<SlotResult & { slot: 
     await upload(sftp, { data: Buffer.from(manifest.signature.value, 'base64') }, `${staging}/.kdp-verify/signature.bin`, 0o644);
     for (const f of files) {
       const before = sentBefore;
-      await upload(sftp, { file: f.local }, `${staging}/${f.name}`, f.mode,
-        f.name === 'manifest.json' ? undefined : (n) => o.onProgress?.(before + n, total, f.name), o.signal);
-      if (f.name !== 'manifest.json') sentBefore += statSync(f.local).size;
+      await upload(sftp, { file: f.local }, `${staging}/${f.name}`, 0o644,
+        f.bytes ? (n) => o.onProgress?.(before + n, total, f.name) : undefined, o.signal);
+      sentBefore += f.bytes; // checked against the files by checkModelFile above
     }
     const r = await session.exec(slotCommand(o, root, ['activate', root, slot]));
     const res = parseSlotReply(r, session.description, root);

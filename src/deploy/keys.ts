@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, IntegrityError, ModelError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import type { ModelManifest } from '../planner/manifest.js';
-import { keyIdOf, signedPayload, verifyManifestSignature } from './remote/kdp-slot.mjs';
+import { keyIdOf, modelFiles, signedPayload, verifyManifestSignature } from './remote/kdp-slot.mjs';
 import { readManifestFile, readModelFile } from '../planner/model-file.js';
 
 /**
@@ -82,8 +82,8 @@ export function readManifest(modelDir: string): ModelManifest {
  */
 export async function checkModelFile(modelDir: string, m: ModelManifest): Promise<void> {
   try {
-    readModelFile(modelDir, m.model, 'model');
-    if (m.scorer) readModelFile(modelDir, m.scorer, 'scorer');
+    // every file the manifest names (model, scorer, clearance, ...): the set the board verifies
+    for (const f of modelFiles(m as never)) readModelFile(modelDir, f, f.role);
   } catch (e) {
     if (e instanceof ModelError && /sha256|bytes, the manifest says/.test(e.message)) {
       throw new IntegrityError(`${e.message.split('\n')[0]} (manifest.model: ${m.model.bytes} B, ${m.model.sha256.slice(0, 16)}…)`,

@@ -16,6 +16,14 @@ export interface ChildReply { id: number; ok: boolean; recycle?: boolean; rssByt
 
 export type ChildFailure = { kind: 'timeout'; ms: number } | { kind: 'exit'; code: number | null; signal: string | null } | { kind: 'spawn'; message: string };
 
+/** What a failed request says, for the caller's typed error: `<what> did not finish …` / `<what> stopped (…)`. */
+export function describeChildFailure(what: string, why: ChildFailure, heapMb: number): string {
+  if (why.kind === 'timeout') return `${what} did not finish within ${why.ms} ms`;
+  if (why.kind === 'spawn') return `cannot start ${what} (${why.message})`;
+  const oom = why.code === 134 || why.signal === 'SIGABRT' ? `: more than ${heapMb} MB needed, malformed sizes?` : '';
+  return `${what} stopped (${why.signal ?? `exit ${why.code}`}${oom})`;
+}
+
 export interface IsolatedChildOptions {
   /** --max-old-space-size of the child, MB */
   heapMb: number;
