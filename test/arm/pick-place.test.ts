@@ -99,9 +99,15 @@ test('step allocates nothing: 0 GC events and < 1 KB young-generation growth ove
   // baseline code boxes doubles (heap numbers) — garbage the optimised step does not make
   run(100_000);
   await new Promise((r) => setTimeout(r, 300));
-  // two measured windows: a per-tick allocation shows in both, a one-off V8 allocation in at most one
-  const a = await measureAllocations(run, 100_000);
-  const b = await measureAllocations(run, 100_000);
+  // measured windows until one is clean, at most five: a per-tick allocation in the optimised step shows in
+  // every window, while a step still running in baseline code (the optimising compile lagging on a loaded
+  // host) or a one-off V8 allocation shows in some of them only
+  let a = await measureAllocations(run, 100_000);
+  let b = a;
+  for (let k = 0; k < 5 && (b.gcCount > 0 || b.heapGrowthBytes >= 1024); k++) {
+    await new Promise((r) => setTimeout(r, 200));
+    [a, b] = [b, await measureAllocations(run, 100_000)];
+  }
   assert.is(Math.min(a.gcCount, b.gcCount), 0, `GC events during 100 000 ticks: ${a.gcCount} / ${b.gcCount} (heap growth ${a.heapGrowthBytes} / ${b.heapGrowthBytes} B)`);
   assert.ok(Math.min(a.heapGrowthBytes, b.heapGrowthBytes) < 1024, `young generation grew ${a.heapGrowthBytes} / ${b.heapGrowthBytes} bytes`);
 });
