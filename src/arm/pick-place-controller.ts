@@ -168,7 +168,7 @@ export class PickPlaceController {
     forwardKinematics(q, this.ee);
     st[6] = this.ee[0]!; st[7] = this.ee[1]!; st[8] = this.ee[2]!;
     st[9] = this.cube[0]!; st[10] = this.cube[1]!; st[11] = this.place[0]!; st[12] = this.place[1]!;
-    this.progress.update(q, this.ee, this.lastGoal[5]!);
+    this.progress.update(q, this.ee, this.lastGoal);
     st[13] = this.progress.picked ? 1 : 0;
     const to = this.progress.picked ? this.place : this.cube;
     const off = this.progress.picked ? CUBE_OFFSET_HELD_M : CUBE_OFFSET_OPEN_M;

@@ -83,7 +83,9 @@ export class PickPlaceProgress {
   }
 
   /** Update from the measured joints (rad), their grasp point (m) and the gripper goal sent last. */
-  update(q: ArrayLike<number>, ee: ArrayLike<number>, gripGoal: number): void {
+  update(q: ArrayLike<number>, ee: ArrayLike<number>, goals: ArrayLike<number>): void {
+    // the goal vector, not its gripper entry: a double passed to a call V8 does not inline is boxed (16 B a tick)
+    const gripGoal = goals[5]!;
     const grip = q[5]!;
     const stalled = Math.abs(grip - this.prevGrip[0]!) < 0.004; // false on the first tick (NaN)
     this.prevGrip[0] = grip;
@@ -226,7 +228,7 @@ export class PickPlaceSim {
   step(): void {
     this.physics.step(this.sub);
     this.measure();
-    this.progress.update(this.q, this.ee, this.sent[5]!);
+    this.progress.update(this.q, this.ee, this.sent);
   }
 
   get overloaded(): boolean {

@@ -35,24 +35,24 @@ test('progress from the joints: a free close is not a pick; stopped on the cube 
   p.reset([0.2, -0.1]);
   const q = [0, 0, 0, 0, 0, 0.55], low = [0.2, 0, 0.024], high = [0.2, 0, 0.08];
   // closing freely (the jaw moves every tick) near the table, then lifted while still moving: not a pick
-  for (let g = 0.55; g > 0.05; g -= 0.02) { q[5] = g; p.update(q, high, g - MAX_SQUEEZE_RAD); }
+  for (let g = 0.55; g > 0.05; g -= 0.02) { q[5] = g; p.update(q, high, [0, 0, 0, 0, 0, g - MAX_SQUEEZE_RAD]); }
   assert.not.ok(p.picked);
   p.reset([0.2, -0.1]);
   // stopped at the cube's width with a goal more closed than the jaw, on the table: holding, not yet lifted
   q[5] = 0.27;
-  for (let k = 0; k < 10; k++) p.update(q, low, 0.27 - MAX_SQUEEZE_RAD);
+  for (let k = 0; k < 10; k++) p.update(q, low, [0, 0, 0, 0, 0, 0.27 - MAX_SQUEEZE_RAD]);
   assert.not.ok(p.picked);
-  for (let k = 0; k < 6; k++) p.update(q, high, 0.27 - MAX_SQUEEZE_RAD);
+  for (let k = 0; k < 6; k++) p.update(q, high, [0, 0, 0, 0, 0, 0.27 - MAX_SQUEEZE_RAD]);
   assert.ok(p.picked);
   // released at the place: the estimate is the grasp point + the held cube's offset
   const r = Math.hypot(0.2, -0.1), k = (r - CUBE_OFFSET_HELD_M) / r;
   const at = [0.2 * k, -0.1 * k, 0.03];
   q[5] = GRIP_OPEN;
-  p.update(q, at, GRIP_OPEN);
+  p.update(q, at, [0, 0, 0, 0, 0, GRIP_OPEN]);
   assert.ok(p.released && !p.done);
   assert.ok(p.placeErrorM < 1e-9, `${p.placeErrorM}`);
   assert.ok(p.placed(0.02));
-  p.update(q, [at[0]!, at[1]!, 0.09], GRIP_OPEN);
+  p.update(q, [at[0]!, at[1]!, 0.09], [0, 0, 0, 0, 0, GRIP_OPEN]);
   assert.ok(p.done);
 });
 
