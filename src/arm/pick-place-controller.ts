@@ -86,7 +86,6 @@ export class PickPlaceController {
   private guardLift = false;
   private readonly fkScratch = new Float64Array(3);
   private readonly qScratch = new Float64Array(6);
-  private readonly costOut = new Float64Array(1);
   /** where the grasp point should go next (xy, m): the cube's grasp spot until picked, then the place's release spot */
   readonly spot = new Float64Array(2);
 
@@ -106,10 +105,10 @@ export class PickPlaceController {
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
-    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot, out = this.costOut;
+    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
     const wAnchor = o.anchorWeight ?? 0.02;
     const wLow = o.lowMissWeight ?? 4, lowZ = 0.05, wLift = o.liftGuardWeight ?? 4;
-    const score = (states: Float32Array, steps: number): void => {
+    const score = (states: Float32Array, steps: number, out: Float64Array): void => {
       const T = Math.min(steps, H), o0 = (T - 1) * S;
       // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
       // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan
@@ -138,9 +137,8 @@ export class PickPlaceController {
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
-      // the work is in `scorePlan`, which writes its result into a typed array: a closure that big would not be
-      // inlined into the loop's selection, and a double returned from a call that is not inlined is boxed (16 B)
-      planCost: (states, steps) => { score(states, steps); return out[0]!; },
+      // the cost is written, not returned: a double returned from a call that is not inlined is boxed (16 B)
+      planCostInto: score,
       actionLow: -Infinity, actionHigh: Infinity,
     });
   }

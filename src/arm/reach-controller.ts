@@ -78,7 +78,9 @@ export class ReachController {
   readonly lastGoal = new Float64Array(6);
   /** FK of the selected plan's final joints (m) and its distance to the target */
   readonly planEnd = new Float64Array(3);
-  planEndErrorM = NaN;
+  /** distance (m) of FK(the selected plan's final joints) to the target (a typed-array cell: a double field may box) */
+  private readonly planEndErr = new Float64Array([NaN]);
+  get planEndErrorM(): number { return this.planEndErr[0]!; }
   private readonly S: number;
   private readonly A: number;
   private readonly H: number;
@@ -128,13 +130,15 @@ export class ReachController {
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
       // the candidate whose planned joints end nearest the target (FK), in m, plus the consistency term; × 1e3 in
       // the 'cost' score, so it dominates the mean planned grasp-point distance
-      planCost: (states, steps) => {
+      // (written into `out`, distances inline: a double returned from a call that is not inlined is boxed)
+      planCostInto: (states, steps, out) => {
         const o0 = (Math.min(steps, H) - 1) * S;
         for (let i = 0; i < 6; i++) q[i] = states[o0 + i]!;
         forwardKinematics(q, fk);
         let j2 = 0;
         for (let i = 0; i < 4; i++) { const d = q[i]! - anchor[i]!; j2 += d * d; }
-        return dist3(fk[0]!, fk[1]!, fk[2]!, target[0]!, target[1]!, target[2]!) + wAnchor * Math.sqrt(j2);
+        const dx = fk[0]! - target[0]!, dy = fk[1]! - target[1]!, dz = fk[2]! - target[2]!;
+        out[0] = Math.sqrt(dx * dx + dy * dy + dz * dz) + wAnchor * Math.sqrt(j2);
       },
       actionLow: -Infinity, actionHigh: Infinity,
     });
@@ -173,10 +177,13 @@ export class ReachController {
     for (let i = 0; i < 6; i++) this.qScratch[i] = p[last + i]!;
     for (let i = 0; i < 4; i++) this.anchor[i] = p[last + i]!;
     forwardKinematics(this.qScratch, this.planEnd);
-    this.planEndErrorM = dist3(this.planEnd[0]!, this.planEnd[1]!, this.planEnd[2]!, this.target[0]!, this.target[1]!, this.target[2]!);
+    // distances inline: doubles passed to or returned from a call V8 does not inline are boxed (16 B each)
+    const tx = this.target[0]!, ty = this.target[1]!, tz = this.target[2]!;
+    const px = this.planEnd[0]! - tx, py = this.planEnd[1]! - ty, pz = this.planEnd[2]! - tz;
+    this.planEndErr[0] = Math.sqrt(px * px + py * py + pz * pz);
+    const ex = this.ee[0]! - tx, ey = this.ee[1]! - ty, ez = this.ee[2]! - tz;
+    const settle = ex * ex + ey * ey + ez * ez < this.settleR * this.settleR;
     // the plan's action `look` env steps ahead (plan step k covers env steps k·fs .. k·fs + fs − 1)
-    const dist = dist3(this.ee[0]!, this.ee[1]!, this.ee[2]!, this.target[0]!, this.target[1]!, this.target[2]!);
-    const settle = dist < this.settleR;
     const u = this.look / fs;
     const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
     for (let i = 0; i < 6; i++) {

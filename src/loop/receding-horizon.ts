@@ -42,6 +42,11 @@ export interface LoopConfig {
   kd: number;
   /** feasibility cost of unnormalized plan states (stateDim per step), e.g. wall hits */
   planCost?: (states: Float32Array, steps: number) => number;
+  /**
+   * The same, written to `out[0]` instead of returned (takes precedence over `planCost`). For allocation-free
+   * callers: a double returned from a call the optimising compiler does not inline is boxed (16 B per candidate).
+   */
+  planCostInto?: (states: Float32Array, steps: number, out: Float64Array) => void;
   /** optional learned value per candidate (higher is better), for select = value */
   value?: (plans: Float32Array, candidates: number) => Float32Array;
   /** the learned scorer, for select = learned: rows = candidates × (horizon − 1) */
@@ -79,6 +84,7 @@ export class RecedingHorizonLoop {
   /** select = learned: waypoints of each candidate outside the learned occupancy */
   private readonly bad: Int32Array;
   private readonly stateScratch: Float32Array;
+  private readonly costCell = new Float64Array(1);
   private readonly sShift: Float64Array; private readonly sScale: Float64Array;
   private readonly aShift: Float64Array; private readonly aScale: Float64Array;
   private readonly gShift: Float64Array; private readonly gScale: Float64Array;
@@ -244,6 +250,7 @@ export class RecedingHorizonLoop {
     }
     const pos = this.cfg.positionDims;
     const costW = sel === 'cost' ? 1e3 : sel === 'map-cost' ? 10 : 0;
+    const hasCost = this.cfg.planCostInto !== undefined || this.cfg.planCost !== undefined;
     let best = 0;
     for (let i = 0; i < N; i++) {
       const c = i * H * step;
@@ -254,15 +261,16 @@ export class RecedingHorizonLoop {
         dist += Math.sqrt(sq);
       }
       let cost = 0;
-      if (this.cfg.planCost) {
+      if (hasCost) {
         for (let t = 0; t < H; t++) for (let d = 0; d < S; d++) this.stateScratch[t * S + d] = this.candidates[c + t * step + d]!;
-        cost = this.cfg.planCost(this.stateScratch, H);
+        if (this.cfg.planCostInto) { this.cfg.planCostInto(this.stateScratch, H, this.costCell); cost = this.costCell[0]!; }
+        else cost = this.cfg.planCost!(this.stateScratch, H);
       }
       const score = dist / H + costW * cost;
       this.scores[i] = score;
       if (score < this.scores[best]! || i === 0) best = i;
     }
-    if (this.cfg.planCost) {
+    if (hasCost) {
       // count plans that the selection had to accept despite a feasibility cost
       if (this.scores[best]! >= costW) this.stats.infeasiblePlans++;
     }
@@ -283,7 +291,8 @@ export class RecedingHorizonLoop {
     const p = this.current;
     if (this.cfg.act === 'first-action') {
       const t = Math.min(H - 1, Math.floor(this.age / fs));
-      for (let d = 0; d < A; d++) action[d] = clamp(p[t * step + S + d]!, lo, hi);
+      // clamps written out, not a helper: a helper returning a double boxes it when not inlined (see `planCostInto`)
+      for (let d = 0; d < A; d++) { const v = p[t * step + S + d]!; action[d] = v < lo ? lo : v > hi ? hi : v; }
       return;
     }
     const target = (this.age + 1) / fs;
@@ -297,11 +306,8 @@ export class RecedingHorizonLoop {
       const wpPos = p[t0 * step + pd]! + a * (p[t1 * step + pd]! - p[t0 * step + pd]!);
       const wpVel = vd === undefined || end ? 0 : p[t0 * step + vd]! + a * (p[t1 * step + vd]! - p[t0 * step + vd]!);
       const sv = vd === undefined ? 0 : state[vd]!;
-      action[d] = clamp(this.cfg.kp * (wpPos - state[pd]!) + this.cfg.kd * (wpVel - sv), lo, hi);
+      const v = this.cfg.kp * (wpPos - state[pd]!) + this.cfg.kd * (wpVel - sv);
+      action[d] = v < lo ? lo : v > hi ? hi : v;
     }
   }
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
 }

@@ -62,8 +62,41 @@ export class Rng {
     return u * m;
   }
 
+  /**
+   * `normal()` repeated into `out`, the same stream, in one self-contained loop: the control loop calls this every
+   * replan, and a helper that returns a double or a uint32 ≥ 2³¹ boxes it (16 B) whenever the optimising compiler
+   * declines to inline it — which depends on its budgets and on the host's load, not on this code.
+   */
   fillNormal(out: Float32Array, offset = 0, length = out.length - offset): void {
-    for (let i = offset, end = offset + length; i < end; i++) out[i] = this.normal();
+    const st = this.s, spare = this.spareBuf;
+    // the state as int32 bit patterns (xor and shifts do not care about the sign)
+    let s0 = st[0]! | 0, s1 = st[1]! | 0, s2 = st[2]! | 0, s3 = st[3]! | 0;
+    let i = offset;
+    const end = offset + length;
+    if (i < end && this.hasSpare) { this.hasSpare = false; out[i++] = spare[0]!; }
+    while (i < end) {
+      let u = 0, v = 0, s = 0;
+      do {
+        // xoshiro128** twice (as nextU32), mapped to [-1, 1) as uniform() * 2 - 1
+        let x = Math.imul(s1, 5);
+        let r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+        let t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        u = (r / 4294967296) * 2 - 1;
+        x = Math.imul(s1, 5);
+        r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+        t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+        v = (r / 4294967296) * 2 - 1;
+        s = u * u + v * v;
+      } while (s >= 1 || s === 0);
+      const m = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = u * m;
+      spare[0] = v * m; // kept even when used at once, as normal() does: state() snapshots it
+      if (i < end) out[i++] = spare[0]!;
+      else this.hasSpare = true;
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
   }
 
   /** State snapshot for checkpoints (resume reproduces the same stream). */
