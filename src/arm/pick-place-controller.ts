@@ -30,7 +30,7 @@ import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import { forwardKinematics } from '../sim/so100/kinematics.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../so100/pick-place-task.js';
 
 export { PickPlaceProgress };
 import type { LimitCounters } from './reach-controller.js';

@@ -22,7 +22,7 @@ import { So100Arm } from '../so100/arm.js';
 import type { So100Calibration } from '../so100/calibration.js';
 import type { So100Config } from '../so100/config.js';
 import { DEFAULT_SO100 } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../so100/pick-place-task.js';
 import { PickPlaceController } from './pick-place-controller.js';
 import { ReachController, type LimitCounters, type ReachControllerOptions } from './reach-controller.js';
 

@@ -30,8 +30,8 @@ import { NullTelemetrySink } from '../mavlink/telemetry.js';
 import { MonotonicClock } from '../loop/clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
 import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
-import type { Obstacle } from '../sim/crazyflie/model.js';
-import { CF21 } from '../sim/crazyflie/model.js';
+import type { Obstacle } from '../sim/crazyflie/vehicle.js';
+import { CF21 } from '../sim/crazyflie/vehicle.js';
 import { clearance } from '../sim/crazyflie/obstacles.js';
 import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type Geofence, type LimitCounters, type SpeedLimits } from './nav-geometry.js';
 

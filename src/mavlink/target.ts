@@ -1,5 +1,4 @@
 import { UsageError } from '../errors.js';
-import type { OptionSpec } from '../cli/command.js';
 
 /**
  * Where MAVLink telemetry goes. Shared by `kdp fly`, `kdp arm` and `kdp serve` (`--mavlink <target>`).
@@ -20,12 +19,12 @@ export const DEFAULT_MAVLINK_HOST = '127.0.0.1';
 export const DEFAULT_MAVLINK_PORT = 14550;
 export const DEFAULT_MAVLINK_SERIAL_BAUD = 921600;
 
-const FORMS = 'udp:HOST:PORT, udpin:HOST:PORT, serial:/dev/PATH[:BAUD] or none';
+export const MAVLINK_TARGET_FORMS = 'udp:HOST:PORT, udpin:HOST:PORT, serial:/dev/PATH[:BAUD] or none';
 
 function parsePort(raw: string, spec: string): number {
-  if (!/^\d+$/.test(raw)) throw new UsageError(`--mavlink: port must be a number, got "${raw}" in "${spec}"`, `use ${FORMS}`);
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--mavlink: port must be a number, got "${raw}" in "${spec}"`, `use ${MAVLINK_TARGET_FORMS}`);
   const port = Number(raw);
-  if (port < 1 || port > 65535) throw new UsageError(`--mavlink: port must be 1..65535, got ${port}`, `use ${FORMS}`);
+  if (port < 1 || port > 65535) throw new UsageError(`--mavlink: port must be 1..65535, got ${port}`, `use ${MAVLINK_TARGET_FORMS}`);
   return port;
 }
 
@@ -42,20 +41,20 @@ export function parseMavlinkTarget(spec: string | undefined): MavlinkTarget {
     let port = DEFAULT_MAVLINK_PORT;
     if (rest.startsWith('[')) {
       const end = rest.indexOf(']');
-      if (end < 0) throw new UsageError(`--mavlink: unterminated IPv6 address in "${s}"`, `use ${FORMS}`);
+      if (end < 0) throw new UsageError(`--mavlink: unterminated IPv6 address in "${s}"`, `use ${MAVLINK_TARGET_FORMS}`);
       host = rest.slice(1, end);
       const after = rest.slice(end + 1);
       if (after !== '') {
-        if (!after.startsWith(':')) throw new UsageError(`--mavlink: expected ":PORT" after "]" in "${s}"`, `use ${FORMS}`);
+        if (!after.startsWith(':')) throw new UsageError(`--mavlink: expected ":PORT" after "]" in "${s}"`, `use ${MAVLINK_TARGET_FORMS}`);
         port = parsePort(after.slice(1), s);
       }
     } else if (rest !== '') {
       const parts = rest.split(':');
-      if (parts.length > 2) throw new UsageError(`--mavlink: too many ":" in "${s}" (IPv6 hosts go in brackets)`, `use ${FORMS}`);
+      if (parts.length > 2) throw new UsageError(`--mavlink: too many ":" in "${s}" (IPv6 hosts go in brackets)`, `use ${MAVLINK_TARGET_FORMS}`);
       if (parts[0]) host = parts[0];
       if (parts[1] !== undefined) port = parsePort(parts[1], s);
     }
-    if (!/^[A-Za-z0-9.\-:]+$/.test(host)) throw new UsageError(`--mavlink: bad host "${host}"`, `use ${FORMS}`);
+    if (!/^[A-Za-z0-9.\-:]+$/.test(host)) throw new UsageError(`--mavlink: bad host "${host}"`, `use ${MAVLINK_TARGET_FORMS}`);
     return { kind: 'udp', mode, host, port };
   }
   if (scheme === 'serial' || s.startsWith('/dev/')) {
@@ -67,7 +66,7 @@ export function parseMavlinkTarget(spec: string | undefined): MavlinkTarget {
     if (!(baudRate > 0)) throw new UsageError(`--mavlink: bad baud rate in "${s}"`);
     return { kind: 'serial', path, baudRate };
   }
-  throw new UsageError(`--mavlink: unknown target "${s}"`, `use ${FORMS}`);
+  throw new UsageError(`--mavlink: unknown target "${s}"`, `use ${MAVLINK_TARGET_FORMS}`);
 }
 
 export function formatMavlinkTarget(t: MavlinkTarget): string {
@@ -77,13 +76,3 @@ export function formatMavlinkTarget(t: MavlinkTarget): string {
     case 'udp': return `${t.mode === 'in' ? 'udpin' : 'udp'}:${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
   }
 }
-
-/** The shared CLI options; spread into a command's `options`. */
-export const MAVLINK_OPTIONS: Record<'mavlink' | 'mavlink-key' | 'mavlink-sysid', OptionSpec> = {
-  mavlink: {
-    type: 'string', placeholder: '<target>',
-    description: `MAVLink telemetry target: ${FORMS}; e.g. udp:${DEFAULT_MAVLINK_HOST}:${DEFAULT_MAVLINK_PORT}`,
-  },
-  'mavlink-key': { type: 'string', placeholder: '<file>', description: 'MAVLink 2 signing key file (32 raw bytes, 64 hex chars, base64, or a passphrase hashed with SHA-256)' },
-  'mavlink-sysid': { type: 'string', placeholder: 'N', description: 'MAVLink system id (default 1; component id is 191, MAV_COMP_ID_ONBOARD_COMPUTER)' },
-};

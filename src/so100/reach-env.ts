@@ -13,7 +13,7 @@ import { SimServo, TICKS_PER_RAD } from '../sim/so100/servo.js';
 import { Rng } from '../util/rng.js';
 import type { So100Config } from './config.js';
 import { DEFAULT_SO100, JOINTS } from './config.js';
-import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM, sampleStart, sampleTarget } from './reach.js';
+import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM, sampleStart, sampleTarget } from './reach-task.js';
 
 export interface So100ReachEnvOptions {
   controlHz?: number;

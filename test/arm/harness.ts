@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ArmResult } from '../../src/arm/run-arm.js';
-import { sampleStart, sampleTarget } from '../../src/so100/reach.js';
-import { samplePickPlace } from '../../src/so100/pick-place.js';
+import { sampleStart, sampleTarget } from '../../src/so100/reach-task.js';
+import { samplePickPlace } from '../../src/so100/pick-place-task.js';
 import type { So100Config } from '../../src/so100/config.js';
 import { Rng } from '../../src/util/rng.js';
 

@@ -19,7 +19,7 @@ import { forwardKinematics, inverseKinematics } from '../../src/sim/so100/kinema
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import { loadSo100Config } from '../../src/so100/config.js';
-import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, scorePickPlace } from '../../src/so100/pick-place.js';
+import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, scorePickPlace } from '../../src/so100/pick-place-task.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { requireTool } from '../helpers/tools.js';
 import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './harness.js';

@@ -16,7 +16,7 @@ import { runFlight } from '../../src/fly/flight.js';
 import { LearnedNavSelector, NavClearanceScorer, NAV_ROWS_PER_PLAN } from '../../src/fly/nav-clearance.js';
 import { NavObserver } from '../../src/fly/nav-geometry.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import type { Obstacle } from '../../src/sim/crazyflie/model.js';
+import type { Obstacle } from '../../src/sim/crazyflie/vehicle.js';
 import { clearance } from '../../src/sim/crazyflie/obstacles.js';
 import { contextClearance } from '../../src/train/nav-clearance-trainer.js';
 import { trainNavClearanceRun } from '../../src/train/nav-clearance-run.js';

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as crtp from '../../src/crtp/index.js';
 import { SimCrazyflie } from '../../src/sim/crazyflie/firmware.js';
-import { CF21 } from '../../src/sim/crazyflie/model.js';
+import { CF21 } from '../../src/sim/crazyflie/vehicle.js';
 import { clearance, parseObstacles } from '../../src/sim/crazyflie/obstacles.js';
 import { ConfigError } from '../../src/errors.js';
 

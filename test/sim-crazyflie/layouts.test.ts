@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
-import { CF21 } from '../../src/sim/crazyflie/model.js';
+import { CF21 } from '../../src/sim/crazyflie/vehicle.js';
 import { loadObstacles, obstacleAt, writeObstacles } from '../../src/sim/crazyflie/obstacles.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kdp-layouts-'));

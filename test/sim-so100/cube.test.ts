@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { inverseKinematics } from '../../src/sim/so100/kinematics.js';
 import { CUBE, jawGapAt } from '../../src/sim/so100/physics.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
-import { GRASP_Z, GRIP_CLOSE, GRIP_OPEN, PickPlaceSim, limitSqueeze } from '../../src/so100/pick-place.js';
+import { PickPlaceSim } from '../../src/so100/pick-place.js';
+import { GRASP_Z, GRIP_CLOSE, GRIP_OPEN, limitSqueeze } from '../../src/so100/pick-place-task.js';
 
 const CUBE_XY: [number, number] = [0.2, 0.04];
 

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLeRobot } from '../../src/data/lerobot.js';
 import { forwardKinematics } from '../../src/sim/so100/kinematics.js';
-import { GRIP_OPEN, PP_STATE_DIM, PickPlaceExpert, PickPlaceSim, generatePickPlaceDemos, samplePickPlace, scorePickPlace } from '../../src/so100/pick-place.js';
-import { sampleStart } from '../../src/so100/reach.js';
+import { PickPlaceExpert, PickPlaceSim, generatePickPlaceDemos } from '../../src/so100/pick-place.js';
+import { GRIP_OPEN, PP_STATE_DIM, samplePickPlace, scorePickPlace } from '../../src/so100/pick-place-task.js';
+import { sampleStart } from '../../src/so100/reach-task.js';
 import { Rng } from '../../src/util/rng.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { loadD4rlHdf5, writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { forwardKinematics, inverseKinematics } from '../../src/sim/so100/kinematics.js';
 import { So100ReachEnv } from '../../src/so100/reach-env.js';
-import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM, generateSo100ReachDataset } from '../../src/so100/reach.js';
+import { generateSo100ReachDataset } from '../../src/so100/reach.js';
+import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM } from '../../src/so100/reach-task.js';
 
 test('expert reaches ≥ 90% of 50 held-out targets within 2 cm; layout round-trips through HDF5', async () => {
   const t0 = Date.now();

@@ -6,7 +6,7 @@ import { runServe } from '../../deploy/serve.js';
 import { createModelLoader } from '../../deploy/serve-agent.js';
 import { createPlanningServe } from '../../deploy/planning-serve.js';
 import { join, resolve } from 'node:path';
-import { MAVLINK_OPTIONS } from '../../mavlink/target.js';
+import { MAVLINK_OPTIONS } from '../mavlink-options.js';
 import { openTelemetry } from '../../mavlink/telemetry.js';
 
 export const command: CommandSpec = {

@@ -4,7 +4,8 @@
  * (disable / absolute / velocity), so each CRTP setpoint type maps to the same semantics as on board.
  * Units: SI; angles in the setpoint in degrees like the firmware (roll/pitch/yaw), rates in deg/s.
  */
-import { CF21, MOTOR_XY, MOTOR_YAW_SIGN } from './model.js';
+import { MOTOR_XY, MOTOR_YAW_SIGN } from './model.js';
+import { CF21 } from './vehicle.js';
 import type { QuadState } from './physics.js';
 
 export type AxisMode = 'disable' | 'abs' | 'velocity';

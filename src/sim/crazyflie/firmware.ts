@@ -23,7 +23,7 @@ import { LINK_SOURCE_MAGIC, PlatformChannel } from '../../crtp/service.js';
 import { LogType, ParamType, logTypeSize, paramIsReadOnly, paramTypeSize, readParamValue, writeLogValue, writeParamValue } from '../../crtp/types.js';
 import { CascadedController, copySetpoint, newSetpoint, type Setpoint } from './controller.js';
 import { HlPlanner } from './hl-planner.js';
-import { CF21, type Obstacle } from './model.js';
+import { CF21, type Obstacle } from './vehicle.js';
 import { clearance } from './obstacles.js';
 import { QuadPhysics } from './physics.js';
 

@@ -1,5 +1,7 @@
+import { CF21, type Obstacle } from './vehicle.js';
+
 /**
- * Crazyflie 2.1 physical constants and the MuJoCo model.
+ * The Crazyflie 2.1 MuJoCo model (vehicle constants in `vehicle.ts`).
  *  - mass 27 g with battery (Bitcraze CF2.1 datasheet: "Weight 27 g"; within the 27–32 g range with decks);
  *  - inertia Ixx 1.657e-5, Iyy 1.666e-5, Izz 2.926e-5 kg·m² (Förster, "System Identification of the Crazyflie 2.0
  *    Nano Quadrocopter", ETH 2015);
@@ -7,19 +9,6 @@
  *  - max thrust ≈ 0.15 N per motor (≈ 60 g total, thrust/weight ≈ 2.2), yaw torque/thrust ratio 0.005964 m (Förster).
  * Motors are MuJoCo site actuators whose gear maps ctrl (N) to a force along body z and a ±κ·f yaw torque.
  */
-export const CF21 = {
-  massKg: 0.027,
-  inertiaKgM2: [1.657e-5, 1.666e-5, 2.926e-5] as const,
-  armLengthM: 0.046,
-  maxThrustPerMotorN: 0.15,
-  yawTorqueCoeffM: 0.005964,
-  /** First-order motor response time constant (s). */
-  motorTauS: 0.02,
-  /** Collision radius used for obstacle hits (props included), m. */
-  bodyRadiusM: 0.06,
-  gravity: 9.81,
-} as const;
-
 /** Motor order as the firmware: M1 front-right, M2 back-right, M3 back-left, M4 front-left (x forward, y left). */
 export const MOTOR_XY: readonly (readonly [number, number])[] = (() => {
   const a = CF21.armLengthM / Math.SQRT2;
@@ -28,9 +17,6 @@ export const MOTOR_XY: readonly (readonly [number, number])[] = (() => {
 /** Spin direction → yaw torque sign per motor (M1, M3 counter-clockwise seen from above give −z reaction… firmware mixer signs). */
 export const MOTOR_YAW_SIGN: readonly number[] = [-1, 1, -1, 1];
 
-export interface CylinderObstacle { type: 'cylinder'; x: number; y: number; radius: number; height: number }
-export interface BoxObstacle { type: 'box'; x: number; y: number; z?: number; sx: number; sy: number; sz: number; yawDeg?: number }
-export type Obstacle = CylinderObstacle | BoxObstacle;
 
 export function quadrotorXml(obstacles: readonly Obstacle[] = [], timestepS = 0.002): string {
   const [ixx, iyy, izz] = CF21.inertiaKgM2;

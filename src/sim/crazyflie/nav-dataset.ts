@@ -16,7 +16,7 @@ import { SeededRng } from '../../data/rng.js';
 import type { D4rlArrays } from '../../data/d4rl-hdf5.js';
 import { GridExpert } from './expert.js';
 import { SimCrazyflie } from './firmware.js';
-import type { Obstacle } from './model.js';
+import type { Obstacle } from './vehicle.js';
 import { randomCylinderField } from './obstacles.js';
 
 export const NAV_OBS_DIM = 21;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
-import type { Obstacle } from './model.js';
+import type { Obstacle } from './vehicle.js';
 
 const cylinder = z.object({ type: z.literal('cylinder'), x: z.number(), y: z.number(), radius: z.number().positive(), height: z.number().positive() });
 const box = z.object({

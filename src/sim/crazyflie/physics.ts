@@ -3,7 +3,8 @@
  * `QuadPhysics.step(motorCmdN)` advances one timestep with first-order motor lag; the state is read back into a
  * preallocated `QuadState` (world-frame position/velocity, quaternion w,x,y,z, body rates, Euler angles).
  */
-import { CF21, quadrotorXml, type Obstacle } from './model.js';
+import { quadrotorXml } from './model.js';
+import { CF21, type Obstacle } from './vehicle.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface MjModule {
