@@ -19,12 +19,12 @@ const walk = (d, out = []) => {
 const all = ['src', 'test', 'scripts'].filter((d) => existsSync(d)).flatMap((d) => walk(d));
 // file-level move table
 const moves = new Map();
+for (const [from, to] of Object.entries(map)) if (!existsSync(from)) throw new Error(`no such path: ${from}`);
+// folders first, then files: an explicit file entry wins over the folder it sits in
 for (const [from, to] of Object.entries(map)) {
-  if (existsSync(from) && statSync(from).isDirectory()) {
-    for (const f of all) if (f.startsWith(from + '/')) moves.set(f, to + f.slice(from.length));
-  } else if (existsSync(from)) moves.set(from, to);
-  else throw new Error(`no such path: ${from}`);
+  if (statSync(from).isDirectory()) for (const f of all) if (f.startsWith(from + '/')) moves.set(f, to + f.slice(from.length));
 }
+for (const [from, to] of Object.entries(map)) if (!statSync(from).isDirectory()) moves.set(from, to);
 const newPath = (p) => moves.get(p) ?? p;
 const SPEC = /((?:import|export)\s[^'"]*?from\s*|import\(\s*|new URL\(\s*|import\s+)(['"])(\.\.?\/[^'"]*)\2/g;
 let rewritten = 0;

@@ -27,10 +27,10 @@ import { MonotonicClock, type Clock } from '../loop/clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
 import type { PlannerBackend } from '../loop/planner-backend.js';
 import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
-import { forwardKinematics } from '../sim/so100/kinematics.js';
-import type { So100Config } from '../so100/config.js';
-import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../so100/pick-place-task.js';
+import { forwardKinematics } from '../devices/so100/kinematics.js';
+import type { So100Config } from '../devices/so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../devices/so100/config.js';
+import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../envs/so100/pick-place-task.js';
 
 export { PickPlaceProgress };
 import type { LimitCounters } from './reach-controller.js';

@@ -20,9 +20,9 @@ import { MonotonicClock, type Clock } from '../loop/clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
 import type { PlannerBackend } from '../loop/planner-backend.js';
 import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
-import { forwardKinematics } from '../sim/so100/kinematics.js';
-import type { So100Config } from '../so100/config.js';
-import { DEFAULT_SO100, JOINTS } from '../so100/config.js';
+import { forwardKinematics } from '../devices/so100/kinematics.js';
+import type { So100Config } from '../devices/so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../devices/so100/config.js';
 
 export const ARM_ENV = 'so100-reach';
 

@@ -15,14 +15,14 @@
 import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import { SafetyStopError } from '../errors.js';
 import type { LoadedModel } from '../loop/model-loader.js';
-import type { TelemetrySink } from '../mavlink/telemetry.js';
-import { NullTelemetrySink } from '../mavlink/telemetry.js';
-import { forwardKinematics } from '../sim/so100/kinematics.js';
-import { So100Arm } from '../so100/arm.js';
-import type { So100Calibration } from '../so100/calibration.js';
-import type { So100Config } from '../so100/config.js';
-import { DEFAULT_SO100 } from '../so100/config.js';
-import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../so100/pick-place-task.js';
+import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
+import { NullTelemetrySink } from '../devices/mavlink/telemetry.js';
+import { forwardKinematics } from '../devices/so100/kinematics.js';
+import { So100Arm } from '../devices/so100/arm.js';
+import type { So100Calibration } from '../devices/so100/calibration.js';
+import type { So100Config } from '../devices/so100/config.js';
+import { DEFAULT_SO100 } from '../devices/so100/config.js';
+import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../envs/so100/pick-place-task.js';
 import { PickPlaceController } from './pick-place-controller.js';
 import { ReachController, type LimitCounters, type ReachControllerOptions } from './reach-controller.js';
 

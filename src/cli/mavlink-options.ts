@@ -1,6 +1,6 @@
 // The shared --mavlink CLI options (fly, arm, serve): spread into a command's `options`.
 import type { OptionSpec } from './command.js';
-import { DEFAULT_MAVLINK_HOST, DEFAULT_MAVLINK_PORT, MAVLINK_TARGET_FORMS } from '../mavlink/target.js';
+import { DEFAULT_MAVLINK_HOST, DEFAULT_MAVLINK_PORT, MAVLINK_TARGET_FORMS } from '../links/mavlink-target.js';
 
 /** The shared CLI options; spread into a command's `options`. */
 export const MAVLINK_OPTIONS: Record<'mavlink' | 'mavlink-key' | 'mavlink-sysid', OptionSpec> = {

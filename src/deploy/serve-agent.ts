@@ -5,7 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { IntegrityError, KdpError } from '../errors.js';
 import { childLogger } from '../log.js';
 import type { ModelManifest } from '../planner/manifest.js';
-import type { TelemetrySink } from '../mavlink/telemetry.js';
+import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { loadTrustedKeys, parseManifest, verifyManifestSignature } from './remote/kdp-slot.mjs';
 import { checkContainedFile, readRegularFile } from '../util/safe-read.js';
 import { MAX_MANIFEST_BYTES, MAX_MODEL_FILE_BYTES, validateManifest } from '../planner/manifest-schema.js';

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { childLogger } from '../log.js';
-import { NullTelemetrySink, type TelemetrySink } from '../mavlink/telemetry.js';
+import { NullTelemetrySink, type TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { ModelHotSwap, createModelLoader, type LoadedModel, type ModelLoader, type SwapEvent } from './serve-agent.js';
 import { RealLoopClock, TickLoop, tickPercentileUs, type LoopClock } from './tick-loop.js';
 

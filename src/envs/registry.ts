@@ -51,7 +51,7 @@ export const ENVS: Record<string, EnvInfo> = {
     actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2, replanEvery: 1,
   },
   /**
-   * Simulated SO-100 reach (`kdp dataset so100-reach`, src/so100/reach.ts; live env: src/so100/reach-env.ts):
+   * Simulated SO-100 reach (`kdp dataset so100-reach`, src/sim/so100/reach-demos.ts; live env: src/sim/so100/reach-env.ts):
    * state (12) = joint angles q (6, rad), grasp point FK(q) (3, m), target (3, m); action (6) = goal joint angles
    * (rad); goal (3) = target; 50 Hz. Plans: 16 steps × frame skip 2 = 0.64 s of joint trajectory (`kdp arm`).
    */
@@ -62,7 +62,7 @@ export const ENVS: Record<string, EnvInfo> = {
     controlledBy: 'kdp arm --port PTY --model models/so100-reach --task reach --target x,y,z (against `kdp sim so100 --pty PTY`)',
   },
   /**
-   * Simulated SO-100 pick-and-place (`kdp dataset so100-pick-place`, src/so100/pick-place.ts; LeRobot v3.0 folders):
+   * Simulated SO-100 pick-and-place (`kdp dataset so100-pick-place`, src/sim/so100/pick-place-demos.ts; LeRobot v3.0 folders):
    * state (14) = joint angles q (6, rad), grasp point FK(q) (3, m), cube xy (2, m), place xy (2, m) — the task inputs
    * ride in the state, so there is no separate goal — and picked (0/1, from the arm's own joints); action (6) = goal joint angles (rad); 50 Hz. Plans: 16 steps ×
    * frame skip 2 = 0.64 s (`kdp arm --task pick-place`).
@@ -74,7 +74,7 @@ export const ENVS: Record<string, EnvInfo> = {
     controlledBy: 'kdp arm --port PTY --model models/so100-pick-place --task pick-place --cube x,y --place x,y (against `kdp sim so100 --pty PTY --cube x,y`)',
   },
   /**
-   * SO-100 teleoperation demonstrations (`kdp record`, src/so100/teleop-record.ts; LeRobot v3.0 folders): state (6)
+   * SO-100 teleoperation demonstrations (`kdp record`, src/arm/teleop-record.ts; LeRobot v3.0 folders): state (6)
    * = follower joint positions, action (6) = goal positions sent, both in LeRobot's normalised units (−100..100 of
    * the calibrated range, gripper 0..100); no goal (the task is the dataset's); 30 Hz (`kdp record`'s default fps).
    * Plans: 16 steps × frame skip 1 ≈ 0.53 s of joint trajectory. Trained and exported like the others; no closed

@@ -20,19 +20,19 @@
 import { LIVE_STATS_WINDOW, LatencyRecorder } from '../loop/latency-recorder.js';
 import { ModelError } from '../errors.js';
 import { LearnedNavSelector, NavClearanceScorer } from './nav-clearance.js';
-import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
-import { Errno } from '../crtp/log.js';
-import { encodeNotifySetpointsStop } from '../crtp/commander.js';
-import { encodeArm } from '../crtp/service.js';
+import { Crazyflie, type LinkLostInfo } from '../devices/crazyflie/index.js';
+import { Errno } from '../protocols/crtp/log.js';
+import { encodeNotifySetpointsStop } from '../protocols/crtp/commander.js';
+import { encodeArm } from '../protocols/crtp/service.js';
 import { envInfo } from '../envs/registry.js';
-import type { TelemetrySink } from '../mavlink/telemetry.js';
-import { NullTelemetrySink } from '../mavlink/telemetry.js';
+import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
+import { NullTelemetrySink } from '../devices/mavlink/telemetry.js';
 import { MonotonicClock } from '../loop/clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
 import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
-import type { Obstacle } from '../sim/crazyflie/vehicle.js';
-import { CF21 } from '../sim/crazyflie/vehicle.js';
-import { clearance } from '../sim/crazyflie/obstacles.js';
+import type { Obstacle } from '../devices/crazyflie/vehicle.js';
+import { CF21 } from '../devices/crazyflie/vehicle.js';
+import { clearance } from '../envs/cf-nav/obstacles.js';
 import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type Geofence, type LimitCounters, type SpeedLimits } from './nav-geometry.js';
 
 export const FLY_ENV = 'crazyflie-nav';

@@ -3,8 +3,8 @@
  * writes, see src/sim/crazyflie/nav-dataset.ts `navObservation`), the plan feasibility cost against a known
  * obstacle field, and the geofence / speed-limit enforcement applied to every setpoint.
  */
-import { CF21, type Obstacle } from '../sim/crazyflie/vehicle.js';
-import { clearance } from '../sim/crazyflie/obstacles.js';
+import { CF21, type Obstacle } from '../devices/crazyflie/vehicle.js';
+import { clearance } from '../envs/cf-nav/obstacles.js';
 
 export const NAV_K_NEAREST = 4;
 

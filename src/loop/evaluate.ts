@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEnv } from '../envs/factory.js';
+import { createEnv } from '../sim/env-factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSo100Config } from '../../src/so100/config.js';
-import { startSimChild, type SimChild } from '../sim-so100/harness.js';
+import { loadSo100Config } from '../../src/devices/so100/config.js';
+import { startSimChild, type SimChild } from '../sim/so100/harness.js';
 import { heldOut, runArmCli } from './harness.js';
 import { requireTool } from '../helpers/tools.js';
 

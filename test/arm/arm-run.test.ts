@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runArm } from '../../src/arm/run-arm.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
-import { loadSo100Config } from '../../src/so100/config.js';
+import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { MODEL_DIR, heldOut } from './harness.js';
 import { requireTool } from '../helpers/tools.js';
 

@@ -1,11 +1,11 @@
 // Shared set-up for the `kdp arm` tests and the 50-target bench: held-out reach episodes, and `kdp arm` as a child
-// process against `kdp sim so100` (test/sim-so100/harness.ts) over a socat pty.
+// process against `kdp sim so100` (test/sim/so100/harness.ts) over a socat pty.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ArmResult } from '../../src/arm/run-arm.js';
-import { sampleStart, sampleTarget } from '../../src/so100/reach-task.js';
-import { samplePickPlace } from '../../src/so100/pick-place-task.js';
-import type { So100Config } from '../../src/so100/config.js';
+import { sampleStart, sampleTarget } from '../../src/envs/so100/reach-task.js';
+import { samplePickPlace } from '../../src/envs/so100/pick-place-task.js';
+import type { So100Config } from '../../src/devices/so100/config.js';
 import { Rng } from '../../src/util/rng.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));

@@ -7,8 +7,8 @@ import { ReachController } from '../../src/arm/reach-controller.js';
 import { FakeClock } from '../../src/loop/clock.js';
 import { loadModelDir, type LoadedModel } from '../../src/loop/model-loader.js';
 import type { PlannerBackend } from '../../src/loop/planner-backend.js';
-import { forwardKinematics, inverseKinematics } from '../../src/sim/so100/kinematics.js';
-import { DEFAULT_SO100 } from '../../src/so100/config.js';
+import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
+import { DEFAULT_SO100 } from '../../src/devices/so100/config.js';
 import { ModelError } from '../../src/errors.js';
 import { MODEL_DIR } from './harness.js';
 

@@ -11,7 +11,7 @@ import { runArm } from '../../src/arm/run-arm.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
 import { createPtyPair, hasSocat, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
-import { loadSo100Config } from '../../src/so100/config.js';
+import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { MODEL_DIR, heldOut } from './harness.js';
 
 const cfg = loadSo100Config();

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runOn, ARM64_TIMEOUT_MS } from './harness.js';
 
-const SUITES = ['test/crtp/codec.test.ts', 'test/crtp/cpx.test.ts', 'test/feetech/codec.test.ts', 'test/mavlink/telemetry.test.ts'];
+const SUITES = ['test/protocols/crtp/codec.test.ts', 'test/protocols/crtp/cpx.test.ts', 'test/protocols/feetech/codec.test.ts', 'test/devices/mavlink/telemetry.test.ts'];
 
 for (const file of SUITES) {
   test(`${file} passes on arm64`, async () => {

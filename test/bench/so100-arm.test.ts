@@ -18,9 +18,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReachController } from '../../src/arm/reach-controller.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import { loadSo100Config } from '../../src/so100/config.js';
-import { So100ReachEnv } from '../../src/so100/reach-env.js';
-import { startSimChild } from '../sim-so100/harness.js';
+import { loadSo100Config } from '../../src/devices/so100/config.js';
+import { So100ReachEnv } from '../../src/sim/so100/reach-env.js';
+import { startSimChild } from '../sim/so100/harness.js';
 import { requireTool } from '../helpers/tools.js';
 import { MODEL_DIR, heldOut, runArmCli } from '../arm/harness.js';
 

@@ -16,10 +16,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PickPlaceController } from '../../src/arm/pick-place-controller.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import { loadSo100Config } from '../../src/so100/config.js';
-import { PickPlaceSim } from '../../src/so100/pick-place.js';
-import { scorePickPlace } from '../../src/so100/pick-place-task.js';
-import { startSimChild } from '../sim-so100/harness.js';
+import { loadSo100Config } from '../../src/devices/so100/config.js';
+import { PickPlaceSim } from '../../src/sim/so100/pick-place-demos.js';
+import { scorePickPlace } from '../../src/envs/so100/pick-place-task.js';
+import { startSimChild } from '../sim/so100/harness.js';
 import { requireTool } from '../helpers/tools.js';
 import { PP_MODEL_DIR, heldOutPickPlace, runPickPlaceCli } from '../arm/harness.js';
 

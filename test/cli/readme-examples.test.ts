@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../../src/cli/registry.js';
 import { startSshd, type Sshd } from '../deploy/fixtures.js';
-import { startSimChild, type SimChild } from '../sim-so100/harness.js';
+import { startSimChild, type SimChild } from '../sim/so100/harness.js';
 import { requireTool } from '../helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -298,7 +298,7 @@ const RUNNERS: Record<string, Runner> = {
   async record(argv, ex) {
     // every example names the arms' serial ports (hardware, or the ptys of a simulator started beside it): here
     // they point at ports that do not exist, so the answer is the typed error that names the leader's port and
-    // points at motors find-port. The recording itself runs against two simulated buses in test/so100/record.test.ts.
+    // points at motors find-port. The recording itself runs against two simulated buses in test/arm/record.test.ts.
     const at = (flag: string): number => argv.indexOf(flag) + 1;
     argv[at('--leader-port')] = join(box, 'no-leader-port');
     argv[at('--follower-port')] = join(box, 'no-follower-port');

@@ -8,7 +8,7 @@ import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
 import { activate, keyIdOf, swapLink } from '../../src/deploy/remote/kdp-slot.mjs';
 import { ModelHotSwap, createModelLoader, type LoadedModel } from '../../src/deploy/serve-agent.js';
 import { RealLoopClock, TickLoop, VirtualLoopClock, tickPercentileUs, type LoopClock } from '../../src/deploy/tick-loop.js';
-import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { loadPublicKey } from '../../src/deploy/keys.js';
 import { makeModelDir } from './fixtures.js';
 

@@ -8,7 +8,7 @@ import { activate } from '../../src/deploy/remote/kdp-slot.mjs';
 import { runServe } from '../../src/deploy/serve.js';
 import { createModelLoader } from '../../src/deploy/serve-agent.js';
 import { createPlanningServe } from '../../src/deploy/planning-serve.js';
-import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { runKdp } from '../helpers/cli.js';
 
 test('kdp serve --sim: the real interpreter + planning loop drives the simulated robot from the active signed model', async () => {

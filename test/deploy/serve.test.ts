@@ -12,7 +12,7 @@ import { activate, swapLink } from '../../src/deploy/remote/kdp-slot.mjs';
 import { runServe } from '../../src/deploy/serve.js';
 import { VirtualLoopClock } from '../../src/deploy/tick-loop.js';
 import { runKdp } from '../helpers/cli.js';
-import { decodeFrames } from '../mavlink/helpers.js';
+import { decodeFrames } from '../devices/mavlink/helpers.js';
 import { makeModelDir } from './fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runFlight } from '../../src/fly/flight.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import { RecordingTelemetrySink } from '../../src/mavlink/telemetry.js';
+import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { CLI, NAV_FENCE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from './harness.js';
 
 interface CliRun { code: number | null; stdout: string; events: Record<string, unknown>[] }

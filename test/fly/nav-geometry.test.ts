@@ -5,7 +5,7 @@ import { SeededRng } from '../../src/data/rng.js';
 import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type LimitCounters } from '../../src/fly/nav-geometry.js';
 import { envInfo } from '../../src/envs/registry.js';
 import { NAV_ACT_DIM, NAV_GOAL_DIM, NAV_OBS_DIM, NAV_DT_S, navObservation, randomNavLayout } from '../../src/sim/crazyflie/nav-dataset.js';
-import type { Obstacle } from '../../src/sim/crazyflie/vehicle.js';
+import type { Obstacle } from '../../src/devices/crazyflie/vehicle.js';
 
 const counters = (): LimitCounters => ({ speedClamps: 0, geofenceClamps: 0, shieldScalings: 0, shieldStops: 0 });
 const fence = { min: [-0.5, -1.5, 0] as [number, number, number], max: [3, 1.5, 1.5] as [number, number, number] };

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { runFlight } from '../../src/fly/flight.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
-import { encodeHover } from '../../src/crtp/commander.js';
-import { encodeArm } from '../../src/crtp/service.js';
+import { encodeHover } from '../../src/protocols/crtp/commander.js';
+import { encodeArm } from '../../src/protocols/crtp/service.js';
 import { heldOutLayout, NAV_FENCE_OBJ, spawnSim, writeLayoutFile } from './harness.js';
 
 async function poison(uri: string, packets: Uint8Array[]): Promise<void> {

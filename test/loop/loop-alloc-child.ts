@@ -7,7 +7,7 @@ import { FakeClock } from '../../src/loop/clock.js';
 import { loadModelDir } from '../../src/loop/model-loader.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { createEnvLoop } from '../../src/loop/env-loop.js';
-import { createEnv } from '../../src/envs/factory.js';
+import { createEnv } from '../../src/sim/env-factory.js';
 import { envInfo } from '../../src/envs/registry.js';
 import { fileURLToPath } from 'node:url';
 import { MODEL_DIR, PP_MODEL_DIR } from '../arm/harness.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runFuzz } from '../crtp/fuzz-core.js';
+import { runFuzz } from '../protocols/crtp/fuzz-core.js';
 
 test('1,000,000 mutated packets: decode to a value or a typed ProtocolError, never a crash', () => {
   const t0 = Date.now();

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProtocolError } from '../../src/errors.js';
-import { decodePacket, fromHex, newFrameView, newScanStats, scanFrame, FRAME_OK } from '../../src/feetech/packet.js';
+import { decodePacket, fromHex, newFrameView, newScanStats, scanFrame, FRAME_OK } from '../../src/protocols/feetech/packet.js';
 
 test('1,000,000 fuzzed frames: value or typed error, never a crash', () => {
   const N = Number(process.env.KDP_FUZZ_FRAMES ?? 1_000_000);

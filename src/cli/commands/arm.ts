@@ -8,11 +8,11 @@ import { UsageError } from '../../errors.js';
 import { runArm, type ArmResult } from '../../arm/run-arm.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
-import { openTelemetry } from '../../mavlink/telemetry.js';
-import { REACH_WORKSPACE } from '../../so100/reach-task.js';
-import { PP_WORKSPACE } from '../../so100/pick-place-task.js';
-import { loadCalibration } from '../../so100/calibration.js';
-import { loadSo100Config } from '../../so100/config.js';
+import { openTelemetry } from '../../devices/mavlink/telemetry.js';
+import { REACH_WORKSPACE } from '../../envs/so100/reach-task.js';
+import { PP_WORKSPACE } from '../../envs/so100/pick-place-task.js';
+import { loadCalibration } from '../../devices/so100/calibration.js';
+import { loadSo100Config } from '../../devices/so100/config.js';
 import { optNumber, optString, optVector, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 

@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../command.js';
 import { requireString } from '../command.js';
 import { emitResult } from '../output.js';
-import { checkHost, summarize } from '../../boards/check.js';
+import { checkHost, summarize } from '../../deploy/board-check.js';
 import { listHostProfiles, loadHostProfile } from '../../boards/schema.js';
 
 export const command: CommandSpec = {

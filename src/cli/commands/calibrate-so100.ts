@@ -5,10 +5,10 @@ import { emitResult, say } from '../output.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import {
   calibrationPath, isCalibrated, loadCalibration, recordRangesOfMotion, saveCalibration, setHalfTurnHomings, unlockForCalibration, writeCalibrationToServos,
-} from '../../so100/calibration.js';
-import type { So100Calibration } from '../../so100/calibration.js';
-import { So100Arm } from '../../so100/arm.js';
-import { JOINTS, loadSo100Config } from '../../so100/config.js';
+} from '../../devices/so100/calibration.js';
+import type { So100Calibration } from '../../devices/so100/calibration.js';
+import { So100Arm } from '../../devices/so100/arm.js';
+import { JOINTS, loadSo100Config } from '../../devices/so100/config.js';
 
 export const command: CommandSpec = {
   name: 'calibrate so100',

@@ -3,9 +3,9 @@ import { optNumber, optString } from '../command.js';
 import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';
 import { LeRobotWriter } from '../../data/lerobot-writer.js';
-import { loadSo100Config } from '../../so100/config.js';
-import { generatePickPlaceDemos } from '../../so100/pick-place.js';
-import { PP_ACTION_NAMES, PP_HZ, PP_STATE_NAMES } from '../../so100/pick-place-task.js';
+import { loadSo100Config } from '../../devices/so100/config.js';
+import { generatePickPlaceDemos } from '../../sim/so100/pick-place-demos.js';
+import { PP_ACTION_NAMES, PP_HZ, PP_STATE_NAMES } from '../../envs/so100/pick-place-task.js';
 
 const TASK = 'pick the cube and place it';
 

@@ -4,9 +4,9 @@ import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';
 import { writeD4rlHdf5 } from '../../data/d4rl-hdf5.js';
 import { writeDatasetProvenance } from '../../data/provenance.js';
-import { loadSo100Config } from '../../so100/config.js';
-import { generateSo100ReachDataset } from '../../so100/reach.js';
-import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM } from '../../so100/reach-task.js';
+import { loadSo100Config } from '../../devices/so100/config.js';
+import { generateSo100ReachDataset } from '../../sim/so100/reach-demos.js';
+import { REACH_ACT_DIM, REACH_GOAL_DIM, REACH_OBS_DIM } from '../../envs/so100/reach-task.js';
 
 export const command: CommandSpec = {
   name: 'dataset so100-reach',

@@ -1,4 +1,4 @@
-import { requireClosedLoopEnv } from '../../envs/factory.js';
+import { requireClosedLoopEnv } from '../../sim/env-factory.js';
 import { evaluate } from '../../loop/evaluate.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../loop/receding-horizon.js';

@@ -9,10 +9,10 @@ import { runFlight, type FlightResult, type FlightSelection } from '../../fly/fl
 import type { Geofence } from '../../fly/nav-geometry.js';
 import { loadModelDir } from '../../loop/model-loader.js';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
-import { openTelemetry } from '../../mavlink/telemetry.js';
-import { CF21 } from '../../sim/crazyflie/vehicle.js';
-import { loadObstacles, obstacleAt } from '../../sim/crazyflie/obstacles.js';
-import { validateCrtpUri } from '../../transport/uri.js';
+import { openTelemetry } from '../../devices/mavlink/telemetry.js';
+import { CF21 } from '../../devices/crazyflie/vehicle.js';
+import { loadObstacles, obstacleAt } from '../../envs/cf-nav/obstacles.js';
+import { validateCrtpUri } from '../../links/crtp-uri.js';
 import { optChoice, optFlag, optNumber, optString, optVector, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 

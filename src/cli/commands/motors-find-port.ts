@@ -3,8 +3,8 @@ import type { CommandSpec } from '../command.js';
 import { optFlag, optNumber, optString } from '../command.js';
 import { emitResult, say } from '../output.js';
 import { KdpError } from '../../errors.js';
-import { listSerialPorts } from '../../transport/serial.js';
-import type { SerialPortEntry } from '../../transport/serial.js';
+import { listSerialPorts } from '../../links/serial.js';
+import type { SerialPortEntry } from '../../links/serial.js';
 
 export const command: CommandSpec = {
   name: 'motors find-port',

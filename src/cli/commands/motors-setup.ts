@@ -3,11 +3,11 @@ import type { CommandSpec } from '../command.js';
 import { optChoice, optFlag, optNumber, requireString } from '../command.js';
 import { emitResult, say } from '../output.js';
 import { KdpError, UsageError } from '../../errors.js';
-import { FeetechBus } from '../../feetech/bus.js';
-import { BAUD_CODES, baudCode } from '../../feetech/control-table.js';
-import { JOINTS, loadSo100Config } from '../../so100/config.js';
-import type { JointName } from '../../so100/config.js';
-import { SerialTransport } from '../../transport/serial.js';
+import { FeetechBus } from '../../devices/feetech/bus.js';
+import { BAUD_CODES, baudCode } from '../../protocols/feetech/control-table.js';
+import { JOINTS, loadSo100Config } from '../../devices/so100/config.js';
+import type { JointName } from '../../devices/so100/config.js';
+import { SerialTransport } from '../../links/serial.js';
 
 export const command: CommandSpec = {
   name: 'motors setup',

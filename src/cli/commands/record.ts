@@ -1,14 +1,14 @@
 /**
  * `kdp record --robot so100 --leader-port P --follower-port Q --task "..." --episodes N --out DIR [--fps 30]
  *   [--episode-seconds S] [--reset-seconds S] --json`
- * Leader → follower teleoperation recorded as a LeRobot v3.0 dataset (src/so100/teleop-record.ts).
+ * Leader → follower teleoperation recorded as a LeRobot v3.0 dataset (src/arm/teleop-record.ts).
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { loadCalibration } from '../../so100/calibration.js';
-import { loadSo100Config } from '../../so100/config.js';
-import { applyKey, recordTeleop } from '../../so100/teleop-record.js';
-import type { RecordKeys, RecordResult } from '../../so100/teleop-record.js';
+import { loadCalibration } from '../../devices/so100/calibration.js';
+import { loadSo100Config } from '../../devices/so100/config.js';
+import { applyKey, recordTeleop } from '../../arm/teleop-record.js';
+import type { RecordKeys, RecordResult } from '../../arm/teleop-record.js';
 import { optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 

@@ -7,7 +7,7 @@ import { createModelLoader } from '../../deploy/serve-agent.js';
 import { createPlanningServe } from '../../deploy/planning-serve.js';
 import { join, resolve } from 'node:path';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
-import { openTelemetry } from '../../mavlink/telemetry.js';
+import { openTelemetry } from '../../devices/mavlink/telemetry.js';
 
 export const command: CommandSpec = {
   name: 'serve',

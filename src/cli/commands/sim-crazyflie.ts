@@ -7,7 +7,7 @@ import { optNumber, optString, optVector } from '../command.js';
 import { UsageError } from '../../errors.js';
 import { say } from '../output.js';
 import { SimCrazyflie } from '../../sim/crazyflie/firmware.js';
-import { loadObstacles, writeObstacles } from '../../sim/crazyflie/obstacles.js';
+import { loadObstacles, writeObstacles } from '../../envs/cf-nav/obstacles.js';
 import { SimUdpServer } from '../../sim/crazyflie/udp-server.js';
 
 function parseHostPort(raw: string): { host: string; port: number } {

@@ -5,7 +5,7 @@
  * Units: SI; angles in the setpoint in degrees like the firmware (roll/pitch/yaw), rates in deg/s.
  */
 import { MOTOR_XY, MOTOR_YAW_SIGN } from './model.js';
-import { CF21 } from './vehicle.js';
+import { CF21 } from '../../devices/crazyflie/vehicle.js';
 import type { QuadState } from './physics.js';
 
 export type AxisMode = 'disable' | 'abs' | 'velocity';

@@ -3,8 +3,8 @@
  * a safety margin), then pure-pursuit along the path with a speed limit — the action is a world-frame velocity
  * (vx, vy, vz), which is what a `velocity_world` setpoint carries.
  */
-import { CF21, type Obstacle } from './vehicle.js';
-import { clearance } from './obstacles.js';
+import { CF21, type Obstacle } from '../../devices/crazyflie/vehicle.js';
+import { clearance } from '../../envs/cf-nav/obstacles.js';
 
 export interface ExpertOptions { cellM?: number; marginM?: number; maxSpeedMps?: number; lookaheadM?: number; bounds?: { x0: number; x1: number; y0: number; y1: number } }
 

@@ -14,17 +14,17 @@
  * supervisor arming/emergency stop and tumble detection. Never throws on any input.
  */
 import { ProtocolError } from '../../errors.js';
-import { readU16, writeF32, writeU16 } from '../../crtp/bytes.js';
-import { decodeUplink, type UplinkMessage } from '../../crtp/decode.js';
-import { Errno, LOG_MAX_BLOCKS, LOG_MAX_LEN, LOG_MAX_OPS, LogControl, encodeLogControlReply, encodeLogDataHeader, encodeLogTocInfoReply, encodeTocItemReply } from '../../crtp/log.js';
-import { CRTP_PROTOCOL_VERSION, CrtpPort, crtpHeader } from '../../crtp/packet.js';
-import { PARAM_ENOENT, ParamChannel, encodeParamReadReply } from '../../crtp/param.js';
-import { LINK_SOURCE_MAGIC, PlatformChannel } from '../../crtp/service.js';
-import { LogType, ParamType, logTypeSize, paramIsReadOnly, paramTypeSize, readParamValue, writeLogValue, writeParamValue } from '../../crtp/types.js';
+import { readU16, writeF32, writeU16 } from '../../protocols/crtp/bytes.js';
+import { decodeUplink, type UplinkMessage } from '../../protocols/crtp/decode.js';
+import { Errno, LOG_MAX_BLOCKS, LOG_MAX_LEN, LOG_MAX_OPS, LogControl, encodeLogControlReply, encodeLogDataHeader, encodeLogTocInfoReply, encodeTocItemReply } from '../../protocols/crtp/log.js';
+import { CRTP_PROTOCOL_VERSION, CrtpPort, crtpHeader } from '../../protocols/crtp/packet.js';
+import { PARAM_ENOENT, ParamChannel, encodeParamReadReply } from '../../protocols/crtp/param.js';
+import { LINK_SOURCE_MAGIC, PlatformChannel } from '../../protocols/crtp/service.js';
+import { LogType, ParamType, logTypeSize, paramIsReadOnly, paramTypeSize, readParamValue, writeLogValue, writeParamValue } from '../../protocols/crtp/types.js';
 import { CascadedController, copySetpoint, newSetpoint, type Setpoint } from './controller.js';
 import { HlPlanner } from './hl-planner.js';
-import { CF21, type Obstacle } from './vehicle.js';
-import { clearance } from './obstacles.js';
+import { CF21, type Obstacle } from '../../devices/crazyflie/vehicle.js';
+import { clearance } from '../../envs/cf-nav/obstacles.js';
 import { QuadPhysics } from './physics.js';
 
 export const WDT_STABILIZE_MS = 500;

@@ -1,4 +1,4 @@
-import { CF21, type Obstacle } from './vehicle.js';
+import { CF21, type Obstacle } from '../../devices/crazyflie/vehicle.js';
 
 /**
  * The Crazyflie 2.1 MuJoCo model (vehicle constants in `vehicle.ts`).

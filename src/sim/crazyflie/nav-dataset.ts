@@ -11,13 +11,13 @@
  *   infos/goal (3), infos/qpos (7: x y z qw qx qy qz), infos/qvel (6: world velocity, body rates)
  * The layouts (obstacles, start, goal per episode) are written beside the file as `<out>.layouts.json`.
  */
-import { encodeVelocityWorld } from '../../crtp/commander.js';
+import { encodeVelocityWorld } from '../../protocols/crtp/commander.js';
 import { SeededRng } from '../../data/rng.js';
 import type { D4rlArrays } from '../../data/d4rl-hdf5.js';
 import { GridExpert } from './expert.js';
 import { SimCrazyflie } from './firmware.js';
-import type { Obstacle } from './vehicle.js';
-import { randomCylinderField } from './obstacles.js';
+import type { Obstacle } from '../../devices/crazyflie/vehicle.js';
+import { randomCylinderField } from '../../envs/cf-nav/obstacles.js';
 
 export const NAV_OBS_DIM = 21;
 export const NAV_ACT_DIM = 3;

@@ -4,7 +4,7 @@
  * preallocated `QuadState` (world-frame position/velocity, quaternion w,x,y,z, body rates, Euler angles).
  */
 import { quadrotorXml } from './model.js';
-import { CF21, type Obstacle } from './vehicle.js';
+import { CF21, type Obstacle } from '../../devices/crazyflie/vehicle.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface MjModule {

@@ -6,9 +6,9 @@
  * Links collide with the table plane (not with each other).
  */
 import loadMujoco from 'mujoco-js';
-import type { JointName } from '../../so100/config.js';
-import { DEFAULT_SO100, JOINTS } from '../../so100/config.js';
-import { SO100_GEOMETRY as G } from './kinematics.js';
+import type { JointName } from '../../devices/so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../../devices/so100/config.js';
+import { SO100_GEOMETRY as G } from '../../devices/so100/kinematics.js';
 import type { SimServo } from './servo.js';
 import { TICKS_PER_RAD } from './servo.js';
 

@@ -7,9 +7,9 @@
  * the registers use the calibrated frame `Present_Position = (actual − Homing_Offset) mod 4096`,
  * `actual goal = Goal_Position + Homing_Offset`.
  */
-import type { RegisterName } from '../../feetech/control-table.js';
-import { MODEL_NUMBERS, STS_CONTROL_TABLE, StatusError } from '../../feetech/control-table.js';
-import { readRegister, writeRegister } from '../../feetech/encoding.js';
+import type { RegisterName } from '../../protocols/feetech/control-table.js';
+import { MODEL_NUMBERS, STS_CONTROL_TABLE, StatusError } from '../../protocols/feetech/control-table.js';
+import { readRegister, writeRegister } from '../../protocols/feetech/encoding.js';
 
 export const TICKS_PER_RAD = 4096 / (2 * Math.PI);
 /** No-load speed used when Goal_Velocity is 0 (≈ 270°/s). */

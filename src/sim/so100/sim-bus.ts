@@ -5,8 +5,8 @@
  * timer resolution: 0 = at once, otherwise ≥ 1 ms) and the servos' faults (error bits; a silent servo never
  * answers). Options emulate a half-duplex adapter that echoes the host's bytes and line noise.
  */
-import { BROADCAST_ID, Instruction } from '../../feetech/control-table.js';
-import { FRAME_OK, encodeStatus, newFrameView, newScanStats, scanFrame } from '../../feetech/packet.js';
+import { BROADCAST_ID, Instruction } from '../../protocols/feetech/control-table.js';
+import { FRAME_OK, encodeStatus, newFrameView, newScanStats, scanFrame } from '../../protocols/feetech/packet.js';
 import { SimServo } from './servo.js';
 
 export interface SimBusOptions {

@@ -3,12 +3,12 @@
  * time, served over a serial line (a pty end opened with the real `serialport`). A JSON control channel
  * (`command()`) injects faults, moves the limp arm by hand and reports the state.
  */
-import type { JointName } from '../../so100/config.js';
-import { JOINTS } from '../../so100/config.js';
+import type { JointName } from '../../devices/so100/config.js';
+import { JOINTS } from '../../devices/so100/config.js';
 import { CanceledError, DisconnectedError } from '../../errors.js';
-import { SerialTransport } from '../../transport/serial.js';
-import { encodePing, encodeRead, encodeSyncRead } from '../../feetech/packet.js';
-import { forwardKinematics } from './kinematics.js';
+import { SerialTransport } from '../../links/serial.js';
+import { encodePing, encodeRead, encodeSyncRead } from '../../protocols/feetech/packet.js';
+import { forwardKinematics } from '../../devices/so100/kinematics.js';
 import { So100Physics } from './physics.js';
 import { SimFeetechBus } from './sim-bus.js';
 import type { SimServo } from './servo.js';
