@@ -21,7 +21,7 @@ import { startSimChild, type SimChild } from '../sim-so100/harness.js';
 import { requireTool } from '../helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/bin.mjs');
+const BIN = join(ROOT, 'dist/cli/bin.mjs');
 
 interface Example { source: string; text: string }
 
