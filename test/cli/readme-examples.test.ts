@@ -229,7 +229,7 @@ const RUNNERS: Record<string, Runner> = {
     const task = argv.includes('--task') ? argv[argv.indexOf('--task') + 1] : 'reach';
     if (task === 'pick-place') {
       // the simulator gets the cube where the example says it is; whether this one run places it is the bench's
-      // business (test/bench/so100-pick-place.test.ts): here it must run to its end, report and turn the torque off
+      // business (test/perf/so100-pick-place.test.ts): here it must run to its end, report and turn the torque off
       const cube = argv[argv.indexOf('--cube') + 1]!;
       await withArmSim(['--cube', cube], async () => {
         const r = await run(argv);

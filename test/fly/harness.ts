@@ -1,5 +1,5 @@
 /**
- * Shared by test/fly/*.test.ts and test/bench/crazyflie-fly.test.ts: held-out nav layouts (seeds the dataset never
+ * Shared by test/fly/*.test.ts and test/perf/crazyflie-fly.test.ts: held-out nav layouts (seeds the dataset never
  * used), a `kdp sim crazyflie` child process per layout (UDP on an ephemeral loopback port), and one flight.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
