@@ -104,6 +104,15 @@ test('compiled code imports node builtins, runtime dependencies and files inside
   assert.equal(bad, []);
 });
 
+test('tests run the shipped kdp: only suites about the development entry name src/cli/bin.mjs', () => {
+  // these compare the two entries on purpose (memory through tsx, start time, the refusing hook)
+  const allowed = new Set(['test/cli/memory.test.ts', 'test/perf/cli-start.test.ts', 'test/dist/dist-tree.test.ts']);
+  const offenders = files(join(ROOT, 'test')).filter((f) => /\.[mc]?ts$/.test(f))
+    .filter((f) => !allowed.has(relative(ROOT, f)) && /src\/cli\/bin\.mjs/.test(readFileSync(f, 'utf8')))
+    .map((f) => relative(ROOT, f));
+  assert.equal(offenders, [], 'spawn dist/cli/bin.mjs (the shipped entry) instead');
+});
+
 /** The shipped kdp with every devDependency refused at resolution. */
 function kdpWithoutDevDeps(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', REFUSE_DEV, BIN, ...args], {
