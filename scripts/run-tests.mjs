@@ -3,21 +3,25 @@
 // --expose-gc for allocation tests), two at a time, and prints one closing line "N passed, N failed, N skipped".
 // A suite file that runs no test at all fails (a guard that returned early, a missing test.run()): it proves nothing.
 // Skips are visible: uvu's `test.skip` (only for optional hardware, with the reason in the name) is counted.
-//   node scripts/run-tests.mjs                 # test/**/*.test.ts except bench/soak/hw/arm64/examples
+// Before any suite it brings dist/ up to date (scripts/build-dist.mjs, incremental): suites import the TypeScript
+// sources through tsx, but every test that runs `kdp` spawns the shipped dist/cli/bin.mjs, so that is what is tested.
+//   node scripts/run-tests.mjs                 # test/**/*.test.ts except perf/soak/hw/arm64/examples
 //   node scripts/run-tests.mjs --suite examples  # suites declaring `@suite examples`: README and --help examples end to end (~5 min)
-//   node scripts/run-tests.mjs --suite bench   # test/bench/*.ts (long, prints figures, still asserts)
+//   node scripts/run-tests.mjs --suite perf    # test/perf/*.ts (`npm run bench`: long, prints figures, still asserts)
 //   node scripts/run-tests.mjs --suite arm64   # test/arm64/*.ts (emulated aarch64 node vs this host; needs qemu)
 //   node scripts/run-tests.mjs test/foo.test.ts ...
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const suiteIdx = args.indexOf('--suite');
-const suite = suiteIdx >= 0 ? args[suiteIdx + 1] : 'unit';
+// `bench` is the suite's name before test/bench became test/perf
+const suite = suiteIdx >= 0 ? (args[suiteIdx + 1] === 'bench' ? 'perf' : args[suiteIdx + 1]) : 'unit';
 const explicit = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--suite');
-const EXCLUDED = new Set(['bench', 'soak', 'hw', 'arm64', 'helpers', 'fixtures']);
+const EXCLUDED = new Set(['perf', 'soak', 'hw', 'arm64', 'helpers', 'fixtures']);
 // a unit-tree suite that declares `@suite NAME` in its first lines runs with --suite NAME instead of in
 // `npm test` (test/cli/readme-examples.test.ts: `@suite examples`, ~5 min of end-to-end runs)
 const declaredSuite = (f) => /@suite\s+(\S+)/.exec(readFileSync(f, 'utf8').slice(0, 400))?.[1];
@@ -40,6 +44,16 @@ const files = explicit.length ? explicit
 const timeoutMs = Number(process.env.KDP_TEST_TIMEOUT_MS ?? (suite === 'unit' ? 300_000 : 3_600_000));
 const jobs = Number(process.env.KDP_TEST_JOBS ?? Math.min(2, availableParallelism()));
 
+// a runner started by a suite (test/util/run-tests.test.ts) finds dist/ already built by its parent
+if (!process.env.KDP_DIST_BUILT) {
+  const b = spawnSync(process.execPath, [fileURLToPath(new URL('./build-dist.mjs', import.meta.url))], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (b.status !== 0) {
+    console.log('build of dist/ failed (scripts/build-dist.mjs, output above): the CLI tests would run a stale kdp');
+    console.log('0 passed, 1 failed, 0 skipped');
+    process.exit(1);
+  }
+}
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -61,7 +75,7 @@ function runOne(file) {
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', KDP_LOG_LEVEL: process.env.KDP_LOG_LEVEL ?? 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KDP_DIST_BUILT: '1', FORCE_COLOR: '0', KDP_LOG_LEVEL: process.env.KDP_LOG_LEVEL ?? 'warn' },
     });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });

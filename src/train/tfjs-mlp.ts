@@ -1,7 +1,7 @@
 /**
  * The generator MLP's training step on @tensorflow/tfjs-core (cpu or wasm backend): the candidate the
  * hand-written path (MlpTrainer over WASM SIMD kernels) is measured against (issue 2, "autodiff by
- * measurement"; figures in docs/benchmarks.md, bench in test/bench/autodiff.test.ts).
+ * measurement"; figures in docs/benchmarks.md, bench in test/perf/autodiff.test.ts).
  *
  * Same contract as MlpTrainer so the comparison is like for like: the caller writes the network input
  * into `input` (host Float32Array), `forward()` returns the output on the host, the caller writes

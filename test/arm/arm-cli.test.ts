@@ -1,6 +1,6 @@
 // @serial: real-time control over a pty (a starved host reads as a silent bus); runs alone after the parallel phase.
 // `kdp arm` as a process against `kdp sim so100` over a socat pty (the acceptance path, 1–2 targets; the
-// 50-target version is test/bench/so100-arm.test.ts): --json result, torque off on exit, Ctrl-C → torque off.
+// 50-target version is test/perf/so100-arm.test.ts): --json result, torque off on exit, Ctrl-C → torque off.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -8,7 +8,7 @@ import { samplePickPlace } from '../../src/envs/so100/pick-place-task.js';
 import type { So100Config } from '../../src/devices/so100/config.js';
 import { Rng } from '../../src/util/rng.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 export const MODEL_DIR = fileURLToPath(new URL('../../models/so100-reach', import.meta.url));
 export const PP_MODEL_DIR = fileURLToPath(new URL('../../models/so100-pick-place', import.meta.url));
 

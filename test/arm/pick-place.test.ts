@@ -27,7 +27,7 @@ import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './
 const cfg = loadSo100Config();
 const S = 14, A = 6, H = 16, STEP = S + A, OUT = H * STEP - S;
 const BUS = { busTimeoutMs: 100, busRetries: 2 };
-/** A held-out episode (test/bench/so100-pick-place.test.ts runs 50 and measures the success rate). */
+/** A held-out episode (test/perf/so100-pick-place.test.ts runs 50 and measures the success rate). */
 const PP_TEST_EPISODE = 0;
 
 test('progress from the joints: a free close is not a pick; stopped on the cube and lifted is; opening releases', () => {

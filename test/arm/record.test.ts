@@ -20,7 +20,7 @@ import { requireTool } from '../helpers/tools.js';
 import type { SimChild } from '../sim/so100/harness.js';
 import type { SimState } from '../../src/sim/so100/sim-so100.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kdp-record-'));
 const F = join(dir, 'follower'), L = join(dir, 'leader'), OUT = join(dir, 'ds');
 let sim: SimChild;

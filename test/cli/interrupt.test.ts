@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kdp-int-'));
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; stopMs: number }

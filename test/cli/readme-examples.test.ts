@@ -21,7 +21,7 @@ import { startSimChild, type SimChild } from '../sim/so100/harness.js';
 import { requireTool } from '../helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/bin.mjs');
+const BIN = join(ROOT, 'dist/cli/bin.mjs');
 
 interface Example { source: string; text: string }
 
@@ -244,7 +244,7 @@ const RUNNERS: Record<string, Runner> = {
     const task = argv.includes('--task') ? argv[argv.indexOf('--task') + 1] : 'reach';
     if (task === 'pick-place') {
       // the simulator gets the cube where the example says it is; whether this one run places it is the bench's
-      // business (test/bench/so100-pick-place.test.ts): here it must run to its end, report and turn the torque off
+      // business (test/perf/so100-pick-place.test.ts): here it must run to its end, report and turn the torque off
       const cube = argv[argv.indexOf('--cube') + 1]!;
       await withArmSim(['--cube', cube], async () => {
         const r = await runArmOnce(argv, ex.text);

@@ -11,7 +11,7 @@ import { DatasetError, KdpError } from '../../src/errors.js';
 import { runKdp } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kdp-dsval-'));
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 const N = 200;
 
 function arrays(): Parameters<typeof writeD4rlHdf5>[1] {

@@ -12,7 +12,7 @@ import { KdpError } from '../../src/errors.js';
 const dir = mkdtempSync(join(tmpdir(), 'kdp-h5iso-'));
 const good = join(dir, 'good.hdf5');
 // written by the CLI in its own process (see test/helpers/mutation-fuzz.ts for why)
-execFileSync(process.execPath, ['src/cli/bin.mjs', 'dataset', 'maze2d', '--maze', 'umaze', '--steps', '120', '--seed', '1', '--gzip', '0', '--out', good], { stdio: 'ignore' });
+execFileSync(process.execPath, ['dist/cli/bin.mjs', 'dataset', 'maze2d', '--maze', 'umaze', '--steps', '120', '--seed', '1', '--gzip', '0', '--out', good], { stdio: 'ignore' });
 const bytes = readFileSync(good);
 
 async function code(p: Promise<unknown>): Promise<string> {

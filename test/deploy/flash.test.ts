@@ -15,7 +15,7 @@ import { createModelLoader } from '../../src/deploy/serve-agent.js';
 import { runKdp } from '../helpers/cli.js';
 import { HAVE_SSHD, makeModelDir, startSshd, type Sshd } from './fixtures.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 let sshd: Sshd;
 let work: string;
 let key: ReturnType<typeof generateSigningKey>;

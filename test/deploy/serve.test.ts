@@ -15,7 +15,7 @@ import { runKdp } from '../helpers/cli.js';
 import { decodeFrames } from '../devices/mavlink/helpers.js';
 import { makeModelDir } from './fixtures.js';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 
 async function makeRoot(work: string): Promise<{ root: string; key: ReturnType<typeof generateSigningKey> }> {
   const root = join(work, 'kdp');

@@ -1,7 +1,7 @@
 /**
  * `kdp fly` end to end against `kdp sim crazyflie` child processes (UDP loopback), with the shipped models/cf-nav,
  * on held-out layouts (seeds the dataset never drew): the CLI with --json, the in-process runner with telemetry,
- * Ctrl-C → land, and the geofence check on the goal. The 50-layout figure is test/bench/crazyflie-fly.test.ts.
+ * Ctrl-C → land, and the geofence check on the goal. The 50-layout figure is test/perf/crazyflie-fly.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -109,7 +109,7 @@ test('simulator killed mid-flight: the flight ends with linkLost, not by its tim
   assert.is(r.landed, false);
   assert.is(r.collisionSource, 'sim.collisions');
   assert.ok(r.seconds < 40, `ended by the link watchdog, not the 40 s timeout (${r.seconds} s)`);
-  // how soon after the kill it returns is a timing figure: test/bench/crazyflie-fly.test.ts measures and bounds it
+  // how soon after the kill it returns is a timing figure: test/perf/crazyflie-fly.test.ts measures and bounds it
 });
 
 test('Ctrl-C mid-flight: the CLI stops streaming and lands where it is', async () => {

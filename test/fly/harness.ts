@@ -1,5 +1,5 @@
 /**
- * Shared by test/fly/*.test.ts and test/bench/crazyflie-fly.test.ts: held-out nav layouts (seeds the dataset never
+ * Shared by test/fly/*.test.ts and test/perf/crazyflie-fly.test.ts: held-out nav layouts (seeds the dataset never
  * used), a `kdp sim crazyflie` child process per layout (UDP on an ephemeral loopback port), and one flight.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { SeededRng } from '../../src/data/rng.js';
 import { randomNavLayout, type NavLayout } from '../../src/sim/crazyflie/nav-dataset.js';
 
-export const CLI = join(process.cwd(), 'src/cli/bin.mjs');
+export const CLI = join(process.cwd(), 'dist/cli/bin.mjs');
 /** The nav layouts' arena (x up to 2.5 m): the crazyflie21 profile's 2 × 2 m fence is too small for them. */
 export const NAV_FENCE = '-0.5,-1.5,0,3,1.5,1.5';
 export const NAV_FENCE_OBJ = { min: [-0.5, -1.5, 0] as [number, number, number], max: [3, 1.5, 1.5] as [number, number, number] };

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 
 export interface CliResult { status: number; stdout: string; stderr: string }
 

@@ -109,7 +109,7 @@ export async function parquetCampaign(n: number, seed: number, decodeTimeoutMs =
 export async function hdf5Campaign(n: number, seed: number, boundMs = 10_000): Promise<CampaignResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-h5fuzz-'));
   const src = join(dir, 'base.hdf5');
-  execFileSync(process.execPath, ['src/cli/bin.mjs', 'dataset', 'maze2d', '--maze', 'umaze', '--steps', '120', '--seed', '1', '--gzip', '0', '--out', src], { stdio: 'ignore' });
+  execFileSync(process.execPath, ['dist/cli/bin.mjs', 'dataset', 'maze2d', '--maze', 'umaze', '--steps', '120', '--seed', '1', '--gzip', '0', '--out', src], { stdio: 'ignore' });
   const base = new Uint8Array(readFileSync(src));
   const m = new Mutator(seed);
   // a file of its own per case: a file that failed once is re-read by a fresh reader process (a cost

@@ -165,7 +165,7 @@ test('bad variant or operands: typed errors at load, never a crash', () => {
 
 /** `kdp bench` in a child with extra environment; returns its exit code and parsed JSON (or stderr). */
 function benchChild(env: Record<string, string>): { status: number | null; json: Record<string, unknown> | null; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'src/cli/bin.mjs'), 'bench', '--model', 'models/maze2d-umaze', '--candidates', '4', '--iterations', '20', '--warmup', '2', '--json'],
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/bin.mjs'), 'bench', '--model', 'models/maze2d-umaze', '--candidates', '4', '--iterations', '20', '--warmup', '2', '--json'],
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
   let json: Record<string, unknown> | null = null;
   try { json = JSON.parse(r.stdout) as Record<string, unknown>; } catch { /* error case */ }
@@ -210,7 +210,7 @@ test('forced and failed builds fall back to WASM and say why; KDP_KERNELS forces
 });
 
 test('kdp bench --vs onnx --onnx-quant int8: both ORT graphs, interleaved with kdp', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'src/cli/bin.mjs'), 'bench', '--model', 'models/maze2d-umaze', '--candidates', '64', '--iterations', '30', '--warmup', '3',
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/bin.mjs'), 'bench', '--model', 'models/maze2d-umaze', '--candidates', '64', '--iterations', '30', '--warmup', '3',
     '--vs', 'onnx', '--onnx-quant', 'int8', '--json'], { cwd: ROOT, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as Record<string, { p50Us: number; backend: string }> & { ratioP50: number; ratioP50OnnxFp32: number };

@@ -17,7 +17,7 @@ import { trainKillCampaign } from '../helpers/train-kill.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kdp-ckgen-'));
 const dataset = join(dir, 'umaze.hdf5');
-const BIN = fileURLToPath(new URL('../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.mjs', import.meta.url));
 
 const tiny = { ...DEFAULT_KDP_CONFIG, conditionsPerStep: 4, samplesPerCondition: 8, positivesPerCondition: 16, hidden: [32, 32], noiseDim: 4, seed: 3 };
 const opts = (out: string, extra: Partial<TrainRunOptions> = {}): TrainRunOptions => ({

@@ -17,7 +17,7 @@ import { DEFAULT_SO100, JOINTS } from '../../../src/devices/so100/config.js';
 import { makeRig, sleep, startSimChild } from '../../sim/so100/harness.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/lerobot-so100-calibration.json', import.meta.url));
-const BIN = fileURLToPath(new URL('../../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../dist/cli/bin.mjs', import.meta.url));
 
 function kdp(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { listSerialPorts } from '../../../src/links/serial.js';
 import { sleep, startSimChild } from '../../sim/so100/harness.js';
 
-const BIN = fileURLToPath(new URL('../../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../dist/cli/bin.mjs', import.meta.url));
 function kdp(args: string[], onStderr?: (text: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDP_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Crazyflie, type LinkLostInfo } from '../../../src/devices/crazyflie/crazyflie.js';
 
-const BIN = fileURLToPath(new URL('../../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../dist/cli/bin.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function startSim(): Promise<{ child: ChildProcess; port: number }> {

@@ -71,7 +71,7 @@ export function reniceSelf(nice: number): boolean {
   } catch { return false; }
 }
 
-const BIN = fileURLToPath(new URL('../../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../dist/cli/bin.mjs', import.meta.url));
 
 export interface SimChild {
   child: ChildProcess;

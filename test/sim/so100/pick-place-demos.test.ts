@@ -15,7 +15,7 @@ import { GRIP_OPEN, PP_STATE_DIM, samplePickPlace, scorePickPlace } from '../../
 import { sampleStart } from '../../../src/envs/so100/reach-task.js';
 import { Rng } from '../../../src/util/rng.js';
 
-const BIN = fileURLToPath(new URL('../../../src/cli/bin.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../dist/cli/bin.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kdp-pp-ds-'));
 
 function kdp(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -5,7 +5,7 @@
  * real time). 50 held-out episodes (start pose, cube, place: draws 4242 + i; the dataset is seed 0's stream).
  * Scored on the simulator's ground truth: picked = the cube's centre rose ≥ 4 cm; placed = picked and the cube
  * resting within 2 cm of the place after the run.
- *   npm run bench   (or: node scripts/run-tests.mjs test/bench/so100-pick-place.test.ts)
+ *   npm run bench   (or: node scripts/run-tests.mjs test/perf/so100-pick-place.test.ts)
  *   KDP_PP_EPISODES (default 50), KDP_ARM_BUS_TIMEOUT_MS (default 100, as the reach bench)
  * Prints `[figure]` lines: success rate, ground-truth final error (median, p99), plan latency, deadline misses.
  */

@@ -12,7 +12,7 @@
  * order rotates each round) so machine load hits all variants alike; the figure is the median over
  * rounds, with windows per CPU-second (process CPU time, load-insensitive; every variant is single-threaded)
  * beside it.
- *   npm run bench   (or: node scripts/run-tests.mjs test/bench/autodiff.test.ts)
+ *   npm run bench   (or: node scripts/run-tests.mjs test/perf/autodiff.test.ts)
  *   KDP_BENCH_ROUNDS (default 9, at least 5), KDP_BENCH_SECONDS (min. timed seconds per variant per round, default 0.5)
  * Asserts that the kept path is the fastest correct one by CPU time (strict) and by wall clock (the
  * median of per-round ratios, each taken against the kept path in the same round; within WALL_TIE is

@@ -2,7 +2,7 @@
  * Maze2D bench: the waypoint expert's success rate on the three mazes (≥ 100 episodes each, with and
  * without D4RL's action noise), its D4RL normalized score on the evaluation task, and dataset
  * generation speed (1M steps + HDF5 write). Prints `[figure]` lines; asserts the acceptance bars.
- *   npm run bench   (or: node scripts/run-tests.mjs test/bench/maze2d.test.ts)
+ *   npm run bench   (or: node scripts/run-tests.mjs test/perf/maze2d.test.ts)
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -2,7 +2,7 @@
  * Issue 6 §4 acceptance: over a socat pty, `kdp arm` (a child process per target, the shipped int8
  * models/so100-reach) against `kdp sim so100` (a child process: six simulated STS3215 servos + the MuJoCo arm in
  * real time) reaches ≥ 90 % of 50 held-out targets within 2 cm.
- *   npm run bench   (or: node scripts/run-tests.mjs test/bench/so100-arm.test.ts)
+ *   npm run bench   (or: node scripts/run-tests.mjs test/perf/so100-arm.test.ts)
  *   KDP_ARM_TARGETS (default 50), KDP_ARM_BUS_TIMEOUT_MS (per-attempt bus timeout of a tick, default 100: the
  *   shared 2-vCPU CI host stalls 30–250 ms at times; a board on an idle core keeps the default 12 ms)
  * Held-out targets: episodes 4242 + i of the so100-reach env (start pose + target; the training data is seed 0's
