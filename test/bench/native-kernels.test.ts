@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nativeAddon, nativeStatus } from '../../src/planner/runtime/native-kernels.js';
 import { foldNativeBias, nativeInPad, nativeOutPad, packNativeWeights } from '../../src/planner/runtime/native-layout.js';
-import { packF32Weights } from '../../src/planner/runtime/prepare.js';
+import { packF32Weights } from '../../src/planner/runtime/fc-layout.js';
 import { alignUp } from '../../src/planner/runtime/memory-planner.js';
 
 const OUT = new URL('../../build/bench/', import.meta.url);
