@@ -5,7 +5,7 @@
  */
 import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../export/tflite-writer.js';
 import type { MlpSpec, MlpWeights } from '../../model/mlp-spec.js';
-import { FbReader } from './flatbuf.js';
+import { FbReader } from '../tflite/flatbuf.js';
 
 export type BuilderDType = 'float32' | 'int8' | 'int32';
 export type FusedAct = 'none' | 'relu' | 'relu_n1_to_1' | 'relu6';

@@ -17,6 +17,7 @@
  * `inputView(i)` / `outputView(i)` directly (zero copies; the views alias the arena).
  */
 import { ArenaExhaustedError, KdpError, ShapeError } from '../../errors.js';
+import type { TensorInfo } from '../manifest.js';
 import { alignUp, planGreedy } from './memory-planner.js';
 import type { BindContext, OpUnit } from './ops/op-unit.js';
 import type { OpResolver } from './ops/op-resolver.js';
@@ -61,13 +62,13 @@ export interface InterpreterOptions {
   arenaLimitBytes?: number;
 }
 
-export interface TensorInfo {
-  name: string;
+/** A boundary tensor as the manifest records it, plus what the loaded graph adds. */
+export type BoundaryInfo = TensorInfo & {
+  /** the tensor's name in the graph (`name` is the signature name when the model has one) */
   tensorName: string;
-  shape: number[];
-  dtype: 'float32';
+  /** element count */
   length: number;
-}
+};
 
 export interface ArenaReport {
   /** total bytes of the arena (persistent + planned + slack) */
@@ -142,8 +143,8 @@ export class Interpreter {
   get outputCount(): number { return this.prepared.outputs.length; }
   get allocated(): boolean { return this.report !== null; }
 
-  inputInfo(i: number): TensorInfo { return info(this.boundary('input', i)); }
-  outputInfo(i: number): TensorInfo { return info(this.boundary('output', i)); }
+  inputInfo(i: number): BoundaryInfo { return info(this.boundary('input', i)); }
+  outputInfo(i: number): BoundaryInfo { return info(this.boundary('output', i)); }
   /** Kernel per node in execution order (e.g. 'fc_i6' = relaxed-SIMD FC), for reports and tests. */
   get kernelKinds(): readonly string[] { return this.prepared.nodes.map((n) => n.kind); }
   /** Operator names in execution order. */
@@ -261,7 +262,7 @@ export class Interpreter {
   }
 }
 
-function info(b: PreparedGraph['inputs'][number]): TensorInfo {
+function info(b: PreparedGraph['inputs'][number]): BoundaryInfo {
   return { name: b.name, tensorName: b.tensorName, shape: b.shape.slice(), dtype: b.dtype, length: b.shape.reduce((a, d) => a * d, 1) };
 }
 

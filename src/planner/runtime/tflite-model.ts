@@ -7,7 +7,7 @@
 import { ModelError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
 import { TensorType } from '../tflite/generated/tflite/tensor-type.js';
-import { FbReader, type Table } from './flatbuf.js';
+import { FbReader, type Table } from '../tflite/flatbuf.js';
 
 export const TFLITE_SCHEMA_VERSION = 3;
 /** Hard caps: a model over these is refused at load (keeps a corrupt file from planning a 2^40-byte arena). */
