@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as flatbuffers from 'flatbuffers';
 import { KdpError, ModelError } from '../../src/errors.js';
-import { greedyArenaPlan } from '../../src/planner/export/arena-plan.js';
+import { planGreedy } from '../../src/planner/runtime/memory-planner.js';
 import { exportMlp } from '../../src/planner/export/mlp-graph.js';
 import { SeededRandom } from '../../src/planner/export/prng.js';
 import { Model } from '../../src/planner/tflite/generated/tflite/model.js';
@@ -217,11 +217,11 @@ test('reader: random byte mutations either parse or throw a KdpError, never anyt
 
 test('arena plan: greedy by size reuses memory of dead tensors', () => {
   // chain a(0..0) → b(0..1) → c(1..2) → d(2..2): a and c can share, b and d can share
-  const p = greedyArenaPlan([
-    { id: 0, bytes: 100, first: 0, last: 0 }, { id: 1, bytes: 200, first: 0, last: 1 },
-    { id: 2, bytes: 100, first: 1, last: 2 }, { id: 3, bytes: 200, first: 2, last: 2 },
+  const p = planGreedy([
+    { size: 100, firstUse: 0, lastUse: 0 }, { size: 200, firstUse: 0, lastUse: 1 },
+    { size: 100, firstUse: 1, lastUse: 2 }, { size: 200, firstUse: 2, lastUse: 2 },
   ]);
-  assert.is(p.arenaBytes, 208 + 112);
+  assert.is(p.totalBytes, 208 + 112);
   assert.ok(int8Silu.arenaBytes > 0 && int8Silu.arenaBytes < 64 * (8 + 6 + 32 * 4 + 44 * 5) * 4);
 });
 
