@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PickPlaceController } from '../../src/arm/pick-place-controller.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { loadSo100Config } from '../../src/so100/config.js';
 import { PickPlaceSim, scorePickPlace } from '../../src/so100/pick-place.js';
 import { startSimChild } from '../sim-so100/harness.js';

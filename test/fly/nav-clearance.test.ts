@@ -15,7 +15,7 @@ import { ModelError } from '../../src/errors.js';
 import { runFlight } from '../../src/fly/flight.js';
 import { LearnedNavSelector, NavClearanceScorer, NAV_ROWS_PER_PLAN } from '../../src/fly/nav-clearance.js';
 import { NavObserver } from '../../src/fly/nav-geometry.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import type { Obstacle } from '../../src/sim/crazyflie/model.js';
 import { clearance } from '../../src/sim/crazyflie/obstacles.js';
 import { contextClearance } from '../../src/train/nav-clearance-trainer.js';
