@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createEngine } from '../../src/bench/engines.js';
 import { runInterleaved } from '../../src/bench/runner.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
-import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../helpers/graph-builder.js';
 import { DEFAULT_SCORER_CONFIG } from '../../src/train/scorer-trainer.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { ModelError } from '../../src/errors.js';
 import { runFlight } from '../../src/fly/flight.js';
 import { LearnedNavSelector, NavClearanceScorer, NAV_ROWS_PER_PLAN } from '../../src/fly/nav-clearance.js';

@@ -14,11 +14,11 @@ import * as flatbuffers from 'flatbuffers';
 import { KdpError, ModelError } from '../../src/errors.js';
 import { planGreedy } from '../../src/planner/runtime/memory-planner.js';
 import { exportMlp } from '../../src/planner/export/mlp-graph.js';
-import { SeededRandom } from '../../src/planner/export/prng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { Model } from '../../src/planner/tflite/generated/tflite/model.js';
 import { BuiltinOperator, readTflite, TensorType, type ParsedModel } from '../../src/planner/tflite/reader.js';
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';
-import { buildGolden, GOLDEN_FIXTURES } from '../../src/planner/export/golden-fixtures.js';
+import { buildGolden, GOLDEN_FIXTURES } from '../helpers/golden-fixtures.js';
 import { mlpForwardReference } from '../../src/model/mlp-spec.js';
 import { requireTool } from '../helpers/tools.js';
 

@@ -12,7 +12,7 @@ import { FULLY_CONNECTED } from '../../src/planner/runtime/ops/fully-connected.j
 import { RELU } from '../../src/planner/runtime/ops/relu.js';
 import { CONCATENATION } from '../../src/planner/runtime/ops/concatenation.js';
 import type { OpUnit } from '../../src/planner/runtime/ops/op-unit.js';
-import { GraphBuilder } from '../../src/planner/runtime/graph-builder.js';
+import { GraphBuilder } from '../helpers/graph-builder.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const fpBytes = new Uint8Array(readFileSync(new URL('mlp-relu-fp32.tflite', FIX)));

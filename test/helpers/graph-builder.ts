@@ -3,9 +3,9 @@
  * fuzz seeds and op coverage (graphs the MLP exporter never emits: MUL, RESHAPE, LOGISTIC, …).
  * Not the exporter: `kdp export` uses src/planner/export/. Both write the same official schema.
  */
-import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../export/tflite-writer.js';
-import type { MlpSpec, MlpWeights } from '../../model/mlp-spec.js';
-import { FbReader } from '../tflite/flatbuf.js';
+import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../../src/planner/export/tflite-writer.js';
+import type { MlpSpec, MlpWeights } from '../../src/model/mlp-spec.js';
+import { FbReader } from '../../src/planner/tflite/flatbuf.js';
 
 export type BuilderDType = 'float32' | 'int8' | 'int32';
 export type FusedAct = 'none' | 'relu' | 'relu_n1_to_1' | 'relu6';
