@@ -47,7 +47,7 @@ export interface InterpreterOptions {
   /**
    * Integer numerics: 'xnnpack' (default; bit-identical to TFLite with its XNNPACK delegate — what
    * tfjs-tflite and TFLite on ARM run by default) or 'tflite' (TFLite reference kernels: fixed-point
-   * multiplier + shift). See prepare.ts `Numerics`.
+   * multiplier + shift). See ops/op-unit.ts `Numerics`.
    */
   numerics?: Numerics;
   /**

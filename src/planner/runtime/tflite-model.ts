@@ -2,7 +2,7 @@
  * Loader: .tflite bytes → a small, validated graph description (GraphDef) the interpreter prepares.
  * Reads with the bounds-checked FbReader, so any byte string either parses or throws a ModelError.
  * Only structure is checked here (identifier, version, indices, buffer sizes, tensor size caps);
- * per-op type/shape/quantization rules live in ops.ts (the "Prepare" phase).
+ * per-op type/shape/quantization rules live in the op units, ops/*.ts (the "Prepare" phase).
  */
 import { ModelError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
