@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the TFLite flatbuffers TypeScript code in src/planner/tflite/generated/ from the
-# committed schema (src/planner/tflite/schema/schema.orig.fbs).
+# committed schema (src/planner/tflite/schema/schema.fbs, upstream verbatim; the only copy).
 #
 #   apt-get install -y flatbuffers-compiler     # flatc 2.0.8 (Debian 12)
 #   scripts/gen-tflite-schema.sh
 #
 # Schema source: tensorflow/tflite-micro tensorflow/compiler/mlir/lite/schema/schema.fbs
 # (45,203 bytes, md5 7c95e3cce43607baa1cf8688f4322280). flatc 2.0.8 cannot parse attributes on enum
-# values / union members, so two lines are patched (`(deprecated)` dropped) into schema.fbs.
+# values / union members, so two lines are patched (`(deprecated)` dropped) into a temporary copy
+# that flatc reads; the committed file stays verbatim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCHEMA_DIR=src/planner/tflite/schema
@@ -15,18 +16,20 @@ OUT=src/planner/tflite/generated
 EXPECTED_MD5=7c95e3cce43607baa1cf8688f4322280
 
 command -v flatc >/dev/null || { echo "flatc not found: apt-get install -y flatbuffers-compiler" >&2; exit 1; }
-got=$(md5sum "$SCHEMA_DIR/schema.orig.fbs" | cut -d' ' -f1)
+got=$(md5sum "$SCHEMA_DIR/schema.fbs" | cut -d' ' -f1)
 if [ "$got" != "$EXPECTED_MD5" ]; then
-  echo "warning: schema.orig.fbs md5 $got != $EXPECTED_MD5 (schema updated? update EXPECTED_MD5 and docs)" >&2
+  echo "warning: schema.fbs md5 $got != $EXPECTED_MD5 (schema updated? update EXPECTED_MD5 and docs)" >&2
 fi
 
+PATCHED_DIR=$(mktemp -d)
+trap 'rm -rf "$PATCHED_DIR"' EXIT
 sed -E -e 's/^(\s*[A-Z0-9_]+\s*=\s*[0-9]+)\s*\(deprecated\)/\1/' \
        -e 's/^(\s*ReduceWindowOptions)\s*\(deprecated\),/\1,/' \
-       "$SCHEMA_DIR/schema.orig.fbs" > "$SCHEMA_DIR/schema.fbs"
+       "$SCHEMA_DIR/schema.fbs" > "$PATCHED_DIR/schema.fbs"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-flatc --ts --gen-object-api -o "$OUT" "$SCHEMA_DIR/schema.fbs"
+flatc --ts --gen-object-api -o "$OUT" "$PATCHED_DIR/schema.fbs"
 
 # Post-process for our tsconfig (NodeNext + verbatimModuleSyntax + strict):
 #  * relative imports need a `.js` suffix under NodeNext resolution;

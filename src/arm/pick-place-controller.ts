@@ -24,7 +24,7 @@
 import type { EnvInfo } from '../envs/registry.js';
 import { envInfo } from '../envs/registry.js';
 import { MonotonicClock, type Clock } from '../loop/clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
+import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../planner/model-loader.js';
 import type { PlannerBackend } from '../loop/planner-backend.js';
 import { RecedingHorizonLoop } from '../loop/receding-horizon.js';
 import { forwardKinematics } from '../devices/so100/kinematics.js';

@@ -14,7 +14,7 @@
  */
 import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
 import { SafetyStopError } from '../errors.js';
-import type { LoadedModel } from '../loop/model-loader.js';
+import type { LoadedModel } from '../planner/model-loader.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { NullTelemetrySink } from '../devices/mavlink/telemetry.js';
 import { forwardKinematics } from '../devices/so100/kinematics.js';

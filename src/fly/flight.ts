@@ -28,7 +28,7 @@ import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { NullTelemetrySink } from '../devices/mavlink/telemetry.js';
 import { MonotonicClock } from '../loop/clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
+import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../planner/model-loader.js';
 import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
 import type { Obstacle } from '../devices/crazyflie/vehicle.js';
 import { CF21 } from '../devices/crazyflie/vehicle.js';

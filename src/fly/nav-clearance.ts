@@ -11,7 +11,7 @@
  * over blocked rows: the ordering of the known-obstacle check ('cost', penetration depth ×10 in the flown part) with
  * the learned logit in place of the geometry, then the speed the demonstrations flew.
  */
-import type { LoadedModel } from '../loop/model-loader.js';
+import type { LoadedModel } from '../planner/model-loader.js';
 import { ModelError } from '../errors.js';
 import { readModelFile } from '../planner/model-file.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';

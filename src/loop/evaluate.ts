@@ -10,7 +10,7 @@ import { createEnvLoop, isOracleSelect } from './env-loop.js';
 import { FakeClock, MonotonicClock } from './clock.js';
 import type { ScorerBackend } from './scorer-backend.js';
 import type { PlannerBackend } from './planner-backend.js';
-import type { LoadedModel } from './model-loader.js';
+import type { LoadedModel } from '../planner/model-loader.js';
 import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
 
 export interface EvalOptions {

@@ -5,7 +5,7 @@
  */
 import { envInfo } from '../envs/registry.js';
 import { evaluate, type EvalResult } from '../loop/evaluate.js';
-import type { LoadedModel } from '../loop/model-loader.js';
+import type { LoadedModel } from '../planner/model-loader.js';
 import { createFloatScorer } from '../loop/scorer-backend.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { loadScorer } from '../model/scorer-io.js';

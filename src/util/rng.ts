@@ -1,7 +1,22 @@
 /**
- * xoshiro128** with a polar-method Gaussian: seeded, reproducible, allocation-free after construction.
- * Used by the trainer (batches, noise) and the control loop (candidate noise) alike.
+ * The PRNG family — every seeded random stream in kdp-edge comes from this module.
+ *
+ *   Rng           xoshiro128** + polar-method Gaussian. THE generator: the trainer (batches, noise),
+ *                 the control loop (candidate noise, allocation-free `fillNormal`), the fuzzers and
+ *                 anything new. `new Rng(seed)` for an independent stream.
+ *   SeededRng     sfc32 + polar Gaussian, FROZEN: the dataset generators (maze2d, crazyflie-nav), env
+ *                 resets and nav layouts. The shipped models were trained on datasets from this stream
+ *                 and every documented evaluation seed (README, docs/benchmarks.md) resets through it.
+ *   SeededRandom  mulberry32 + Box–Muller, FROZEN: int8 export calibration samples and the golden
+ *                 fixtures (models/fixtures/). A re-export of a shipped model must give the same bytes
+ *                 (manifest sha256) and the arm64 kernel digests pin the fixtures.
+ *
+ * The frozen streams are bit-identical to what made the shipped artefacts (test/util/rng-family.test.ts
+ * pins their first values); do not use them for new code, and do not change them: that would silently
+ * change datasets, evaluation episodes and exported models.
  */
+
+/** xoshiro128** with a polar-method Gaussian: seeded, reproducible, allocation-free after construction. */
 export class Rng {
   // state lives in typed arrays: object fields holding doubles would box a heap number per update
   private readonly s = new Uint32Array(4);
@@ -113,4 +128,115 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * FROZEN stream (see the top of this file): sfc32 with a Marsaglia-polar Gaussian, for dataset
+ * generation and env resets. Integer ops only plus one log/sqrt, so the same seed gives the same stream
+ * on every platform. Allocation-free after construction.
+ */
+export class SeededRng {
+  /** sfc32 state a, b, c, counter d, as int32 (typed storage: no boxed doubles, no allocation) */
+  private readonly s = new Int32Array(4);
+  private spare = 0;
+  private hasSpare = false;
+
+  constructor(seed: number) {
+    this.reseed(seed);
+  }
+
+  /** Restart the stream from `seed` (no allocation). */
+  reseed(seed: number): void {
+    // splitmix32 spreads the (possibly small) seed over the 128-bit state
+    let x = (seed >>> 0) ^ 0x6a09e667;
+    for (let i = 0; i < 3; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+      z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+      this.s[i] = z ^ (z >>> 15);
+    }
+    this.s[3] = 1;
+    this.hasSpare = false;
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  /** Uniform 32-bit integer, as a signed int32 (use `>>> 0` for unsigned). */
+  i32(): number {
+    const s = this.s;
+    const a = s[0]!, b = s[1]!, c = s[2]!, d = s[3]!;
+    const t = (((a + b) | 0) + d) | 0;
+    s[3] = (d + 1) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t;
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  u32(): number {
+    return this.i32() >>> 0;
+  }
+
+  /** Uniform in [0, 1) with 32 bits of resolution. */
+  uniform(): number {
+    return (this.i32() >>> 0) * 2.3283064365386963e-10;
+  }
+
+  /** Uniform in [lo, hi). */
+  range(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.uniform();
+  }
+
+  /** Integer in [0, n), n ≤ 2^32 (unbiased enough for n ≪ 2^32: multiply-shift). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+
+  /** Standard normal (Marsaglia polar method; caches the second value). */
+  normal(): number {
+    if (this.hasSpare) { this.hasSpare = false; return this.spare; }
+    let u = 0, v = 0, s = 0;
+    do {
+      u = 2 * this.uniform() - 1;
+      v = 2 * this.uniform() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    this.spare = v * f;
+    this.hasSpare = true;
+    return u * f;
+  }
+}
+
+/** FROZEN stream (see the top of this file): mulberry32 + Box–Muller, for export calibration and the golden fixtures. */
+export class SeededRandom {
+  private s: number;
+  private spare: number | null = null;
+  constructor(seed: number) { this.s = (seed >>> 0) || 0x9e3779b9; }
+
+  /** uniform in [0, 1) */
+  next(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** standard normal */
+  normal(): number {
+    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
+    let u = 0;
+    while (u <= 1e-12) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  normals(n: number): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.normal();
+    return out;
+  }
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runArm } from '../../src/arm/run-arm.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';

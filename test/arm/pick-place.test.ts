@@ -13,7 +13,7 @@ import { PickPlaceController, PickPlaceProgress } from '../../src/arm/pick-place
 import { runArm } from '../../src/arm/run-arm.js';
 import { ModelError } from '../../src/errors.js';
 import { FakeClock } from '../../src/loop/clock.js';
-import { loadModelDir, type LoadedModel } from '../../src/loop/model-loader.js';
+import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
 import type { PlannerBackend } from '../../src/loop/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';

@@ -5,7 +5,7 @@ import { measureAllocations } from '../../src/util/alloc-meter.js';
 import * as assert from 'uvu/assert';
 import { ReachController } from '../../src/arm/reach-controller.js';
 import { FakeClock } from '../../src/loop/clock.js';
-import { loadModelDir, type LoadedModel } from '../../src/loop/model-loader.js';
+import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
 import type { PlannerBackend } from '../../src/loop/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { DEFAULT_SO100 } from '../../src/devices/so100/config.js';

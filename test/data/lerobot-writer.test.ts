@@ -7,7 +7,7 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { loadLeRobot } from '../../src/data/lerobot.js';
 import { LeRobotWriter, aggregateStats, featureStats } from '../../src/data/lerobot-writer.js';
 import { DatasetError } from '../../src/errors.js';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kdp-lerobot-w-'));
 const NAMES = ['shoulder_pan.pos', 'shoulder_lift.pos', 'elbow_flex.pos', 'wrist_flex.pos', 'wrist_roll.pos', 'gripper.pos'];

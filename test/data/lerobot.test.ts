@@ -7,7 +7,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { loadLeRobot, writeLeRobot } from '../../src/data/lerobot.js';
 import { loadDataset } from '../../src/data/load.js';
 import type { TrajectoryDataset } from '../../src/data/dataset.js';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { DatasetError, ShapeError } from '../../src/errors.js';
 import { makeWindowIndex } from '../../src/data/windows.js';
 

@@ -4,7 +4,7 @@ import { makeWindowIndex, writeWindow, writeCondition, checkLayout, layoutFor } 
 import { fitNormalizer, normalizeInto, unnormalizeInto, unnormalizeWindowInto, MIN_SCALE } from '../../src/data/normalizer.js';
 import { episodeEndsFromFlags, episodeEndsFromIndex, columnStats } from '../../src/data/dataset.js';
 import type { TrajectoryDataset } from '../../src/data/dataset.js';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { ShapeError } from '../../src/errors.js';
 
 /** A synthetic dataset: obs = [episode, t, noise, const], actions = [t, −episode]. */

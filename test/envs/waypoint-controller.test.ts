@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMaze2dEnv, MAZE2D_ENVS, parseLayout, U_MAZE, WaypointController, pyRound, isWallCell } from '../../src/envs/maze2d/index.js';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 test('pyRound rounds half to even like Python 3', () => {
   assert.equal([0.5, 1.5, 2.5, -0.5, 2.4999, 2.5001, 3].map(pyRound), [0, 2, 2, -0, 2, 3, 3]);

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runFlight } from '../../src/fly/flight.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { CLI, NAV_FENCE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from './harness.js';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { randomNavLayout, type NavLayout } from '../../src/sim/crazyflie/nav-dataset.js';
 
 export const CLI = join(process.cwd(), 'dist/cli/bin.mjs');

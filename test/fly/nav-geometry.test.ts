@@ -1,7 +1,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type LimitCounters } from '../../src/fly/nav-geometry.js';
 import { envInfo } from '../../src/envs/registry.js';
 import { NAV_ACT_DIM, NAV_GOAL_DIM, NAV_OBS_DIM, NAV_DT_S, navObservation, randomNavLayout } from '../../src/sim/crazyflie/nav-dataset.js';

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSocket } from 'node:dgram';
 import { runFlight } from '../../src/fly/flight.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { encodeHover } from '../../src/protocols/crtp/commander.js';
 import { encodeArm } from '../../src/protocols/crtp/service.js';
 import { heldOutLayout, NAV_FENCE_OBJ, spawnSim, writeLayoutFile } from './harness.js';

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointMeta, WindowLayout } from '../../src/model/checkpoint-format.js';
 import { layerDims, packWeights, type Activation, type MlpWeights } from '../../src/model/mlp-spec.js';
-import { SeededRandom } from '../../src/planner/export/prng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 
 export interface FixtureOptions {
   noiseDim: number;

@@ -12,7 +12,7 @@ import { loadLeRobot, writeLeRobot } from '../../src/data/lerobot.js';
 import { hdf5ReaderPeakRssMb, loadD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { parquetDecoderPeakRssMb } from '../../src/data/parquet-decode.js';
 import type { TrajectoryDataset } from '../../src/data/dataset.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { KdpError } from '../../src/errors.js';
 
 export interface CampaignResult {

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { quantizeMultiplier } from '../../src/planner/runtime/quant.js';
 import { fcI8 } from '../../src/planner/runtime/reference-kernels.js';
-import { packF32Weights, packInt8Weights } from '../../src/planner/runtime/prepare.js';
+import { packF32Weights, packInt8Weights } from '../../src/planner/runtime/fc-layout.js';
 import { foldNativeBias, nativeInPad, packNativeWeights } from '../../src/planner/runtime/native-layout.js';
 import { alignUp } from '../../src/planner/runtime/memory-planner.js';
 

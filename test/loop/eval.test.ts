@@ -8,7 +8,7 @@ import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
 import { exportCheckpoint } from '../../src/planner/export/export-checkpoint.js';
-import { checkModelMatchesEnv, loadModelDir } from '../../src/loop/model-loader.js';
+import { checkModelMatchesEnv, loadModelDir } from '../../src/planner/model-loader.js';
 import { envInfo } from '../../src/envs/registry.js';
 import { ModelError } from '../../src/errors.js';
 import { runKdp } from '../helpers/cli.js';

@@ -8,7 +8,7 @@ import { isOracleSelect } from '../../src/loop/env-loop.js';
 import { RecedingHorizonLoop, type LoopConfig } from '../../src/loop/receding-horizon.js';
 import type { PlannerBackend } from '../../src/loop/planner-backend.js';
 import { createFloatScorer } from '../../src/loop/scorer-backend.js';
-import { createTfliteScorer, loadModelDir } from '../../src/loop/model-loader.js';
+import { createTfliteScorer, loadModelDir } from '../../src/planner/model-loader.js';
 import type { NormalizerJson, WindowLayout } from '../../src/model/checkpoint-format.js';
 import type { MlpWeights } from '../../src/model/mlp-spec.js';
 import type { TrajectoryDataset } from '../../src/data/dataset.js';
@@ -101,7 +101,7 @@ test('planning with the learned scorer allocates nothing: 0 GC events in 3 × 20
   writeHandScorer(join(dir, 'scorer'), fx.meta.env, fx.meta.normalizer);
   exportCheckpoint({ checkpoint: join(dir, 'run'), out: join(dir, 'model'), scorer: join(dir, 'scorer'), candidates: N, quantization: 'int8' });
   const model = loadModelDir(join(dir, 'model'));
-  const { createTflitePlanner } = await import('../../src/loop/model-loader.js');
+  const { createTflitePlanner } = await import('../../src/planner/model-loader.js');
   const loop = new RecedingHorizonLoop(config(createTflitePlanner(model, N), { scorer: createTfliteScorer(model, N), normalizer: model.manifest.normalizer }));
   const state = new Float32Array([0.1, 0.2, 0, 0]), goal = new Float32Array([1, 1]), action = new Float32Array(2);
   const ticks = (n: number): void => { for (let i = 0; i < n; i++) { state[0] = (i % 50) * 0.01; loop.tick(state, goal, action); } };

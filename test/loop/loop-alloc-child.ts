@@ -4,7 +4,7 @@
 import { PickPlaceController } from '../../src/arm/pick-place-controller.js';
 import { ReachController } from '../../src/arm/reach-controller.js';
 import { FakeClock } from '../../src/loop/clock.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { createEnvLoop } from '../../src/loop/env-loop.js';
 import { createEnv } from '../../src/sim/env-factory.js';

@@ -23,7 +23,7 @@ import * as assert from 'uvu/assert';
 import { loadavg } from 'node:os';
 import { createTrainKernels } from '../../src/train/wasm-kernels.js';
 import { MlpTrainer, DEFAULT_OPTIMIZER } from '../../src/train/mlp-trainer.js';
-import { TfjsMlp, tf, useTfjsBackend, type TfjsBackendName } from '../../src/train/tfjs-mlp.js';
+import { TfjsMlp, tf, useTfjsBackend, type TfjsBackendName } from '../helpers/tfjs-mlp.js';
 import { Rng } from '../../src/util/rng.js';
 import { paramCount, type MlpSpec } from '../../src/model/mlp-spec.js';
 

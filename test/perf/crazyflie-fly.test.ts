@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runFlight, type FlightResult, type FlightSelection } from '../../src/fly/flight.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { HELD_OUT_SEED_BASE, NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from '../fly/harness.js';
 
 const N = Number(process.env.KDP_FLY_LAYOUTS ?? 50);

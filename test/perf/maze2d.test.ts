@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMaze2dEnv, MAZE2D_ENVS, WaypointController, generateMaze2dDataset } from '../../src/envs/maze2d/index.js';
 import type { Maze2dEnv } from '../../src/envs/maze2d/index.js';
-import { SeededRng } from '../../src/data/rng.js';
+import { SeededRng } from '../../src/util/rng.js';
 import { writeD4rlHdf5, loadD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 
 const EPISODES = Number(process.env.KDP_BENCH_EPISODES ?? 300);

@@ -7,13 +7,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createEngine } from '../../src/bench/engines.js';
 import { runInterleaved } from '../../src/bench/runner.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
-import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../helpers/graph-builder.js';
 import { DEFAULT_SCORER_CONFIG } from '../../src/train/scorer-trainer.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { nativeAddon, nativeStatus } from '../../src/planner/runtime/native-kernels.js';
 import { foldNativeBias, nativeInPad, nativeOutPad, packNativeWeights } from '../../src/planner/runtime/native-layout.js';
-import { packF32Weights } from '../../src/planner/runtime/prepare.js';
+import { packF32Weights } from '../../src/planner/runtime/fc-layout.js';
 import { alignUp } from '../../src/planner/runtime/memory-planner.js';
 
 const OUT = new URL('../../build/bench/', import.meta.url);

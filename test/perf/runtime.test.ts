@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngine, type BackendName } from '../../src/bench/engines.js';
 import { runInterleaved, type BenchResult } from '../../src/bench/runner.js';
-import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../helpers/graph-builder.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
 
 const OUT = new URL('../../build/bench/', import.meta.url);

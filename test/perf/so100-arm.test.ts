@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReachController } from '../../src/arm/reach-controller.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { So100ReachEnv } from '../../src/sim/so100/reach-env.js';
 import { startSimChild } from '../sim/so100/harness.js';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PickPlaceController } from '../../src/arm/pick-place-controller.js';
-import { loadModelDir } from '../../src/loop/model-loader.js';
+import { loadModelDir } from '../../src/planner/model-loader.js';
 import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { PickPlaceSim } from '../../src/sim/so100/pick-place-demos.js';
 import { scorePickPlace } from '../../src/envs/so100/pick-place-task.js';

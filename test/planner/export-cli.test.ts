@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, ModelError } from '../../src/errors.js';
 import { exportCheckpoint } from '../../src/planner/export/export-checkpoint.js';
-import { SeededRandom } from '../../src/planner/export/prng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { int8ReferenceForward, outputStep } from '../../src/planner/export/quant.js';
 import type { ModelManifest } from '../../src/planner/manifest.js';
 import { Interpreter } from '../../src/planner/runtime/interpreter.js';

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mlpForwardReference, type Activation } from '../../src/model/mlp-spec.js';
 import { exportMlp, writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
-import { SeededRandom } from '../../src/planner/export/prng.js';
+import { SeededRandom } from '../../src/util/rng.js';
 import { int8ReferenceForward, outputStep } from '../../src/planner/export/quant.js';
 import { loadTfliteOracle } from '../helpers/tfjs-tflite.js';
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';

@@ -7,8 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { loadModelDir } from '../../src/loop/model-loader.js';
-import { readModelFiles } from '../../src/planner/runtime/model-files.js';
+import { loadModelDir, loadModelPath } from '../../src/planner/model-loader.js';
+
 import { readModelFile } from '../../src/planner/model-file.js';
 import { checkModelFile, readManifest } from '../../src/deploy/keys.js';
 import { KdpError, ModelError } from '../../src/errors.js';
@@ -59,7 +59,7 @@ test('every shipped model passes the schema and its sha256 through every loader'
   for (const name of SHIPPED) {
     const m = loadModelDir(`models/${name}`);
     assert.is(m.manifest.name, name);
-    assert.is(readModelFiles(`models/${name}`).bytes.length, m.manifest.model.bytes);
+    assert.is(loadModelPath(`models/${name}`).bytes.length, m.manifest.model.bytes);
   }
 });
 
@@ -67,7 +67,7 @@ test('model.file with a path (traversal, absolute, sub-folder) is refused before
   for (const file of ['../../outside/x', secret, 'sub/model.tflite', '.hidden', 'manifest.json']) {
     const dir = variant((m) => { m.model.file = file; });
     expectCode(() => loadModelDir(dir), 'E_MODEL_SCHEMA', /plain file name/);
-    expectCode(() => readModelFiles(dir), 'E_MODEL_SCHEMA');
+    expectCode(() => loadModelPath(dir), 'E_MODEL_SCHEMA');
     expectCode(() => readManifest(dir), 'E_MODEL_SCHEMA');
   }
   cliRefuses(variant((m) => { m.model.file = '../../outside/x'; }), 'E_MODEL_SCHEMA');
@@ -88,7 +88,7 @@ test('a model file that is a symlink out of the folder, to /dev/zero, or a FIFO 
 
 test('infer and bench verify model.sha256 like eval does', () => {
   const dir = variant((_m, d) => { const b = readFileSync(join(d, "model.tflite")); b[b.length - 1] = b[b.length - 1]! ^ 1; writeFileSync(join(d, 'model.tflite'), b); });
-  expectCode(() => readModelFiles(dir), 'E_MODEL_IO', /sha256/);
+  expectCode(() => loadModelPath(dir), 'E_MODEL_IO', /sha256/);
   cliRefuses(dir, 'E_MODEL_IO');
 });
 
@@ -110,7 +110,7 @@ test('manifest semantics: broken normalizers, swapped inputs, missing/null field
     const dir = variant(edit);
     const e = expectCode(() => loadModelDir(dir), 'E_MODEL_SCHEMA', re);
     assert.ok(e.hint, name);
-    expectCode(() => readModelFiles(dir), 'E_MODEL_SCHEMA', re);
+    expectCode(() => loadModelPath(dir), 'E_MODEL_SCHEMA', re);
   }
   cliRefuses(variant(() => null), 'E_MODEL_SCHEMA');
 });

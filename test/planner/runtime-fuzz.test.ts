@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fuzzModels, opCoverageSeeds } from '../../src/planner/runtime/fuzz.js';
+import { fuzzModels, opCoverageSeeds } from '../helpers/tflite-fuzz.js';
 import { Interpreter } from '../../src/planner/runtime/interpreter.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);

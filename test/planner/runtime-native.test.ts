@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
 import { kernelSelection, nativeAddon, nativeStatus } from '../../src/planner/runtime/native-kernels.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
-import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../helpers/graph-builder.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
 import { writeNativeCases } from '../helpers/native-cases.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../helpers/graph-builder.js';
 import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
 import { fitsI6, foldI6Bias, packI6Weights } from '../../src/planner/runtime/i6-layout.js';
 import { probeRelaxedDot, relaxedSimdStatus, type RelaxedExports } from '../../src/planner/runtime/relaxed-simd.js';

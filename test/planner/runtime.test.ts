@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../src/errors.js';
 import { mlpForwardReference, type Activation } from '../../src/model/mlp-spec.js';
 import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
-import { buildTestMlp, GraphBuilder, randomMlp, activationQParams } from '../../src/planner/runtime/graph-builder.js';
+import { buildTestMlp, GraphBuilder, randomMlp, activationQParams } from '../helpers/graph-builder.js';
 import { parseTflite } from '../../src/planner/runtime/tflite-model.js';
 import { writeMlpTflite, exportMlp } from '../../src/planner/export/mlp-graph.js';
 import { outputStep } from '../../src/planner/export/quant.js';

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fuzzModels, opCoverageSeeds } from '../../src/planner/runtime/fuzz.js';
-import { buildTestMlp, randomMlp } from '../../src/planner/runtime/graph-builder.js';
+import { fuzzModels, opCoverageSeeds } from '../helpers/tflite-fuzz.js';
+import { buildTestMlp, randomMlp } from '../helpers/graph-builder.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const seeds: Uint8Array[] = ['relu', 'silu', 'tanh'].flatMap((a) => [`mlp-${a}-int8`, `mlp-${a}-fp32`])

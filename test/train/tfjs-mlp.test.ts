@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTrainKernels } from '../../src/train/wasm-kernels.js';
 import { MlpTrainer, type OptimizerConfig } from '../../src/train/mlp-trainer.js';
-import { TfjsMlp, initialParams, tf, useTfjsBackend, type TfjsBackendName } from '../../src/train/tfjs-mlp.js';
+import { TfjsMlp, initialParams, tf, useTfjsBackend, type TfjsBackendName } from '../helpers/tfjs-mlp.js';
 import { Rng } from '../../src/util/rng.js';
 import { mlpForwardReference, unpackWeights, type Activation, type MlpSpec } from '../../src/model/mlp-spec.js';
 

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../errors.js';
 import { runArm, type ArmResult } from '../../arm/run-arm.js';
-import { loadModelDir } from '../../loop/model-loader.js';
+import { loadModelDir } from '../../planner/model-loader.js';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
 import { openTelemetry } from '../../devices/mavlink/telemetry.js';
 import { REACH_WORKSPACE } from '../../envs/so100/reach-task.js';

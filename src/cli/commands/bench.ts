@@ -90,13 +90,13 @@ export const command: CommandSpec = {
       return r.status ?? 1;
     }
 
-    const { readModelFiles } = await import('../../planner/runtime/model-files.js');
+    const { loadModelPath } = await import('../../planner/model-loader.js');
     const { parseTflite } = await import('../../planner/runtime/tflite-model.js');
     const { createEngine } = await import('../../bench/engines.js');
     const { runSingle, runInterleaved, runInterleavedAll, jsonFields } = await import('../../bench/runner.js');
     const { renderResult, renderRatio } = await import('../../bench/report.js');
 
-    const files = readModelFiles(modelPath);
+    const files = loadModelPath(modelPath);
     const g = parseTflite(files.bytes);
     const exported = g.tensors[g.inputs[0]!]!.shape[0] ?? 1;
     const candidates = optString(ctx, 'candidates') === undefined ? exported : optNumber(ctx, 'candidates', exported, { int: true, min: 1, max: 65536 });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { evaluate, type EvalResult } from '../../loop/evaluate.js';
-import { loadModelDir } from '../../loop/model-loader.js';
+import { loadModelDir } from '../../planner/model-loader.js';
 import { latencyHistogramSvg } from '../../envs/maze2d/svg.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import { hostPlatform } from '../../util/platform.js';

@@ -1,6 +1,6 @@
 import { requireClosedLoopEnv } from '../../sim/env-factory.js';
 import { evaluate } from '../../loop/evaluate.js';
-import { loadModelDir } from '../../loop/model-loader.js';
+import { loadModelDir } from '../../planner/model-loader.js';
 import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../loop/receding-horizon.js';
 import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';

@@ -7,7 +7,7 @@ import { loadCrazyflieProfile } from '../../boards/schema.js';
 import { UsageError } from '../../errors.js';
 import { runFlight, type FlightResult, type FlightSelection } from '../../fly/flight.js';
 import type { Geofence } from '../../fly/nav-geometry.js';
-import { loadModelDir } from '../../loop/model-loader.js';
+import { loadModelDir } from '../../planner/model-loader.js';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
 import { openTelemetry } from '../../devices/mavlink/telemetry.js';
 import { CF21 } from '../../devices/crazyflie/vehicle.js';

@@ -27,9 +27,9 @@ export const command: CommandSpec = {
     const choice = optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto');
     const numerics = optChoice(ctx, 'numerics', ['xnnpack', 'tflite'] as const, 'xnnpack');
     const batch = optString(ctx, 'batch') === undefined ? undefined : optNumber(ctx, 'batch', 1, { int: true, min: 1, max: 65536 });
-    const { readModelFiles } = await import('../../planner/runtime/model-files.js');
+    const { loadModelPath } = await import('../../planner/model-loader.js');
     const { Interpreter } = await import('../../planner/runtime/interpreter.js');
-    const files = readModelFiles(modelPath);
+    const files = loadModelPath(modelPath);
     let doc: unknown;
     try {
       doc = JSON.parse(readFileSync(inputPath === '-' ? 0 : inputPath, 'utf8'));

@@ -1,6 +1,6 @@
 import type { PlanningEnv } from '../types.js';
 import { UnknownEnvError } from '../../errors.js';
-import { SeededRng } from '../../data/rng.js';
+import { SeededRng } from '../../util/rng.js';
 import { MAZE2D_ENVS, MAZE2D_SPECS, mazeName, parseLayout, pointInWall } from './layouts.js';
 import type { Maze2dName, Maze2dSpec, MazeLayout } from './layouts.js';
 import { pointMazeXml } from './mjcf.js';

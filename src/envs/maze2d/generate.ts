@@ -1,5 +1,5 @@
 import { EventLoopYield } from '../../util/yield.js';
-import { SeededRng } from '../../data/rng.js';
+import { SeededRng } from '../../util/rng.js';
 import { writeD4rlHdf5, type D4rlArrays } from '../../data/d4rl-hdf5.js';
 import { writeDatasetProvenance } from '../../data/provenance.js';
 import { createMaze2dEnv } from './env.js';

@@ -1,4 +1,4 @@
-import type { SeededRng } from '../../data/rng.js';
+import type { SeededRng } from '../../util/rng.js';
 import { WALL } from './layouts.js';
 import type { MazeLayout } from './layouts.js';
 

@@ -1,5 +1,6 @@
 /**
- * Greedy-by-size lifetime arena plan (the scheme TFLite Micro's GreedyMemoryPlanner uses).
+ * The exporter's activation arena figure (`MlpExport.arenaBytes`), placed by the runtime's planner
+ * (runtime/memory-planner.ts, greedy by size: the scheme TFLite Micro's GreedyMemoryPlanner uses).
  *
  * Every non-constant tensor (graph inputs, activations, graph outputs) gets an offset in one arena;
  * two tensors may share bytes only if their lifetimes [first op that writes/needs it, last op that
@@ -12,42 +13,16 @@
  */
 import type { GraphDef } from './tflite-writer.js';
 import { TensorType } from '../tflite/generated/tflite/tensor-type.js';
+import { ARENA_ALIGN, planGreedy } from '../runtime/memory-planner.js';
 
-export const ARENA_ALIGNMENT = 16;
-
-export interface PlanItem { id: number; bytes: number; first: number; last: number }
 export interface ArenaPlan { arenaBytes: number; offsets: Map<number, number> }
-
-function alignUp(n: number, a: number): number { return Math.ceil(n / a) * a; }
-
-export function greedyArenaPlan(items: PlanItem[], alignment = ARENA_ALIGNMENT): ArenaPlan {
-  const order = [...items].sort((a, b) => b.bytes - a.bytes || a.first - b.first || a.id - b.id);
-  const placed: Array<PlanItem & { offset: number; size: number }> = [];
-  const offsets = new Map<number, number>();
-  let arenaBytes = 0;
-  for (const it of order) {
-    const size = alignUp(Math.max(it.bytes, 0), alignment);
-    const conflicts = placed
-      .filter((p) => p.first <= it.last && it.first <= p.last)
-      .sort((a, b) => a.offset - b.offset);
-    let offset = 0;
-    for (const c of conflicts) {
-      if (offset + size <= c.offset) break;
-      offset = Math.max(offset, c.offset + c.size);
-    }
-    placed.push({ ...it, offset, size });
-    offsets.set(it.id, offset);
-    arenaBytes = Math.max(arenaBytes, offset + size);
-  }
-  return { arenaBytes, offsets };
-}
 
 const ELEM: Partial<Record<TensorType, number>> = {
   [TensorType.FLOAT32]: 4, [TensorType.INT32]: 4, [TensorType.INT8]: 1, [TensorType.UINT8]: 1, [TensorType.INT16]: 2,
 };
 
 /** Lifetimes from a GraphDef (ops in execution order). */
-export function planGraphArena(g: GraphDef, alignment = ARENA_ALIGNMENT): ArenaPlan {
+export function planGraphArena(g: GraphDef, alignment = ARENA_ALIGN): ArenaPlan {
   const lastOp = Math.max(0, g.ops.length - 1);
   const first = new Map<number, number>();
   const last = new Map<number, number>();
@@ -59,9 +34,10 @@ export function planGraphArena(g: GraphDef, alignment = ARENA_ALIGNMENT): ArenaP
   for (const t of g.inputs) touch(t, 0);
   g.ops.forEach((o, i) => { for (const t of o.inputs) if (t >= 0) touch(t, i); for (const t of o.outputs) touch(t, i); });
   for (const t of g.outputs) touch(t, lastOp);
-  const items: PlanItem[] = [...first.keys()].map((id) => {
+  const ids = [...first.keys()];
+  const plan = planGreedy(ids.map((id) => {
     const t = g.tensors[id]!;
-    return { id, bytes: t.shape.reduce((a, d) => a * d, 1) * (ELEM[t.type] ?? 4), first: first.get(id)!, last: last.get(id)! };
-  });
-  return greedyArenaPlan(items, alignment);
+    return { size: t.shape.reduce((a, d) => a * d, 1) * (ELEM[t.type] ?? 4), firstUse: first.get(id)!, lastUse: last.get(id)! };
+  }), alignment);
+  return { arenaBytes: plan.totalBytes, offsets: new Map(ids.map((id, k) => [id, plan.offsets[k]!])) };
 }

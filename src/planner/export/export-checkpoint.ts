@@ -16,7 +16,7 @@ import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type Scorer
 import { loadScorer } from '../../model/scorer-io.js';
 import { readManifestFile, readModelFile } from '../model-file.js';
 import { mlpForwardReference, type MlpWeights } from '../../model/mlp-spec.js';
-import { SeededRandom } from './prng.js';
+import { SeededRandom } from '../../util/rng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';

@@ -17,7 +17,7 @@ import { ModelError } from '../../errors.js';
 import type { MlpWeights } from '../../model/mlp-spec.js';
 import { activate } from '../../model/mlp-spec.js';
 import { planGraphArena } from './arena-plan.js';
-import { SeededRandom } from './prng.js';
+import { SeededRandom } from '../../util/rng.js';
 import {
   chooseActivationQParams, LOGISTIC_OUT, quantizeBias, quantizeWeightsPerTensor, TANH_OUT, type WeightBits,
   type Int8Layer, type Int8Network, type QParams,

@@ -14,15 +14,13 @@
  *   - FC bias: int32, scale = in_scale × w_scale (float32), zp 0;
  *   - LOGISTIC output: scale 1/256, zp −128; TANH output: scale 1/128, zp 0 (TFLite requirements).
  */
+import { roundHalfAway, roundHalfEven } from '../runtime/quant.js';
+
 export interface QParams { scale: number; zeroPoint: number }
 
 export const LOGISTIC_OUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 export const TANH_OUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
 
-/** Round half away from zero (TFLite's TfLiteRound / std::round). */
-export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
-}
 
 export function clampI8(x: number): number {
   return x < -128 ? -128 : x > 127 ? 127 : x;
@@ -97,11 +95,6 @@ export interface Int8Network {
   layers: Int8Layer[];
 }
 
-/** Round half to even (lrintf in the default rounding mode), as XNNPACK's fp32 requantization does. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 const f = Math.fround;
 

@@ -22,15 +22,21 @@ export function quantizeMultiplier(m: number): [multiplier: number, shift: numbe
   return [qFixed, shift];
 }
 
-/** std::round: ties away from zero. */
+/*
+ * The one pair of rounding helpers (the exporter's quantizer uses them too). Math.round is exact
+ * (ties toward +∞), so both are exact for every double; on float32 arguments — all the kernels'
+ * tables and multipliers feed them — they equal the floor(x + 0.5) / `r & 1` forms used before.
+ */
+
+/** std::round / TfLiteRound: ties away from zero. */
 export function roundHalfAway(x: number): number {
-  return x >= 0 ? Math.floor(x + 0.5) : -Math.floor(-x + 0.5);
+  return x < 0 ? -Math.round(-x) : Math.round(x);
 }
 
-/** lrintf / f32x4.nearest: ties to even. */
+/** lrintf / f32x4.nearest / XNNPACK's fp32 requantization: ties to even. */
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
-  return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** gemmlowp SaturatingRoundingDoublingHighMul(a, b) for int32 a, b, computed exactly. */

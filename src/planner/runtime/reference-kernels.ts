@@ -8,7 +8,7 @@
 import { I6_OFFSET, i6Index } from './i6-layout.js';
 import { mulByQuantizedMultiplier, roundHalfAway, roundHalfEven } from './quant.js';
 
-/** f32 FC over the packed weights (prepare.ts packF32Weights), accumulating in doubles. */
+/** f32 FC over the packed weights (fc-layout.ts packF32Weights), accumulating in doubles. */
 export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
   rows: number, inDim: number, outDim: number, lo: number, hi: number): void {
   for (let r = 0; r < rows; r++) {
@@ -22,7 +22,7 @@ export function fcF32(x: Float32Array, w: Float32Array, b: Float32Array | null, 
   }
 }
 
-/** int8 FC over the packed weights (see prepare.ts packInt8Weights); TFLite reference arithmetic. */
+/** int8 FC over the packed weights (see fc-layout.ts packInt8Weights); TFLite reference arithmetic. */
 export function fcI8(x: Int8Array, w: Int16Array | Int8Array, bias: Int32Array | null, y: Int8Array,
   rows: number, inDim: number, inPad: number, outDim: number,
   inZp: number, mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void {

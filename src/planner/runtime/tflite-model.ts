@@ -2,12 +2,12 @@
  * Loader: .tflite bytes → a small, validated graph description (GraphDef) the interpreter prepares.
  * Reads with the bounds-checked FbReader, so any byte string either parses or throws a ModelError.
  * Only structure is checked here (identifier, version, indices, buffer sizes, tensor size caps);
- * per-op type/shape/quantization rules live in ops.ts (the "Prepare" phase).
+ * per-op type/shape/quantization rules live in the op units, ops/*.ts (the "Prepare" phase).
  */
 import { ModelError } from '../../errors.js';
 import { BuiltinOperator } from '../tflite/generated/tflite/builtin-operator.js';
 import { TensorType } from '../tflite/generated/tflite/tensor-type.js';
-import { FbReader, type Table } from './flatbuf.js';
+import { FbReader, type Table } from '../tflite/flatbuf.js';
 
 export const TFLITE_SCHEMA_VERSION = 3;
 /** Hard caps: a model over these is refused at load (keeps a corrupt file from planning a 2^40-byte arena). */

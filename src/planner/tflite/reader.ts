@@ -1,7 +1,7 @@
 /**
  * `readTflite(bytes)`: a validated, typed view of a .tflite file — the input of the interpreter.
  *
- * Everything is read through the bounds-checked `FbView` (fb-safe.ts), never through flatc's
+ * Everything is read through the bounds-checked `FbReader` (flatbuf.ts, the interpreter's reader too), never through flatc's
  * unchecked generated accessors, so corrupt or truncated input throws
  * `ModelError('E_MODEL_SCHEMA', …)` (structure) or `ModelError('E_MODEL_SHAPE', …)` (a constant's
  * byte size disagrees with its shape) instead of reading out of bounds.
@@ -18,7 +18,7 @@
  * The opcode is resolved as max(deprecated_builtin_code, builtin_code), as TFLite ≥ 2.4 does.
  */
 import { ModelError } from '../../errors.js';
-import { FbView, type FbTable } from './fb-safe.js';
+import { FbReader, type Table } from './flatbuf.js';
 import { BuiltinOperator } from './generated/tflite/builtin-operator.js';
 import { BuiltinOptions } from './generated/tflite/builtin-options.js';
 import { TensorType } from './generated/tflite/tensor-type.js';
@@ -123,9 +123,9 @@ export interface ParsedSubgraph {
 export interface ParsedBuffer {
   /** data view into the model bytes; empty for the sentinel and for activations */
   data: Uint8Array;
-  /** >1 when the data lives outside the flatbuffer (2 GB+ models); we do not support that */
-  externalOffset: bigint;
-  externalSize: bigint;
+  /** >1 when the data lives outside the flatbuffer (2 GB+ models); we do not support that (values past 2^53 saturate) */
+  externalOffset: number;
+  externalSize: number;
 }
 
 export interface ParsedTensorMap { name: string; tensorIndex: number }
@@ -183,119 +183,121 @@ const MAX_DIMS = 8;
  */
 export function readTflite(bytes: Uint8Array): ParsedModel {
   if (!(bytes instanceof Uint8Array)) throw new ModelError('E_MODEL_SCHEMA', 'readTflite expects a Uint8Array');
-  const fb: FbView = new FbView(bytes);
-  if (bytes.length < 8) fb.fail('file', `only ${bytes.length} bytes`);
+  const fb: FbReader = new FbReader(bytes);
+  if (bytes.length < 8) fb.fail(`file: only ${bytes.length} bytes`);
   const ident = String.fromCharCode(bytes[4]!, bytes[5]!, bytes[6]!, bytes[7]!);
   if (ident !== TFLITE_FILE_IDENTIFIER) {
     throw new ModelError('E_MODEL_SCHEMA', `not a TFLite model: file identifier "${printable(ident)}", expected "TFL3"`,
       { hint: 'pass a .tflite file (kdp export writes model.tflite)' });
   }
-  const m = fb.root('model');
+  const m = fb.root();
   // Model: version 0, operator_codes 1, subgraphs 2, description 3, buffers 4, metadata_buffer 5,
   //        metadata 6, signature_defs 7, external_buffer_groups 8, external_buffers 9
-  const version = m.u32(0, 'version');
+  const version = m.u32(0, 0);
   if (version !== TFLITE_SCHEMA_VERSION) {
     throw new ModelError('E_MODEL_SCHEMA', `unsupported TFLite schema version ${version} (expected ${TFLITE_SCHEMA_VERSION})`,
       { hint: 're-export the model with this version of kdp' });
   }
-  const description = m.string(3, 'description');
+  const description = m.string(3) ?? null;
 
-  const buffers: ParsedBuffer[] = m.tables(4, 'buffers').map((b) => ({
+  const buffers: ParsedBuffer[] = (m.tables(4) ?? []).map((b) => ({
     // Buffer: data 0, offset 1, size 2
-    data: b.bytesView(0, 'data') ?? new Uint8Array(bytes.buffer, bytes.byteOffset, 0),
-    externalOffset: b.u64(1, 'offset'),
-    externalSize: b.u64(2, 'size'),
+    data: b.bytes(0) ?? new Uint8Array(bytes.buffer, bytes.byteOffset, 0),
+    externalOffset: b.u64(1),
+    externalSize: b.u64(2),
   }));
-  if (buffers.length === 0) fb.fail('model.buffers', 'missing (buffers[0] must be the empty sentinel)');
+  if (buffers.length === 0) fb.fail('model.buffers: missing (buffers[0] must be the empty sentinel)');
 
-  const operatorCodes: ParsedOperatorCode[] = m.tables(1, 'operator_codes').map((oc) => {
+  const operatorCodes: ParsedOperatorCode[] = (m.tables(1) ?? []).map((oc) => {
     // OperatorCode: deprecated_builtin_code 0 (i8), custom_code 1, version 2 (=1), builtin_code 3 (i32)
-    const deprecatedBuiltinCode = oc.i8(0, 'deprecated_builtin_code');
-    const builtinCodeField = oc.i32(3, 'builtin_code');
+    const deprecatedBuiltinCode = oc.i8(0, 0);
+    const builtinCodeField = oc.i32(3, 0);
     const builtinCode = Math.max(deprecatedBuiltinCode, builtinCodeField) as BuiltinOperator;
     return {
       builtinCode, opName: builtinOperatorName(builtinCode), deprecatedBuiltinCode, builtinCodeField,
-      version: oc.i32(2, 'version', 1), customCode: oc.string(1, 'custom_code'),
+      version: oc.i32(2, 1), customCode: oc.string(1) ?? null,
     };
   });
 
-  const subgraphTables = m.tables(2, 'subgraphs');
-  if (subgraphTables.length === 0) fb.fail('model.subgraphs', 'model has no subgraph');
+  const subgraphTables = m.tables(2) ?? [];
+  if (subgraphTables.length === 0) fb.fail('model.subgraphs: model has no subgraph');
   const subgraphs = subgraphTables.map((sg, si) => readSubgraph(fb, sg, si, buffers, operatorCodes));
 
-  const signatureDefs: ParsedSignatureDef[] = m.tables(7, 'signature_defs').map((sd, i) => {
+  const signatureDefs: ParsedSignatureDef[] = (m.tables(7) ?? []).map((sd, i) => {
     // SignatureDef: inputs 0, outputs 1, signature_key 2, deprecated_tag 3, subgraph_index 4
-    const subgraphIndex = sd.u32(4, 'subgraph_index');
+    const subgraphIndex = sd.u32(4, 0);
     const found = subgraphs[subgraphIndex];
-    if (!found) fb.fail(`model.signature_defs[${i}]`, `subgraph_index ${subgraphIndex} out of range`);
+    if (!found) fb.fail(`model.signature_defs[${i}]: subgraph_index ${subgraphIndex} out of range`);
     const sub: ParsedSubgraph = found;
-    const maps = (id: number, name: string): ParsedTensorMap[] => sd.tables(id, name).map((tm) => {
+    const maps = (id: number, name: string): ParsedTensorMap[] => (sd.tables(id) ?? []).map((tm, k) => {
       // TensorMap: name 0, tensor_index 1
-      const tensorIndex = tm.u32(1, 'tensor_index');
-      if (tensorIndex >= sub.tensors.length) fb.fail(tm.path, `tensor_index ${tensorIndex} out of range`);
-      return { name: tm.string(0, 'name') ?? '', tensorIndex };
+      const tensorIndex = tm.u32(1, 0);
+      if (tensorIndex >= sub.tensors.length) fb.fail(`model.signature_defs[${i}].${name}[${k}]: tensor_index ${tensorIndex} out of range`);
+      return { name: tm.string(0) ?? '', tensorIndex };
     });
-    return { key: sd.string(2, 'signature_key') ?? '', inputs: maps(0, 'inputs'), outputs: maps(1, 'outputs'), subgraphIndex };
+    return { key: sd.string(2) ?? '', inputs: maps(0, 'inputs'), outputs: maps(1, 'outputs'), subgraphIndex };
   });
 
-  const metadataNames = m.tables(6, 'metadata').map((md) => md.string(0, 'name') ?? '');
+  const metadataNames = (m.tables(6) ?? []).map((md) => md.string(0) ?? '');
 
   return { version, description, operatorCodes, subgraphs, buffers, signatureDefs, metadataNames, bytes };
 }
 
-function readSubgraph(fb: FbView, sg: FbTable, si: number, buffers: ParsedBuffer[], opcodes: ParsedOperatorCode[]): ParsedSubgraph {
+function readSubgraph(fb: FbReader, sg: Table, si: number, buffers: ParsedBuffer[], opcodes: ParsedOperatorCode[]): ParsedSubgraph {
   // SubGraph: tensors 0, inputs 1, outputs 2, operators 3, name 4
-  const tensors = sg.tables(0, 'tensors').map((t, i) => readTensor(fb, t, i, buffers));
+  const path = `model.subgraphs[${si}]`;
+  const tensors = (sg.tables(0) ?? []).map((t, i) => readTensor(fb, t, i, `${path}.tensors[${i}]`, buffers));
   const n = tensors.length;
   const checkIdx = (list: number[], path: string, allowOptional: boolean): number[] => {
     for (const x of list) {
-      if (!(x < n && (x >= 0 || (allowOptional && x === -1)))) fb.fail(path, `tensor index ${x} out of range (${n} tensors)`);
+      if (!(x < n && (x >= 0 || (allowOptional && x === -1)))) fb.fail(`${path}: tensor index ${x} out of range (${n} tensors)`);
     }
     return list;
   };
-  const inputs = checkIdx(sg.i32Vector(1, 'inputs') ?? [], `${sg.path}.inputs`, false);
-  const outputs = checkIdx(sg.i32Vector(2, 'outputs') ?? [], `${sg.path}.outputs`, false);
-  const operators = sg.tables(3, 'operators').map((op, oi): ParsedOperator => {
+  const inputs = checkIdx(sg.i32s(1) ?? [], `${path}.inputs`, false);
+  const outputs = checkIdx(sg.i32s(2) ?? [], `${path}.outputs`, false);
+  const operators = (sg.tables(3) ?? []).map((op, oi): ParsedOperator => {
+    const opPath = `${path}.operators[${oi}]`;
     // Operator: opcode_index 0, inputs 1, outputs 2, builtin_options_type 3, builtin_options 4,
     //           custom_options 5, custom_options_format 6, mutating_variable_inputs 7, intermediates 8,
     //           large_custom_options_offset 9, large_custom_options_size 10,
     //           builtin_options_2_type 11, builtin_options_2 12, debug_metadata_index 13
-    const opcodeIndex = op.u32(0, 'opcode_index');
+    const opcodeIndex = op.u32(0, 0);
     const code = opcodes[opcodeIndex];
-    if (!code) fb.fail(`${op.path}.opcode_index`, `${opcodeIndex} out of range (${opcodes.length} operator codes)`);
-    const builtinOptionsType = op.u8(3, 'builtin_options_type');
-    const optTable = op.table(4, 'builtin_options');
-    if (optTable && builtinOptionsType === 0) fb.fail(op.path, 'builtin_options present without a type');
+    if (!code) fb.fail(`${opPath}.opcode_index: ${opcodeIndex} out of range (${opcodes.length} operator codes)`);
+    const builtinOptionsType = op.u8(3, 0);
+    const optTable = op.table(4);
+    if (optTable && builtinOptionsType === 0) fb.fail(`${opPath}: builtin_options present without a type`);
     return {
       index: oi, opcodeIndex, builtinCode: code.builtinCode, opName: code.opName, version: code.version, customCode: code.customCode,
-      inputs: checkIdx(op.i32Vector(1, 'inputs') ?? [], `${op.path}.inputs`, true),
-      outputs: checkIdx(op.i32Vector(2, 'outputs') ?? [], `${op.path}.outputs`, false),
-      intermediates: checkIdx(op.i32Vector(8, 'intermediates') ?? [], `${op.path}.intermediates`, false),
+      inputs: checkIdx(op.i32s(1) ?? [], `${opPath}.inputs`, true),
+      outputs: checkIdx(op.i32s(2) ?? [], `${opPath}.outputs`, false),
+      intermediates: checkIdx(op.i32s(8) ?? [], `${opPath}.intermediates`, false),
       builtinOptionsType,
       options: optTable ? readOptions(builtinOptionsType, optTable) : null,
       hasCustomOptions: op.has(5),
-      builtinOptions2Type: op.u8(11, 'builtin_options_2_type'),
+      builtinOptions2Type: op.u8(11, 0),
     };
   });
-  return { name: sg.string(4, 'name') ?? `subgraph${si}`, tensors, inputs, outputs, operators };
+  return { name: sg.string(4) ?? `subgraph${si}`, tensors, inputs, outputs, operators };
 }
 
-function readTensor(fb: FbView, t: FbTable, index: number, buffers: ParsedBuffer[]): ParsedTensor {
+function readTensor(fb: FbReader, t: Table, index: number, path: string, buffers: ParsedBuffer[]): ParsedTensor {
   // Tensor: shape 0, type 1, buffer 2, name 3, quantization 4, is_variable 5, sparsity 6,
   //         shape_signature 7, has_rank 8, variant_tensors 9, external_buffer 10
-  const shape = t.i32Vector(0, 'shape') ?? [];
-  if (shape.length > MAX_DIMS) fb.fail(`${t.path}.shape`, `${shape.length} dimensions (max ${MAX_DIMS})`);
+  const shape = t.i32s(0) ?? [];
+  if (shape.length > MAX_DIMS) fb.fail(`${path}.shape: ${shape.length} dimensions (max ${MAX_DIMS})`);
   let elementCount = 1;
   for (const d of shape) {
-    if (d < 0) fb.fail(`${t.path}.shape`, `negative dimension ${d}`);
+    if (d < 0) fb.fail(`${path}.shape: negative dimension ${d}`);
     elementCount *= d;
   }
-  if (elementCount > 0x7fffffff) fb.fail(`${t.path}.shape`, `${elementCount} elements is too large`);
-  const type = t.i8(1, 'type') as TensorType;
-  const bufferIndex = t.u32(2, 'buffer');
+  if (elementCount > 0x7fffffff) fb.fail(`${path}.shape: ${elementCount} elements is too large`);
+  const type = t.i8(1, 0) as TensorType;
+  const bufferIndex = t.u32(2, 0);
   const buf = buffers[bufferIndex];
-  if (!buf) fb.fail(`${t.path}.buffer`, `buffer index ${bufferIndex} out of range (${buffers.length} buffers)`);
-  const name = t.string(3, 'name') ?? `tensor${index}`;
+  if (!buf) fb.fail(`${path}.buffer: buffer index ${bufferIndex} out of range (${buffers.length} buffers)`);
+  const name = t.string(3) ?? `tensor${index}`;
   const elementSize = tensorTypeSize(type);
   const data = bufferIndex !== 0 && buf.data.length > 0 ? buf.data : null;
   if (data && elementSize > 0 && data.length !== elementCount * elementSize) {
@@ -303,51 +305,48 @@ function readTensor(fb: FbView, t: FbTable, index: number, buffers: ParsedBuffer
       `tensor ${index} "${name}": constant data is ${data.length} bytes, shape [${shape.join(',')}] of ${tensorTypeName(type)} needs ${elementCount * elementSize}`);
   }
   let quantization: ParsedQuantization | null = null;
-  const q = t.table(4, 'quantization');
+  const q = t.table(4);
   if (q) {
     // QuantizationParameters: min 0, max 1, scale 2, zero_point 3, details_type 4, details 5, quantized_dimension 6
-    const scale = q.f32Vector(2, 'scale') ?? [];
-    const zp64 = q.i64Vector(3, 'zero_point') ?? [];
-    const zeroPoint = zp64.map((z) => {
-      if (z > 2147483647n || z < -2147483648n) fb.fail(`${q.path}.zero_point`, `${z} does not fit int32`);
-      return Number(z);
-    });
+    const scale = q.f32s(2) ?? [];
+    const zeroPoint = q.i64s(3) ?? [];
+    for (const z of zeroPoint) if (z > 2147483647 || z < -2147483648) fb.fail(`${path}.quantization.zero_point: ${z} does not fit int32`);
     if (scale.length > 0 || zeroPoint.length > 0 || q.has(4)) {
       quantization = {
-        scale, zeroPoint, quantizedDimension: q.i32(6, 'quantized_dimension'),
-        min: q.f32Vector(0, 'min'), max: q.f32Vector(1, 'max'), detailsType: q.u8(4, 'details_type'),
+        scale, zeroPoint, quantizedDimension: q.i32(6, 0),
+        min: q.f32s(0) ?? null, max: q.f32s(1) ?? null, detailsType: q.u8(4, 0),
       };
     }
   }
   return {
-    index, name, shape, shapeSignature: t.i32Vector(7, 'shape_signature'), type, typeName: tensorTypeName(type),
+    index, name, shape, shapeSignature: t.i32s(7) ?? null, type, typeName: tensorTypeName(type),
     elementSize, elementCount, buffer: bufferIndex, data,
     dataView: data ? new DataView(data.buffer, data.byteOffset, data.byteLength) : null,
-    quantization, isVariable: t.bool(5, 'is_variable'), isSparse: t.has(6),
+    quantization, isVariable: t.bool(5), isSparse: t.has(6),
   };
 }
 
-function readOptions(type: number, o: FbTable): ParsedOptions {
+function readOptions(type: number, o: Table): ParsedOptions {
   switch (type) {
     case BuiltinOptions.FullyConnectedOptions:
       // fused_activation_function 0, weights_format 1, keep_num_dims 2, asymmetric_quantize_inputs 3, quantized_bias_type 4
       return {
-        kind: 'FullyConnectedOptions', fusedActivation: o.i8(0, 'fused_activation_function'), weightsFormat: o.i8(1, 'weights_format'),
-        keepNumDims: o.bool(2, 'keep_num_dims'), asymmetricQuantizeInputs: o.bool(3, 'asymmetric_quantize_inputs'),
-        quantizedBiasType: o.i8(4, 'quantized_bias_type'),
+        kind: 'FullyConnectedOptions', fusedActivation: o.i8(0, 0), weightsFormat: o.i8(1, 0),
+        keepNumDims: o.bool(2), asymmetricQuantizeInputs: o.bool(3),
+        quantizedBiasType: o.i8(4, 0),
       };
     case BuiltinOptions.ConcatenationOptions:
-      return { kind: 'ConcatenationOptions', axis: o.i32(0, 'axis'), fusedActivation: o.i8(1, 'fused_activation_function') };
+      return { kind: 'ConcatenationOptions', axis: o.i32(0, 0), fusedActivation: o.i8(1, 0) };
     case BuiltinOptions.AddOptions:
-      return { kind: 'AddOptions', fusedActivation: o.i8(0, 'fused_activation_function'), potScaleInt16: o.bool(1, 'pot_scale_int16', true) };
+      return { kind: 'AddOptions', fusedActivation: o.i8(0, 0), potScaleInt16: o.u8(1, 1) !== 0 };
     case BuiltinOptions.SubOptions:
-      return { kind: 'SubOptions', fusedActivation: o.i8(0, 'fused_activation_function'), potScaleInt16: o.bool(1, 'pot_scale_int16', true) };
+      return { kind: 'SubOptions', fusedActivation: o.i8(0, 0), potScaleInt16: o.u8(1, 1) !== 0 };
     case BuiltinOptions.MulOptions:
-      return { kind: 'MulOptions', fusedActivation: o.i8(0, 'fused_activation_function') };
+      return { kind: 'MulOptions', fusedActivation: o.i8(0, 0) };
     case BuiltinOptions.ReshapeOptions:
-      return { kind: 'ReshapeOptions', newShape: o.i32Vector(0, 'new_shape') };
+      return { kind: 'ReshapeOptions', newShape: o.i32s(0) ?? null };
     case BuiltinOptions.SoftmaxOptions:
-      return { kind: 'SoftmaxOptions', beta: o.f32(0, 'beta') };
+      return { kind: 'SoftmaxOptions', beta: o.f32(0, 0) };
     default:
       return { kind: 'Other', type, typeName: builtinOptionsName(type) };
   }

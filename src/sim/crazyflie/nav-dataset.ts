@@ -12,7 +12,7 @@
  * The layouts (obstacles, start, goal per episode) are written beside the file as `<out>.layouts.json`.
  */
 import { encodeVelocityWorld } from '../../protocols/crtp/commander.js';
-import { SeededRng } from '../../data/rng.js';
+import { SeededRng } from '../../util/rng.js';
 import type { D4rlArrays } from '../../data/d4rl-hdf5.js';
 import { GridExpert } from './expert.js';
 import { SimCrazyflie } from './firmware.js';

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Interpreter, type InterpreterOptions } from '../../../src/planner/runtime/interpreter.js';
-import { randomMlp } from '../../../src/planner/runtime/graph-builder.js';
+import { randomMlp } from '../../helpers/graph-builder.js';
 import { exportMlp } from '../../../src/planner/export/mlp-graph.js';
 import type { MlpSpec } from '../../../src/model/mlp-spec.js';
 import { relaxedSimdStatus } from '../../../src/planner/runtime/relaxed-simd.js';

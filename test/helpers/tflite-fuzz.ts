@@ -1,12 +1,13 @@
 /**
- * Model-file fuzzing for the interpreter's load/allocate/invoke contract (issue 3 §3): every mutated
+ * Model-file fuzzing for the interpreter's load/allocate/invoke contract: every mutated
  * or truncated .tflite must either load and run, or be refused with a typed KdpError — never another
  * exception, a WASM trap, a hang or an out-of-bounds read. Used by test/planner/runtime-fuzz.test.ts
  * (a few hundred cases in `npm test`) and test/soak/fuzz-tflite.test.ts (10,000 cases).
  */
-import { isKdpError } from '../../errors.js';
-import { Interpreter, type Backend } from './interpreter.js';
-import { nativeStatus } from './native-kernels.js';
+import { isKdpError } from '../../src/errors.js';
+import { Rng } from '../../src/util/rng.js';
+import { Interpreter, type Backend } from '../../src/planner/runtime/interpreter.js';
+import { nativeStatus } from '../../src/planner/runtime/native-kernels.js';
 
 export interface FuzzOutcome {
   cases: number;
@@ -19,18 +20,11 @@ export interface FuzzOutcome {
   slowestMutation: string;
 }
 
-/** xorshift32: deterministic, allocation-free */
-export class FuzzRng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0 || 1; }
-  u32(): number { let s = this.s; s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; this.s = s; return s; }
-  int(n: number): number { return this.u32() % Math.max(1, n); }
-}
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 16, 127, 128, 255, 256, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 65536];
 
 /** One mutation of `seed`: byte flips, interesting 32-bit words, truncation, splices. */
-export function mutate(seed: Uint8Array, rng: FuzzRng): { bytes: Uint8Array; mutation: string } {
+export function mutate(seed: Uint8Array, rng: Rng): { bytes: Uint8Array; mutation: string } {
   const kind = rng.int(6);
   const b = seed.slice();
   switch (kind) {
@@ -41,7 +35,7 @@ export function mutate(seed: Uint8Array, rng: FuzzRng): { bytes: Uint8Array; mut
     case 1: { // flip 1-8 random bytes
       const k = 1 + rng.int(8);
       const at: number[] = [];
-      for (let i = 0; i < k; i++) { const p = rng.int(b.length); b[p] = rng.u32() & 0xff; at.push(p); }
+      for (let i = 0; i < k; i++) { const p = rng.int(b.length); b[p] = rng.nextU32() & 0xff; at.push(p); }
       return { bytes: b, mutation: `bytes@${at.join(',')}` };
     }
     case 2: { // interesting 32-bit value at a random aligned offset (offsets, lengths, indices, shapes)
@@ -73,7 +67,7 @@ export function mutate(seed: Uint8Array, rng: FuzzRng): { bytes: Uint8Array; mut
 
 /** Run `cases` mutations of the seeds through fromBytes → allocate → invoke. */
 export function fuzzModels(seeds: readonly Uint8Array[], cases: number, opts: { seed?: number; backends?: Backend[]; arenaLimitBytes?: number } = {}): FuzzOutcome {
-  const rng = new FuzzRng(opts.seed ?? 0xc0ffee);
+  const rng = new Rng(opts.seed ?? 0xc0ffee);
   // native too where it runs: its operands are bounds-checked at load, a bad one must be a typed error
   const backends = opts.backends ?? (nativeStatus().available ? ['native', 'wasm', 'reference'] : ['wasm', 'reference']);
   const out: FuzzOutcome = { cases, ran: 0, rejected: {}, crashes: [], slowestMs: 0, slowestMutation: '' };
@@ -144,7 +138,7 @@ export async function opCoverageSeeds(): Promise<Uint8Array[]> {
   }
   // an exported MLP with 6-bit weights, so mutations also reach the relaxed-SIMD FC path
   const { randomMlp } = await import('./graph-builder.js');
-  const { exportMlp } = await import('../export/mlp-graph.js');
+  const { exportMlp } = await import('../../src/planner/export/mlp-graph.js');
   const w6 = exportMlp(randomMlp({ noiseDim: 8, condDim: 5, hidden: [24], outputDim: 11, activation: 'relu' }, 3),
     { quantization: 'int8', candidates: 3, weightBits: 6 }).bytes;
   return [fp.finish(), q8.finish(), w6];

@@ -29,9 +29,9 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { layerDims, paramCount, type MlpSpec } from '../model/mlp-spec.js';
-import type { Rng } from '../util/rng.js';
-import { DEFAULT_OPTIMIZER, learningRate, type OptimizerConfig } from './mlp-trainer.js';
+import { layerDims, paramCount, type MlpSpec } from '../../src/model/mlp-spec.js';
+import type { Rng } from '../../src/util/rng.js';
+import { DEFAULT_OPTIMIZER, learningRate, type OptimizerConfig } from '../../src/train/mlp-trainer.js';
 
 export type TfjsBackendName = 'cpu' | 'wasm';
 

@@ -10,11 +10,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Activation, MlpWeights } from '../../model/mlp-spec.js';
-import { layerDims } from '../../model/mlp-spec.js';
-import { exportMlp, type Quantization } from './mlp-graph.js';
-import { SeededRandom } from './prng.js';
-import { outputStep } from './quant.js';
+import type { Activation, MlpWeights } from '../../src/model/mlp-spec.js';
+import { layerDims } from '../../src/model/mlp-spec.js';
+import { exportMlp, type Quantization } from '../../src/planner/export/mlp-graph.js';
+import { SeededRandom } from '../../src/util/rng.js';
+import { outputStep } from '../../src/planner/export/quant.js';
 
 export interface GoldenSpec { name: string; activation: Activation; quantization: Quantization; candidates: number; seed: number }
 
@@ -49,7 +49,7 @@ export function buildGolden(g: GoldenSpec): { bytes: Uint8Array; inputs: Float32
 }
 
 export async function writeGoldenFixtures(dir: string): Promise<void> {
-  const { loadTfliteOracle } = await import('../tflite/tfjs-tflite-runner.js');
+  const { loadTfliteOracle } = await import('../../src/planner/tflite/tfjs-tflite-runner.js');
   mkdirSync(dir, { recursive: true });
   for (const g of GOLDEN_FIXTURES) {
     const { bytes, inputs, step, weights } = buildGolden(g);

@@ -1,17 +1,30 @@
+/**
+ * The one model loader: a model folder (`loadModelDir`, for eval/demo/fly/arm) or `--model` as given to
+ * infer/bench (`loadModelPath`: a folder, or a bare .tflite without a manifest), each returning a
+ * `LoadedModel`; plus the interpreter-backed planner and scorer the loops run, and the manifest/env
+ * check. Files a manifest names are opened through readModelFile (model-file.ts). The only imports
+ * from the control layer are the two backend seam types it fills.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { EnvInfo } from '../envs/registry.js';
 import { ModelError } from '../errors.js';
+import type { PlannerBackend } from '../loop/planner-backend.js';
+import type { ScorerBackend } from '../loop/scorer-backend.js';
 import { generatorOutputDim } from '../model/checkpoint-format.js';
-import type { ModelManifest } from '../planner/manifest.js';
-import { readManifestFile, readModelFile } from '../planner/model-file.js';
-import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
-import type { PlannerBackend } from './planner-backend.js';
-import type { ScorerBackend } from './scorer-backend.js';
+import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
+import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from './manifest.js';
+import { MAX_MODEL_FILE_BYTES } from './manifest-schema.js';
+import { readManifestFile, readModelFile } from './model-file.js';
+import { Interpreter, type Backend } from './runtime/interpreter.js';
 
-export { readModelFile } from '../planner/model-file.js';
-
-export interface LoadedModel {
+/** A loaded model: a folder's manifest and files, or (manifest null) a bare .tflite. */
+export interface LoadedModel<M extends ModelManifest | null = ModelManifest> {
+  /** the model folder (for a bare .tflite: the folder it sits in) */
   dir: string;
-  manifest: ModelManifest;
+  /** path of the .tflite read (set by the loaders here; a model assembled in memory has none) */
+  tflitePath?: string;
+  manifest: M;
   bytes: Uint8Array;
   /** the scorer network's bytes when the manifest names one (checked like the model's) */
   scorerBytes?: Uint8Array;
@@ -24,9 +37,37 @@ export interface LoadedModel {
 export function loadModelDir(dir: string): LoadedModel {
   const manifest = readManifestFile(dir);
   const bytes = readModelFile(dir, manifest.model, 'model');
-  const out: LoadedModel = { dir, manifest, bytes };
+  const out: LoadedModel = { dir, tflitePath: join(dir, manifest.model.file), manifest, bytes };
   if (manifest.scorer) out.scorerBytes = readModelFile(dir, manifest.scorer, 'scorer');
   return out;
+}
+
+/**
+ * Resolve `--model`: a model folder (loadModelDir's checks), a folder with only a model.tflite, or a
+ * bare .tflite path. Without a manifest the file must be a regular file under the size cap.
+ */
+export function loadModelPath(path: string): LoadedModel<ModelManifest | null> & { tflitePath: string } {
+  if (!existsSync(path)) throw new ModelError('E_MODEL_IO', `model not found: ${path}`, { hint: 'pass a model directory (model.tflite + manifest.json) or a .tflite file' });
+  if (statSync(path).isDirectory()) {
+    if (existsSync(join(path, MANIFEST_FILE))) {
+      const m = loadModelDir(path);
+      return { ...m, tflitePath: join(path, m.manifest.model.file) };
+    }
+    // a folder with just a model.tflite: the bare-file rules, inside the folder
+    try {
+      const c = checkContainedFile(path, MODEL_FILE, { maxBytes: MAX_MODEL_FILE_BYTES, plainName: true });
+      return { dir: path, tflitePath: c.path, manifest: null, bytes: readRegularFile(c.real, MAX_MODEL_FILE_BYTES) };
+    } catch (e) {
+      if (e instanceof SafeReadError) throw new ModelError('E_MODEL_IO', `${path} has no manifest.json and no usable model.tflite (${e.message})`, { hint: 'export one with `kdp export`' });
+      throw e;
+    }
+  }
+  try {
+    return { dir: dirname(path), tflitePath: path, manifest: null, bytes: readRegularFile(path, MAX_MODEL_FILE_BYTES) };
+  } catch (e) {
+    if (e instanceof SafeReadError) throw new ModelError(e.problem === 'not-regular' ? 'E_MODEL_SCHEMA' : 'E_MODEL_IO', e.message, { hint: 'pass a .tflite file or a model directory' });
+    throw e;
+  }
 }
 
 /**

@@ -1,12 +1,18 @@
 /**
- * A minimal, bounds-checked FlatBuffers reader for the interpreter's loader.
+ * The one bounds-checked FlatBuffers reader: the interpreter's loader (runtime/tflite-model.ts) and the
+ * exporter's read-back (reader.ts) both read .tflite files through it.
  *
- * The flatc-generated TypeScript API (src/planner/tflite/generated/) trusts its input: a corrupt offset
- * reads `undefined`, and a corrupt vector length makes a loop run for 2^32 iterations. The runtime must
- * survive arbitrary bytes (issue 3 fuzz contract), so every read here is checked against the buffer,
- * and every vector length against the bytes that could hold it; a violation throws
- * ModelError('E_MODEL_SCHEMA'). Field ids follow the official TFLite schema (same ids the generated
- * code uses; test/planner/runtime-parse.test.ts cross-checks them).
+ * The flatc-generated TypeScript API (generated/) trusts its input: a corrupt offset reads `undefined`,
+ * and a corrupt vector length makes a loop run for 2^32 iterations. A model file is untrusted input, so
+ * every read here is checked against the buffer, and every vector length against the bytes that could
+ * hold it; a violation throws ModelError('E_MODEL_SCHEMA'). The fuzz suites (test/planner/runtime-fuzz,
+ * test/soak/fuzz-tflite, the reader mutation test in test/planner/export-format) run mutated files
+ * through it. Field ids follow the official TFLite schema (schema/schema.fbs, the ids the generated code
+ * uses; `flatc` and pyarmnn parse the exported files independently in test/planner/export-format).
+ *
+ * Layout relied on (little-endian): root u32 at 0 → root table; table at T: i32 soffset, vtable at
+ * T − soffset = [u16 vtable bytes, u16 table bytes, u16 field offset per id (0 = absent)]; offset fields
+ * hold a u32 relative to their own position; a vector at P is a u32 length, then its elements.
  */
 import { ModelError } from '../../errors.js';
 
@@ -68,6 +74,7 @@ export class Table {
   bool(id: number): boolean { return this.u8(id, 0) !== 0; }
   i32(id: number, dflt: number): number { const p = this.field(id, 4); return p === 0 ? dflt : this.r.i32(p, this.what); }
   u32(id: number, dflt: number): number { const p = this.field(id, 4); return p === 0 ? dflt : this.r.u32(p, this.what); }
+  f32(id: number, dflt: number): number { const p = this.field(id, 4); if (p === 0) return dflt; this.r.check(p, 4, this.what); return this.r.view.getFloat32(p, true); }
   /** 64-bit unsigned field as a number (values beyond 2^53 saturate). */
   u64(id: number): number {
     const p = this.field(id, 8);
@@ -121,7 +128,7 @@ export class Table {
     return out;
   }
 
-  /** int64 vector as numbers (zero points are small). */
+  /** int64 vector as numbers (zero points are small; callers range-check them). */
   i64s(id: number): number[] | undefined {
     const v = this.vector(id, 8);
     if (!v) return undefined;

@@ -3,9 +3,10 @@
  * fuzz seeds and op coverage (graphs the MLP exporter never emits: MUL, RESHAPE, LOGISTIC, …).
  * Not the exporter: `kdp export` uses src/planner/export/. Both write the same official schema.
  */
-import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../export/tflite-writer.js';
-import type { MlpSpec, MlpWeights } from '../../model/mlp-spec.js';
-import { FbReader } from './flatbuf.js';
+import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type OpOptions, type TensorDef } from '../../src/planner/export/tflite-writer.js';
+import type { MlpSpec, MlpWeights } from '../../src/model/mlp-spec.js';
+import { Rng } from '../../src/util/rng.js';
+import { FbReader } from '../../src/planner/tflite/flatbuf.js';
 
 export type BuilderDType = 'float32' | 'int8' | 'int32';
 export type FusedAct = 'none' | 'relu' | 'relu_n1_to_1' | 'relu6';
@@ -245,8 +246,8 @@ export function buildTestMlp(w: MlpWeights, opts: TestMlpOptions): Uint8Array {
 
 /** Deterministic random MLP weights (He-style scale) for tests and benchmarks. */
 export function randomMlp(spec: MlpSpec, seed = 1): MlpWeights {
-  let s = seed >>> 0 || 1;
-  const rnd = (): number => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const rng = new Rng(seed);
+  const rnd = (): number => rng.uniform();
   const dims = [spec.noiseDim + spec.condDim, ...spec.hidden, spec.outputDim];
   const layers = dims.slice(0, -1).map((inDim, li) => {
     const outDim = dims[li + 1]!;
