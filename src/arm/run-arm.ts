@@ -12,7 +12,7 @@
  * exception — turns the torque off (`arm.close()`) before the port closes. The result is returned, never thrown,
  * once the arm is connected.
  */
-import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
+import { LIVE_STATS_WINDOW } from '../control/latency-recorder.js';
 import { SafetyStopError } from '../errors.js';
 import type { LoadedModel } from '../loop/model-loader.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';

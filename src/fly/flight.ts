@@ -17,7 +17,7 @@
  * Link loss → the flight ends at once (nothing can be sent: the firmware's watchdog levels and stops the
  * motors). A stalled tick (no setpoint for `staleMs`) → the client's failsafe (hover, then land).
  */
-import { LIVE_STATS_WINDOW, LatencyRecorder } from '../loop/latency-recorder.js';
+import { LIVE_STATS_WINDOW, LatencyRecorder } from '../control/latency-recorder.js';
 import { ModelError } from '../errors.js';
 import { LearnedNavSelector, NavClearanceScorer } from './nav-clearance.js';
 import { Crazyflie, type LinkLostInfo } from '../crazyflie/index.js';
@@ -27,9 +27,9 @@ import { encodeArm } from '../crtp/service.js';
 import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import { NullTelemetrySink } from '../mavlink/telemetry.js';
-import { MonotonicClock } from '../loop/clock.js';
+import { MonotonicClock } from '../control/clock.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
-import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
+import { RecedingHorizonLoop, TickStatus } from '../control/receding-horizon.js';
 import type { Obstacle } from '../sim/crazyflie/model.js';
 import { CF21 } from '../sim/crazyflie/model.js';
 import { clearance } from '../sim/crazyflie/obstacles.js';

@@ -4,8 +4,8 @@ import { generatorOutputDim } from '../model/checkpoint-format.js';
 import type { ModelManifest } from '../planner/manifest.js';
 import { readManifestFile, readModelFile } from '../planner/model-file.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
-import type { PlannerBackend } from './planner-backend.js';
-import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from '../control/planner-backend.js';
+import type { ScorerBackend } from '../control/scorer-backend.js';
 
 export { readModelFile } from '../planner/model-file.js';
 

@@ -1,7 +1,7 @@
 import type { EnvInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import { MonotonicClock, type Clock } from './clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, createTfliteScorer, type LoadedModel } from './model-loader.js';
+import { checkModelMatchesEnv, createTflitePlanner, createTfliteScorer, type LoadedModel } from '../loop/model-loader.js';
 import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
 import type { ScorerBackend } from './scorer-backend.js';
 import type { PlannerBackend } from './planner-backend.js';
