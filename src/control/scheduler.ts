@@ -64,6 +64,9 @@ export class FixedRateScheduler {
   private tick: SchedulerTick | undefined;
   private maxTicks: number | undefined;
   private onError: ((e: unknown) => void) | undefined;
+  private durationUs: number | undefined;
+  /** why the scheduler stopped by itself (undefined: `stop()` was called) */
+  endedBy: 'maxTicks' | 'duration' | undefined;
   private running = false;
   private startUs = 0;
   private index = 0;
@@ -90,13 +93,15 @@ export class FixedRateScheduler {
   get startedAtUs(): number { return this.startUs; }
 
   /** Start at the next clock reading (slot 0 is due now). */
-  start(tick?: SchedulerTick, run: { maxTicks?: number; onError?: (e: unknown) => void } = {}): void {
+  start(tick?: SchedulerTick, run: { maxTicks?: number; durationUs?: number; onError?: (e: unknown) => void } = {}): void {
     if (this.running) return;
     const t = tick ?? this.o.tick;
     if (!t) throw new TypeError('FixedRateScheduler.start: no tick');
     this.tick = t;
     this.maxTicks = run.maxTicks ?? this.o.maxTicks;
     this.onError = run.onError ?? this.o.onError;
+    this.durationUs = run.durationUs;
+    this.endedBy = undefined;
     this.running = true;
     this.done = new Promise((resolve) => { this.doneResolve = resolve; });
     this.startUs = this.clock.nowUs();
@@ -129,6 +134,11 @@ export class FixedRateScheduler {
     const now = this.clock.nowUs();
     const due = this.dueUs();
     if (now < due) { this.schedule(); return; }
+    if (this.durationUs !== undefined && now - this.startUs >= this.durationUs) {
+      this.endedBy = 'duration';
+      void this.stop();
+      return;
+    }
     const s = this.stats;
     this.warming = s.warmupTicks < (this.o.warmupTicks ?? 0);
     if (!this.warming) {
@@ -196,7 +206,7 @@ export class FixedRateScheduler {
       }
       s.ticks++;
       this.index++;
-      if (this.maxTicks !== undefined && s.ticks >= this.maxTicks) this.running = false;
+      if (this.maxTicks !== undefined && s.ticks >= this.maxTicks && this.running) { this.running = false; this.endedBy = 'maxTicks'; }
     }
     if (!this.running) { this.clock.cancel(); this.resolveDone(); return; }
     this.schedule();

@@ -77,7 +77,6 @@ export async function runTask(task: ControlTask, scheduler: FixedRateScheduler, 
   };
   const tick = (i: number): void | Promise<void> => {
     if (stop !== undefined) return;
-    if (o.durationUs !== undefined && clock.nowUs() - scheduler.startedAtUs >= o.durationUs) { requestStop('duration'); return; }
     const r = task.observe(i);
     if (r) return restAsync(i, r);
     if (task.done()) { requestStop('done'); return; }
@@ -98,10 +97,13 @@ export async function runTask(task: ControlTask, scheduler: FixedRateScheduler, 
     else if (o.maxTicks !== undefined && o.maxTicks <= 0) stop = 'maxTicks';
     if (stop === undefined) {
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      scheduler.start(tick, { ...(o.maxTicks !== undefined ? { maxTicks: o.maxTicks } : {}), onError: (e: unknown) => requestStop('error', e) });
+      scheduler.start(tick, {
+        ...(o.maxTicks !== undefined ? { maxTicks: o.maxTicks } : {}), ...(o.durationUs !== undefined ? { durationUs: o.durationUs } : {}),
+        onError: (e: unknown) => requestStop('error', e),
+      });
       startUs = scheduler.startedAtUs;
       await scheduler.done;
-      stop ??= 'maxTicks';
+      stop ??= scheduler.endedBy ?? 'maxTicks';
     }
   } catch (e) {
     stop = 'error';
