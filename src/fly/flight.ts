@@ -27,7 +27,9 @@ import { encodeArm } from '../crtp/service.js';
 import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../mavlink/telemetry.js';
 import { NullTelemetrySink } from '../mavlink/telemetry.js';
-import { MonotonicClock } from '../control/clock.js';
+import { MonotonicClock, type Clock } from '../control/clock.js';
+import { FixedRateScheduler } from '../control/scheduler.js';
+import { runTask, type ControlTask } from '../control/task.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../loop/model-loader.js';
 import { RecedingHorizonLoop, TickStatus } from '../control/receding-horizon.js';
 import type { Obstacle } from '../sim/crazyflie/model.js';
@@ -81,6 +83,10 @@ export interface FlightOptions {
   linkTimeoutMs?: number;
   /** TOC cache dir for the client (null = none; default: the client's default) */
   cacheDir?: string | null;
+  /** the clock the fixed-rate schedule, the timeout and plan ages run on (default: a MonotonicClock) */
+  clock?: Clock;
+  /** called at the end of every control tick, inside it (instrumentation; see `RunTaskOptions.onTick`) */
+  onTick?: (tick: number) => void;
   /** progress/diagnostic lines */
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
 }
@@ -100,7 +106,12 @@ export interface FlightResult {
   collisions: number;
   seconds: number;
   planLatencyUs: { p50: number; p99: number };
+  /** control ticks whose work exceeded the period (the shared scheduler accounting) */
   deadlineMisses: number;
+  /** slots that passed while a tick still ran */
+  skippedSlots: number;
+  /** plans that finished past the budget (the previous plan was flown meanwhile; 10 in a row → failsafe) */
+  planDeadlineMisses: number;
   outcome: FlightOutcome;
   /** distance to the goal (m) when the loop ended */
   finalDistanceM: number;
@@ -160,8 +171,10 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const planner = createTflitePlanner(o.model, candidates, o.backend);
   const state = new Float32Array(S);
   const selector = selection === 'learned' ? new LearnedNavSelector(learnedScorer!, state, goal, H, step, nearSteps) : undefined;
+  const clock = o.clock ?? new MonotonicClock();
   const loop = new RecedingHorizonLoop({
-    planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
+    // plan deadlines on the run's clock, plan latency always on the real one
+    planner, layout: L, normalizer: o.model.manifest.normalizer, clock, timer: new MonotonicClock(), seed: o.seed ?? 0,
     select: checkPlans ? 'cost' : selector ? 'value' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
     ...(selector ? { value: selector.value } : {}),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
@@ -199,7 +212,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   let landed = false;
   let collisionsBase = 0;
   let collisionSub: { get(n: string): number; updates: number } | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const scheduler = new FixedRateScheduler({ periodUs: 1e6 / rateHz, clock });
   let finalDistance = NaN;
   let loopEnd = 0;
   let result: FlightResult | undefined;
@@ -249,13 +262,17 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
       if (!aborted() && Math.abs(pos[2]! - hold[2]!) > 0.15) { outcome = 'takeoffFailed'; emit({ event: 'takeoffFailed', z: pos[2] }); }
     }
 
-    // ---- the planning loop
-    flightStart = performance.now();
+    // ---- the planning loop: observe → plan → act on the fixed-rate scheduler; land (or let the failsafe land) on
+    // every exit path through the task's safe stop
+    flightStart = clock.nowUs() / 1000;
     let arrivedAt = 0;
-    const tick = (): void => {
-      try {
-        if (aborted()) return;
-        const now = performance.now();
+    /** this tick only holds position at the goal (or handed over to the failsafe): no plan, no velocity setpoint */
+    let skipRest = false;
+    const task: ControlTask = {
+      observe: () => {
+        skipRest = true;
+        if (outcome !== undefined) return;
+        const now = clock.nowUs() / 1000;
         readState();
         // geometric collision estimate + clearance statistics
         for (let i = 0; i < o.obstacles.length; i++) {
@@ -275,112 +292,128 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
           return;
         }
         if ((now - flightStart) / 1000 > timeoutS) { outcome = 'timeout'; return; }
+        skipRest = false;
+      },
+      plan: () => {
+        if (skipRest) return;
         observer.observe(pos, vel, goal, state);
         const tp = performance.now();
         const status = loop.tick(state, goalF, action);
         planLatency.record((performance.now() - tp) * 1000);
         if (status === TickStatus.DEADLINE_MISS) {
-          if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
+          if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); skipRest = true; return; }
         } else consecutiveMisses = 0;
         // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
         // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover. The learned
         // selection always flies its choice: when no candidate is clear, the least blocked one steers away from what
         // the observation now shows, while an older plan was checked against an older (4-nearest) view of the field
         const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : selector ? selector.nearBad[loop.selected]! : 0;
-        if (cost === 0 || selector) { active.set(loop.current); haveActive = true; activeAt = now; }
+        if (cost === 0 || selector) { active.set(loop.current); haveActive = true; activeAt = clock.nowUs() / 1000; }
         if (cost !== 0) infeasibleTicks++;
-        const ageS = (now - activeAt) / 1000;
-        if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
-          const u = (ageS + lookS) / planStepS;
-          const i0 = Math.min(H - 1, Math.floor(u)), i1 = Math.min(H - 1, i0 + 1), a = u - i0;
-          for (let k = 0; k < 3; k++) {
-            const p = active[i0 * step + k]! + a * (active[i1 * step + k]! - active[i0 * step + k]!);
-            v[k] = (p - pos[k]!) / lookS;
-          }
-        } else { v[0] = 0; v[1] = 0; v[2] = 0; hoverTicks++; }
-        if (shield) {
-          // straight-line prediction of this setpoint: halve the speed until 0.5 s of it stays clear
-          let scaled = false;
-          for (let tries = 0; tries < 4; tries++) {
-            let hit = false;
-            for (let j = 1; j <= 5 && !hit; j++) { const t = 0.1 * j; hit = shieldChecker.pointCost(pos[0]! + v[0]! * t, pos[1]! + v[1]! * t, pos[2]! + v[2]! * t) > 0; }
-            if (!hit) break;
-            scaled = true;
-            if (tries === 3) { v[0] = 0; v[1] = 0; v[2] = 0; limits.shieldStops++; } else { v[0] = v[0]! * 0.5; v[1] = v[1]! * 0.5; v[2] = v[2]! * 0.5; }
-          }
-          if (scaled) limits.shieldScalings++;
-        }
-        if (selector && dataSpeed < Infinity) {
-          // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
-          // measured velocity) and the clearance they were checked with are extrapolations
-          const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
-          if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; dataSpeedClamps++; }
-        }
-        enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
-        cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
-        for (let j = 0; j < 5; j++) {
-          const t = Math.min(H - 1, j * 3);
-          wpX[j] = active[t * step]!; wpY[j] = active[t * step + 1]!; wpZ[j] = active[t * step + 2]!;
-        }
-        tel.publishPlan(planSample);
-        const lat = planLatency;
-        if ((loop.stats.ticks & 15) === 0) {
-          const sm = lat.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
-          statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
-        }
-        statsSample.deadlineMisses = loop.stats.deadlineMisses;
-        tel.publishStats(statsSample);
-      } catch (e) {
-        outcome ??= 'failsafe';
-        emit({ event: 'tickError', message: (e as Error).message });
-      }
+      },
+      act: () => {
+        if (skipRest) return;
+        actOnPlan(clock.nowUs() / 1000);
+      },
+      done: () => outcome !== undefined,
+      safeStop: async (reason, error) => {
+        if (reason === 'error') { outcome ??= 'failsafe'; emit({ event: 'tickError', message: (error as Error)?.message ?? String(error) }); }
+        loopEnd = clock.nowUs() / 1000;
+        readState();
+        finalDistance = distGoal();
+        if (reason === 'aborted' && outcome === undefined) outcome = 'aborted';
+        if (outcome === undefined) outcome = 'timeout';
+        landed = await landOrAwaitFailsafe(cf, st.values, outcome, () => linkLost !== undefined, pos[2]!, emit);
+      },
     };
-    if (!aborted()) {
-      emit({ event: 'planning', rateHz, candidates, goal });
-      tick();
-      timer = setInterval(tick, periodMs);
-      await waitFor(timeoutS * 1000 + 5000);
-      clearInterval(timer);
-      timer = undefined;
-    }
-    loopEnd = performance.now();
-    readState();
-    finalDistance = distGoal();
-    if (o.signal?.aborted && outcome === undefined) outcome = 'aborted';
-    if (outcome === undefined) outcome = 'timeout';
-
-    // ---- land (at the goal when reached; where it is otherwise). After a total link loss nothing can be sent.
-    if (!linkLost && outcome !== 'failsafe') {
-      const landS = Math.max(1, pos[2]! / 0.25);
-      emit({ event: 'land', outcome, durationS: +landS.toFixed(2) });
-      const errno = await cf.highLevel.land(0, landS);
-      const end = performance.now() + landS * 1000 + 1500;
-      while (performance.now() < end && !linkLost) {
-        await sleep(50);
-        if (st.values[2]! < 0.03) { landed = true; break; }
+    /** velocity setpoint toward the active plan, the safety layers, the commander, telemetry */
+    const actOnPlan = (now: number): void => {
+      const ageS = (now - activeAt) / 1000;
+      if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
+        const u = (ageS + lookS) / planStepS;
+        const i0 = Math.min(H - 1, Math.floor(u)), i1 = Math.min(H - 1, i0 + 1), a = u - i0;
+        for (let k = 0; k < 3; k++) {
+          const p = active[i0 * step + k]! + a * (active[i1 * step + k]! - active[i0 * step + k]!);
+          v[k] = (p - pos[k]!) / lookS;
+        }
+      } else { v[0] = 0; v[1] = 0; v[2] = 0; hoverTicks++; }
+      if (shield) {
+        // straight-line prediction of this setpoint: halve the speed until 0.5 s of it stays clear
+        let scaled = false;
+        for (let tries = 0; tries < 4; tries++) {
+          let hit = false;
+          for (let j = 1; j <= 5 && !hit; j++) { const t = 0.1 * j; hit = shieldChecker.pointCost(pos[0]! + v[0]! * t, pos[1]! + v[1]! * t, pos[2]! + v[2]! * t) > 0; }
+          if (!hit) break;
+          scaled = true;
+          if (tries === 3) { v[0] = 0; v[1] = 0; v[2] = 0; limits.shieldStops++; } else { v[0] = v[0]! * 0.5; v[1] = v[1]! * 0.5; v[2] = v[2]! * 0.5; }
+        }
+        if (scaled) limits.shieldScalings++;
       }
-      if (errno !== 0) emit({ event: 'landReply', errno });
-    } else if (outcome === 'failsafe' && !linkLost) {
-      // the client's failsafe hovers, then lands through the high-level commander: give it the time
-      const end = performance.now() + 6000;
-      while (performance.now() < end && !linkLost) { await sleep(50); if (st.values[2]! < 0.03) { landed = true; break; } }
-    }
+      if (selector && dataSpeed < Infinity) {
+        // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
+        // measured velocity) and the clearance they were checked with are extrapolations
+        const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
+        if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; dataSpeedClamps++; }
+      }
+      enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
+      cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
+      for (let j = 0; j < 5; j++) {
+        const t = Math.min(H - 1, j * 3);
+        wpX[j] = active[t * step]!; wpY[j] = active[t * step + 1]!; wpZ[j] = active[t * step + 2]!;
+      }
+      tel.publishPlan(planSample);
+      if ((loop.stats.ticks & 15) === 0) {
+        const sm = planLatency.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
+        statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
+      }
+      statsSample.deadlineMisses = scheduler.stats.deadlineMisses;
+      tel.publishStats(statsSample);
+    };
+    if (!(o.signal?.aborted) && outcome === undefined) emit({ event: 'planning', rateHz, candidates, goal });
+    const run = await runTask(task, scheduler, {
+      ...(o.signal ? { signal: o.signal } : {}), durationUs: (timeoutS + 5) * 1e6, ...(o.onTick ? { onTick: o.onTick } : {}),
+    });
+    if (run.safeStopError !== undefined) emit({ event: 'landError', message: (run.safeStopError as Error)?.message ?? String(run.safeStopError) });
   } finally {
-    if (timer) clearInterval(timer);
     let collisions = estCollisions;
     if (collisionSub && !linkLost) collisions = Math.max(0, collisionSub.get('sim.collisions') - collisionsBase);
     await cf.close().catch(() => undefined);
     // a result even when the flight failed early
     result = {
-      reached: outcome === 'reached', selection, oracle: checkPlans || shield, shield, collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
+      reached: outcome === 'reached', selection, oracle: checkPlans || shield, shield, collisions, seconds: +((flightStart > 0 ? (loopEnd || clock.nowUs() / 1000) - flightStart : 0) / 1000).toFixed(2),
       planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(planLatency.summary()),
-      deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
+      deadlineMisses: scheduler.stats.deadlineMisses, skippedSlots: scheduler.stats.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
       infeasibleTicks, hoverTicks, limits, dataSpeedClamps, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
       ...(takeoffError ? { takeoffError } : {}),
     };
   }
   return result!;
+}
+
+/**
+ * The flight's safe stop. Land at the goal when reached, where it is otherwise; after a total link loss nothing can
+ * be sent (the firmware's watchdog levels and stops the motors); after the client's failsafe fired, give its
+ * hover-then-land the time. Resolves true when the state estimate shows the vehicle down.
+ */
+async function landOrAwaitFailsafe(cf: Crazyflie, state: ArrayLike<number>, outcome: FlightOutcome, linkLost: () => boolean, z: number, emit: (e: { event: string; [k: string]: unknown }) => void): Promise<boolean> {
+  if (linkLost()) return false;
+  if (outcome === 'failsafe') {
+    const end = performance.now() + 6000;
+    while (performance.now() < end && !linkLost()) { await sleep(50); if (state[2]! < 0.03) return true; }
+    return false;
+  }
+  const landS = Math.max(1, z / 0.25);
+  emit({ event: 'land', outcome, durationS: +landS.toFixed(2) });
+  const errno = await cf.highLevel.land(0, landS);
+  let landed = false;
+  const end = performance.now() + landS * 1000 + 1500;
+  while (performance.now() < end && !linkLost()) {
+    await sleep(50);
+    if (state[2]! < 0.03) { landed = true; break; }
+  }
+  if (errno !== 0) emit({ event: 'landReply', errno });
+  return landed;
 }
 
 /**
