@@ -9,6 +9,8 @@ import type { FixedRateScheduler } from './scheduler.js';
 export type StopReason = 'done' | 'duration' | 'maxTicks' | 'aborted' | 'error';
 
 export interface ControlTask {
+  /** bring the robot up before the first slot (configure servos, take off); a throw ends the run via `safeStop` */
+  start?(): PromiseLike<void>;
   /** read the robot's (or env's) state for this tick; may await I/O (the SO-100 bus) */
   observe(tick: number): void | PromiseLike<void>;
   /** replan or keep the plan (synchronous: the planner never awaits) */
@@ -95,6 +97,12 @@ export async function runTask(task: ControlTask, scheduler: FixedRateScheduler, 
     if (o.signal?.aborted) stop = 'aborted';
     else if (task.done()) stop = 'done';
     else if (o.maxTicks !== undefined && o.maxTicks <= 0) stop = 'maxTicks';
+    if (stop === undefined && task.start) {
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      await task.start();
+      if (o.signal?.aborted) stop = 'aborted';
+      else if (task.done()) stop = 'done';
+    }
     if (stop === undefined) {
       o.signal?.addEventListener('abort', onAbort, { once: true });
       scheduler.start(tick, {
@@ -106,6 +114,7 @@ export async function runTask(task: ControlTask, scheduler: FixedRateScheduler, 
       stop ??= scheduler.endedBy ?? 'maxTicks';
     }
   } catch (e) {
+    // from start() (the scheduler itself never throws into here)
     stop = 'error';
     error = e;
     await scheduler.stop();
