@@ -5,10 +5,11 @@
  * Accounting, the same for every command:
  * - a deadline miss is a tick whose work (first to last instruction, on the clock) took longer than its budget
  *   (default: one period);
- * - a skipped slot is a slot boundary that passed entirely while the previous tick still ran (or the host
- *   stalled): the scheduler counts it and realigns — skipped slots are never replayed in a burst. A tick whose
- *   work lasts w periods (w > 1, not a whole number) skips ⌈w⌉ − 1 slots; the next tick starts late inside its
- *   slot (`lateTicks` counts such ticks).
+ * - a skipped slot is a slot whose boundary passed while the previous tick still ran (or while the host stalled
+ *   the waiting process by a whole period): the scheduler counts it and starts the next tick on the first
+ *   boundary after — skipped slots are never replayed in a burst. A tick that starts on its boundary and works
+ *   w periods skips ⌈w⌉ − 1 slots (w = 1 exactly: none, the next tick starts on time); `lateTicks` counts the
+ *   ticks that followed skipped slots.
  *
  * Ticks may be asynchronous (the SO-100 bus is awaited): the next slot is waited for only after the tick's
  * promise settles, and `stop()` resolves once no tick is in flight, so a safe stop never races a bus write.
@@ -25,7 +26,7 @@ export interface SchedulerStats {
   deadlineMisses: number;
   /** slot boundaries passed without a tick starting in them */
   skippedSlots: number;
-  /** ticks that started after one or more skipped slots */
+  /** ticks that followed one or more skipped slots */
   lateTicks: number;
   maxLatenessUs: number;
   maxTickUs: number;
@@ -206,6 +207,12 @@ export class FixedRateScheduler {
       }
       s.ticks++;
       this.index++;
+      if (t1 > this.dueUs()) {
+        // the tick ran past the next slot's boundary: that slot (and any further one it covered) is skipped; the
+        // next tick starts on the first boundary after the work ended, never in the middle of a slot
+        const next = Math.ceil((t1 - this.startUs) / this.periodUs);
+        if (next > this.index) { s.skippedSlots += next - this.index; s.lateTicks++; this.index = next; }
+      }
       if (this.maxTicks !== undefined && s.ticks >= this.maxTicks && this.running) { this.running = false; this.endedBy = 'maxTicks'; }
     }
     if (!this.running) { this.clock.cancel(); this.resolveDone(); return; }
