@@ -239,8 +239,8 @@ test('kdp arm (SO-100 simulator over a socat pty) on the scripted virtual clock:
     });
     assert.is(r.outcome, 'timeout', JSON.stringify(r));
     assert.ok(r.ticks > SCRIPT.length, `ticks ${r.ticks}`);
-    assert.equal(counts(r), EXPECTED);
-    assert.is(r.torqueOff, true);
+    assert.equal(counts(r), EXPECTED, JSON.stringify(r));
+    assert.is(r.torqueOff, true, JSON.stringify(r));
   } finally {
     await sim.close();
     await pair.close();
@@ -259,8 +259,8 @@ test('kdp fly (Crazyflie simulator over UDP, shipped cf-nav) on the scripted vir
     });
     assert.is(r.outcome, 'timeout', JSON.stringify(r));
     assert.ok(r.ticks > SCRIPT.length, `ticks ${r.ticks}`);
-    assert.equal(counts(r), EXPECTED);
-    assert.is(r.landed, true);
+    assert.equal(counts(r), EXPECTED, JSON.stringify(r));
+    assert.is(r.landed, true, JSON.stringify(r));
   } finally {
     await sim.stop();
   }
