@@ -72,6 +72,8 @@ export async function runTask(task: ControlTask, scheduler: FixedRateScheduler, 
   };
   const restAsync = async (i: number, observed: PromiseLike<void> | undefined): Promise<void> => {
     if (observed) await observed;
+    // stopped (abort) while the tick awaited its I/O: no new command; the safe stop comes next
+    if (stop !== undefined) return;
     if (task.done()) { requestStop('done'); return; }
     task.plan(i);
     await task.act(i);

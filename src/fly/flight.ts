@@ -176,6 +176,11 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 
+  // the first invoke sets the kernels up lazily (≈ 0.3 s on a loaded 2-core host): pay it here, before the link
+  // exists, not on the first control tick, where it would starve the link past its timeout
+  planner.invoke();
+  learnedScorer?.interpreter.invoke();
+
   const cf = new Crazyflie({ linkTimeoutMs: o.linkTimeoutMs ?? 200, failsafe: { mode: 'land', staleMs: Math.max(500, 5 * periodMs) }, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
   const scheduler = new FixedRateScheduler({ periodUs: 1e6 / rateHz, clock });
   let linkLost: LinkLostInfo | undefined;
