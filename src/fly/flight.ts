@@ -176,8 +176,8 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 
-  // the first invoke sets the kernels up lazily (≈ 0.3 s on a loaded 2-core host): pay it here, before the link
-  // exists, not on the first control tick, where it would starve the link past its timeout
+  // pay any lazy set-up of the first invoke here, before the link exists: a long first control tick starves the
+  // link's 200 ms timeout
   planner.invoke();
   learnedScorer?.interpreter.invoke();
 
