@@ -145,7 +145,8 @@ export class FixedRateScheduler {
     if (!this.warming) {
       const late = now - due;
       if (late >= this.periodUs) {
-        // whole slots passed while the previous tick ran: count them, run this tick in the slot we are in
+        // woken a whole period or more after the due time (the host stalled the waiting process): count the slots
+        // that passed, run this tick in the slot we are in
         const skipped = Math.floor(late / this.periodUs);
         s.skippedSlots += skipped;
         s.lateTicks++;
