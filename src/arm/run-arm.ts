@@ -12,7 +12,10 @@
  * exception — turns the torque off (`arm.close()`) before the port closes. The result is returned, never thrown,
  * once the arm is connected.
  */
-import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
+import { MonotonicClock, type Clock } from '../control/clock.js';
+import { LIVE_STATS_WINDOW } from '../control/latency-recorder.js';
+import { FixedRateScheduler } from '../control/scheduler.js';
+import { runTask, type ControlTask } from '../control/task.js';
 import { SafetyStopError } from '../errors.js';
 import type { LoadedModel } from '../planner/model-loader.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
@@ -57,6 +60,10 @@ export interface ArmRunOptions {
   torqueOffTimeoutMs?: number;
   telemetry?: TelemetrySink;
   signal?: AbortSignal;
+  /** the clock the fixed-rate schedule and the timeout run on (default: a MonotonicClock) */
+  clock?: Clock;
+  /** called at the end of every control tick, inside it (instrumentation; see `RunTaskOptions.onTick`) */
+  onTick?: (tick: number) => void;
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
 }
 
@@ -79,14 +86,19 @@ export interface ArmResult {
   /** seconds of control (first tick → end) */
   seconds: number;
   planLatencyUs: { p50: number; p99: number };
+  /** control ticks whose work (bus read + plan + bus write) exceeded the period (the shared scheduler accounting) */
   deadlineMisses: number;
   outcome: ArmOutcome;
   /** why the run stopped early: the safety stop's message (servo fault bits, silent bus, lost port) */
   fault?: string;
   ticks: number;
   plans: number;
-  /** ticks that started later than one period after the previous one (host stalls) */
+  /** ticks that started after one or more skipped slots (host stalls, slow bus) */
   lateTicks: number;
+  /** slots that passed while a tick still ran (the shared scheduler accounting) */
+  skippedSlots: number;
+  /** plans that finished past the budget (the previous plan was acted on meanwhile) */
+  planDeadlineMisses: number;
   rateHz: number;
   candidates: number;
   target?: [number, number, number];
@@ -100,14 +112,12 @@ export interface ArmResult {
   torqueUnconfirmedIds?: number[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 /** Drive the arm to the target. Resolves with the summary (a connect failure rejects). */
 export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   const config = o.config ?? DEFAULT_SO100;
   const rateHz = o.rateHz ?? config.controlHz;
-  const periodMs = 1000 / rateHz;
   const timeoutS = o.timeoutS ?? 10;
   const tol = o.tolM ?? (o.task === 'pick-place' ? PLACE_TOL_M : 0.02);
   const hold = o.holdTicks ?? 5;
@@ -145,14 +155,15 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
   const fkPt = new Float64Array(3), qWp = new Float64Array(6);
   let outcome: ArmOutcome | undefined, fault: string | undefined;
-  let ticks = 0, lateTicks = 0, inside = 0, relClamps = 0;
+  let ticks = 0, inside = 0, relClamps = 0;
   let tStart = 0, tEnd = 0, finalErr = NaN, torqueOff = false;
   let torqueUnconfirmedIds: number[] | undefined;
-  const onAbort = (): void => { outcome ??= 'aborted'; };
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    if (o.signal?.aborted) outcome = 'aborted';
-    if (!outcome) {
+  const clock = o.clock ?? new MonotonicClock();
+  const scheduler = new FixedRateScheduler({ periodUs: 1e6 / rateHz, clock });
+  const planStep = ctl.info.stateDim + ctl.info.actionDim, H = ctl.loop.cfg.layout.horizon;
+  const control: ControlTask = {
+    // configure (LeRobot values, torque on: holds the pose) and reset the controller from the measured joints
+    start: async () => {
       await arm.configure();
       await arm.readState();
       arm.jointsRad(q);
@@ -163,88 +174,93 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
         pp!.reset(o.cube!, o.place!, q);
         emit({ event: 'armed', port: o.port, rateHz, candidates, task, cube: o.cube, place: o.place });
       }
-    }
-    tStart = performance.now();
-    let next = tStart;
-    const planStep = ctl.info.stateDim + ctl.info.actionDim, H = ctl.loop.cfg.layout.horizon;
-    while (!outcome) {
-      await arm.readState();
-      arm.jointsRad(q);
-      const ee = ctl.eePosition;
-      if (reach) {
-        const err = reach.errorM(q);
-        inside = err < tol ? inside + 1 : 0;
-        if (inside >= hold) { outcome = 'reached'; break; }
-      } else if (pp!.progress.done) { outcome = 'done'; break; }
-      if ((performance.now() - tStart) / 1000 > timeoutS) { outcome = 'timeout'; break; }
+      tStart = clock.nowUs();
+    },
+    observe: () => observe(),
+    plan: () => {
       ctl.step(q, goal);
       for (let i = 0; i < 6; i++) goalTicks[i] = So100Arm.ticksFromRad(goal[i]!);
-      const sent = await arm.writeGoals(goalTicks);
-      for (let i = 0; i < 6; i++) if (sent[i] !== goalTicks[i]) { relClamps++; break; }
-      ticks++;
-      // telemetry (no allocation: preallocated samples)
-      stateSample.xM = ee[0]!; stateSample.yM = ee[1]!; stateSample.zM = ee[2]!;
-      tel.publishState(stateSample);
-      const plan = ctl.loop.current;
-      for (let j = 0; j < 5; j++) {
-        const t = Math.min(H - 1, Math.round((j * (H - 1)) / 4));
-        for (let i = 0; i < 6; i++) qWp[i] = plan[t * planStep + i]!;
-        forwardKinematics(qWp, fkPt); // planned grasp point
-        wpX[j] = fkPt[0]!; wpY[j] = fkPt[1]!; wpZ[j] = fkPt[2]!;
+    },
+    act: () => act(),
+    done: () => outcome !== undefined,
+    // every exit path: torque off, confirmed per servo by reading Torque_Enable back (retried while the bus
+    // recovers), then the port closes
+    safeStop: async (reason, e) => {
+      if (reason === 'aborted') outcome ??= 'aborted';
+      else if (reason === 'duration') outcome ??= 'timeout';
+      else if (reason === 'error') {
+        outcome = 'fault';
+        if (e instanceof SafetyStopError) {
+          fault = e.message;
+          emit({ event: 'fault', message: e.message, stopLatencyMs: arm.stopLatencyMs === undefined ? undefined : Math.round(arm.stopLatencyMs) });
+        } else {
+          fault = `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+          emit({ event: 'error', message: (e as Error)?.message ?? String(e) });
+        }
+        tel.fault(fault, 'critical');
       }
-      tel.publishPlan(planSample);
-      if ((ticks & 15) === 0) {
-        const sm = ctl.loop.planLatency.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
-        statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
+      tEnd = clock.nowUs();
+      finalErr = taskError(arm.jointsRad(q));
+      try {
+        const rep = await arm.close(o.torqueOffTimeoutMs === undefined ? {} : { torqueOffTimeoutMs: o.torqueOffTimeoutMs });
+        torqueOff = rep.confirmed;
+        if (!rep.confirmed) {
+          torqueUnconfirmedIds = rep.unconfirmedIds;
+          const msg = `torque off NOT confirmed for servo id(s) ${rep.unconfirmedIds.join(', ')}${rep.torqueOnIds.length ? ` (still on: ${rep.torqueOnIds.join(', ')})` : ''}: cut the servo power`;
+          emit({ event: 'torqueNotConfirmed', message: msg });
+          tel.fault(msg, 'critical');
+        }
+      } catch (err) {
+        emit({ event: 'closeError', message: (err as Error).message });
       }
-      statsSample.deadlineMisses = ctl.loop.stats.deadlineMisses;
-      tel.publishStats(statsSample);
-      // fixed-rate schedule; after a stall, restart the schedule rather than bursting to catch up
-      next += periodMs;
-      const now = performance.now();
-      if (now > next + periodMs) { lateTicks++; next = now; }
-      else if (next > now) await sleep(next - now);
+    },
+  };
+  /** SYNC_READ the joints; the task's end conditions (reached / done, timeout) */
+  const observe = async (): Promise<void> => {
+    await arm.readState();
+    arm.jointsRad(q);
+    if (reach) {
+      const err = reach.errorM(q);
+      inside = err < tol ? inside + 1 : 0;
+      if (inside >= hold) { outcome = 'reached'; return; }
+    } else if (pp!.progress.done) { outcome = 'done'; return; }
+    if ((clock.nowUs() - tStart) / 1e6 > timeoutS) outcome = 'timeout';
+  };
+  /** SYNC_WRITE the goals (the arm clamps again), then telemetry (no allocation: preallocated samples) */
+  const act = async (): Promise<void> => {
+    const sent = await arm.writeGoals(goalTicks);
+    for (let i = 0; i < 6; i++) if (sent[i] !== goalTicks[i]) { relClamps++; break; }
+    ticks++;
+    const ee = ctl.eePosition;
+    stateSample.xM = ee[0]!; stateSample.yM = ee[1]!; stateSample.zM = ee[2]!;
+    tel.publishState(stateSample);
+    const plan = ctl.loop.current;
+    for (let j = 0; j < 5; j++) {
+      const t = Math.min(H - 1, Math.round((j * (H - 1)) / 4));
+      for (let i = 0; i < 6; i++) qWp[i] = plan[t * planStep + i]!;
+      forwardKinematics(qWp, fkPt); // planned grasp point
+      wpX[j] = fkPt[0]!; wpY[j] = fkPt[1]!; wpZ[j] = fkPt[2]!;
     }
-  } catch (e) {
-    if (e instanceof SafetyStopError) {
-      outcome = 'fault';
-      fault = e.message;
-      emit({ event: 'fault', message: e.message, stopLatencyMs: arm.stopLatencyMs === undefined ? undefined : Math.round(arm.stopLatencyMs) });
-      tel.fault(e.message, 'critical');
-    } else {
-      outcome = 'fault';
-      fault = `unexpected error: ${(e as Error).message}`;
-      emit({ event: 'error', message: (e as Error).message });
-      tel.fault(fault, 'critical');
+    tel.publishPlan(planSample);
+    if ((ticks & 15) === 0) {
+      const sm = ctl.loop.planLatency.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
+      statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
     }
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    tEnd = performance.now();
-    finalErr = taskError(arm.jointsRad(q));
-    try {
-      // torque off, confirmed per servo by reading Torque_Enable back (retried while the bus recovers), then the port closes
-      const rep = await arm.close(o.torqueOffTimeoutMs === undefined ? {} : { torqueOffTimeoutMs: o.torqueOffTimeoutMs });
-      torqueOff = rep.confirmed;
-      if (!rep.confirmed) {
-        torqueUnconfirmedIds = rep.unconfirmedIds;
-        const msg = `torque off NOT confirmed for servo id(s) ${rep.unconfirmedIds.join(', ')}${rep.torqueOnIds.length ? ` (still on: ${rep.torqueOnIds.join(', ')})` : ''}: cut the servo power`;
-        emit({ event: 'torqueNotConfirmed', message: msg });
-        tel.fault(msg, 'critical');
-      }
-    } catch (e) {
-      emit({ event: 'closeError', message: (e as Error).message });
-    }
-  }
+    statsSample.deadlineMisses = scheduler.stats.deadlineMisses;
+    tel.publishStats(statsSample);
+  };
+  await runTask(control, scheduler, { ...(o.signal ? { signal: o.signal } : {}), ...(o.onTick ? { onTick: o.onTick } : {}) });
   if (outcome === 'aborted') emit({ event: 'aborted', message: 'interrupted: torque off' });
   const lat = ctl.loop.planLatency.summary();
   const taskFields = reach
     ? { reached: outcome === 'reached' }
     : { picked: pp!.progress.picked, placed: pp!.progress.placed(tol) };
   return {
-    ...taskFields, finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1000).toFixed(2),
-    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: ctl.loop.stats.deadlineMisses, task,
+    ...taskFields, finalErrorM: r4(finalErr), seconds: +((tStart ? tEnd - tStart : 0) / 1e6).toFixed(2),
+    planLatencyUs: { p50: lat.p50, p99: lat.p99 }, deadlineMisses: scheduler.stats.deadlineMisses, task,
     outcome: outcome ?? 'aborted', ...(fault !== undefined ? { fault } : {}),
-    ticks, plans: ctl.loop.stats.plans, lateTicks, rateHz, candidates,
+    ticks, plans: ctl.loop.stats.plans, lateTicks: scheduler.stats.lateTicks, rateHz, candidates,
+    skippedSlots: scheduler.stats.skippedSlots, planDeadlineMisses: ctl.loop.stats.deadlineMisses,
     ...(o.target ? { target: [o.target[0], o.target[1], o.target[2]] as [number, number, number] } : {}),
     ...(o.cube && o.place ? { cube: [o.cube[0], o.cube[1]] as [number, number], place: [o.place[0], o.place[1]] as [number, number] } : {}),
     finalJointsRad: Array.from(q, r4), limits: { ...ctl.limits, maxRelativeTargetClamps: relClamps }, torqueOff,

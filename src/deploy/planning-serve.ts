@@ -1,9 +1,9 @@
 import { createEnv } from '../sim/env-factory.js';
 import { envInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
-import { createEnvLoop } from '../loop/env-loop.js';
-import { LIVE_STATS_WINDOW } from '../loop/latency-recorder.js';
-import type { RecedingHorizonLoop } from '../loop/receding-horizon.js';
+import { createEnvLoop } from '../control/env-loop.js';
+import { LIVE_STATS_WINDOW } from '../control/latency-recorder.js';
+import type { RecedingHorizonLoop } from '../control/receding-horizon.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import type { LoadedModel, ModelLoader } from './serve-agent.js';
 import type { ServeTick } from './serve.js';

@@ -2,7 +2,9 @@ import { join, resolve } from 'node:path';
 import { childLogger } from '../log.js';
 import { NullTelemetrySink, type TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { ModelHotSwap, createModelLoader, type LoadedModel, type ModelLoader, type SwapEvent } from './serve-agent.js';
-import { RealLoopClock, TickLoop, tickPercentileUs, type LoopClock } from './tick-loop.js';
+import { MonotonicClock, type Clock } from '../control/clock.js';
+import { FixedRateScheduler, tickPercentileUs } from '../control/scheduler.js';
+import { runTask, type ControlTask } from '../control/task.js';
 
 /**
  * `kdp serve`: the board agent. Runs a fixed-rate loop whose tick uses the current model, watches
@@ -27,11 +29,14 @@ export interface ServeOptions<M extends LoadedModel = LoadedModel> {
   trustedKeysDir?: string;
   tick?: ServeTick<M>;
   telemetry?: TelemetrySink;
-  /** stop after this long (tests, soak runs); default: until `signal` aborts */
+  /** stop after this long on `clock` (tests, soak runs); default: until `signal` aborts */
   durationMs?: number;
   signal?: AbortSignal;
   pollMs?: number;
-  clock?: LoopClock;
+  /** default: a MonotonicClock */
+  clock?: Clock;
+  /** called at the end of every tick, inside it (instrumentation; see `RunTaskOptions.onTick`) */
+  onTick?: (tick: number) => void;
   onEvent?: (e: SwapEvent) => void;
   /** stats reporting period (telemetry + log), ms */
   reportMs?: number;
@@ -41,7 +46,9 @@ export interface ServeReport {
   modelsDir: string;
   rateHz: number;
   ticks: number;
+  /** ticks whose work exceeded the period (the shared scheduler accounting) */
   deadlineMisses: number;
+  /** slots that passed while a tick still ran */
   skippedSlots: number;
   tickP50Us: number;
   tickP99Us: number;
@@ -52,6 +59,8 @@ export interface ServeReport {
   activeSlot: string;
   activeSha256: string;
   events: SwapEvent[];
+  /** ticks that threw (dropped; the loop kept its rate) */
+  tickErrors: number;
 }
 
 /** The placeholder control step: touches the model bytes (so a use-after-dispose would show) and nothing else. */
@@ -74,11 +83,21 @@ export async function runServe<M extends LoadedModel = LoadedModel>(o: ServeOpti
   telemetry.fault(`kdp serve: model ${first.slot}`, 'info');
   const tick = (o.tick ?? (holdTick as unknown as ServeTick<M>));
   const ctx: ServeTickContext = { telemetry };
-  const loop = new TickLoop({
-    periodUs: 1e6 / o.rateHz,
-    clock: o.clock ?? new RealLoopClock(),
-    tick: (i) => tick(swap.acquire(), i, ctx),
-  });
+  const loop = new FixedRateScheduler({ periodUs: 1e6 / o.rateHz, clock: o.clock ?? new MonotonicClock() });
+  // the model is acquired at the top of the tick (O(1): a swap is a pointer change); the tick plans and acts
+  let model: M = swap.current;
+  let tickErrors = 0;
+  const task: ControlTask = {
+    observe: () => { model = swap.acquire(); },
+    plan: (i) => {
+      // as before the seam: a throwing tick is counted and the agent keeps its rate (the hot path must not throw)
+      try { tick(model, i, ctx); } catch { tickErrors++; }
+    },
+    act: () => {},
+    done: () => false,
+    // nothing to hold on the board agent itself: the planning loop's robot side stops with its own process
+    safeStop: (reason, error) => { if (reason === 'error') log.error({ err: (error as Error)?.message }, 'serve tick failed: stopping'); },
+  };
   const stats = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates: 0, modelSwaps: 0, modelRejects: 0 };
   const report = (): void => {
     const s = loop.stats;
@@ -92,26 +111,22 @@ export async function runServe<M extends LoadedModel = LoadedModel>(o: ServeOpti
   };
   const reporter = setInterval(report, o.reportMs ?? 1000);
   reporter.unref();
-  loop.start();
-  await new Promise<void>((resolveWait) => {
-    const done = (): void => resolveWait();
-    if (o.durationMs !== undefined) setTimeout(done, o.durationMs);
-    if (o.signal) {
-      if (o.signal.aborted) done();
-      else o.signal.addEventListener('abort', done, { once: true });
-    }
-    if (o.durationMs === undefined && !o.signal) log.warn('runServe without durationMs or signal runs forever');
+  if (o.durationMs === undefined && !o.signal) log.warn('runServe without durationMs or signal runs forever');
+  const run = await runTask(task, loop, {
+    ...(o.signal ? { signal: o.signal } : {}), ...(o.durationMs !== undefined ? { durationUs: o.durationMs * 1000 } : {}),
+    ...(o.onTick ? { onTick: o.onTick } : {}),
   });
-  await loop.stop();
   clearInterval(reporter);
   report();
   await swap.stop();
+  if (run.stop === 'error') throw run.error;
+  if (tickErrors > 0) log.error({ tickErrors }, 'ticks threw (each was dropped; the rate was kept)');
   const s = loop.stats;
   const cur = swap.current;
   return {
     modelsDir: root, rateHz: o.rateHz, ticks: s.ticks, deadlineMisses: s.deadlineMisses, skippedSlots: s.skippedSlots,
     tickP50Us: tickPercentileUs(s, 50), tickP99Us: tickPercentileUs(s, 99), maxTickUs: s.maxTickUs,
     loads: swap.counters.loads, swaps: swap.counters.swaps, rejects: swap.counters.rejects,
-    activeSlot: cur.slot, activeSha256: cur.manifest.model.sha256, events,
+    activeSlot: cur.slot, activeSha256: cur.manifest.model.sha256, events, tickErrors,
   };
 }

@@ -17,7 +17,6 @@
  * Link loss → the flight ends at once (nothing can be sent: the firmware's watchdog levels and stops the
  * motors). A stalled tick (no setpoint for `staleMs`) → the client's failsafe (hover, then land).
  */
-import { LIVE_STATS_WINDOW, LatencyRecorder } from '../loop/latency-recorder.js';
 import { ModelError } from '../errors.js';
 import { LearnedNavSelector, NavClearanceScorer } from './nav-clearance.js';
 import { Crazyflie, type LinkLostInfo } from '../devices/crazyflie/index.js';
@@ -27,13 +26,14 @@ import { encodeArm } from '../protocols/crtp/service.js';
 import { envInfo } from '../envs/registry.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { NullTelemetrySink } from '../devices/mavlink/telemetry.js';
-import { MonotonicClock } from '../loop/clock.js';
+import { MonotonicClock, type Clock } from '../control/clock.js';
+import { FixedRateScheduler } from '../control/scheduler.js';
+import { runTask } from '../control/task.js';
+import { FlightTask, type FlightOutcome } from './flight-task.js';
 import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../planner/model-loader.js';
-import { RecedingHorizonLoop, TickStatus } from '../loop/receding-horizon.js';
+import { RecedingHorizonLoop } from '../control/receding-horizon.js';
 import type { Obstacle } from '../devices/crazyflie/vehicle.js';
-import { CF21 } from '../devices/crazyflie/vehicle.js';
-import { clearance } from '../envs/cf-nav/obstacles.js';
-import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type Geofence, type LimitCounters, type SpeedLimits } from './nav-geometry.js';
+import { PlanChecker, clampToFence, type Geofence, type LimitCounters, type SpeedLimits } from './nav-geometry.js';
 
 export const FLY_ENV = 'crazyflie-nav';
 
@@ -81,13 +81,17 @@ export interface FlightOptions {
   linkTimeoutMs?: number;
   /** TOC cache dir for the client (null = none; default: the client's default) */
   cacheDir?: string | null;
+  /** the clock the fixed-rate schedule, the timeout and plan ages run on (default: a MonotonicClock) */
+  clock?: Clock;
+  /** called at the end of every control tick, inside it (instrumentation; see `RunTaskOptions.onTick`) */
+  onTick?: (tick: number) => void;
   /** progress/diagnostic lines */
   onEvent?: (e: { event: string; [k: string]: unknown }) => void;
 }
 
 export type FlightSelection = 'learned' | 'oracle' | 'goal';
 
-export type FlightOutcome = 'reached' | 'timeout' | 'aborted' | 'linkLost' | 'failsafe' | 'takeoffFailed';
+export type { FlightOutcome } from './flight-task.js';
 
 export interface FlightResult {
   reached: boolean;
@@ -100,7 +104,12 @@ export interface FlightResult {
   collisions: number;
   seconds: number;
   planLatencyUs: { p50: number; p99: number };
+  /** control ticks whose work exceeded the period (the shared scheduler accounting) */
   deadlineMisses: number;
+  /** slots that passed while a tick still ran */
+  skippedSlots: number;
+  /** plans that finished past the budget (the previous plan was flown meanwhile; 10 in a row → failsafe) */
+  planDeadlineMisses: number;
   outcome: FlightOutcome;
   /** distance to the goal (m) when the loop ended */
   finalDistanceM: number;
@@ -133,8 +142,6 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   const periodMs = 1000 / rateHz;
   const candidates = o.candidates ?? 64;
   const timeoutS = o.timeoutS ?? 60;
-  const reachR = o.reachRadiusM ?? 0.15;
-  const lookS = o.lookaheadS ?? 0.4;
   const learnedScorer = NavClearanceScorer.load(o.model, o.candidates ?? 64, o.backend);
   const selection: FlightSelection = o.selection ?? (o.checkPlans === true ? 'oracle' : o.checkPlans === false ? 'goal' : learnedScorer ? 'learned' : 'goal');
   if (selection === 'learned' && !learnedScorer) {
@@ -142,7 +149,6 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   }
   const checkPlans = selection === 'oracle';
   const shield = o.shield ?? checkPlans;
-  const maxMisses = o.maxConsecutiveMisses ?? 10;
   const tel = o.telemetry ?? new NullTelemetrySink();
   const emit = o.onEvent ?? ((): void => {});
   if (selection === 'goal' && o.selection === undefined && o.checkPlans === undefined) {
@@ -155,13 +161,13 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
   // the part of a plan that must be clear to be flown: the lookahead plus 0.8 s of margin
   const nearSteps = Math.min(H - 1, Math.ceil(((o.lookaheadS ?? 0.4) + (o.clearAheadS ?? 0.8)) / (L.frameSkip * L.dt)));
   const checker = new PlanChecker(o.obstacles, fence, o.planMarginM ?? 0.06);
-  const shieldChecker = new PlanChecker(o.obstacles, fence, 0.02, 0);
-  const observer = new NavObserver(o.obstacles);
   const planner = createTflitePlanner(o.model, candidates, o.backend);
   const state = new Float32Array(S);
   const selector = selection === 'learned' ? new LearnedNavSelector(learnedScorer!, state, goal, H, step, nearSteps) : undefined;
+  const clock = o.clock ?? new MonotonicClock();
   const loop = new RecedingHorizonLoop({
-    planner, layout: L, normalizer: o.model.manifest.normalizer, clock: new MonotonicClock(), seed: o.seed ?? 0,
+    // plan deadlines on the run's clock, plan latency always on the real one
+    planner, layout: L, normalizer: o.model.manifest.normalizer, clock, timer: new MonotonicClock(), seed: o.seed ?? 0,
     select: checkPlans ? 'cost' : selector ? 'value' : 'goal', act: 'first-action', replanEvery: 1, budgetUs: 1e6 / rateHz,
     ...(selector ? { value: selector.value } : {}),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
@@ -170,45 +176,35 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 
-  // ---- preallocated tick state
-  const goalF = Float32Array.from(goal), action = new Float32Array(A);
-  // plan latency = the whole planning tick: generator invoke, the clearance scorer's invoke, selection
-  const planLatency = new LatencyRecorder();
-  const active = new Float32Array(H * step);
-  let haveActive = false, activeAt = 0;
-  const pos = new Float64Array(3), vel = new Float64Array(3), v = new Float64Array(3), hold = new Float64Array(3);
-  const wpX = new Float64Array(5), wpY = new Float64Array(5), wpZ = new Float64Array(5);
-  const limits: LimitCounters = { speedClamps: 0, geofenceClamps: 0, shieldScalings: 0, shieldStops: 0 };
-  const stateSample = { xM: 0, yM: 0, zM: 0, vxMps: 0, vyMps: 0, vzMps: 0 };
-  const planSample = { count: 5, posXM: wpX, posYM: wpY, posZM: wpZ };
-  const statsSample = { latencyP50Us: 0, latencyP99Us: 0, deadlineMisses: 0, candidates };
-  const dataSpeed = learnedScorer?.maxSpeedMps ?? Infinity;
-  let dataSpeedClamps = 0;
-  let infeasibleTicks = 0, hoverTicks = 0, consecutiveMisses = 0, minClearance = Infinity, estCollisions = 0;
-  const inCollision = new Uint8Array(o.obstacles.length);
+  // pay any lazy set-up of the first invoke here, before the link exists: a long first control tick starves the
+  // link's 200 ms timeout
+  planner.invoke();
+  learnedScorer?.interpreter.invoke();
 
   const cf = new Crazyflie({ linkTimeoutMs: o.linkTimeoutMs ?? 200, failsafe: { mode: 'land', staleMs: Math.max(500, 5 * periodMs) }, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) });
-  let outcome: FlightOutcome | undefined;
-  let takeoffError: string | undefined;
+  const scheduler = new FixedRateScheduler({ periodUs: 1e6 / rateHz, clock });
   let linkLost: LinkLostInfo | undefined;
-  cf.on('linkLost', (e) => { linkLost = e; outcome ??= 'linkLost'; emit({ event: 'linkLost', reason: e.reason, silentMs: Math.round(e.silentMs) }); tel.fault(`link lost: ${e.reason}`, 'critical'); });
-  cf.on('failsafe', (e) => { if (e.stage !== 'resumed') { outcome ??= 'failsafe'; emit({ event: 'failsafe', stage: e.stage, reason: e.reason }); tel.fault(`failsafe ${e.stage}: ${e.reason}`, 'warning'); } });
+  const task = new FlightTask({
+    cf, loop, clock, schedulerStats: scheduler.stats, goal, obstacles: o.obstacles, fence, limits: o.limits,
+    horizon: H, step, planStepS, nearSteps, reachRadiusM: o.reachRadiusM ?? 0.15, lookaheadS: o.lookaheadS ?? 0.4, timeoutS,
+    maxConsecutiveMisses: o.maxConsecutiveMisses ?? 10, ...(checkPlans ? { checker } : {}), ...(shield ? { shieldChecker: new PlanChecker(o.obstacles, fence, 0.02, 0) } : {}),
+    ...(selector ? { selector } : {}), dataSpeedMps: learnedScorer?.maxSpeedMps ?? Infinity, candidates, telemetry: tel, emit,
+    linkLost: () => linkLost !== undefined,
+  }, state);
+  let takeoffError: string | undefined;
+  cf.on('linkLost', (e) => { linkLost = e; task.outcome ??= 'linkLost'; emit({ event: 'linkLost', reason: e.reason, silentMs: Math.round(e.silentMs) }); tel.fault(`link lost: ${e.reason}`, 'critical'); });
+  cf.on('failsafe', (e) => { if (e.stage !== 'resumed') { task.outcome ??= 'failsafe'; emit({ event: 'failsafe', stage: e.stage, reason: e.reason }); tel.fault(`failsafe ${e.stage}: ${e.reason}`, 'warning'); } });
 
   const t0 = performance.now();
-  let flightStart = 0;
-  let landed = false;
   let collisionsBase = 0;
   let collisionSub: { get(n: string): number; updates: number } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let finalDistance = NaN;
-  let loopEnd = 0;
   let result: FlightResult | undefined;
-  const aborted = (): boolean => o.signal?.aborted === true || outcome !== undefined;
+  const aborted = (): boolean => o.signal?.aborted === true || task.outcome !== undefined;
   const waitFor = async (ms: number, until?: () => boolean): Promise<void> => {
     const end = performance.now() + ms;
     while (performance.now() < end && !aborted() && !(until?.() ?? false)) await sleep(Math.min(20, end - performance.now()));
   };
-  const distGoal = (): number => Math.hypot(goal[0] - pos[0]!, goal[1] - pos[1]!, goal[2] - pos[2]!);
+  const pos = task.pos, hold = new Float64Array(3);
 
   try {
     await cf.connect(o.uri);
@@ -221,21 +217,18 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     await waitFor(2000, () => st.updates > 0 && (collisionSub === undefined || collisionSub.updates > 0));
     if (st.updates === 0 && !aborted()) throw new Error('no state estimate from the Crazyflie within 2 s');
     if (collisionSub) collisionsBase = collisionSub.get('sim.collisions');
-    const readState = (): void => {
-      const s = st.values;
-      pos[0] = s[0]!; pos[1] = s[1]!; pos[2] = s[2]!; vel[0] = s[3]!; vel[1] = s[4]!; vel[2] = s[5]!;
-    };
-    readState();
+    task.attachState(st.values);
+    task.readState();
 
     // ---- takeoff (high-level commander), clamped into the geofence
     if (!aborted()) {
       hold[0] = pos[0]!; hold[1] = pos[1]!; hold[2] = takeoffZ;
-      clampToFence(hold, fence, limits);
+      clampToFence(hold, fence, task.limits);
       const dur = Math.max(1, Math.abs(hold[2]! - pos[2]!) / Math.min(0.4, o.limits.maxVelocityZMps));
       const { errno, recovered } = await takeoffWithRecovery(cf, hold[2]!, dur);
       emit({ event: 'takeoff', heightM: hold[2], durationS: +dur.toFixed(2), errno, ...(recovered.length ? { recovered } : {}) });
       if (errno !== 0 && errno !== -1) {
-        outcome = 'takeoffFailed';
+        task.outcome = 'takeoffFailed';
         takeoffError = errno === Errno.EBUSY
           ? 'takeoff refused with EBUSY after releasing the commander priority twice: another client keeps streaming low-level setpoints; stop it (or power-cycle the Crazyflie)'
           : errno === Errno.EACCES
@@ -245,138 +238,31 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
         tel.fault(takeoffError, 'critical');
       }
       await waitFor(dur * 1000 + 400);
-      readState();
-      if (!aborted() && Math.abs(pos[2]! - hold[2]!) > 0.15) { outcome = 'takeoffFailed'; emit({ event: 'takeoffFailed', z: pos[2] }); }
+      task.readState();
+      if (!aborted() && Math.abs(pos[2]! - hold[2]!) > 0.15) { task.outcome = 'takeoffFailed'; emit({ event: 'takeoffFailed', z: pos[2] }); }
     }
 
-    // ---- the planning loop
-    flightStart = performance.now();
-    let arrivedAt = 0;
-    const tick = (): void => {
-      try {
-        if (aborted()) return;
-        const now = performance.now();
-        readState();
-        // geometric collision estimate + clearance statistics
-        for (let i = 0; i < o.obstacles.length; i++) {
-          const c = clearance(o.obstacles[i]!, pos[0]!, pos[1]!, pos[2]!, CF21.bodyRadiusM);
-          if (c < minClearance) minClearance = c;
-          if (c < 0) { if (!inCollision[i]) { inCollision[i] = 1; estCollisions++; } } else inCollision[i] = 0;
-        }
-        stateSample.xM = pos[0]!; stateSample.yM = pos[1]!; stateSample.zM = pos[2]!;
-        stateSample.vxMps = vel[0]!; stateSample.vyMps = vel[1]!; stateSample.vzMps = vel[2]!;
-        tel.publishState(stateSample);
-        if (arrivedAt > 0 || distGoal() < reachR) {
-          if (arrivedAt === 0) { arrivedAt = now; emit({ event: 'arrived', seconds: +((now - flightStart) / 1000).toFixed(2) }); }
-          hold[0] = goal[0]; hold[1] = goal[1]; hold[2] = goal[2];
-          clampToFence(hold, fence, limits);
-          cf.commander.setPosition(hold[0]!, hold[1]!, hold[2]!, 0);
-          if (now - arrivedAt >= 500) outcome = 'reached';
-          return;
-        }
-        if ((now - flightStart) / 1000 > timeoutS) { outcome = 'timeout'; return; }
-        observer.observe(pos, vel, goal, state);
-        const tp = performance.now();
-        const status = loop.tick(state, goalF, action);
-        planLatency.record((performance.now() - tp) * 1000);
-        if (status === TickStatus.DEADLINE_MISS) {
-          if (++consecutiveMisses >= maxMisses) { cf.commander.failsafe(`${consecutiveMisses} consecutive planning deadline misses`); return; }
-        } else consecutiveMisses = 0;
-        // the selected plan (s_0 = the measured state): fly it if its positions are clear for the next
-        // lookahead + clearAheadS seconds, else keep the last such plan while it lasts, else hover. The learned
-        // selection always flies its choice: when no candidate is clear, the least blocked one steers away from what
-        // the observation now shows, while an older plan was checked against an older (4-nearest) view of the field
-        const cost = checkPlans ? checker.planCost(loop.current, nearSteps + 1, step, 1) : selector ? selector.nearBad[loop.selected]! : 0;
-        if (cost === 0 || selector) { active.set(loop.current); haveActive = true; activeAt = now; }
-        if (cost !== 0) infeasibleTicks++;
-        const ageS = (now - activeAt) / 1000;
-        if (haveActive && ageS + lookS <= (H - 1) * planStepS) {
-          const u = (ageS + lookS) / planStepS;
-          const i0 = Math.min(H - 1, Math.floor(u)), i1 = Math.min(H - 1, i0 + 1), a = u - i0;
-          for (let k = 0; k < 3; k++) {
-            const p = active[i0 * step + k]! + a * (active[i1 * step + k]! - active[i0 * step + k]!);
-            v[k] = (p - pos[k]!) / lookS;
-          }
-        } else { v[0] = 0; v[1] = 0; v[2] = 0; hoverTicks++; }
-        if (shield) {
-          // straight-line prediction of this setpoint: halve the speed until 0.5 s of it stays clear
-          let scaled = false;
-          for (let tries = 0; tries < 4; tries++) {
-            let hit = false;
-            for (let j = 1; j <= 5 && !hit; j++) { const t = 0.1 * j; hit = shieldChecker.pointCost(pos[0]! + v[0]! * t, pos[1]! + v[1]! * t, pos[2]! + v[2]! * t) > 0; }
-            if (!hit) break;
-            scaled = true;
-            if (tries === 3) { v[0] = 0; v[1] = 0; v[2] = 0; limits.shieldStops++; } else { v[0] = v[0]! * 0.5; v[1] = v[1]! * 0.5; v[2] = v[2]! * 0.5; }
-          }
-          if (scaled) limits.shieldScalings++;
-        }
-        if (selector && dataSpeed < Infinity) {
-          // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
-          // measured velocity) and the clearance they were checked with are extrapolations
-          const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
-          if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; dataSpeedClamps++; }
-        }
-        enforceVelocityLimits(pos, v, o.limits, fence, 0.5, limits);
-        cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);
-        for (let j = 0; j < 5; j++) {
-          const t = Math.min(H - 1, j * 3);
-          wpX[j] = active[t * step]!; wpY[j] = active[t * step + 1]!; wpZ[j] = active[t * step + 2]!;
-        }
-        tel.publishPlan(planSample);
-        const lat = planLatency;
-        if ((loop.stats.ticks & 15) === 0) {
-          const sm = lat.summary(LIVE_STATS_WINDOW); // in the tick: recent window only
-          statsSample.latencyP50Us = sm.p50; statsSample.latencyP99Us = sm.p99;
-        }
-        statsSample.deadlineMisses = loop.stats.deadlineMisses;
-        tel.publishStats(statsSample);
-      } catch (e) {
-        outcome ??= 'failsafe';
-        emit({ event: 'tickError', message: (e as Error).message });
-      }
-    };
-    if (!aborted()) {
-      emit({ event: 'planning', rateHz, candidates, goal });
-      tick();
-      timer = setInterval(tick, periodMs);
-      await waitFor(timeoutS * 1000 + 5000);
-      clearInterval(timer);
-      timer = undefined;
-    }
-    loopEnd = performance.now();
-    readState();
-    finalDistance = distGoal();
-    if (o.signal?.aborted && outcome === undefined) outcome = 'aborted';
-    if (outcome === undefined) outcome = 'timeout';
-
-    // ---- land (at the goal when reached; where it is otherwise). After a total link loss nothing can be sent.
-    if (!linkLost && outcome !== 'failsafe') {
-      const landS = Math.max(1, pos[2]! / 0.25);
-      emit({ event: 'land', outcome, durationS: +landS.toFixed(2) });
-      const errno = await cf.highLevel.land(0, landS);
-      const end = performance.now() + landS * 1000 + 1500;
-      while (performance.now() < end && !linkLost) {
-        await sleep(50);
-        if (st.values[2]! < 0.03) { landed = true; break; }
-      }
-      if (errno !== 0) emit({ event: 'landReply', errno });
-    } else if (outcome === 'failsafe' && !linkLost) {
-      // the client's failsafe hovers, then lands through the high-level commander: give it the time
-      const end = performance.now() + 6000;
-      while (performance.now() < end && !linkLost) { await sleep(50); if (st.values[2]! < 0.03) { landed = true; break; } }
-    }
+    // ---- the planning loop on the fixed-rate scheduler; landing (or the failsafe's) is the task's one safe stop
+    task.begin();
+    if (!aborted()) emit({ event: 'planning', rateHz, candidates, goal });
+    const run = await runTask(task, scheduler, {
+      ...(o.signal ? { signal: o.signal } : {}), durationUs: (timeoutS + 5) * 1e6, ...(o.onTick ? { onTick: o.onTick } : {}),
+    });
+    if (run.safeStopError !== undefined) emit({ event: 'landError', message: (run.safeStopError as Error)?.message ?? String(run.safeStopError) });
   } finally {
-    if (timer) clearInterval(timer);
-    let collisions = estCollisions;
+    let collisions = task.estCollisions;
     if (collisionSub && !linkLost) collisions = Math.max(0, collisionSub.get('sim.collisions') - collisionsBase);
     await cf.close().catch(() => undefined);
     // a result even when the flight failed early
     result = {
-      reached: outcome === 'reached', selection, oracle: checkPlans || shield, shield, collisions, seconds: +((flightStart > 0 ? (loopEnd || performance.now()) - flightStart : 0) / 1000).toFixed(2),
-      planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(planLatency.summary()),
-      deadlineMisses: loop.stats.deadlineMisses, outcome: outcome ?? 'aborted', finalDistanceM: +finalDistance.toFixed(3),
+      reached: task.outcome === 'reached', selection, oracle: checkPlans || shield, shield, collisions,
+      seconds: +((task.began ? (Number.isFinite(task.loopEndMs) ? task.loopEndMs : clock.nowUs() / 1000) - task.flightStartMs : 0) / 1000).toFixed(2),
+      planLatencyUs: (({ p50, p99 }) => ({ p50, p99 }))(task.planLatency.summary()),
+      deadlineMisses: scheduler.stats.deadlineMisses, skippedSlots: scheduler.stats.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses,
+      outcome: task.outcome ?? 'aborted', finalDistanceM: +task.finalDistanceM.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
-      infeasibleTicks, hoverTicks, limits, dataSpeedClamps, minClearanceM: Number.isFinite(minClearance) ? +minClearance.toFixed(3) : NaN, landed,
+      infeasibleTicks: task.infeasibleTicks, hoverTicks: task.hoverTicks, limits: task.limits, dataSpeedClamps: task.dataSpeedClamps,
+      minClearanceM: Number.isFinite(task.minClearance) ? +task.minClearance.toFixed(3) : NaN, landed: task.landed,
       ...(takeoffError ? { takeoffError } : {}),
     };
   }

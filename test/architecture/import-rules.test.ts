@@ -21,14 +21,14 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['planner'], // TFLite export, the interpreter and its kernels, manifests, model loading
   ['envs'], // task and environment definitions (layouts, workspaces, obstacle geometry, the maze point mass)
   ['sim'], // the simulated device side, simulated demos, the env factory
-  ['loop', 'control'], // the receding-horizon loop, the scheduler, the task seam
+  ['control'], // the one Clock, the fixed-rate scheduler, the task seam, the receding-horizon loop
   ['fly', 'arm', 'deploy', 'eval'], // tasks: robots and the board agent
   ['bench', 'train'], // host-side work
   ['cli'],
 ];
 /** Runtime path: what a board loads. Its static closure must not reach these. */
 const RUNTIME_ROOTS = ['protocols', 'links', 'devices', 'planner/runtime', 'control', 'fly', 'arm'];
-const RUNTIME_FILES = ['deploy/serve-agent.ts', 'deploy/serve.ts', 'deploy/tick-loop.ts'];
+const RUNTIME_FILES = ['deploy/serve-agent.ts', 'deploy/serve.ts', 'planner/model-loader.ts'];
 const NEVER_ON_RUNTIME_PATH = ['train', 'sim', 'bench'];
 
 interface Edge { from: string; to: string; kind: 'value' | 'type' | 'dynamic' }

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { PickPlaceController, PickPlaceProgress } from '../../src/arm/pick-place-controller.js';
 import { runArm } from '../../src/arm/run-arm.js';
 import { ModelError } from '../../src/errors.js';
-import { FakeClock } from '../../src/loop/clock.js';
+import { VirtualClock } from '../../src/control/clock.js';
 import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
-import type { PlannerBackend } from '../../src/loop/planner-backend.js';
+import type { PlannerBackend } from '../../src/control/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
@@ -77,7 +77,7 @@ function scripted(q: number[][]): PlannerBackend {
 test('selection heads for the cube until picked; the gripper goal is squeeze-limited', () => {
   const toCube = [...inverseKinematics(0.2, 0.1, 0.08, Math.PI)!, 0, 0.05];
   const toPlace = [...inverseKinematics(0.2, -0.1, 0.08, Math.PI)!, 0, 0.05];
-  const ctl = new PickPlaceController(identityModel(), { planner: scripted([toPlace, toCube]), clock: new FakeClock(), rateHz: 50 });
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted([toPlace, toCube]), clock: new VirtualClock(), rateHz: 50 });
   const q = new Float64Array([...inverseKinematics(0.2, 0, 0.1, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
   ctl.step(q, goal);
@@ -91,7 +91,7 @@ test('selection heads for the cube until picked; the gripper goal is squeeze-lim
 test('step allocates nothing: 0 GC events and < 1 KB young-generation growth over 100 000 ticks', async () => {
   assert.ok((globalThis as { gc?: () => void }).gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
   const qs = [[0.1, 0.1, 0.2, 0.5, 0, 0.3], [-0.1, 0.0, 0.3, 0.7, 0, 0.3]];
-  const ctl = new PickPlaceController(identityModel(), { planner: scripted(qs), clock: new FakeClock() });
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted(qs), clock: new VirtualClock() });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
   const run = (n: number): void => { for (let k = 0; k < n; k++) ctl.step(q, goal); };

@@ -4,9 +4,9 @@ import { test } from 'uvu';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import * as assert from 'uvu/assert';
 import { ReachController } from '../../src/arm/reach-controller.js';
-import { FakeClock } from '../../src/loop/clock.js';
+import { VirtualClock } from '../../src/control/clock.js';
 import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
-import type { PlannerBackend } from '../../src/loop/planner-backend.js';
+import type { PlannerBackend } from '../../src/control/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { DEFAULT_SO100 } from '../../src/devices/so100/config.js';
 import { ModelError } from '../../src/errors.js';
@@ -45,7 +45,7 @@ function scripted(q: number[][], a: number[][]): PlannerBackend {
 test('selects the candidate whose planned joints end nearest the target (FK)', () => {
   const qFar = [0.5, 0.2, 0.1, 0.3, 0, 0.3], qNear = [-0.3, -0.2, 0.4, 0.8, 0, 0.3];
   const target = Array.from(forwardKinematics(qNear));
-  const ctl = new ReachController(identityModel(), { planner: scripted([qFar, qNear, qFar], [qFar, qNear, qFar]), clock: new FakeClock() });
+  const ctl = new ReachController(identityModel(), { planner: scripted([qFar, qNear, qFar], [qFar, qNear, qFar]), clock: new VirtualClock() });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset(target, q);
   ctl.step(q, goal);
@@ -61,7 +61,7 @@ test('consistency: of two joint solutions for the same grasp point, the one near
   const qa = [...a, 0, 0.3], qb = [...b, 0, 0.3];
   assert.ok(Math.abs(qa[3]! - qb[3]!) > 0.1, 'two distinct solutions');
   for (const [start, want] of [[qa, 0], [qb, 1]] as const) {
-    const ctl = new ReachController(identityModel(), { planner: scripted([qa, qb], [qa, qb]), clock: new FakeClock() });
+    const ctl = new ReachController(identityModel(), { planner: scripted([qa, qb], [qa, qb]), clock: new VirtualClock() });
     const q = Float64Array.from(start), goal = new Float64Array(6);
     ctl.reset(t, q);
     for (let k = 0; k < 10; k++) { ctl.step(q, goal); assert.is(ctl.loop.selected, want); }
@@ -70,7 +70,7 @@ test('consistency: of two joint solutions for the same grasp point, the one near
 
 test('goals respect the profile velocity limits (per tick) and joint limits', () => {
   const far = [5, 5, -5, 5, 0, 0.3];
-  const ctl = new ReachController(identityModel(), { planner: scripted([far], [far]), clock: new FakeClock(), rateHz: 50, config: DEFAULT_SO100 });
+  const ctl = new ReachController(identityModel(), { planner: scripted([far], [far]), clock: new VirtualClock(), rateHz: 50, config: DEFAULT_SO100 });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset([0.2, 0, 0.1], q);
   ctl.step(q, goal);
@@ -86,7 +86,7 @@ test('goals respect the profile velocity limits (per tick) and joint limits', ()
 
 test('a NaN plan never reaches the servos as NaN', () => {
   const nan = [NaN, NaN, NaN, NaN, NaN, NaN];
-  const ctl = new ReachController(identityModel(), { planner: scripted([nan], [nan]), clock: new FakeClock() });
+  const ctl = new ReachController(identityModel(), { planner: scripted([nan], [nan]), clock: new VirtualClock() });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset([0.2, 0, 0.1], q);
   for (let k = 0; k < 5; k++) ctl.step(q, goal);
@@ -96,7 +96,7 @@ test('a NaN plan never reaches the servos as NaN', () => {
 test('step allocates nothing: 0 GC events and < 1 KB young-generation growth over 100 000 ticks', async () => {
   assert.ok((globalThis as { gc?: () => void }).gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
   const qs = [[0.1, 0.1, 0.2, 0.5, 0, 0.3], [-0.1, 0.0, 0.3, 0.7, 0, 0.3]];
-  const ctl = new ReachController(identityModel(), { planner: scripted(qs, qs), clock: new FakeClock() });
+  const ctl = new ReachController(identityModel(), { planner: scripted(qs, qs), clock: new VirtualClock() });
   const q = new Float64Array(6), goal = new Float64Array(6);
   ctl.reset([0.2, 0, 0.1], q);
   // the meter the runtime zero-allocation test and `kdp bench` use: per-tick garbage shows up as GC events

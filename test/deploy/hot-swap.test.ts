@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
 import { activate, keyIdOf, swapLink } from '../../src/deploy/remote/kdp-slot.mjs';
 import { ModelHotSwap, createModelLoader, type LoadedModel } from '../../src/deploy/serve-agent.js';
-import { RealLoopClock, TickLoop, VirtualLoopClock, tickPercentileUs, type LoopClock } from '../../src/deploy/tick-loop.js';
+import { MonotonicClock, VirtualClock, type Clock } from '../../src/control/clock.js';
+import { FixedRateScheduler, tickPercentileUs } from '../../src/control/scheduler.js';
 import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { loadPublicKey } from '../../src/deploy/keys.js';
 import { makeModelDir } from './fixtures.js';
@@ -28,7 +29,7 @@ if (process.env.KDP_DEBUG_MISSES) {
   new PerformanceObserver((l) => { for (const e of l.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind: ((e as unknown as { detail: { kind: number } }).detail).kind }); }).observe({ entryTypes: ['gc'] });
 }
 
-async function scenario(clock: LoopClock, label: string, onTickLoad = false, modelBytes = MODEL_BYTES): Promise<ScenarioResult> {
+async function scenario(clock: Clock, label: string, onTickLoad = false, modelBytes = MODEL_BYTES): Promise<ScenarioResult> {
   const work = mkdtempSync(join(tmpdir(), 'kdp-hotswap-'));
   const root = join(work, 'board');
   try {
@@ -81,7 +82,7 @@ async function scenario(clock: LoopClock, label: string, onTickLoad = false, mod
     const used: string[] = [];
     let acc = 0;
     let lastTarget = '';
-    const loop = new TickLoop({
+    const loop = new FixedRateScheduler({
       periodUs: 2000,
       maxTicks: 1500,
       warmupTicks: 400,
@@ -154,7 +155,7 @@ function checkSwaps(r: ScenarioResult): void {
 }
 
 test('hot swap under a 500 Hz loop (2 ms virtual tick): 0 deadline misses; tampered/unsigned/truncated refused, old model keeps running', async () => {
-  const r = await scenario(new VirtualLoopClock(0n, 1), 'virtual 2 ms tick');
+  const r = await scenario(new VirtualClock({ paceMs: 1, chargeRealCost: true }), 'virtual 2 ms tick');
   assert.is(r.ticks, 1500);
   assert.is(r.misses, 0, 'deadline misses');
   checkSwaps(r);
@@ -162,12 +163,12 @@ test('hot swap under a 500 Hz loop (2 ms virtual tick): 0 deadline misses; tampe
 
 test('control: loading + hashing the model ON the tick is caught as deadline misses', async () => {
   // 4 MiB so that one on-tick read + sha256 clearly exceeds 2 ms on any machine this runs on
-  const r = await scenario(new VirtualLoopClock(0n, 1), 'control: load on tick', true, 4 * 1024 * 1024);
+  const r = await scenario(new VirtualClock({ paceMs: 1, chargeRealCost: true }), 'control: load on tick', true, 4 * 1024 * 1024);
   assert.ok(r.misses >= 3, `expected misses from on-tick hashing (5 slot changes), got ${r.misses}`);
 });
 
 test('same scenario on the real clock (figure only: wall-clock misses depend on the machine)', async () => {
-  const r = await scenario(new RealLoopClock(), 'real clock');
+  const r = await scenario(new MonotonicClock(), 'real clock');
   checkSwaps(r);
 });
 

@@ -10,7 +10,7 @@ import type { common } from 'node-mavlink';
 import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
 import { activate, swapLink } from '../../src/deploy/remote/kdp-slot.mjs';
 import { runServe } from '../../src/deploy/serve.js';
-import { VirtualLoopClock } from '../../src/deploy/tick-loop.js';
+import { VirtualClock } from '../../src/control/clock.js';
 import { runKdp } from '../helpers/cli.js';
 import { decodeFrames } from '../devices/mavlink/helpers.js';
 import { makeModelDir } from './fixtures.js';
@@ -104,7 +104,7 @@ test('runServe with an injected tick and loader (the seam the planning loop will
     const { createModelLoader } = await import('../../src/deploy/serve-agent.js');
     const base = createModelLoader({ trustedKeysDir: join(root, 'trusted_keys') });
     const r = await runServe({
-      modelsDir: root, rateHz: 500, durationMs: 300, clock: new VirtualLoopClock(0n, 1),
+      modelsDir: root, rateHz: 500, durationMs: 300, clock: new VirtualClock({ paceMs: 1, chargeRealCost: true }),
       loader: async (dir) => { wrapped++; const m = await base(dir); return { ...m, runner: { candidates: m.manifest.candidates } }; },
       tick: (m) => { calls++; if (m.runner.candidates !== 8) throw new Error('wrong model'); },
     });

@@ -1,7 +1,7 @@
 import { requireClosedLoopEnv } from '../../sim/env-factory.js';
-import { evaluate } from '../../loop/evaluate.js';
+import { evaluate } from '../../control/evaluate.js';
 import { loadModelDir } from '../../planner/model-loader.js';
-import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../loop/receding-horizon.js';
+import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../control/receding-horizon.js';
 import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
 import { createProgress } from '../progress.js';

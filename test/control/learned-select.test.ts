@@ -3,11 +3,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock } from '../../src/loop/clock.js';
-import { isOracleSelect } from '../../src/loop/env-loop.js';
-import { RecedingHorizonLoop, type LoopConfig } from '../../src/loop/receding-horizon.js';
-import type { PlannerBackend } from '../../src/loop/planner-backend.js';
-import { createFloatScorer } from '../../src/loop/scorer-backend.js';
+import { VirtualClock } from '../../src/control/clock.js';
+import { isOracleSelect } from '../../src/control/env-loop.js';
+import { RecedingHorizonLoop, type LoopConfig } from '../../src/control/receding-horizon.js';
+import type { PlannerBackend } from '../../src/control/planner-backend.js';
+import { createFloatScorer } from '../../src/control/scorer-backend.js';
 import { createTfliteScorer, loadModelDir } from '../../src/planner/model-loader.js';
 import type { NormalizerJson, WindowLayout } from '../../src/model/checkpoint-format.js';
 import type { MlpWeights } from '../../src/model/mlp-spec.js';
@@ -62,7 +62,7 @@ function writeHandScorer(dir: string, env: string, norm: NormalizerJson): void {
 
 function config(planner: PlannerBackend, extra: Partial<LoopConfig> = {}): LoopConfig {
   return {
-    planner, layout, normalizer, clock: new FakeClock(), seed: 1, select: 'learned', act: 'track', replanEvery: 1, budgetUs: 1e9,
+    planner, layout, normalizer, clock: new VirtualClock(), seed: 1, select: 'learned', act: 'track', replanEvery: 1, budgetUs: 1e9,
     positionDims: [0, 1], velocityDims: [2, 3], kp: 1, kd: 1, actionLow: -1, actionHigh: 1, ...extra,
   };
 }

@@ -1,12 +1,12 @@
-// Child of test/loop/no-inline-alloc.test.ts: one control loop (argv[2]: reach | pick-place | maze — the last is
+// Child of test/control/no-inline-alloc.test.ts: one control loop (argv[2]: reach | pick-place | maze — the last is
 // `npm start`'s loop: U-Maze, learned selection with the shipped scorer) with the shipped model and its real planner, warmed up, then the allocation meter over argv[3] ticks; prints the report as JSON.
 // Run under --expose-gc and whatever V8 flags the parent chooses (it uses --no-turbo-inlining).
 import { PickPlaceController } from '../../src/arm/pick-place-controller.js';
 import { ReachController } from '../../src/arm/reach-controller.js';
-import { FakeClock } from '../../src/loop/clock.js';
+import { VirtualClock } from '../../src/control/clock.js';
 import { loadModelDir } from '../../src/planner/model-loader.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
-import { createEnvLoop } from '../../src/loop/env-loop.js';
+import { createEnvLoop } from '../../src/control/env-loop.js';
 import { createEnv } from '../../src/sim/env-factory.js';
 import { envInfo } from '../../src/envs/registry.js';
 import { fileURLToPath } from 'node:url';
@@ -16,16 +16,16 @@ const which = process.argv[2], ticks = Number(process.argv[3] ?? 20_000);
 const q = new Float64Array([0.1, 0.2, 0.3, 0.4, 0, 0.5]), goal = new Float64Array(6);
 let step: () => void;
 if (which === 'reach') {
-  const ctl = new ReachController(loadModelDir(MODEL_DIR), { candidates: 8, clock: new FakeClock() });
+  const ctl = new ReachController(loadModelDir(MODEL_DIR), { candidates: 8, clock: new VirtualClock() });
   ctl.reset([0.2, 0.05, 0.1], q);
   step = () => { ctl.step(q, goal); };
 } else if (which === 'pick-place') {
-  const ctl = new PickPlaceController(loadModelDir(PP_MODEL_DIR), { candidates: 8, clock: new FakeClock() });
+  const ctl = new PickPlaceController(loadModelDir(PP_MODEL_DIR), { candidates: 8, clock: new VirtualClock() });
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
   step = () => { ctl.step(q, goal); };
 } else if (which === 'maze') {
   const model = loadModelDir(fileURLToPath(new URL('../../models/maze2d-umaze', import.meta.url)));
-  const loop = createEnvLoop({ env: await createEnv('maze2d-umaze'), info: envInfo('maze2d-umaze'), model, candidates: 8, seed: 0, replanEvery: 1, clock: new FakeClock() });
+  const loop = createEnvLoop({ env: await createEnv('maze2d-umaze'), info: envInfo('maze2d-umaze'), model, candidates: 8, seed: 0, replanEvery: 1, clock: new VirtualClock() });
   if (loop.cfg.select !== 'learned') throw new Error(`expected the learned selection, got ${loop.cfg.select}`);
   const state = new Float32Array([1, 1, 0, 0]), target = new Float32Array([1, 3]), action = new Float32Array(2);
   let i = 0;

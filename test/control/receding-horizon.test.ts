@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { FakeClock } from '../../src/loop/clock.js';
-import { RecedingHorizonLoop, TickStatus, type LoopConfig } from '../../src/loop/receding-horizon.js';
-import type { PlannerBackend } from '../../src/loop/planner-backend.js';
+import { VirtualClock } from '../../src/control/clock.js';
+import { RecedingHorizonLoop, TickStatus, type LoopConfig } from '../../src/control/receding-horizon.js';
+import type { PlannerBackend } from '../../src/control/planner-backend.js';
 import { Interpreter } from '../../src/planner/runtime/interpreter.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';
@@ -29,7 +29,7 @@ function tflitePlanner(candidates: number, quantization: 'fp32' | 'int8'): Plann
   };
 }
 
-function config(planner: PlannerBackend, clock: FakeClock, extra: Partial<LoopConfig> = {}): LoopConfig {
+function config(planner: PlannerBackend, clock: VirtualClock, extra: Partial<LoopConfig> = {}): LoopConfig {
   return {
     planner, layout, normalizer, clock, seed: 1, select: 'goal', act: 'track', replanEvery: 1, budgetUs: 2000,
     positionDims: [0, 1], velocityDims: [2, 3], kp: 1, kd: 1, actionLow: -1, actionHigh: 1,
@@ -39,7 +39,7 @@ function config(planner: PlannerBackend, clock: FakeClock, extra: Partial<LoopCo
 }
 
 test('100,000 ticks with a real interpreter: no GC event and < 1 KB heap growth', () => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock();
   const loop = new RecedingHorizonLoop(config(tflitePlanner(16, 'int8'), clock, { replanEvery: 2 }));
   const state = new Float32Array([1.5, 2.5, 0.1, -0.2]), goal = new Float32Array([3, 3]), action = new Float32Array(2);
   const tick = (n: number): void => {
@@ -75,7 +75,7 @@ test('100,000 ticks with a real interpreter: no GC event and < 1 KB heap growth'
 });
 
 test('a slow invoke triggers the fallback: the previous plan acts and the miss is counted', () => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock();
   const inner = tflitePlanner(4, 'fp32');
   let slow = false;
   const planner: PlannerBackend = { ...inner, noise: inner.noise, condition: inner.condition, plan: inner.plan, invoke: () => { inner.invoke(); if (slow) clock.advanceUs(5000); } };
@@ -85,7 +85,7 @@ test('a slow invoke triggers the fallback: the previous plan acts and the miss i
   assert.is(loop.tick(state, goal, a1), TickStatus.REPLANNED);
   const firstPlan = Float32Array.from(loop.current);
   // a twin loop that keeps acting from the first plan shows what "the previous plan's next step" is
-  const twin = new RecedingHorizonLoop(config(tflitePlanner(4, 'fp32'), new FakeClock(), { replanEvery: 1000 }));
+  const twin = new RecedingHorizonLoop(config(tflitePlanner(4, 'fp32'), new VirtualClock(), { replanEvery: 1000 }));
   twin.tick(state, goal, ref);
   twin.tick(state, goal, ref);
   slow = true;
@@ -101,7 +101,7 @@ test('a slow invoke triggers the fallback: the previous plan acts and the miss i
 });
 
 test('selection prefers feasible plans that head to the goal; random is seeded', () => {
-  const clock = new FakeClock();
+  const clock = new VirtualClock();
   const loop = new RecedingHorizonLoop(config(tflitePlanner(32, 'fp32'), clock));
   const state = new Float32Array([1.5, 2.5, 0, 0]), goal = new Float32Array([3, 1]), a = new Float32Array(2);
   loop.tick(state, goal, a);
@@ -119,7 +119,7 @@ test('selection prefers feasible plans that head to the goal; random is seeded',
 
 test('--select value without a value head is refused at construction with a typed error', () => {
   try {
-    new RecedingHorizonLoop(config(tflitePlanner(4, 'fp32'), new FakeClock(), { select: 'value' }));
+    new RecedingHorizonLoop(config(tflitePlanner(4, 'fp32'), new VirtualClock(), { select: 'value' }));
     assert.unreachable('should throw');
   } catch (e) {
     assert.is((e as { code?: string }).code, 'E_MODEL_MISMATCH');

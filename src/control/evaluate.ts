@@ -7,7 +7,9 @@ import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
 import { createEnvLoop, isOracleSelect } from './env-loop.js';
-import { FakeClock, MonotonicClock } from './clock.js';
+import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
+import { FixedRateScheduler } from './scheduler.js';
+import { runTask, type ControlTask } from './task.js';
 import type { ScorerBackend } from './scorer-backend.js';
 import type { PlannerBackend } from './planner-backend.js';
 import type { LoadedModel } from '../planner/model-loader.js';
@@ -33,6 +35,13 @@ export interface EvalOptions {
   clock?: 'virtual' | 'real';
   /** control rate (Hz) the deadline budget is derived from; default 1/dt */
   rateHz?: number;
+  /**
+   * The clock the fixed-rate schedule runs on (default: virtual → a VirtualClock; real → a VirtualClock charged
+   * with each tick's real cost, so ticks still run back to back and a tick slower than its budget is a miss).
+   */
+  schedulerClock?: Clock;
+  /** called at the end of every tick, inside it (instrumentation; see `RunTaskOptions.onTick`) */
+  onTick?: (tick: number) => void;
   backend?: 'native' | 'wasm' | 'reference';
   /** write per-step JSONL and per-episode SVGs here */
   record?: string;
@@ -57,7 +66,12 @@ export interface EvalResult {
   meanReturn: number;
   planLatencyUs: { p50: number; p99: number; mean: number; max: number };
   candidates: number;
+  /** ticks whose work exceeded the budget, on the schedule's clock (always 0 on the plain virtual clock) */
   deadlineMisses: number;
+  /** slots that passed while a tick still ran (the shared scheduler accounting) */
+  skippedSlots: number;
+  /** plans that finished past the budget on the loop's clock (the previous plan was acted on meanwhile) */
+  planDeadlineMisses: number;
   plans: number;
   ticks: number;
   seconds: number;
@@ -101,11 +115,15 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     throw new UsageError(`kdp eval does not run ${o.env}: its plans are executed by a task controller (FK selection, joint/velocity limits, settle phase) that the generic tracking loop lacks, so a score here would not measure the model`, `run ${info.controlledBy}`);
   }
   const env = await createEnv(o.env);
+  const periodUs = 1e6 / (o.rateHz ?? 1 / info.dt);
+  const schedulerClock = o.schedulerClock ?? new VirtualClock({ chargeRealCost: o.clock === 'real' });
+  // virtual: the loop's deadline logic reads the schedule's simulated time (planning takes none of it)
+  const virtualClock = schedulerClock.virtual ? schedulerClock : new VirtualClock();
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
       env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
-      ...(o.clock === 'real' ? {} : { clock: new FakeClock(), timer: new MonotonicClock() }),
+      ...(o.clock === 'real' ? {} : { clock: virtualClock, timer: new MonotonicClock() }),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
       ...(o.rateHz === undefined ? {} : { rateHz: o.rateHz }), ...(o.backend === undefined ? {} : { backend: o.backend }),
@@ -115,8 +133,6 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     throw e;
   }
   const planner = loop.cfg.planner;
-  const virtual = loop.cfg.clock instanceof FakeClock ? loop.cfg.clock : null;
-  const tickUs = info.dt * 1e6;
   const state = new Float32Array(info.stateDim), goal = new Float32Array(info.goalDim), action = new Float32Array(info.actionDim);
   const scores: number[] = [];
   let returns = 0, successes = 0;
@@ -125,53 +141,71 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   if (o.record) ensureDir(o.record);
   const log: string[] = [];
   const episodeResults: EpisodeResult[] = [];
-  try {
-    for (let ep = 0; ep < o.episodes; ep++) {
-      if (o.signal?.aborted) break;
-      env.reset(o.seed + ep);
-      loop.reset();
-      let ret = 0, lastReward = 0, steps = 0;
-      let stepsToGoal: number | null = null;
-      env.observe(state);
-      env.goal(goal);
-      const start = info.positionDims.map((d) => r3(state[d]!)), goalAt = Array.from(goal, r3);
-      const path: number[][] = [];
-      const snapshots: number[][][][] = [];
-      const drawSvg = o.record !== undefined && ep < (o.svgEpisodes ?? 20);
-      const snapAt = new Set([0, Math.floor(env.maxEpisodeSteps / 3), Math.floor((2 * env.maxEpisodeSteps) / 3)]);
-      for (let t = 0; t < env.maxEpisodeSteps; t++) {
+  // one episode's running state (the task's ticks walk episode by episode, step by step)
+  let ep = 0, t = 0, ret = 0, lastReward = 0, status = 0;
+  let stepsToGoal: number | null = null;
+  let start: number[] = [], goalAt: number[] = [];
+  let path: number[][] = [], snapshots: number[][][][] = [];
+  let drawSvg = false;
+  let snapAt = new Set<number>();
+  const endEpisode = async (): Promise<void> => {
+    returns += ret;
+    if (lastReward > 0) successes++;
+    const score = env.normalizedScore(ret);
+    scores.push(score);
+    episodeResults.push({ episode: ep, seed: o.seed + ep, start, goal: goalAt, steps: t, stepsToGoal, return: ret, score: r1(score) });
+    o.onEpisode?.(ep, ret, score);
+    if (drawSvg) {
+      const file = join(o.record!, `episode-${String(ep).padStart(3, '0')}.svg`);
+      writeFileAtomic(file, await episodeSvg(env, path, snapshots, goal, `${o.env} episode ${ep}: return ${ret}, score ${score.toFixed(1)}`));
+      svgs.push(file);
+    }
+    ep++;
+    t = 0;
+  };
+  const task: ControlTask = {
+    observe: () => {
+      if (t === 0) {
+        env.reset(o.seed + ep);
+        loop.reset();
+        ret = 0; lastReward = 0; stepsToGoal = null;
         env.observe(state);
         env.goal(goal);
-        const status = loop.tick(state, goal, action);
-        virtual?.advanceUs(tickUs);
-        lastReward = env.step(action);
-        ret += lastReward;
-        steps = t + 1;
-        if (lastReward > 0 && stepsToGoal === null) stepsToGoal = t + 1;
-        if (o.record) {
-          log.push(JSON.stringify({ ep, t, s: round(state), a: round(action), r: lastReward, status, plan: loop.selected }));
-          if (drawSvg) {
-            path.push([state[0]!, state[1]!]);
-            if (snapAt.has(t)) snapshots.push(candidatePaths(loop, info.positionDims, info.stateDim + info.actionDim, o.model.manifest.layout.horizon));
-          }
+        start = info.positionDims.map((d) => r3(state[d]!)); goalAt = Array.from(goal, r3);
+        path = []; snapshots = [];
+        drawSvg = o.record !== undefined && ep < (o.svgEpisodes ?? 20);
+        snapAt = new Set([0, Math.floor(env.maxEpisodeSteps / 3), Math.floor((2 * env.maxEpisodeSteps) / 3)]);
+      }
+      env.observe(state);
+      env.goal(goal);
+    },
+    plan: () => { status = loop.tick(state, goal, action); },
+    act: () => {
+      lastReward = env.step(action);
+      ret += lastReward;
+      if (lastReward > 0 && stepsToGoal === null) stepsToGoal = t + 1;
+      if (o.record) {
+        log.push(JSON.stringify({ ep, t, s: round(state), a: round(action), r: lastReward, status, plan: loop.selected }));
+        if (drawSvg) {
+          path.push([state[0]!, state[1]!]);
+          if (snapAt.has(t)) snapshots.push(candidatePaths(loop, info.positionDims, info.stateDim + info.actionDim, o.model.manifest.layout.horizon));
         }
-        if (env.done) break;
       }
-      returns += ret;
-      if (lastReward > 0) successes++;
-      const score = env.normalizedScore(ret);
-      scores.push(score);
-      episodeResults.push({ episode: ep, seed: o.seed + ep, start, goal: goalAt, steps, stepsToGoal, return: ret, score: r1(score) });
-      o.onEpisode?.(ep, ret, score);
-      if (drawSvg) {
-        const file = join(o.record!, `episode-${String(ep).padStart(3, '0')}.svg`);
-        writeFileAtomic(file, await episodeSvg(env, path, snapshots, goal, `${o.env} episode ${ep}: return ${ret}, score ${score.toFixed(1)}`));
-        svgs.push(file);
-      }
-    }
+      t++;
+      if (env.done || t >= env.maxEpisodeSteps) return endEpisode();
+      return undefined;
+    },
+    done: () => ep >= o.episodes,
+    safeStop: () => {}, // a simulator: nothing to hold; the env is closed below on every path
+  };
+  const scheduler = new FixedRateScheduler({ periodUs, clock: schedulerClock });
+  let run;
+  try {
+    run = await runTask(task, scheduler, { ...(o.signal ? { signal: o.signal } : {}), ...(o.onTick ? { onTick: o.onTick } : {}) });
   } finally {
     env.close();
   }
+  if (run.stop === 'error') throw run.error;
   if (o.record) writeFileSync(join(o.record, 'steps.jsonl'), log.join('\n') + '\n');
   const n = scores.length || 1;
   const mean = scores.reduce((a, b) => a + b, 0) / n;
@@ -181,8 +215,8 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     env: o.env, episodes: scores.length, normalizedScore: r1(mean), normalizedScoreStd: r1(sd / Math.sqrt(n)),
     successRate: Math.round((successes / n) * 1000) / 1000, meanReturn: r1(returns / n),
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
-    deadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
-    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: virtual ? 'virtual' : 'real', replanEvery: loop.cfg.replanEvery,
+    deadlineMisses: run.deadlineMisses, skippedSlots: run.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
+    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: o.clock === 'real' ? 'real' : 'virtual', replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0),
     ...(svgs.length ? { svgs } : {}),
     episodeResults,
