@@ -24,8 +24,9 @@
 import type { EnvInfo } from '../envs/registry.js';
 import { envInfo } from '../envs/registry.js';
 import { MonotonicClock, type Clock } from '../control/clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, type LoadedModel } from '../planner/model-loader.js';
-import type { PlannerBackend } from '../control/planner-backend.js';
+import { createTflitePlanner, type LoadedModel } from '../planner/model-loader.js';
+import { checkModelMatchesEnv } from '../envs/registry.js';
+import type { PlannerBackend } from '../planner/planner-backend.js';
 import { RecedingHorizonLoop } from '../control/receding-horizon.js';
 import { forwardKinematics } from '../devices/so100/kinematics.js';
 import type { So100Config } from '../devices/so100/config.js';

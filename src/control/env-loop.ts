@@ -1,10 +1,11 @@
 import type { EnvInfo } from '../envs/registry.js';
 import type { PlanningEnv } from '../envs/types.js';
 import { MonotonicClock, type Clock } from './clock.js';
-import { checkModelMatchesEnv, createTflitePlanner, createTfliteScorer, type LoadedModel } from '../planner/model-loader.js';
+import { createTflitePlanner, createTfliteScorer, type LoadedModel } from '../planner/model-loader.js';
+import { checkModelMatchesEnv } from '../envs/registry.js';
 import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
-import type { ScorerBackend } from './scorer-backend.js';
-import type { PlannerBackend } from './planner-backend.js';
+import type { ScorerBackend } from '../planner/scorer-backend.js';
+import type { PlannerBackend } from '../planner/planner-backend.js';
 
 export interface EnvLoopOptions {
   env: PlanningEnv;

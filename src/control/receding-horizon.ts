@@ -3,8 +3,8 @@ import { ModelError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import type { Clock } from './clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
-import type { PlannerBackend } from './planner-backend.js';
-import type { ScorerBackend } from './scorer-backend.js';
+import type { PlannerBackend } from '../planner/planner-backend.js';
+import type { ScorerBackend } from '../planner/scorer-backend.js';
 
 /**
  * learned: the model's own scorer (learned occupancy + cost-to-go, no map); goal: distance of the plan

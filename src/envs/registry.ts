@@ -1,4 +1,6 @@
-import { UnknownEnvError } from '../errors.js';
+import { ModelError, UnknownEnvError } from '../errors.js';
+import { generatorOutputDim } from '../model/checkpoint-format.js';
+import type { ModelManifest } from '../planner/manifest.js';
 
 /**
  * Static facts about each environment the trainer and the loop know, without loading any physics:
@@ -92,4 +94,25 @@ export function envInfo(name: string): EnvInfo {
   const info = ENVS[name];
   if (!info) throw new UnknownEnvError(name, Object.keys(ENVS));
   return info;
+}
+
+/**
+ * Refuse a model whose manifest does not fit the environment, naming every mismatch — before any
+ * loop starts (state/action/goal dims, condition size, plan output size, env name).
+ */
+export function checkModelMatchesEnv(m: ModelManifest, env: EnvInfo): void {
+  const problems: string[] = [];
+  const L = m.layout;
+  if (m.env !== env.name) problems.push(`env: model trained for "${m.env}", running "${env.name}"`);
+  if (L.stateDim !== env.stateDim) problems.push(`stateDim: model ${L.stateDim}, env ${env.stateDim}`);
+  if (L.actionDim !== env.actionDim) problems.push(`actionDim: model ${L.actionDim}, env ${env.actionDim}`);
+  if (L.goalDim !== env.goalDim) problems.push(`goalDim: model ${L.goalDim}, env ${env.goalDim}`);
+  const cond = m.inputs.find((t) => t.name === 'condition');
+  const plan = m.outputs.find((t) => t.name === 'plan') ?? m.outputs[0];
+  if (!cond || cond.shape[1] !== L.stateDim + L.goalDim) problems.push(`condition input: ${cond ? `[${cond.shape.join(',')}]` : 'missing'}, layout needs ${L.stateDim + L.goalDim} values`);
+  if (!plan || plan.shape[1] !== generatorOutputDim(L)) problems.push(`plan output: ${plan ? `[${plan.shape.join(',')}]` : 'missing'}, horizon ${L.horizon} needs ${generatorOutputDim(L)} values`);
+  if (Math.abs(L.dt - env.dt) > 1e-12) problems.push(`dt: model ${L.dt}s, env ${env.dt}s`);
+  if (problems.length) {
+    throw new ModelError('E_MODEL_MISMATCH', `model does not match the environment: ${problems.join('; ')}`, { hint: `use a model exported for ${env.name}, or retrain with --env ${env.name}` });
+  }
 }

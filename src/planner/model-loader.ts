@@ -7,11 +7,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { EnvInfo } from '../envs/registry.js';
 import { ModelError } from '../errors.js';
-import type { PlannerBackend } from '../control/planner-backend.js';
-import type { ScorerBackend } from '../control/scorer-backend.js';
-import { generatorOutputDim } from '../model/checkpoint-format.js';
+import type { PlannerBackend } from './planner-backend.js';
+import type { ScorerBackend } from './scorer-backend.js';
 import { checkContainedFile, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { MANIFEST_FILE, MODEL_FILE, type ModelManifest } from './manifest.js';
 import { MAX_MODEL_FILE_BYTES } from './manifest-schema.js';
@@ -67,27 +65,6 @@ export function loadModelPath(path: string): LoadedModel<ModelManifest | null> &
   } catch (e) {
     if (e instanceof SafeReadError) throw new ModelError(e.problem === 'not-regular' ? 'E_MODEL_SCHEMA' : 'E_MODEL_IO', e.message, { hint: 'pass a .tflite file or a model directory' });
     throw e;
-  }
-}
-
-/**
- * Refuse a model whose manifest does not fit the environment, naming every mismatch — before any
- * loop starts (state/action/goal dims, condition size, plan output size, env name).
- */
-export function checkModelMatchesEnv(m: ModelManifest, env: EnvInfo): void {
-  const problems: string[] = [];
-  const L = m.layout;
-  if (m.env !== env.name) problems.push(`env: model trained for "${m.env}", running "${env.name}"`);
-  if (L.stateDim !== env.stateDim) problems.push(`stateDim: model ${L.stateDim}, env ${env.stateDim}`);
-  if (L.actionDim !== env.actionDim) problems.push(`actionDim: model ${L.actionDim}, env ${env.actionDim}`);
-  if (L.goalDim !== env.goalDim) problems.push(`goalDim: model ${L.goalDim}, env ${env.goalDim}`);
-  const cond = m.inputs.find((t) => t.name === 'condition');
-  const plan = m.outputs.find((t) => t.name === 'plan') ?? m.outputs[0];
-  if (!cond || cond.shape[1] !== L.stateDim + L.goalDim) problems.push(`condition input: ${cond ? `[${cond.shape.join(',')}]` : 'missing'}, layout needs ${L.stateDim + L.goalDim} values`);
-  if (!plan || plan.shape[1] !== generatorOutputDim(L)) problems.push(`plan output: ${plan ? `[${plan.shape.join(',')}]` : 'missing'}, horizon ${L.horizon} needs ${generatorOutputDim(L)} values`);
-  if (Math.abs(L.dt - env.dt) > 1e-12) problems.push(`dt: model ${L.dt}s, env ${env.dt}s`);
-  if (problems.length) {
-    throw new ModelError('E_MODEL_MISMATCH', `model does not match the environment: ${problems.join('; ')}`, { hint: `use a model exported for ${env.name}, or retrain with --env ${env.name}` });
   }
 }
 

@@ -3,7 +3,7 @@ import { Rng } from '../util/rng.js';
 import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
 import type { DriftProblem } from './problem.js';
-import type { PlannerBackend } from '../control/planner-backend.js';
+import type { PlannerBackend } from '../planner/planner-backend.js';
 import { createTrainKernels, type TrainKernels } from './wasm-kernels.js';
 
 export type KeyVariant = 'keyed' | 'full' | 'condition';

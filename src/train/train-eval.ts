@@ -4,9 +4,9 @@
  * TFLite interpreter; no oracle: goal-distance selection, or the learned scorer when one is given).
  */
 import { envInfo } from '../envs/registry.js';
-import { evaluate, type EvalResult } from '../control/evaluate.js';
+import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import type { LoadedModel } from '../planner/model-loader.js';
-import { createFloatScorer } from '../control/scorer-backend.js';
+import { createFloatScorer } from '../planner/scorer-backend.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { loadScorer } from '../model/scorer-io.js';
 import type { ModelManifest } from '../planner/manifest.js';

@@ -12,7 +12,7 @@ import { checkpointExists, clearCheckpoints, DEFAULT_KEEP_GENERATIONS, restoreTr
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
 import { DatasetProblem } from './tasks/dataset-problem.js';
 import { evaluateTrainer } from './train-eval.js';
-import type { EvalResult } from '../control/evaluate.js';
+import type { EvalResult } from '../eval/evaluate.js';
 
 /** episodes evaluated while training start here: far from the seeds headline figures use (100–1,199) */
 export const TRAIN_EVAL_SEED = 900_000;

@@ -14,7 +14,7 @@ import { runArm } from '../../src/arm/run-arm.js';
 import { ModelError } from '../../src/errors.js';
 import { VirtualClock } from '../../src/control/clock.js';
 import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
-import type { PlannerBackend } from '../../src/control/planner-backend.js';
+import type { PlannerBackend } from '../../src/planner/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';

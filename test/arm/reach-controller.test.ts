@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ReachController } from '../../src/arm/reach-controller.js';
 import { VirtualClock } from '../../src/control/clock.js';
 import { loadModelDir, type LoadedModel } from '../../src/planner/model-loader.js';
-import type { PlannerBackend } from '../../src/control/planner-backend.js';
+import type { PlannerBackend } from '../../src/planner/planner-backend.js';
 import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/kinematics.js';
 import { DEFAULT_SO100 } from '../../src/devices/so100/config.js';
 import { ModelError } from '../../src/errors.js';

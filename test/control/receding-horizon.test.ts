@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { VirtualClock } from '../../src/control/clock.js';
 import { RecedingHorizonLoop, TickStatus, type LoopConfig } from '../../src/control/receding-horizon.js';
-import type { PlannerBackend } from '../../src/control/planner-backend.js';
+import type { PlannerBackend } from '../../src/planner/planner-backend.js';
 import { Interpreter } from '../../src/planner/runtime/interpreter.js';
 import { writeMlpTflite } from '../../src/planner/export/mlp-graph.js';
 import { randomMlpWeights } from '../helpers/fixture-checkpoint.js';

@@ -13,7 +13,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/control/clock.js';
-import { evaluate } from '../../src/control/evaluate.js';
+import { evaluate } from '../../src/eval/evaluate.js';
 import { FixedRateScheduler } from '../../src/control/scheduler.js';
 import { runTask, type ControlTask, type StopReason } from '../../src/control/task.js';
 import { runArm } from '../../src/arm/run-arm.js';

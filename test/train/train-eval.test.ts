@@ -7,7 +7,7 @@ import { generateMaze2dDataset } from '../../src/envs/maze2d/generate.js';
 import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
-import type { EvalResult } from '../../src/control/evaluate.js';
+import type { EvalResult } from '../../src/eval/evaluate.js';
 import { runKdp } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kdp-train-eval-'));

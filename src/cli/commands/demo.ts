@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { evaluate, type EvalResult } from '../../control/evaluate.js';
+import { evaluate, type EvalResult } from '../../eval/evaluate.js';
 import { loadModelDir } from '../../planner/model-loader.js';
 import { latencyHistogramSvg } from '../../envs/maze2d/svg.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';

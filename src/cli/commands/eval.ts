@@ -1,5 +1,5 @@
 import { requireClosedLoopEnv } from '../../sim/env-factory.js';
-import { evaluate } from '../../control/evaluate.js';
+import { evaluate } from '../../eval/evaluate.js';
 import { loadModelDir } from '../../planner/model-loader.js';
 import { SELECT_STRATEGIES, type ActMode, type SelectStrategy } from '../../control/receding-horizon.js';
 import { optChoice, optNumber, optString, requireString, type CommandSpec } from '../command.js';

@@ -6,14 +6,14 @@ import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
-import { createEnvLoop, isOracleSelect } from './env-loop.js';
-import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
-import { FixedRateScheduler } from './scheduler.js';
-import { runTask, type ControlTask } from './task.js';
-import type { ScorerBackend } from './scorer-backend.js';
-import type { PlannerBackend } from './planner-backend.js';
+import { createEnvLoop, isOracleSelect } from '../control/env-loop.js';
+import { MonotonicClock, VirtualClock, type Clock } from '../control/clock.js';
+import { FixedRateScheduler } from '../control/scheduler.js';
+import { runTask, type ControlTask } from '../control/task.js';
+import type { ScorerBackend } from '../planner/scorer-backend.js';
+import type { PlannerBackend } from '../planner/planner-backend.js';
 import type { LoadedModel } from '../planner/model-loader.js';
-import type { ActMode, RecedingHorizonLoop, SelectStrategy } from './receding-horizon.js';
+import type { ActMode, RecedingHorizonLoop, SelectStrategy } from '../control/receding-horizon.js';
 
 export interface EvalOptions {
   env: string;
