@@ -5,11 +5,11 @@ import { createEnvLoop } from '../control/env-loop.js';
 import { LIVE_STATS_WINDOW } from '../control/latency-recorder.js';
 import type { RecedingHorizonLoop } from '../control/receding-horizon.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
-import type { LoadedModel, ModelLoader } from './serve-agent.js';
+import type { SlotModel, ModelLoader } from './serve-agent.js';
 import type { ServeTick } from './serve.js';
 
 /** A verified model with its interpreter and loop built off the tick, ready to swap in. */
-export interface PlanningModel extends LoadedModel {
+export interface PlanningModel extends SlotModel {
   loop: RecedingHorizonLoop;
 }
 
@@ -39,7 +39,7 @@ export async function createPlanningServe(o: { env: string; candidates?: number;
 
   const loader: ModelLoader<PlanningModel> = async (dir, signal) => {
     const base = await o.baseLoader(dir, signal);
-    const loop = createEnvLoop({ env, info, model: { dir: base.dir, manifest: base.manifest, bytes: base.modelBytes, ...(base.scorerBytes ? { scorerBytes: base.scorerBytes } : {}) },
+    const loop = createEnvLoop({ env, info, model: base,
       candidates: o.candidates ?? base.manifest.candidates, seed, rateHz: o.rateHz });
     loop.cfg.planner.invoke(); // first invoke is slow (lazy kernel set-up): pay it here, off the tick
     return { ...base, loop };

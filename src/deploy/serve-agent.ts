@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { IntegrityError, KdpError } from '../errors.js';
 import { childLogger } from '../log.js';
+import type { LoadedModel } from '../planner/model-loader.js';
 import type { ModelManifest } from '../planner/manifest.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { loadTrustedKeys, parseManifest, verifyManifestSignature } from './remote/kdp-slot.mjs';
@@ -16,22 +17,20 @@ import { MAX_MANIFEST_BYTES, MAX_MODEL_FILE_BYTES, validateManifest } from '../p
  * models are refused and the old one keeps running.
  */
 
-/** What a loader returns. The runtime wraps the default loader and adds its interpreter/arena. */
-export interface LoadedModel {
-  /** real path of the slot directory (the symlink resolved once, so a concurrent switch cannot mix files) */
-  dir: string;
+/**
+ * What a loader returns: the one `LoadedModel` (folder, manifest, the model's and the scorer's bytes — exactly the
+ * bytes whose sha256 was checked) plus the slot it came from. The runtime wraps the default loader and adds its
+ * interpreter/arena.
+ */
+export interface SlotModel extends LoadedModel {
+  /** `dir` is the real path of the slot directory (the symlink resolved once, so a concurrent switch cannot mix files) */
   slot: string;
-  manifest: ModelManifest;
-  /** exactly the bytes whose sha256 was checked */
-  modelBytes: Uint8Array;
-  /** the learned plan scorer's bytes (sha256 checked the same way), when the manifest names one */
-  scorerBytes?: Uint8Array;
   keyId: string;
   /** called after the model was swapped out (off the tick) */
   dispose?(): void;
 }
 
-export type ModelLoader<M extends LoadedModel = LoadedModel> = (dir: string, signal?: AbortSignal) => Promise<M>;
+export type ModelLoader<M extends SlotModel = SlotModel> = (dir: string, signal?: AbortSignal) => Promise<M>;
 
 export interface ModelLoaderOptions {
   /** directory of trusted ed25519 public keys (`<root>/trusted_keys`) */
@@ -46,7 +45,7 @@ export interface ModelLoaderOptions {
  */
 export function createModelLoader(o: ModelLoaderOptions): ModelLoader {
   const chunk = o.chunkBytes ?? 64 * 1024;
-  return async (dir: string, signal?: AbortSignal): Promise<LoadedModel> => {
+  return async (dir: string, signal?: AbortSignal): Promise<SlotModel> => {
     let real: string;
     try {
       real = await realpath(dir);
@@ -67,7 +66,7 @@ export function createModelLoader(o: ModelLoaderOptions): ModelLoader {
     }
     const modelBytes = await readVerified(real, manifest.model, 'model', chunk, signal);
     const scorerBytes = manifest.scorer ? await readVerified(real, manifest.scorer, 'scorer', chunk, signal) : undefined;
-    return { dir: real, slot: basename(real), manifest, modelBytes, ...(scorerBytes ? { scorerBytes } : {}), keyId };
+    return { dir: real, slot: basename(real), manifest, bytes: modelBytes, ...(scorerBytes ? { scorerBytes } : {}), keyId };
   };
 }
 
@@ -108,7 +107,7 @@ export type SwapEvent =
   | { type: 'swapped'; from: string; to: string; tick: number }
   | { type: 'rejected'; target: string; reason: string };
 
-export interface ModelHotSwapOptions<M extends LoadedModel> {
+export interface ModelHotSwapOptions<M extends SlotModel> {
   /** deployment root: the directory holding `active` (and `previous`) */
   modelsDir: string;
   loader: ModelLoader<M>;
@@ -118,7 +117,7 @@ export interface ModelHotSwapOptions<M extends LoadedModel> {
   onEvent?: (e: SwapEvent) => void;
 }
 
-export class ModelHotSwap<M extends LoadedModel = LoadedModel> {
+export class ModelHotSwap<M extends SlotModel = SlotModel> {
   private readonly log = childLogger('serve');
   private cur: M | undefined;
   private pending: M | undefined;

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { childLogger } from '../log.js';
 import { NullTelemetrySink, type TelemetrySink } from '../devices/mavlink/telemetry.js';
-import { ModelHotSwap, createModelLoader, type LoadedModel, type ModelLoader, type SwapEvent } from './serve-agent.js';
+import { ModelHotSwap, createModelLoader, type SlotModel, type ModelLoader, type SwapEvent } from './serve-agent.js';
 import { MonotonicClock, type Clock } from '../control/clock.js';
 import { FixedRateScheduler, tickPercentileUs } from '../control/scheduler.js';
 import { runTask, type ControlTask } from '../control/task.js';
@@ -18,9 +18,9 @@ export interface ServeTickContext {
   telemetry: TelemetrySink;
 }
 
-export type ServeTick<M extends LoadedModel> = (model: M, index: number, ctx: ServeTickContext) => void;
+export type ServeTick<M extends SlotModel> = (model: M, index: number, ctx: ServeTickContext) => void;
 
-export interface ServeOptions<M extends LoadedModel = LoadedModel> {
+export interface ServeOptions<M extends SlotModel = SlotModel> {
   /** deployment root holding `active`, `previous`, `slots/`, `trusted_keys/` */
   modelsDir: string;
   rateHz: number;
@@ -64,11 +64,11 @@ export interface ServeReport {
 }
 
 /** The placeholder control step: touches the model bytes (so a use-after-dispose would show) and nothing else. */
-export const holdTick: ServeTick<LoadedModel> = (m) => {
-  void m.modelBytes[0];
+export const holdTick: ServeTick<SlotModel> = (m) => {
+  void m.bytes[0];
 };
 
-export async function runServe<M extends LoadedModel = LoadedModel>(o: ServeOptions<M>): Promise<ServeReport> {
+export async function runServe<M extends SlotModel = SlotModel>(o: ServeOptions<M>): Promise<ServeReport> {
   const log = childLogger('serve');
   const root = resolve(o.modelsDir);
   const telemetry = o.telemetry ?? new NullTelemetrySink();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
 import { activate, keyIdOf, swapLink } from '../../src/deploy/remote/kdp-slot.mjs';
-import { ModelHotSwap, createModelLoader, type LoadedModel } from '../../src/deploy/serve-agent.js';
+import { ModelHotSwap, createModelLoader, type SlotModel } from '../../src/deploy/serve-agent.js';
 import { MonotonicClock, VirtualClock, type Clock } from '../../src/control/clock.js';
 import { FixedRateScheduler, tickPercentileUs } from '../../src/control/scheduler.js';
 import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
@@ -15,7 +15,7 @@ import { makeModelDir } from './fixtures.js';
 
 const MODEL_BYTES = 1024 * 1024; // generous: exported KDP MLPs are ~0.1–0.5 MB
 
-interface DummyModel extends LoadedModel { weights: Float32Array; disposed: boolean }
+interface DummyModel extends SlotModel { weights: Float32Array; disposed: boolean }
 
 interface ScenarioResult { misses: number; ticks: number; used: string[]; swaps: number; rejects: number; faults: string[]; line: string }
 
@@ -46,7 +46,7 @@ async function scenario(clock: Clock, label: string, onTickLoad = false, modelBy
     const base = createModelLoader({ trustedKeysDir: join(root, 'trusted_keys') });
     const loader = async (dir: string): Promise<DummyModel> => {
       const m = await base(dir);
-      const weights = new Float32Array(m.modelBytes.buffer, m.modelBytes.byteOffset, 256).slice();
+      const weights = new Float32Array(m.bytes.buffer, m.bytes.byteOffset, 256).slice();
       const dm: DummyModel = { ...m, weights, disposed: false, dispose() { dm.disposed = true; } };
       return dm;
     };
