@@ -18,6 +18,7 @@
 import type { UsbControlSetup, UsbInResult, UsbOutResult, WebUsbLikeDevice } from '../usb-device.js';
 import { CRAZYRADIO_PID, CRAZYRADIO_VID } from '../usb-device.js';
 import { RadioRequest } from '../crazyradio.js';
+import { Rng } from '../../util/rng.js';
 
 /** The Crazyflie's CRTP stack as seen from its radio. */
 export interface RadioEndpoint {
@@ -121,14 +122,15 @@ export class FakeCrazyradio implements WebUsbLikeDevice {
   private claimed = false;
   private unplugged = false;
   private pendingIn: Uint8Array | undefined;
-  private rng: number;
+  /** loss draws: the project's seeded PRNG (`util/rng.ts`), so a seed reproduces a loss pattern */
+  private readonly rng: Rng;
   private readonly airtimeMs: number;
 
   constructor(o: FakeCrazyradioOptions = {}) {
     [this.deviceVersionMajor, this.deviceVersionMinor] = o.version ?? [0, 53];
     this.uplinkLoss = o.uplinkLoss ?? 0;
     this.ackLoss = o.ackLoss ?? 0;
-    this.rng = (o.seed ?? 1) >>> 0 || 1;
+    this.rng = new Rng(o.seed ?? 1);
     this.airtimeMs = o.airtimeMs ?? 0;
   }
 
@@ -143,12 +145,7 @@ export class FakeCrazyradio implements WebUsbLikeDevice {
   /** Simulate pulling the dongle out: every later transfer rejects. */
   unplug(): void { this.unplugged = true; }
 
-  private random(): number {
-    let s = this.rng;
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    this.rng = s;
-    return s / 0x100000000;
-  }
+  private random(): number { return this.rng.uniform(); }
   private gone(): Error { return Object.assign(new Error('LIBUSB_ERROR_NO_DEVICE'), { code: 'ENODEV' }); }
   private async tick(): Promise<void> {
     if (this.airtimeMs > 0) await new Promise((r) => setTimeout(r, this.airtimeMs));

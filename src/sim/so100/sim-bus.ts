@@ -8,6 +8,7 @@
 import { BROADCAST_ID, Instruction } from '../../protocols/feetech/control-table.js';
 import { FRAME_OK, encodeStatus, newFrameView, newScanStats, scanFrame } from '../../protocols/feetech/packet.js';
 import { SimServo } from './servo.js';
+import { Rng } from '../../util/rng.js';
 
 export interface SimBusOptions {
   ids?: number[];
@@ -32,6 +33,8 @@ export class SimFeetechBus {
   echo: boolean;
   /** Random bytes to prepend to the next reply (line noise), then reset to 0. */
   garbageNext = 0;
+  /** the injected garbage's bytes: seeded, so a failing fault-injection run replays */
+  private readonly garbageRng = new Rng(0x5eed);
   readonly stats: SimBusStats = { instructions: 0, replies: 0, byInstruction: {}, badFrames: 0 };
   /** Called with each reply burst to put on the wire. */
   output: (bytes: Uint8Array) => void = () => {};
@@ -143,7 +146,7 @@ export class SimFeetechBus {
     let bytes = out.slice(0, o);
     if (this.garbageNext > 0) {
       const g = new Uint8Array(this.garbageNext + o);
-      for (let i = 0; i < this.garbageNext; i++) g[i] = i % 5 === 0 ? 0xff : (Math.random() * 256) | 0;
+      for (let i = 0; i < this.garbageNext; i++) g[i] = i % 5 === 0 ? 0xff : this.garbageRng.int(256);
       g.set(bytes, this.garbageNext);
       bytes = g;
       this.garbageNext = 0;
