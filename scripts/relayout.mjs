@@ -19,7 +19,7 @@ const walk = (d, out = []) => {
 const all = ['src', 'test', 'scripts'].filter((d) => existsSync(d)).flatMap((d) => walk(d));
 // file-level move table
 const moves = new Map();
-for (const [from, to] of Object.entries(map)) if (!existsSync(from)) throw new Error(`no such path: ${from}`);
+for (const from of Object.keys(map)) if (!existsSync(from)) throw new Error(`no such path: ${from}`);
 // folders first, then files: an explicit file entry wins over the folder it sits in
 for (const [from, to] of Object.entries(map)) {
   if (statSync(from).isDirectory()) for (const f of all) if (f.startsWith(from + '/')) moves.set(f, to + f.slice(from.length));

@@ -139,7 +139,7 @@ export class PickPlaceController {
       select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
       // the cost is written, not returned: a double returned from a call that is not inlined is boxed (16 B)
-      planCostInto: score,
+      planCost: score,
       actionLow: -Infinity, actionHigh: Infinity,
     });
   }

@@ -132,7 +132,7 @@ export class ReachController {
       // the candidate whose planned joints end nearest the target (FK), in m, plus the consistency term; × 1e3 in
       // the 'cost' score, so it dominates the mean planned grasp-point distance
       // (written into `out`, distances inline: a double returned from a call that is not inlined is boxed)
-      planCostInto: (states, steps, out) => {
+      planCost: (states, steps, out) => {
         const o0 = (Math.min(steps, H) - 1) * S;
         for (let i = 0; i < 6; i++) q[i] = states[o0 + i]!;
         forwardKinematics(q, fk);

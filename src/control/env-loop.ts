@@ -54,7 +54,7 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,
     select, ...(scorer ? { scorer } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
-    ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number) => env.planCost!(s, n) } : {}),
+    ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number, out: Float64Array) => { out[0] = env.planCost!(s, n); } } : {}),
     actionLow: -1, actionHigh: 1,
   });
 }

@@ -40,13 +40,12 @@ export interface LoopConfig {
   /** tracking gains: a = kp·(wp.pos − s.pos) + kd·(wp.vel − s.vel) */
   kp: number;
   kd: number;
-  /** feasibility cost of unnormalized plan states (stateDim per step), e.g. wall hits */
-  planCost?: (states: Float32Array, steps: number) => number;
   /**
-   * The same, written to `out[0]` instead of returned (takes precedence over `planCost`). For allocation-free
-   * callers: a double returned from a call the optimising compiler does not inline is boxed (16 B per candidate).
+   * Feasibility cost of unnormalized plan states (stateDim per step), e.g. wall hits, written to `out[0]`: written,
+   * not returned, because a double returned from a call the optimising compiler does not inline is boxed (16 B per
+   * candidate on the tick).
    */
-  planCostInto?: (states: Float32Array, steps: number, out: Float64Array) => void;
+  planCost?: (states: Float32Array, steps: number, out: Float64Array) => void;
   /** optional learned value per candidate (higher is better), for select = value */
   value?: (plans: Float32Array, candidates: number) => Float32Array;
   /** the learned scorer, for select = learned: rows = candidates × (horizon − 1) */
@@ -250,7 +249,6 @@ export class RecedingHorizonLoop {
     }
     const pos = this.cfg.positionDims;
     const costW = sel === 'cost' ? 1e3 : sel === 'map-cost' ? 10 : 0;
-    const hasCost = this.cfg.planCostInto !== undefined || this.cfg.planCost !== undefined;
     let best = 0;
     for (let i = 0; i < N; i++) {
       const c = i * H * step;
@@ -261,16 +259,16 @@ export class RecedingHorizonLoop {
         dist += Math.sqrt(sq);
       }
       let cost = 0;
-      if (hasCost) {
+      if (this.cfg.planCost) {
         for (let t = 0; t < H; t++) for (let d = 0; d < S; d++) this.stateScratch[t * S + d] = this.candidates[c + t * step + d]!;
-        if (this.cfg.planCostInto) { this.cfg.planCostInto(this.stateScratch, H, this.costCell); cost = this.costCell[0]!; }
-        else cost = this.cfg.planCost!(this.stateScratch, H);
+        this.cfg.planCost(this.stateScratch, H, this.costCell);
+        cost = this.costCell[0]!;
       }
       const score = dist / H + costW * cost;
       this.scores[i] = score;
       if (score < this.scores[best]! || i === 0) best = i;
     }
-    if (hasCost) {
+    if (this.cfg.planCost) {
       // count plans that the selection had to accept despite a feasibility cost
       if (this.scores[best]! >= costW) this.stats.infeasiblePlans++;
     }
@@ -291,7 +289,7 @@ export class RecedingHorizonLoop {
     const p = this.current;
     if (this.cfg.act === 'first-action') {
       const t = Math.min(H - 1, Math.floor(this.age / fs));
-      // clamps written out, not a helper: a helper returning a double boxes it when not inlined (see `planCostInto`)
+      // clamps written out, not a helper: a helper returning a double boxes it when not inlined (see `planCost`)
       for (let d = 0; d < A; d++) { const v = p[t * step + S + d]!; action[d] = v < lo ? lo : v > hi ? hi : v; }
       return;
     }

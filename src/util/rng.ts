@@ -92,17 +92,15 @@ export class Rng {
     while (i < end) {
       let u = 0, v = 0, s = 0;
       do {
-        // xoshiro128** twice (as nextU32), mapped to [-1, 1) as uniform() * 2 - 1
-        let x = Math.imul(s1, 5);
-        let r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
-        let t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        u = (r / 4294967296) * 2 - 1;
-        x = Math.imul(s1, 5);
-        r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
-        t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        v = (r / 4294967296) * 2 - 1;
+        // two xoshiro128** steps (as nextU32), each mapped to [-1, 1) as uniform() * 2 - 1: u, then v
+        for (let k = 0; k < 2; k++) {
+          const x = Math.imul(s1, 5);
+          const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+          const t = s1 << 9;
+          s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+          u = v;
+          v = (r / 4294967296) * 2 - 1;
+        }
         s = u * u + v * v;
       } while (s >= 1 || s === 0);
       const m = Math.sqrt((-2 * Math.log(s)) / s);

@@ -210,7 +210,7 @@ async function expectOk(argv: string[], what: string, o: { env?: NodeJS.ProcessE
  * stalls the simulator for longer (seen at load average 14 on 2 cores): such a safety stop (exit 3, "servo bus
  * silent", torque off) is retried once (the next run arms the servos again) and printed; any other outcome counts as is.
  */
-async function runArmOnce(argv: string[], text: string): Promise<Awaited<ReturnType<typeof run>>> {
+async function runArmExample(argv: string[], text: string): Promise<Awaited<ReturnType<typeof run>>> {
   const r = await run(argv, { realTime: true });
   noStack(r, text);
   if (r.status !== 3 || !/servo bus silent/.test(r.stdout + r.stderr)) return r;
@@ -260,7 +260,7 @@ const RUNNERS: Record<string, Runner> = {
       // business (test/perf/so100-pick-place.test.ts): here it must run to its end, report and turn the torque off
       const cube = argv[argv.indexOf('--cube') + 1]!;
       await withArmSim(['--cube', cube], async () => {
-        const r = await runArmOnce(argv, ex.text);
+        const r = await runArmExample(argv, ex.text);
         noStack(r, ex.text);
         assert.ok(r.status === 0 || r.status === 1, `${ex.text}: exit ${r.status}\n${r.stderr.slice(-1500)}`);
         const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { picked: boolean; placed: boolean; finalErrorM: number; torqueOff: boolean; outcome: string };
@@ -271,7 +271,7 @@ const RUNNERS: Record<string, Runner> = {
       return;
     }
     await withArmSim([], async () => {
-      const r = await runArmOnce(argv, ex.text);
+      const r = await runArmExample(argv, ex.text);
       assert.is(r.status, 0, `${ex.text}\n${r.stderr.slice(-1500)}`);
       if (argv.includes('--json')) assert.ok((JSON.parse(r.stdout.trim().split('\n').pop()!) as { reached: boolean }).reached, r.stdout);
     });

@@ -9,7 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/control/clock.js';
@@ -18,8 +18,6 @@ import { FixedRateScheduler } from '../../src/control/scheduler.js';
 import { runTask, type ControlTask, type StopReason } from '../../src/control/task.js';
 import { runArm } from '../../src/arm/run-arm.js';
 import { runFlight } from '../../src/fly/flight.js';
-import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
-import { activate } from '../../src/deploy/remote/kdp-slot.mjs';
 import { runServe } from '../../src/deploy/serve.js';
 import { createModelLoader } from '../../src/deploy/serve-agent.js';
 import { createPlanningServe } from '../../src/deploy/planning-serve.js';
@@ -30,6 +28,7 @@ import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { MODEL_DIR as REACH_MODEL_DIR, heldOut } from '../arm/harness.js';
 import { NAV_FENCE_OBJ, heldOutLayout, spawnSim, writeLayoutFile } from '../fly/harness.js';
 import { requireTool } from '../helpers/tools.js';
+import { signedUmazeBoard } from '../helpers/signed-board.js';
 
 const RATE_HZ = 10;
 const PERIOD_US = 1e6 / RATE_HZ;
@@ -196,17 +195,8 @@ test('kdp eval (maze2d, the shipped model) on the scripted virtual clock: the sa
 });
 
 test('kdp serve (signed model, planning loop against the maze) on the scripted virtual clock: the same accounting', async () => {
-  const work = mkdtempSync(join(tmpdir(), 'kdp-acct-serve-'));
-  const root = join(work, 'kdp');
-  const key = generateSigningKey(join(work, 'deploy.key'));
-  mkdirSync(join(root, 'trusted_keys'), { recursive: true });
-  cpSync(key.publicKeyFile, join(root, 'trusted_keys', 'deploy.pub'));
-  const model = join(work, 'src', 'umaze');
-  cpSync('models/maze2d-umaze', model, { recursive: true });
-  await signModelDir(model, key.privateKeyFile);
-  cpSync(model, join(root, 'staging', 'umaze'), { recursive: true });
-  await activate(root, 'umaze');
-  const planning = await createPlanningServe({ env: 'maze2d-umaze', candidates: 8, rateHz: RATE_HZ, baseLoader: createModelLoader({ trustedKeysDir: join(root, 'trusted_keys') }) });
+  const { work, root, trustedKeysDir } = await signedUmazeBoard('kdp-acct-serve-');
+  const planning = await createPlanningServe({ env: 'maze2d-umaze', candidates: 8, rateHz: RATE_HZ, baseLoader: createModelLoader({ trustedKeysDir }) });
   try {
     const clock = new VirtualClock();
     const r = await runServe({

@@ -1,30 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, signModelDir } from '../../src/deploy/keys.js';
-import { activate } from '../../src/deploy/remote/kdp-slot.mjs';
 import { runServe } from '../../src/deploy/serve.js';
 import { createModelLoader } from '../../src/deploy/serve-agent.js';
 import { createPlanningServe } from '../../src/deploy/planning-serve.js';
 import { RecordingTelemetrySink } from '../../src/devices/mavlink/telemetry.js';
 import { runKdp } from '../helpers/cli.js';
+import { signedUmazeBoard } from '../helpers/signed-board.js';
 
 test('kdp serve --sim: the real interpreter + planning loop drives the simulated robot from the active signed model', async () => {
-  const work = mkdtempSync(join(tmpdir(), 'kdp-serve-plan-'));
-  const root = join(work, 'kdp');
-  const key = generateSigningKey(join(work, 'deploy.key'));
-  mkdirSync(join(root, 'trusted_keys'), { recursive: true });
-  cpSync(key.publicKeyFile, join(root, 'trusted_keys', 'deploy.pub'));
-  const model = join(work, 'src', 'umaze');
-  cpSync('models/maze2d-umaze', model, { recursive: true });
-  await signModelDir(model, key.privateKeyFile);
-  cpSync(model, join(root, 'staging', 'umaze'), { recursive: true });
-  await activate(root, 'umaze');
+  const { root, trustedKeysDir } = await signedUmazeBoard('kdp-serve-plan-');
 
   const telemetry = new RecordingTelemetrySink();
-  const planning = await createPlanningServe({ env: 'maze2d-umaze', candidates: 16, rateHz: 100, baseLoader: createModelLoader({ trustedKeysDir: join(root, 'trusted_keys') }) });
+  const planning = await createPlanningServe({ env: 'maze2d-umaze', candidates: 16, rateHz: 100, baseLoader: createModelLoader({ trustedKeysDir }) });
   try {
     const r = await runServe({ modelsDir: root, rateHz: 100, durationMs: 2500, telemetry, loader: planning.loader, tick: planning.tick });
     assert.ok(r.ticks > 100, `ticks ${r.ticks}`);

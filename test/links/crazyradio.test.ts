@@ -1,21 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeCrazyradio, type RadioEndpoint } from '../../src/links/mock/crazyradio.js';
+import { FakeCrazyradio } from '../../src/links/mock/crazyradio.js';
 import { Crazyradio, RadioLink, RadioRequest, parseRadioUri } from '../../src/links/crazyradio.js';
 import { DisconnectedError, TransportError } from '../../src/errors.js';
 import type { TransportError as TE } from '../../src/errors.js';
 import { Crazyflie } from '../../src/devices/crazyflie/crazyflie.js';
 import { SimCrazyflie } from '../../src/sim/crazyflie/firmware.js';
-
-/** A Crazyflie CRTP stack double: echoes LINK echo packets (as the firmware does) and records what it got. */
-class EchoEndpoint implements RadioEndpoint {
-  readonly got: number[] = [];
-  readonly down: Uint8Array[] = [];
-  onPacket(p: Uint8Array): void {
-    if ((p[0]! & 0xf3) === 0xf0) { this.got.push(p[1]!); const c = Uint8Array.from(p); c[0] = 0xf0; this.down.push(c); }
-  }
-  nextDownlink(): Uint8Array | undefined { return this.down.shift(); }
-}
+import { EchoEndpoint } from '../helpers/crtp-echo.js';
 
 async function echoRun(link: RadioLink, n: number): Promise<number[]> {
   const rx = new Uint8Array(32);

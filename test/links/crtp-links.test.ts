@@ -1,6 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RadioEndpoint } from '../../src/links/mock/crazyradio.js';
 import { FakeCpxUartCrazyflie } from '../../src/links/mock/cpx.js';
 import { CpxLink, parseSerialUri } from '../../src/links/cpx.js';
 import { FakeCrazyflieUsb } from '../../src/links/mock/usb.js';
@@ -12,15 +11,7 @@ import { createCrtpLink, crtpScheme } from '../../src/links/crtp-uri.js';
 import { FakeCrazyradio } from '../../src/links/mock/crazyradio.js';
 import { RadioLink } from '../../src/links/crazyradio.js';
 import { UdpLink } from '../../src/links/udp.js';
-
-class EchoEndpoint implements RadioEndpoint {
-  readonly got: number[] = [];
-  readonly down: Uint8Array[] = [];
-  onPacket(p: Uint8Array): void {
-    if ((p[0]! & 0xf3) === 0xf0) { this.got.push(p[1]!); const c = Uint8Array.from(p); c[0] = 0xf0; this.down.push(c); }
-  }
-  nextDownlink(): Uint8Array | undefined { return this.down.shift(); }
-}
+import { EchoEndpoint } from '../helpers/crtp-echo.js';
 
 async function echo(link: CrtpLink, n: number): Promise<number[]> {
   for (let i = 0; i < n; i++) await link.send(Uint8Array.of(0xfc, i));
