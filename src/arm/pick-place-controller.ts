@@ -109,7 +109,7 @@ export class PickPlaceController {
     const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
     const wAnchor = o.anchorWeight ?? 0.02;
     const wLow = o.lowMissWeight ?? 4, lowZ = 0.05, wLift = o.liftGuardWeight ?? 4;
-    const score = (states: Float32Array, steps: number, out: Float64Array): void => {
+    const score = (states: Float32Array, steps: number, out: Float64Array): undefined => {
       const T = Math.min(steps, H), o0 = (T - 1) * S;
       // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
       // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan

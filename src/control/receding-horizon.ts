@@ -45,7 +45,7 @@ export interface LoopConfig {
    * not returned, because a double returned from a call the optimising compiler does not inline is boxed (16 B per
    * candidate on the tick).
    */
-  planCost?: (states: Float32Array, steps: number, out: Float64Array) => void;
+  planCost?: (states: Float32Array, steps: number, out: Float64Array) => undefined; // `undefined`, not `void`: a callback that returns its cost instead of writing it does not type-check
   /** optional learned value per candidate (higher is better), for select = value */
   value?: (plans: Float32Array, candidates: number) => Float32Array;
   /** the learned scorer, for select = learned: rows = candidates × (horizon − 1) */

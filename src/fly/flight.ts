@@ -173,7 +173,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     ...(selector ? { value: selector.value } : {}),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 0,
     // candidate positions from plan step 1 on (step 0 is the measured state)
-    ...(checkPlans ? { planCost: (states: Float32Array, steps: number) => checker.planCost(states, steps, S, 1, nearSteps, 10) } : {}),
+    ...(checkPlans ? { planCost: (states: Float32Array, steps: number, out: Float64Array) => { out[0] = checker.planCost(states, steps, S, 1, nearSteps, 10); } } : {}),
     actionLow: -o.limits.maxVelocityXyMps, actionHigh: o.limits.maxVelocityXyMps,
   });
 

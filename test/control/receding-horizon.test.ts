@@ -33,7 +33,7 @@ function config(planner: PlannerBackend, clock: VirtualClock, extra: Partial<Loo
   return {
     planner, layout, normalizer, clock, seed: 1, select: 'goal', act: 'track', replanEvery: 1, budgetUs: 2000,
     positionDims: [0, 1], velocityDims: [2, 3], kp: 1, kd: 1, actionLow: -1, actionHigh: 1,
-    planCost: (s, n) => { let c = 0; for (let t = 0; t < n; t++) if (s[t * 4]! > 100) c++; return c; },
+    planCost: (s, n, out) => { let c = 0; for (let t = 0; t < n; t++) if (s[t * 4]! > 100) c++; out[0] = c; },
     ...extra,
   };
 }
