@@ -1,23 +1,21 @@
 /**
  * The `kdp arm --task pick-place` planner glue, without I/O: measured joints + the task inputs (cube xy, place xy,
- * given by the user like a goal; the cube's real pose is never read) → KDP plan of joint trajectories → the goal
- * joints to send this tick.
+ * given by the user like a goal; the cube's real pose is never read) → KDP plan of the grasp point's path and the
+ * gripper → the goal joints to send this tick.
  *
  * Per tick:
- *   state = [q (6, rad), FK(q) (3, m), cube xy, place xy, picked (0/1, `PickPlaceProgress` from the joints)]
- *   (the `so100-pick-place` layout) → `RecedingHorizonLoop.tick`
- *   (N candidates in one invoke) → selection (below) → goal joints = the selected plan's goal-joint action
- *   `lookahead` env steps ahead → the gripper's squeeze limit (`limitSqueeze`: never more than 0.016 rad more closed
- *   than measured, so a jaw stopped by the cube stays under the servo's overload threshold) → joint limits →
- *   velocity limits.
+ *   state = `pickPlaceState` (grasp point FK(q) relative to the cube's grasp spot and to the place's release spot,
+ *   its height, the jaw, picked/holding from `PickPlaceProgress`) → `RecedingHorizonLoop.tick` (N candidates in one
+ *   invoke) → selection (below) → the selected plan's grasp point `lookahead` env steps ahead, in the frame of the
+ *   spot the task is heading for (the cube's until picked, then the place's) → `GraspPointTracker` (IK with the
+ *   episode's gripper pitch + droop correction) → arm goals; the plan's gripper goal → the squeeze limit (never
+ *   more than 0.016 rad more closed than measured, so a jaw stopped by the cube stays under the servo's overload
+ *   threshold) → joint limits → velocity limits.
  *
- * Selection (hand-written, from the task inputs and the arm's own joints only): the horizontal distance of
- * FK(the candidate's final planned joints) to the spot the grasp point should reach next — the cube's grasp spot
- * until `PickPlaceProgress` says picked, then the place's release spot — plus the mean horizontal miss (beyond 1 cm)
- * of the plan's waypoints below 5 cm (descending beside the cube is what drops it), plus 0.02 m/rad × the joint distance
- * (gripper included) of the candidate's final joints to the previously selected plan's, so the arm keeps one
- * intention instead of hopping between candidates every tick (as the reach controller does). The plan decides
- * the height and the gripper; the selection only prefers candidates that head for the right place.
+ * Selection: `learned` (default when the model ships a progress scorer: the candidate whose waypoints the scorer,
+ * trained on the demonstrations only, predicts closest to the task's end — see `PickPlaceScorer`), else `consistent`:
+ * the candidate whose final grasp point is nearest the previously selected plan's, so the arm keeps one intention
+ * instead of hopping between candidates every tick; `first` takes candidate 0 (one sample of the generator).
  *
  * Every buffer is allocated in the constructor; `step` allocates nothing.
  */
@@ -31,12 +29,19 @@ import { RecedingHorizonLoop } from '../control/receding-horizon.js';
 import { forwardKinematics } from '../devices/so100/kinematics.js';
 import type { So100Config } from '../devices/so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../devices/so100/config.js';
-import { CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, MAX_SQUEEZE_RAD, PickPlaceProgress } from '../envs/so100/pick-place-task.js';
+import { GRIP_CLOSE, GRIP_OPEN, MAX_SQUEEZE_RAD, PickPlaceProgress, pickPlacePitch, pickPlaceSpots, pickPlaceState } from '../envs/so100/pick-place-task.js';
+import { GraspPointTracker } from './grasp-tracker.js';
+import { PickPlaceScorer } from './pick-place-scorer.js';
+import { ModelError } from '../errors.js';
 
 export { PickPlaceProgress };
 import type { LimitCounters } from './reach-controller.js';
 
 export const PICK_PLACE_ENV = 'so100-pick-place';
+/** gripper goals above this open the jaw, below it close it */
+const GRIP_MID = (GRIP_OPEN + GRIP_CLOSE) / 2;
+
+export type PickPlaceSelect = 'learned' | 'consistent' | 'first';
 
 export interface PickPlaceControllerOptions {
   /** candidate plans per invoke (default 32) */
@@ -44,18 +49,22 @@ export interface PickPlaceControllerOptions {
   rateHz?: number;
   seed?: number;
   config?: So100Config;
-  /** goal = the plan's action this many env steps (1/50 s) ahead (default 2) */
+  /** track the plan's grasp point this many env steps (1/50 s) ahead (default 8) */
   lookaheadSteps?: number;
+  /** the gripper command is the plan's gripper goal this many env steps ahead, open/close (default 8) */
+  gripLookaheadSteps?: number;
+  /** after the pick, the release reads the plan this many env steps ahead (default 6: the arm settles over the place first) */
+  releaseLookaheadSteps?: number;
+  /** ticks the plan must ask for the other gripper command before it switches (default 3) */
+  gripDebounce?: number;
+  /** share of the new plan's point in the smoothed target each tick (1 = no smoothing; default 0.3) */
+  smoothing?: number;
   replanEvery?: number;
   backend?: 'native' | 'wasm' | 'reference';
   clock?: Clock;
   planner?: PlannerBackend;
-  /** m per rad of the consistency term (default 0.02, as the reach controller) */
-  anchorWeight?: number;
-  /** weight of the mean horizontal miss (beyond 1 cm) of the plan's waypoints below 5 cm (default 4) */
-  lowMissWeight?: number;
-  /** weight (per m) of a planned rise > 1.5 cm while low at the cube and the jaw not yet holding (default 4) */
-  liftGuardWeight?: number;
+  /** default `learned` when the model ships a progress scorer, else `consistent` */
+  select?: PickPlaceSelect;
 }
 
 export class PickPlaceController {
@@ -67,6 +76,18 @@ export class PickPlaceController {
   readonly place = new Float32Array(2);
   readonly lastGoal = new Float64Array(6);
   readonly progress = new PickPlaceProgress();
+  readonly tracker = new GraspPointTracker();
+  /** the cube's grasp spot and the place's release spot (xy, m) */
+  readonly spots = new Float64Array(4);
+  /** where the grasp point is heading (xy, m): the cube's grasp spot until picked, then the place's release spot */
+  readonly spot = new Float64Array(2);
+  /** the grasp point this tick's goals aim at (m) */
+  readonly target = new Float64Array(3);
+  /** the episode's gripper pitch (rad from +z) */
+  pitch = Math.PI;
+  /** the selection in use, and the learned progress scorer behind `learned` */
+  readonly select: PickPlaceSelect;
+  readonly scorer: PickPlaceScorer | undefined;
   private readonly S: number;
   private readonly A: number;
   private readonly H: number;
@@ -78,65 +99,61 @@ export class PickPlaceController {
   private readonly hi = new Float64Array(6);
   private readonly vmax = new Float64Array(6);
   private readonly ee = new Float64Array(3);
-  private readonly anchor = new Float64Array(6);
+  private readonly anchor = new Float64Array(3);
+  private readonly cfg: So100Config;
   private readonly dtTick: number;
   private readonly look: number;
+  private readonly gripLook: number;
+  private readonly gripDebounce: number;
+  private readonly releaseLook: number;
+  /** the gripper command (open until the plan closes it), and for how many ticks the plan has asked otherwise */
+  private gripOpen = true;
+  private gripAsk = 0;
+  private readonly smoothing: number;
+  /** the smoothed target of the previous tick */
+  private readonly aim = new Float64Array(3);
+  private smoothed = false;
   private started = false;
   private anchored = false;
-  /** set per tick: low at the cube's spot, not picked, the jaw not holding yet */
-  private guardLift = false;
-  private readonly fkScratch = new Float64Array(3);
-  private readonly qScratch = new Float64Array(6);
-  /** where the grasp point should go next (xy, m): the cube's grasp spot until picked, then the place's release spot */
-  readonly spot = new Float64Array(2);
 
   constructor(model: LoadedModel, o: PickPlaceControllerOptions = {}) {
     this.info = envInfo(PICK_PLACE_ENV);
     checkModelMatchesEnv(model.manifest, this.info);
     const L = model.manifest.layout;
     this.S = L.stateDim; this.A = L.actionDim; this.H = L.horizon; this.fs = L.frameSkip;
-    const cfg = o.config ?? DEFAULT_SO100;
+    const cfg = this.cfg = o.config ?? DEFAULT_SO100;
     JOINTS.forEach((j, i) => {
       [this.lo[i], this.hi[i]] = cfg.jointLimitsRad[j];
       this.vmax[i] = cfg.velocityLimitsRadS[j];
     });
     const rateHz = o.rateHz ?? 1 / this.info.dt;
     this.dtTick = 1 / rateHz;
-    this.look = o.lookaheadSteps ?? 2;
+    this.look = o.lookaheadSteps ?? 8;
+    this.gripLook = o.gripLookaheadSteps ?? 8;
+    this.gripDebounce = o.gripDebounce ?? 3;
+    this.releaseLook = o.releaseLookaheadSteps ?? 6;
+    this.smoothing = o.smoothing ?? 0.3;
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
     this.planner = o.planner ?? createTflitePlanner(model, o.candidates ?? 32, o.backend);
-    const S = this.S, H = this.H, anchor = this.anchor, self = this, fk = this.fkScratch, qe = this.qScratch, spot = this.spot;
-    const wAnchor = o.anchorWeight ?? 0.02;
-    const wLow = o.lowMissWeight ?? 4, lowZ = 0.05, wLift = o.liftGuardWeight ?? 4;
+    const S = this.S, H = this.H, anchor = this.anchor, self = this;
+    const scorer = o.select === 'consistent' || o.select === 'first' ? undefined : PickPlaceScorer.load(model, this.planner.candidates, o.backend);
+    if (o.select === 'learned' && !scorer) {
+      throw new ModelError('E_MODEL_MISMATCH', `${model.dir} ships no progress scorer, so the learned selection cannot run`, { hint: 'attach one with `kdp train-scorer --model DIR --out RUN --attach`, or select consistent' });
+    }
+    const select = this.select = o.select ?? (scorer ? 'learned' : 'consistent');
+    this.scorer = scorer;
+    // consistency: the final planned grasp point (cube frame; the place frame differs by a constant) near the
+    // previously selected plan's
     const score = (states: Float32Array, steps: number, out: Float64Array): undefined => {
-      const T = Math.min(steps, H), o0 = (T - 1) * S;
-      // low waypoints away from the spot: a descent that would land the fingers beside the cube (or the cube
-      // beside the place) costs its horizontal miss beyond 1 cm, averaged over the plan
-      let low = 0;
-      for (let t = 0; t < T; t++) {
-        for (let i = 0; i < 6; i++) qe[i] = states[t * S + i]!;
-        forwardKinematics(qe, fk);
-        if (fk[2]! < lowZ) {
-          const ex = fk[0]! - spot[0]!, ey = fk[1]! - spot[1]!;
-          const d = Math.sqrt(ex * ex + ey * ey) - 0.01;
-          if (d > 0) low += d;
-        }
-      }
-      const dx = fk[0]! - spot[0]!, dy = fk[1]! - spot[1]!;
-      let cost = Math.sqrt(dx * dx + dy * dy) + (wLow * low) / T;
-      // at the cube, low, the jaw not yet holding: a plan that lifts now would leave the cube behind
-      if (self.guardLift) { const rise = fk[2]! - self.ee[2]! - 0.015; if (rise > 0) cost += wLift * rise; }
-      if (self.anchored) {
-        let j2 = 0;
-        for (let i = 0; i < 6; i++) { const d = states[o0 + i]! - anchor[i]!; j2 += d * d; }
-        cost += wAnchor * Math.sqrt(j2);
-      }
-      out[0] = cost;
+      if (select === 'first' || !self.anchored) { out[0] = 0; return; }
+      const o0 = (Math.min(steps, H) - 1) * S;
+      const dx = states[o0]! - anchor[0]!, dy = states[o0 + 1]! - anchor[1]!, dz = states[o0 + 2]! - anchor[2]!;
+      out[0] = Math.sqrt(dx * dx + dy * dy + dz * dz);
     };
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
-      select: 'cost', act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
+      select: scorer ? 'value' : 'cost', ...(scorer ? { value: scorer.value } : {}), act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
       // the cost is written, not returned: a double returned from a call that is not inlined is boxed (16 B)
       planCost: score,
@@ -148,9 +165,13 @@ export class PickPlaceController {
   reset(cube: ArrayLike<number>, place: ArrayLike<number>, q: ArrayLike<number>): void {
     this.cube[0] = cube[0]!; this.cube[1] = cube[1]!;
     this.place[0] = place[0]!; this.place[1] = place[1]!;
-    for (let i = 0; i < 6; i++) { this.lastGoal[i] = q[i]!; this.anchor[i] = q[i]!; }
+    pickPlaceSpots(cube, place, this.spots);
+    this.pitch = pickPlacePitch([cube[0]!, cube[1]!], [place[0]!, place[1]!], this.cfg) ?? Math.PI;
+    this.tracker.reset(q, this.pitch);
+    for (let i = 0; i < 6; i++) this.lastGoal[i] = q[i]!;
     this.progress.reset(place);
     this.anchored = false;
+    this.gripOpen = true; this.gripAsk = 0; this.smoothed = false;
     this.loop.reset();
     this.started = true;
   }
@@ -158,34 +179,61 @@ export class PickPlaceController {
   /** Grasp point (m) of the joints last passed to `step`. */
   get eePosition(): Float64Array { return this.ee; }
 
+  /** Planned grasp point (table frame, m) of the current plan's step t into `out`. */
+  plannedGraspPoint(t: number, out: Float64Array): void {
+    const p = this.loop.current, o = Math.min(this.H - 1, t) * (this.S + this.A);
+    const px = this.progress.picked ? 3 : 0, sx = this.progress.picked ? 2 : 0;
+    out[0] = this.spots[sx]! + p[o + px]!; out[1] = this.spots[sx + 1]! + p[o + px + 1]!; out[2] = p[o + 2]!;
+  }
+
   /** One tick: measured joints (rad) → goal joints (rad) in `goalOut`. Never throws, allocates nothing. */
   step(q: ArrayLike<number>, goalOut: Float64Array): number {
     if (!this.started) this.reset(this.cube, this.place, q);
     const { S, A, H, fs } = this;
-    const st = this.state;
-    for (let i = 0; i < 6; i++) st[i] = q[i]!;
     forwardKinematics(q, this.ee);
-    st[6] = this.ee[0]!; st[7] = this.ee[1]!; st[8] = this.ee[2]!;
-    st[9] = this.cube[0]!; st[10] = this.cube[1]!; st[11] = this.place[0]!; st[12] = this.place[1]!;
     this.progress.update(q, this.ee, this.lastGoal);
-    st[13] = this.progress.picked ? 1 : 0;
-    const to = this.progress.picked ? this.place : this.cube;
-    const off = this.progress.picked ? CUBE_OFFSET_HELD_M : CUBE_OFFSET_OPEN_M;
-    const r = Math.sqrt(to[0]! * to[0]! + to[1]! * to[1]!);
-    const k = r > 0 ? (r - off) / r : 1;
-    this.spot[0] = to[0]! * k; this.spot[1] = to[1]! * k;
-    const ex = this.ee[0]! - this.spot[0]!, ey = this.ee[1]! - this.spot[1]!;
-    this.guardLift = !this.progress.picked && !this.progress.holding && this.ee[2]! < 0.04 && ex * ex + ey * ey < 0.02 * 0.02;
-    const status = this.loop.tick(st, this.noGoal, this.action);
+    pickPlaceState(this.ee, q, this.spots, this.progress, this.state);
+    const status = this.loop.tick(this.state, this.noGoal, this.action);
     const p = this.loop.current;
     const step = S + A;
     const last = (H - 1) * step;
-    for (let i = 0; i < 6; i++) this.anchor[i] = p[last + i]!;
+    for (let i = 0; i < 3; i++) this.anchor[i] = p[last + i]!;
     this.anchored = true;
+    // the spot the task is heading for, and the plan's grasp point `look` env steps ahead in its frame
+    const picked = this.progress.picked;
+    const px = picked ? 3 : 0, sx = picked ? 2 : 0;
+    this.spot[0] = this.spots[sx]!; this.spot[1] = this.spots[sx + 1]!;
     const u = this.look / fs;
     const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
+    const r0 = k0 * step, r1 = k1 * step;
+    this.target[0] = this.spot[0]! + p[r0 + px]! + a * (p[r1 + px]! - p[r0 + px]!);
+    this.target[1] = this.spot[1]! + p[r0 + px + 1]! + a * (p[r1 + px + 1]! - p[r0 + px + 1]!);
+    this.target[2] = p[r0 + 2]! + a * (p[r1 + 2]! - p[r0 + 2]!);
+    // each tick's plan is a fresh sample: smooth the point it aims at (first-order, `smoothing` of the new one per
+    // tick) so the fingers do not shake by the samples' spread while the jaw closes on the cube
+    if (this.smoothed) {
+      const k = this.smoothing;
+      for (let i = 0; i < 3; i++) this.target[i] = this.aim[i]! + k * (this.target[i]! - this.aim[i]!);
+    }
+    for (let i = 0; i < 3; i++) this.aim[i] = this.target[i]!;
+    this.smoothed = true;
+    this.tracker.track(this.target, q, goalOut);
+    // the gripper as a binary command (open / close), the plan's goal thresholded halfway: the demonstrations only
+    // ever open to GRIP_OPEN or close toward GRIP_CLOSE, and a goal replayed as a number drifts with the plan's noise
+    // (a few hundredths of a radian each tick, followed by the servo and fed back through the state)
+    // — read `gripLook` env steps ahead: a still arm at the grasp (or the release) looks the same all through the
+    // demonstrations' pause before the jaw moves, so the plan's near future says "wait" there for ever; its later steps
+    // carry the close (or the open) that follows the pause
+    const ug = (picked ? this.releaseLook : this.gripLook) / fs;
+    const g0 = Math.min(H - 1, Math.floor(ug)), g1 = Math.min(H - 1, g0 + 1), ag = Math.min(1, ug - g0);
+    // and a switch only after the plan has asked for it `gripDebounce` ticks running: one noisy sample does not drop
+    // a held cube
+    const wantOpen = p[g0 * step + S]! + ag * (p[g1 * step + S]! - p[g0 * step + S]!) > GRIP_MID;
+    if (wantOpen === this.gripOpen) this.gripAsk = 0;
+    else if (++this.gripAsk >= this.gripDebounce) { this.gripOpen = wantOpen; this.gripAsk = 0; }
+    goalOut[5] = this.gripOpen ? GRIP_OPEN : GRIP_CLOSE;
     for (let i = 0; i < 6; i++) {
-      let g = p[k0 * step + S + i]! + a * (p[k1 * step + S + i]! - p[k0 * step + S + i]!);
+      let g = goalOut[i]!;
       // the squeeze limit (`limitSqueeze`), inline: a call returning a double boxes it (16 B per tick)
       if (i === 5) { const lim = q[5]! - MAX_SQUEEZE_RAD; if (g < lim) g = lim; }
       if (!(g >= this.lo[i]!)) { g = this.lo[i]!; this.limits.jointClamps++; } // NaN → lower limit

@@ -26,7 +26,7 @@ import type { So100Calibration } from '../devices/so100/calibration.js';
 import type { So100Config } from '../devices/so100/config.js';
 import { DEFAULT_SO100 } from '../devices/so100/config.js';
 import { CUBE_OFFSET_HELD_M, PLACE_TOL_M } from '../envs/so100/pick-place-task.js';
-import { PickPlaceController } from './pick-place-controller.js';
+import { PickPlaceController, type PickPlaceSelect } from './pick-place-controller.js';
 import { ReachController, type LimitCounters, type ReachControllerOptions } from './reach-controller.js';
 
 export type ArmTask = 'reach' | 'pick-place';
@@ -53,6 +53,8 @@ export interface ArmRunOptions {
   candidates?: number;
   seed?: number;
   controller?: Omit<ReachControllerOptions, 'config' | 'rateHz' | 'candidates' | 'seed'>;
+  /** pick-place: the candidate selection (default: learned when the model ships its progress scorer) */
+  select?: PickPlaceSelect;
   /** per-tick bus budget: attempt timeout (ms) and retries (default the config's 12 ms × 2 retries) */
   busTimeoutMs?: number;
   busRetries?: number;
@@ -130,7 +132,7 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
   // the planner before the port: a bad model never touches the arm
   const reach = task === 'reach' ? new ReachController(o.model, { ...o.controller, config, rateHz, candidates, seed: o.seed ?? 0 }) : undefined;
   const pp = task === 'pick-place'
-    ? new PickPlaceController(o.model, { ...(o.controller?.lookaheadSteps !== undefined ? { lookaheadSteps: o.controller.lookaheadSteps } : {}), ...(o.controller?.backend ? { backend: o.controller.backend } : {}), config, rateHz, candidates, seed: o.seed ?? 0 })
+    ? new PickPlaceController(o.model, { ...(o.controller?.lookaheadSteps !== undefined ? { lookaheadSteps: o.controller.lookaheadSteps } : {}), ...(o.controller?.backend ? { backend: o.controller.backend } : {}), ...(o.select ? { select: o.select } : {}), config, rateHz, candidates, seed: o.seed ?? 0 })
     : undefined;
   const ctl: ReachController | PickPlaceController = (reach ?? pp)!;
   /** reach: distance to the target; pick-place: the estimated cube-to-place distance */
@@ -172,7 +174,7 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
         emit({ event: 'armed', port: o.port, rateHz, candidates, target: o.target, startErrorM: r4(reach.errorM(q)) });
       } else {
         pp!.reset(o.cube!, o.place!, q);
-        emit({ event: 'armed', port: o.port, rateHz, candidates, task, cube: o.cube, place: o.place });
+        emit({ event: 'armed', port: o.port, rateHz, candidates, task, cube: o.cube, place: o.place, select: pp!.select });
       }
       tStart = clock.nowUs();
     },
@@ -237,8 +239,11 @@ export async function runArm(o: ArmRunOptions): Promise<ArmResult> {
     const plan = ctl.loop.current;
     for (let j = 0; j < 5; j++) {
       const t = Math.min(H - 1, Math.round((j * (H - 1)) / 4));
-      for (let i = 0; i < 6; i++) qWp[i] = plan[t * planStep + i]!;
-      forwardKinematics(qWp, fkPt); // planned grasp point
+      if (pp) pp.plannedGraspPoint(t, fkPt); // the pick-place plan is a grasp-point path already
+      else {
+        for (let i = 0; i < 6; i++) qWp[i] = plan[t * planStep + i]!;
+        forwardKinematics(qWp, fkPt); // planned grasp point
+      }
       wpX[j] = fkPt[0]!; wpY[j] = fkPt[1]!; wpZ[j] = fkPt[2]!;
     }
     tel.publishPlan(planSample);

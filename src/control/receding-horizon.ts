@@ -91,6 +91,8 @@ export class RecedingHorizonLoop {
   private havePlan = false;
   private havePending = false;
   selected = -1;
+  /** select = value: the values of this plan's candidates (the caller's buffer) */
+  private values: Float32Array | undefined;
 
   constructor(readonly cfg: LoopConfig) {
     const { layout, planner } = cfg;
@@ -171,9 +173,14 @@ export class RecedingHorizonLoop {
     const t = timer.nowUs();
     planner.invoke();
     if (this.cfg.select === 'learned') this.scoreLearned();
+    // a caller's value network runs on the un-normalized candidates: part of the plan's latency like the
+    // built-in scorer (the un-normalizing too: microseconds)
+    const valued = this.cfg.select === 'value' && this.cfg.value !== undefined;
+    if (valued) this.unnormalize(state);
+    if (valued) this.values = this.cfg.value!(this.candidates, this.N);
     this.planLatency.record(timer.nowUs() - t);
     this.stats.plans++;
-    this.unnormalize(state);
+    if (!valued) this.unnormalize(state);
     this.selected = this.choose(goal);
   }
 
@@ -241,8 +248,8 @@ export class RecedingHorizonLoop {
       if (this.bad[best]! > 0) this.stats.infeasiblePlans++;
       return best;
     }
-    if (sel === 'value' && this.cfg.value) {
-      const v = this.cfg.value(this.candidates, N);
+    if (sel === 'value' && this.values) {
+      const v = this.values;
       let best = 0;
       for (let i = 1; i < N; i++) if (v[i]! > v[best]!) best = i;
       return best;

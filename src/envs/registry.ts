@@ -64,15 +64,17 @@ export const ENVS: Record<string, EnvInfo> = {
     controlledBy: 'kdp arm --port PTY --model models/so100-reach --task reach --target x,y,z (against `kdp sim so100 --pty PTY`)',
   },
   /**
-   * Simulated SO-100 pick-and-place (`kdp dataset so100-pick-place`, src/sim/so100/pick-place-demos.ts; LeRobot v3.0 folders):
-   * state (14) = joint angles q (6, rad), grasp point FK(q) (3, m), cube xy (2, m), place xy (2, m) — the task inputs
-   * ride in the state, so there is no separate goal — and picked (0/1, from the arm's own joints); action (6) = goal joint angles (rad); 50 Hz. Plans: 16 steps ×
-   * frame skip 2 = 0.64 s (`kdp arm --task pick-place`).
+   * Simulated SO-100 pick-and-place (`kdp dataset so100-pick-place`, src/sim/so100/pick-place-demos.ts; LeRobot v3.0 folders),
+   * in the task's frame: state (8) = grasp point relative to the cube's grasp spot (x, y, m), its height (m), relative
+   * to the place's release spot (x, y, m), the jaw angle (rad), picked and holding (0/1, from the arm's own joints) —
+   * the task inputs ride in the state, so there is no separate goal; action (1) = the gripper goal (rad); 50 Hz.
+   * Plans: 16 steps × frame skip 2 = 0.64 s of grasp-point path + gripper, tracked through the arm's IK
+   * (`kdp arm --task pick-place`).
    */
   'so100-pick-place': {
-    name: 'so100-pick-place', stateDim: 14, actionDim: 6, goalDim: 0, dt: 0.02, positionDims: [6, 7, 8], velocityDims: [], padEpisodeEnd: true,
-    stateNames: ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'cube_x', 'cube_y', 'place_x', 'place_y', 'picked'],
-    actionNames: ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'], horizon: 16, frameSkip: 2,
+    name: 'so100-pick-place', stateDim: 8, actionDim: 1, goalDim: 0, dt: 0.02, positionDims: [0, 1, 2], velocityDims: [], padEpisodeEnd: true,
+    stateNames: ['ee_dx_cube', 'ee_dy_cube', 'ee_z', 'ee_dx_place', 'ee_dy_place', 'q_grip', 'picked', 'holding'],
+    actionNames: ['g_grip'], horizon: 16, frameSkip: 2,
     controlledBy: 'kdp arm --port PTY --model models/so100-pick-place --task pick-place --cube x,y --place x,y (against `kdp sim so100 --pty PTY --cube x,y`)',
   },
   /**

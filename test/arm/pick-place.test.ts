@@ -1,7 +1,7 @@
 // @serial: real-time control over a pty (a starved host reads as a silent bus); runs alone after the parallel phase.
 // `kdp arm --task pick-place`: the arm-side progress (picked / released from the joints alone), PickPlaceController
-// with a scripted planner (selection toward the cube then the place, the gripper's squeeze limit, no allocation per
-// tick, a wrong-env model refused), and runArm over a real socat pty against the simulator with the cube: one
+// with a scripted planner (the planned grasp point tracked through IK, the binary gripper and its squeeze limit, the
+// consistent selection, no allocation per tick, a wrong-env model refused), the shipped learned progress scorer, and runArm over a real socat pty against the simulator with the cube: one
 // pick-and-place with the shipped model, a gripper overload mid-run and an abort — torque off on every exit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,13 +19,14 @@ import { forwardKinematics, inverseKinematics } from '../../src/devices/so100/ki
 import { createPtyPair, type PtyPair } from '../../src/sim/so100/pty-pair.js';
 import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import { loadSo100Config } from '../../src/devices/so100/config.js';
-import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, scorePickPlace } from '../../src/envs/so100/pick-place-task.js';
+import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, pickPlaceSpots, scorePickPlace } from '../../src/envs/so100/pick-place-task.js';
+import { PickPlaceScorer } from '../../src/arm/pick-place-scorer.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { requireTool } from '../helpers/tools.js';
 import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './harness.js';
 
 const cfg = loadSo100Config();
-const S = 14, A = 6, H = 16, STEP = S + A, OUT = H * STEP - S;
+const S = 8, A = 1, H = 16, STEP = S + A, OUT = H * STEP - S;
 const BUS = { busTimeoutMs: 100, busRetries: 2 };
 /** A held-out episode (test/perf/so100-pick-place.test.ts runs 50 and measures the success rate). */
 const PP_TEST_EPISODE = 0;
@@ -56,43 +57,87 @@ test('progress from the joints: a free close is not a pick; stopped on the cube 
   assert.ok(p.done);
 });
 
-/** The shipped manifest with an identity normalizer, so scripted plans are in rad. */
+/** The shipped manifest with an identity normalizer and no progress scorer, so scripted plans are in metres/rad. */
 function identityModel(): LoadedModel {
   const m = loadModelDir(PP_MODEL_DIR);
-  const manifest = structuredClone(m.manifest);
+  const { progress: _p, ...manifest } = structuredClone(m.manifest) as typeof m.manifest & { progress?: unknown };
   manifest.normalizer = { ...manifest.normalizer, state: { shift: Array(S).fill(0), scale: Array(S).fill(1) }, action: { shift: Array(A).fill(0), scale: Array(A).fill(1) } };
   return { ...m, manifest };
 }
 
-/** Candidate i's plan: every state has joints q[i], every action is q[i]. */
-function scripted(q: number[][]): PlannerBackend {
-  const N = q.length, cond = 14;
+/** Candidate i's plan: every state has the grasp point at `rel[i]` (x, y relative to the cube's spot, z), the jaw `grip[i]`; every action `grip[i]`. */
+function scripted(rel: number[][], grip: number[]): PlannerBackend {
+  const N = rel.length, cond = S;
   const plan = new Float32Array(N * OUT);
   const fill = (): void => {
-    for (let i = 0; i < N; i++) for (let j = 0; j < OUT; j++) { const w = (j + S) % STEP; plan[i * OUT + j] = w < 6 ? q[i]![w]! : w < S ? 0 : q[i]![w - S]!; }
+    for (let i = 0; i < N; i++) for (let j = 0; j < OUT; j++) {
+      const w = (j + S) % STEP;
+      plan[i * OUT + j] = w < 3 ? rel[i]![w]! : w === 5 || w === S ? grip[i]! : 0;
+    }
   };
   return { name: 'scripted', candidates: N, noiseDim: 16, condDim: cond, outDim: OUT, noise: new Float32Array(N * 16), condition: new Float32Array(N * cond), plan, arenaBytes: 0, invoke: fill };
 }
 
-test('selection heads for the cube until picked; the gripper goal is squeeze-limited', () => {
-  const toCube = [...inverseKinematics(0.2, 0.1, 0.08, Math.PI)!, 0, 0.05];
-  const toPlace = [...inverseKinematics(0.2, -0.1, 0.08, Math.PI)!, 0, 0.05];
-  const ctl = new PickPlaceController(identityModel(), { planner: scripted([toPlace, toCube]), clock: new VirtualClock(), rateHz: 50 });
-  const q = new Float64Array([...inverseKinematics(0.2, 0, 0.1, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
-  ctl.reset([0.2, 0.1], [0.2, -0.1], q);
+test('the planned grasp point is tracked through the arm\'s IK (relative to the cube\'s spot); the gripper is open/close, squeeze-limited', () => {
+  const cube: [number, number] = [0.2, 0.1], place: [number, number] = [0.2, -0.1];
+  const spots = new Float64Array(4);
+  pickPlaceSpots(cube, place, spots);
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted([[0.01, -0.02, 0.06]], [0.1]), clock: new VirtualClock(), rateHz: 50, select: 'first' });
+  assert.is(ctl.select, 'first');
+  const q = new Float64Array([...inverseKinematics(0.2, 0.08, 0.07, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
+  ctl.reset(cube, place, q);
   ctl.step(q, goal);
-  ctl.step(q, goal);
-  const ee = forwardKinematics(ctl.loop.current.subarray((H - 1) * STEP, (H - 1) * STEP + 6));
-  assert.ok(ee[1]! > 0.05, `selected plan ends at y ${ee[1]} (the cube side)`);
-  // the plan says close to 0.05; the goal is at most MAX_SQUEEZE_RAD below the measured 0.5
+  // the target is the cube's spot + the plan's offset; the arm goals (before the droop correction builds up) put FK there
+  assert.ok(Math.abs(ctl.target[0]! - (spots[0]! + 0.01)) < 1e-6 && Math.abs(ctl.target[1]! - (spots[1]! - 0.02)) < 1e-6 && Math.abs(ctl.target[2]! - 0.06) < 1e-6, `target ${Array.from(ctl.target)}`);
+  // velocity limits hold the first goals near q: run until they settle (the arm "follows" exactly here)
+  for (let k = 0; k < 200; k++) { q.set(goal.subarray(0, 5)); ctl.step(q, goal); }
+  const fk = forwardKinematics(goal);
+  assert.ok(Math.hypot(fk[0]! - ctl.target[0]!, fk[1]! - ctl.target[1]!, fk[2]! - ctl.target[2]!) < 0.002, `FK(goal) ${Array.from(fk)} vs target ${Array.from(ctl.target)}`);
+  // the plan says 0.1 (< halfway): close — at most MAX_SQUEEZE_RAD below the measured 0.5
   assert.ok(Math.abs(goal[5]! - (0.5 - MAX_SQUEEZE_RAD)) < 1e-9, `gripper goal ${goal[5]}`);
+  // a plan above halfway opens fully
+  const open = new PickPlaceController(identityModel(), { planner: scripted([[0, 0, 0.06]], [0.4]), clock: new VirtualClock(), rateHz: 50, select: 'first' });
+  open.reset(cube, place, q);
+  open.step(q, goal);
+  assert.ok(goal[5]! > 0.5 && goal[5]! <= GRIP_OPEN, `gripper goal ${goal[5]}`);
+});
+
+test('consistent selection keeps the intention of the previous plan', () => {
+  const cube: [number, number] = [0.2, 0.1], place: [number, number] = [0.2, -0.1];
+  // two candidates 6 cm apart; the scripted planner swaps them each invoke: consistent keeps the same point
+  let flip = 0;
+  const base = scripted([[0.03, 0, 0.06], [-0.03, 0, 0.06]], [0.55, 0.55]);
+  const swapping: PlannerBackend = { ...base, invoke: () => { base.invoke(); if (flip++ % 2) { const h = base.plan.slice(0, OUT); base.plan.copyWithin(0, OUT); base.plan.set(h, OUT); } } };
+  const ctl = new PickPlaceController(identityModel(), { planner: swapping, clock: new VirtualClock(), rateHz: 50, select: 'consistent' });
+  const q = new Float64Array([...inverseKinematics(0.2, 0.08, 0.07, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
+  ctl.reset(cube, place, q);
+  ctl.step(q, goal);
+  const first = ctl.target[0]!;
+  for (let k = 0; k < 5; k++) { ctl.step(q, goal); assert.ok(Math.abs(ctl.target[0]! - first) < 1e-9, `tick ${k}: target x ${ctl.target[0]} vs ${first}`); }
+});
+
+test('the shipped progress scorer: the learned selection prefers the plan nearer the task\'s end', () => {
+  const m = loadModelDir(PP_MODEL_DIR);
+  const sc = PickPlaceScorer.load(m, 2);
+  assert.ok(sc, 'models/so100-pick-place ships progress.tflite');
+  const H = m.manifest.layout.horizon;
+  // candidate 0: far from the cube, high, open, nothing held; candidate 1: above the place holding the cube
+  const plans = new Float32Array(2 * H * STEP);
+  for (let t = 0; t < H; t++) {
+    plans.set([0.1, 0.1, 0.1, 0.1, 0.3, 0.55, 0, 0, 0.55], t * STEP);
+    plans.set([0.05, -0.19, 0.05, 0.0, 0.0, 0.27, 1, 1, 0.05], (H + t) * STEP);
+  }
+  const v = sc!.value(plans, 2);
+  assert.ok(v[1]! > v[0]!, `values ${Array.from(v)}`);
+  const ctl = new PickPlaceController(m, { candidates: 8, clock: new VirtualClock() });
+  assert.is(ctl.select, 'learned');
+  assert.is(ctl.loop.cfg.select, 'value');
 });
 
 test('step allocates nothing: 0 GC events and < 1 KB young-generation growth over 100 000 ticks', async () => {
   assert.ok((globalThis as { gc?: () => void }).gc, 'run under --expose-gc (node scripts/run-tests.mjs does)');
-  const qs = [[0.1, 0.1, 0.2, 0.5, 0, 0.3], [-0.1, 0.0, 0.3, 0.7, 0, 0.3]];
-  const ctl = new PickPlaceController(identityModel(), { planner: scripted(qs), clock: new VirtualClock() });
-  const q = new Float64Array(6), goal = new Float64Array(6);
+  const ctl = new PickPlaceController(identityModel(), { planner: scripted([[0.02, 0.01, 0.05], [-0.01, 0.02, 0.03]], [0.55, 0.1]), clock: new VirtualClock() });
+  const q = new Float64Array([...inverseKinematics(0.2, 0.08, 0.07, Math.PI)!, 0, 0.5]), goal = new Float64Array(6);
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
   const run = (n: number): void => { for (let k = 0; k < n; k++) ctl.step(q, goal); };
   // warm up until the optimising compiler has run: on a starved host its background compile lags, and

@@ -21,6 +21,7 @@ if (which === 'reach') {
   step = () => { ctl.step(q, goal); };
 } else if (which === 'pick-place') {
   const ctl = new PickPlaceController(loadModelDir(PP_MODEL_DIR), { candidates: 8, clock: new VirtualClock() });
+  if (ctl.select !== 'learned') throw new Error(`expected the learned progress selection, got ${ctl.select}`);
   ctl.reset([0.2, 0.1], [0.2, -0.1], q);
   step = () => { ctl.step(q, goal); };
 } else if (which === 'maze') {

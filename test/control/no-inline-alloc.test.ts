@@ -17,7 +17,7 @@ function measure(which: string): { gcCount: number; heapGrowthBytes: number } {
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-for (const [which, what] of [['maze', 'the maze loop with learned selection (npm start)'], ['reach', 'the SO-100 reach controller'], ['pick-place', 'the SO-100 pick-place controller']] as const) {
+for (const [which, what] of [['maze', 'the maze loop with learned selection (npm start)'], ['reach', 'the SO-100 reach controller'], ['pick-place', 'the SO-100 pick-place controller with its learned progress selection']] as const) {
   test(`${what} allocates nothing per tick even when V8 inlines no call (${TICKS.toLocaleString('en')} ticks, real planner)`, () => {
     const r = measure(which);
     assert.is(r.gcCount, 0, `GC events during ${TICKS} ticks: ${r.gcCount} (heap growth ${r.heapGrowthBytes} B)`);

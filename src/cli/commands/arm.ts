@@ -6,14 +6,15 @@
  */
 import { UsageError } from '../../errors.js';
 import { runArm, type ArmResult } from '../../arm/run-arm.js';
+import type { PickPlaceSelect } from '../../arm/pick-place-controller.js';
 import { loadModelDir } from '../../planner/model-loader.js';
 import { MAVLINK_OPTIONS } from '../mavlink-options.js';
 import { openTelemetry } from '../../devices/mavlink/telemetry.js';
 import { REACH_WORKSPACE } from '../../envs/so100/reach-task.js';
-import { PP_WORKSPACE } from '../../envs/so100/pick-place-task.js';
+import { PP_WORKSPACE, pickPlacePitch } from '../../envs/so100/pick-place-task.js';
 import { loadCalibration } from '../../devices/so100/calibration.js';
 import { loadSo100Config } from '../../devices/so100/config.js';
-import { optNumber, optString, optVector, type CommandSpec } from '../command.js';
+import { optChoice, optNumber, optString, optVector, type CommandSpec } from '../command.js';
 import { emitResult, say } from '../output.js';
 
 export const command: CommandSpec = {
@@ -37,10 +38,12 @@ export const command: CommandSpec = {
     '',
     '--task pick-place (model models/so100-pick-place): pick the cube at --cube x,y and put it at --place x,y (table',
     'xy in m). The cube position is the task input, like a goal: the arm never senses the cube. Per tick the planner',
-    'sees [joints, grasp point, cube xy, place xy, picked]; of the N candidates it takes the one whose end heads for',
-    'the cube (then the place) without descending beside it, most consistent with the previous plan; the gripper',
-    'closes through a squeeze limit (goal at most 0.016 rad more closed than measured) so a jaw stopped by the',
-    'cube stays under the servo\'s overload threshold. Ends when the jaw has held something while lifted, opened again',
+    'sees the grasp point relative to the cube\'s and the place\'s spots, its height, the jaw and picked/holding; the',
+    'model\'s learned progress scorer picks, of the N candidate grasp-point paths, the one predicted nearest the task\'s',
+    'end (--select consistent|first: the ablations); the path is tracked through the arm\'s inverse kinematics; the',
+    'gripper is open or closed as the plan says, and closes through a squeeze limit (goal at most 0.016 rad more',
+    'closed than measured) so a jaw stopped by the cube stays under the servo\'s overload threshold. The cube and the',
+    'place must both be reachable with the gripper pointing down. Ends when the jaw has held something while lifted, opened again',
     'and the grasp point rose (done), at --timeout (default 20 s), on Ctrl-C or a fault. --json prints {picked, placed,',
     'finalErrorM, seconds, planLatencyUs: {p50, p99}, deadlineMisses, outcome, ...}: picked/placed and finalErrorM',
     '(estimated cube-to-place distance at release; placed = within --tol) come from the arm\'s own joints.',
@@ -69,6 +72,7 @@ export const command: CommandSpec = {
     timeout: { type: 'string', placeholder: 's', description: 'give up after this many seconds of control (default 10; pick-place 20)' },
     tol: { type: 'string', placeholder: 'm', default: '0.02', description: 'reached: within this distance for 5 ticks; pick-place: placed within it' },
     candidates: { type: 'string', placeholder: 'N', default: '32', description: 'candidate plans per invoke' },
+    select: { type: 'string', placeholder: 'learned|consistent|first', description: 'pick-place: candidate selection (default learned: the model\'s progress scorer; consistent / first are the ablations in docs/benchmarks.md)' },
     'bus-timeout': { type: 'string', placeholder: 'ms', description: 'per-attempt bus timeout of a tick (default 12; raise it on a loaded host)' },
     seed: { type: 'string', placeholder: 'S', default: '0', description: 'planner noise seed' },
     ...MAVLINK_OPTIONS,
@@ -101,7 +105,12 @@ export const command: CommandSpec = {
         }
       }
     }
+    const select = optString(ctx, 'select') === undefined ? undefined : optChoice<PickPlaceSelect>(ctx, 'select', ['learned', 'consistent', 'first'], 'learned');
+    if (select && task !== 'pick-place') throw new UsageError('--select is for --task pick-place', 'reach selects by the planned end point');
     const config = loadSo100Config(optString(ctx, 'robot') ?? 'so100');
+    if (cube && place && pickPlacePitch(cube, place, config) === undefined) {
+      throw new UsageError(`--cube ${cube.join(',')} --place ${place.join(',')}: the arm cannot reach both spots with the gripper pointing down`, `put them ${PP_WORKSPACE.rMin}–${PP_WORKSPACE.rMax} m from the base, |pan| ≤ ${PP_WORKSPACE.panMax} rad`);
+    }
     const rateHz = optNumber(ctx, 'rate', config.controlHz, { min: 1, max: 1000 });
     if (rateHz < 50 || rateHz > 100) throw new UsageError(`--rate ${rateHz} is outside the profile's 50–100 Hz`);
     const calFile = optString(ctx, 'calibration');
@@ -121,6 +130,7 @@ export const command: CommandSpec = {
         port, model, task, ...(target ? { target } : {}), ...(cube && place ? { cube, place } : {}), config, ...(calibration ? { calibration } : {}), rateHz,
         timeoutS: optNumber(ctx, 'timeout', task === 'reach' ? 10 : 20, { min: 0.1 }), tolM: optNumber(ctx, 'tol', 0.02, { min: 0.001, max: 0.2 }),
         candidates: optNumber(ctx, 'candidates', 32, { int: true, min: 1, max: 1024 }), seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+        ...(select ? { select } : {}),
         ...(busTimeout !== undefined ? { busTimeoutMs: busTimeout } : {}),
         telemetry: tel.sink, signal: ctx.signal,
         onEvent: (e) => { if (ctx.json) process.stderr.write(JSON.stringify(e) + '\n'); else say(ctx, `${e.event} ${JSON.stringify({ ...e, event: undefined })}`); },

@@ -4,6 +4,8 @@ import { DEFAULT_SCORER_CONFIG } from '../../train/scorer-trainer.js';
 import { trainScorerRun } from '../../train/scorer-run.js';
 import { DEFAULT_NAV_CLEARANCE_CONFIG } from '../../train/nav-clearance-trainer.js';
 import { NAV_CLEARANCE_ENV, trainNavClearanceRun } from '../../train/nav-clearance-run.js';
+import { DEFAULT_PP_SCORER_CONFIG } from '../../train/pick-place-scorer-trainer.js';
+import { PP_SCORER_ENV, trainPickPlaceScorerRun } from '../../train/pick-place-scorer-run.js';
 import { readManifestFile } from '../../planner/model-file.js';
 import { optChoice, optFlag, optNumber, optString, requireString, type CommandSpec } from '../command.js';
 import { emitResult } from '../output.js';
@@ -24,6 +26,10 @@ export const command: CommandSpec = {
     'recorded in each dataset row (no layout file, no simulator); --attach ships it into the model folder as',
     'clearance.tflite, which `kdp fly` selects with (docs/crazyflie.md; the shipped one: docs/models.md, cf-nav).',
     '',
+    'For an so100-pick-place model (--model) it trains the learned progress scorer: a planner state (grasp point',
+    'relative to the cube and the place, height, jaw, picked/holding) → steps to the task\'s end, regressed on the',
+    'demonstrations; --attach ships it as progress.tflite, which `kdp arm --task pick-place` selects with.',
+    '',
     'Example: kdp train-scorer --checkpoint runs/umaze --out runs/umaze-scorer',
     '         kdp train-scorer --model models/maze2d-umaze --out runs/maze2d-umaze-scorer',
   ].join('\n'),
@@ -38,7 +44,7 @@ export const command: CommandSpec = {
     batch: { type: 'string', placeholder: 'B', default: String(DEFAULT_SCORER_CONFIG.batch), description: 'rows per step (half dataset states, half box samples)' },
     seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed' },
     'occupancy-recall': { type: 'string', placeholder: 'r', default: '0.99', description: 'fraction of held-out dataset states that must count as visited (sets the occupancy threshold)' },
-    attach: { type: 'boolean', description: 'crazyflie-nav: write clearance.tflite + its manifest entry into the --model folder' },
+    attach: { type: 'boolean', description: 'crazyflie-nav / so100-pick-place: write clearance.tflite / progress.tflite + its manifest entry into the --model folder' },
     'calibrate-only': { type: 'boolean', description: 'do not train: re-measure the scorer in --out (held-out figures, occupancy threshold) and rewrite its scorer.json' },
   },
   async run(ctx) {
@@ -49,6 +55,29 @@ export const command: CommandSpec = {
     const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
     if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers', 'e.g. --hidden 128,128');
     const dataset = optString(ctx, 'dataset');
+    if (model !== undefined && checkpoint === undefined && readManifestFile(model).env === PP_SCORER_ENV) {
+      const ppSteps = optString(ctx, 'steps') === undefined ? DEFAULT_PP_SCORER_CONFIG.steps : steps;
+      const ppHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_PP_SCORER_CONFIG.hidden : hidden;
+      const pbar = createProgress('train-scorer', ppSteps, { json: ctx.json, fields: ['ctgRmse'] });
+      const r = await trainPickPlaceScorerRun({
+        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'),
+        config: {
+          steps: ppSteps, hidden: ppHidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+          activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_PP_SCORER_CONFIG.activation),
+          batch: optNumber(ctx, 'batch', DEFAULT_PP_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
+        },
+        command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(), signal: ctx.signal,
+        onStep: (s) => { if (s.step % 20 === 0 || s.step === ppSteps) pbar.update(s.step, { ctgRmse: s.ctgRmse }); },
+      });
+      pbar.stop();
+      const h = r.holdout;
+      emitResult(ctx, r, () => [
+        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the so100-pick-place progress scorer ${r.steps} steps in ${r.seconds}s` : `re-measured the so100-pick-place progress scorer (trained ${r.steps} steps)`} → ${r.out}`,
+        `held out: steps-to-end RMSE ${h.ctgRmse.toFixed(1)} (${(h.ctgRelRmse * 100).toFixed(1)}% of the mean), pairs ordered as the episode orders them ${(h.rankAgreement * 100).toFixed(1)}%`,
+        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes)${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
+      ].join('\n'));
+      return r.interrupted ? 130 : 0;
+    }
     if (model !== undefined && checkpoint === undefined && readManifestFile(model).env === NAV_CLEARANCE_ENV) {
       const navSteps = optString(ctx, 'steps') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.steps : steps;
       const navHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.hidden : hidden;

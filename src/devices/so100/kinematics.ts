@@ -49,22 +49,32 @@ export function forwardKinematics(q: ArrayLike<number>, out: Float64Array | numb
  * Elbow-up solution.
  */
 export function inverseKinematics(x: number, y: number, z: number, phi: number): [number, number, number, number] | undefined {
+  const q = new Float64Array(4);
+  return inverseKinematicsInto(Float64Array.of(x, y, z, phi), q) ? [q[0]!, q[1]!, q[2]!, q[3]!] : undefined;
+}
+
+/**
+ * `inverseKinematics` of `xyzPhi` = [x, y, z, phi] into `out` (length ≥ 4), allocation-free for control ticks
+ * (arrays in and out: a double passed to a call V8 does not inline is boxed); false (out untouched) when out of reach.
+ */
+export function inverseKinematicsInto(xyzPhi: Float64Array, out: Float64Array): boolean {
   const g = SO100_GEOMETRY;
-  const q1 = Math.atan2(y, x);
-  const r = Math.hypot(x, y) - g.shoulderForward;
+  const x = xyzPhi[0]!, y = xyzPhi[1]!, z = xyzPhi[2]!, phi = xyzPhi[3]!;
+  const r = Math.sqrt(x * x + y * y) - g.shoulderForward; // not Math.hypot: its argument list allocates per call
   // wrist point
   const wr = r - g.hand * Math.sin(phi);
   const wz = z - g.shoulderHeight - g.hand * Math.cos(phi);
   const d2 = wr * wr + wz * wz;
   const L1 = g.upperArm; const L2 = g.forearm;
   const c = (d2 - L1 * L1 - L2 * L2) / (2 * L1 * L2);
-  if (c < -1 || c > 1) return undefined;
+  if (!(c >= -1 && c <= 1)) return false;
   // angle between upper arm and forearm directions: a2 - a1 = π/2 + q3 = ±acos(c)
   const beta = Math.acos(c); // elbow bends forward/down: a2 - a1 = +beta
   const a1 = Math.atan2(wr, wz) - Math.atan2(L2 * Math.sin(beta), L1 + L2 * Math.cos(beta));
   const a2 = a1 + beta;
-  const q2 = a1;
-  const q3 = a2 - a1 - Math.PI / 2;
-  const q4 = phi - a2;
-  return [q1, q2, q3, q4];
+  out[0] = Math.atan2(y, x);
+  out[1] = a1;
+  out[2] = a2 - a1 - Math.PI / 2;
+  out[3] = phi - a2;
+  return true;
 }

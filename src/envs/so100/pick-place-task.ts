@@ -1,22 +1,29 @@
 /**
  * The SO-100 pick-and-place task (what the planner, `kdp arm --task pick-place` and the demonstration generator
  * share): state / action layout, workspace, gripper constants, the squeeze limit, the arm-side progress
- * (`PickPlaceProgress`: picked / released from the joints alone), the seeded cube/place sampler and the
- * ground-truth score.
+ * (`PickPlaceProgress`: picked / released from the joints alone), the grasp spots and gripper-down IK, the seeded
+ * cube/place sampler and the ground-truth score.
  *
- * State (14) = q (6, rad, from Present_Position), grasp point FK(q) (3, m), cube xy (2, m: where the user says the
- * cube is, the task input), place xy (2, m), picked (0/1: `PickPlaceProgress`); action (6) = goal joint angles (rad).
- * 50 Hz. The gripper closes on the cube through a squeeze limit (`limitSqueeze`): its goal never goes more than
- * `MAX_SQUEEZE_RAD` below the measured jaw angle, so a jaw blocked by the cube presses with at most
- * kp·MAX_SQUEEZE_RAD (≈ 0.5 N·m with LeRobot's P 16), under the gripper's overload threshold (LeRobot sets
- * Overload_Torque 25 %).
+ * State (8), in the task's own frame so that demonstrations of every cube and place position look alike:
+ * the grasp point FK(q) relative to the cube's grasp spot (x, y, m), its height (m), relative to the place's
+ * release spot (x, y, m), the jaw angle (rad), picked and holding (0/1, `PickPlaceProgress`, from the arm's own
+ * joints). The cube and place positions are the task inputs (what the user says), never sensed. Action (1) = the
+ * gripper goal (rad). The grasp point's planned path is tracked through the arm's own kinematics
+ * (`GraspPointTracker` on the runtime side; the demonstrations drive the same IK), so the plan says where the
+ * fingers go and when the jaw closes, and the joints follow from geometry. 50 Hz. The gripper closes on the cube
+ * through a squeeze limit (`limitSqueeze`): its goal never goes more than `MAX_SQUEEZE_RAD` below the measured jaw
+ * angle, so a jaw blocked by the cube presses with at most kp·MAX_SQUEEZE_RAD (≈ 0.5 N·m with LeRobot's P 16),
+ * under the gripper's overload threshold (LeRobot sets Overload_Torque 25 %).
  */
 import type { Rng } from '../../util/rng.js';
+import { inverseKinematics } from '../../devices/so100/kinematics.js';
+import type { So100Config } from '../../devices/so100/config.js';
+import { DEFAULT_SO100, JOINTS } from '../../devices/so100/config.js';
 
-export const PP_STATE_NAMES = ['q_pan', 'q_lift', 'q_elbow', 'q_wrist', 'q_roll', 'q_grip', 'ee_x', 'ee_y', 'ee_z', 'cube_x', 'cube_y', 'place_x', 'place_y', 'picked'] as const;
-export const PP_ACTION_NAMES = ['g_pan', 'g_lift', 'g_elbow', 'g_wrist', 'g_roll', 'g_grip'] as const;
-export const PP_STATE_DIM = 14;
-export const PP_ACT_DIM = 6;
+export const PP_STATE_NAMES = ['ee_dx_cube', 'ee_dy_cube', 'ee_z', 'ee_dx_place', 'ee_dy_place', 'q_grip', 'picked', 'holding'] as const;
+export const PP_ACTION_NAMES = ['g_grip'] as const;
+export const PP_STATE_DIM = 8;
+export const PP_ACT_DIM = 1;
 export const PP_HZ = 50;
 
 /** Where cubes and places are drawn from (table frame, m): a ring in front of the arm. */
@@ -117,4 +124,63 @@ export function scorePickPlace(cube: ArrayLike<number>, place: ArrayLike<number>
   // resting on the table (not held in the air, not toppled onto an edge) within the tolerance of the place
   const placed = picked && cube[2]! < 0.02 && finalErrorM <= PLACE_TOL_M;
   return { picked, placed, finalErrorM };
+}
+
+/** Gripper pitches (rad from +z) the gripper-down IK tries, in order: straight down first. */
+export const PP_PITCHES = [Math.PI, 0.92 * Math.PI, 0.85 * Math.PI] as const;
+
+/** The grasp-point spot (xy, m) that puts an object at table xy `offset` m radially outward of it, into `out`. */
+export function graspSpot(x: number, y: number, offset: number, out: Float64Array, at = 0): void {
+  const r = Math.sqrt(x * x + y * y);
+  const k = r > 0 ? (r - offset) / r : 1;
+  out[at] = x * k; out[at + 1] = y * k;
+}
+
+/** IK with the gripper pointing down (or nearly), inside the joint limits (3 cm margin); undefined when none fits. */
+export function ikDown(p: readonly [number, number, number], cfg: So100Config = DEFAULT_SO100, pitch?: number): { q: number[]; pitch: number } | undefined {
+  for (const phi of pitch === undefined ? PP_PITCHES : [pitch]) {
+    const q = inverseKinematics(p[0], p[1], p[2], phi);
+    if (!q) continue;
+    let ok = true;
+    for (let i = 0; i < 4; i++) { const [lo, hi] = cfg.jointLimitsRad[JOINTS[i]!]; if (q[i]! < lo + 0.03 || q[i]! > hi - 0.03) ok = false; }
+    if (ok) return { q: [...q], pitch: phi };
+  }
+  return undefined;
+}
+
+/** The task's six key grasp-point poses: above / at / above the cube's spot, above / at / above the place's spot. */
+export function pickPlaceWaypoints(cube: readonly [number, number], place: readonly [number, number]): [number, number, number][] {
+  const c = new Float64Array(2), p = new Float64Array(2);
+  graspSpot(cube[0], cube[1], CUBE_OFFSET_OPEN_M, c);
+  graspSpot(place[0], place[1], CUBE_OFFSET_HELD_M, p);
+  return [[c[0]!, c[1]!, CARRY_Z], [c[0]!, c[1]!, GRASP_Z], [c[0]!, c[1]!, CARRY_Z],
+    [p[0]!, p[1]!, CARRY_Z], [p[0]!, p[1]!, PLACE_Z], [p[0]!, p[1]!, CARRY_Z + 0.02]];
+}
+
+/**
+ * One gripper pitch for the whole episode (the cube's offset from the grasp point depends on it): the first of
+ * `PP_PITCHES` with which every key pose is reachable; undefined when none is. From the task inputs and the arm's
+ * geometry only, so the demonstrations and `kdp arm` choose the same.
+ */
+export function pickPlacePitch(cube: readonly [number, number], place: readonly [number, number], cfg: So100Config = DEFAULT_SO100): number | undefined {
+  const pts = pickPlaceWaypoints(cube, place);
+  for (const pitch of PP_PITCHES) if (pts.every((p) => ikDown(p, cfg, pitch) !== undefined)) return pitch;
+  return undefined;
+}
+
+/**
+ * The planner state (`PP_STATE_NAMES`) from the grasp point (m), the joints (rad; the jaw is q[5]), the two spots (`spots` = cube's grasp
+ * spot xy, place's release spot xy) and the progress flags. Allocation-free (no double crosses the call: V8 boxes
+ * one passed to a call it does not inline).
+ */
+export function pickPlaceState(ee: ArrayLike<number>, q: ArrayLike<number>, spots: ArrayLike<number>, progress: PickPlaceProgress, out: Float32Array | Float64Array): void {
+  out[0] = ee[0]! - spots[0]!; out[1] = ee[1]! - spots[1]!; out[2] = ee[2]!;
+  out[3] = ee[0]! - spots[2]!; out[4] = ee[1]! - spots[3]!;
+  out[5] = q[5]!; out[6] = progress.picked ? 1 : 0; out[7] = progress.holding ? 1 : 0;
+}
+
+/** Both spots (`pickPlaceState`'s `spots`) for a cube and a place (table xy, m). */
+export function pickPlaceSpots(cube: ArrayLike<number>, place: ArrayLike<number>, out: Float64Array): void {
+  graspSpot(cube[0]!, cube[1]!, CUBE_OFFSET_OPEN_M, out, 0);
+  graspSpot(place[0]!, place[1]!, CUBE_OFFSET_HELD_M, out, 2);
 }

@@ -3,12 +3,11 @@
  * (`PickPlaceSim`), the scripted expert (`PickPlaceExpert`) and the demonstration generator behind
  * `kdp dataset so100-pick-place` (LeRobot v3.0 folders, like `kdp record`).
  *
- * State (14) = q (6, rad, from Present_Position), grasp point FK(q) (3, m), cube xy (2, m: where the user says the
- * cube is, the task input), place xy (2, m), picked (0/1: `PickPlaceProgress`, from the arm's own joints — the jaw
- * stopped on something while lifted); action (6) = goal joint angles (rad): the arm goals sent, and the gripper goal
- * the expert meant before the squeeze limit (the runtime applies the limit, in the demos and in `kdp arm`). 50 Hz. The cube's pose is
- * never read back into the state: like a goal, it is what the task says, so a planner sees the same thing on a
- * real arm.
+ * State (8) and action (1): `PP_STATE_NAMES` / `PP_ACTION_NAMES` (src/envs/so100/pick-place-task.ts) — the grasp
+ * point relative to the cube's and the place's spots, its height, the jaw, picked/holding from the arm's own joints;
+ * the action is the gripper goal the expert meant before the squeeze limit (the runtime applies the limit, in the
+ * demos and in `kdp arm`). 50 Hz. The cube's pose is never read back into the state: like a goal, it is what the
+ * task says, so a planner sees the same thing on a real arm.
  *
  * The gripper closes on the cube through a squeeze limit (`limitSqueeze`): its goal never goes more than
  * `MAX_SQUEEZE_RAD` below the measured jaw angle, so a jaw blocked by the cube presses with at most
@@ -16,35 +15,15 @@
  * Overload_Torque 25 %) — a closed jaw on a cube would otherwise trip the servo's protection after a second.
  */
 import { EventLoopYield } from '../../util/yield.js';
-import { forwardKinematics, inverseKinematics } from '../../devices/so100/kinematics.js';
+import { forwardKinematics } from '../../devices/so100/kinematics.js';
 import { So100Physics } from './physics.js';
 import { SimServo, TICKS_PER_RAD } from './servo.js';
 import { Rng } from '../../util/rng.js';
 import type { So100Config } from '../../devices/so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../../devices/so100/config.js';
+export { ikDown } from '../../envs/so100/pick-place-task.js';
 import { sampleStart } from '../../envs/so100/reach-task.js';
-import { CARRY_Z, CUBE_OFFSET_HELD_M, CUBE_OFFSET_OPEN_M, GRASP_Z, GRIP_CLOSE, GRIP_OPEN, MAX_SQUEEZE_RAD, PLACE_Z, PP_ACT_DIM, PP_HZ, PP_STATE_DIM, PickPlaceProgress, limitSqueeze, samplePickPlace, scorePickPlace } from '../../envs/so100/pick-place-task.js';
-
-/** Grasp-point target so the cube (centre at xy) sits `offset` m radially outward of it. */
-function eeFor(xy: readonly [number, number], offset: number, z: number): [number, number, number] {
-  const r = Math.hypot(xy[0], xy[1]);
-  const k = (r - offset) / r;
-  return [xy[0] * k, xy[1] * k, z];
-}
-
-const PITCHES = [Math.PI, 0.92 * Math.PI, 0.85 * Math.PI];
-
-/** IK with the gripper pointing down (or nearly), inside the joint limits; undefined when none fits. */
-export function ikDown(p: readonly [number, number, number], cfg: So100Config = DEFAULT_SO100, pitch?: number): { q: number[]; pitch: number } | undefined {
-  for (const phi of pitch === undefined ? PITCHES : [pitch]) {
-    const q = inverseKinematics(p[0], p[1], p[2], phi);
-    if (!q) continue;
-    let ok = true;
-    for (let i = 0; i < 4; i++) { const [lo, hi] = cfg.jointLimitsRad[JOINTS[i]!]; if (q[i]! < lo + 0.03 || q[i]! > hi - 0.03) ok = false; }
-    if (ok) return { q: [...q], pitch: phi };
-  }
-  return undefined;
-}
+import { GRIP_CLOSE, GRIP_OPEN, MAX_SQUEEZE_RAD, PP_ACT_DIM, PP_HZ, PP_STATE_DIM, PickPlaceProgress, ikDown, limitSqueeze, pickPlacePitch, pickPlaceSpots, pickPlaceState, pickPlaceWaypoints, samplePickPlace, scorePickPlace } from '../../envs/so100/pick-place-task.js';
 
 /**
  * The simulated arm with the cube, in process (six `SimServo`s + MuJoCo; no pty): what the dataset generator and the
@@ -59,6 +38,8 @@ export class PickPlaceSim {
   readonly ee = new Float64Array(3);
   readonly cubeXY = new Float64Array(2);
   readonly placeXY = new Float64Array(2);
+  /** the cube's grasp spot and the place's release spot (xy, m), for the planner state */
+  readonly spots = new Float64Array(4);
   /** The goals sent by the last `apply` (after limits and the squeeze limit). */
   readonly sent = new Float64Array(6);
   private readonly cubeNow = new Float64Array(3);
@@ -97,6 +78,7 @@ export class PickPlaceSim {
     for (const s of this.servos) { s.reg('Goal_Position', s.get('Present_Position')); s.write(40, Uint8Array.of(1)); }
     this.cubeXY[0] = cube[0]; this.cubeXY[1] = cube[1];
     this.placeXY[0] = place[0]; this.placeXY[1] = place[1];
+    pickPlaceSpots(cube, place, this.spots);
     this.maxCubeZ = 0;
     this.progress.reset(place);
     this.measure();
@@ -109,11 +91,9 @@ export class PickPlaceSim {
     if (this.cubeNow[2]! > this.maxCubeZ) this.maxCubeZ = this.cubeNow[2]!;
   }
 
+  /** The planner state (`pickPlaceState`) of the last measurement. */
   observe(out: Float32Array | Float64Array): void {
-    for (let i = 0; i < 6; i++) out[i] = this.q[i]!;
-    out[6] = this.ee[0]!; out[7] = this.ee[1]!; out[8] = this.ee[2]!;
-    out[9] = this.cubeXY[0]!; out[10] = this.cubeXY[1]!; out[11] = this.placeXY[0]!; out[12] = this.placeXY[1]!;
-    out[13] = this.progress.picked ? 1 : 0;
+    pickPlaceState(this.ee, this.q, this.spots, this.progress, out);
   }
 
   /** Send goal joints (rad): clipped to the joint limits (NaN → lower limit), gripper squeeze-limited. */
@@ -170,17 +150,11 @@ export class PickPlaceExpert {
 
   /** undefined when the cube or the place cannot be reached with the gripper pointing down. */
   static plan(q0: ArrayLike<number>, cube: readonly [number, number], place: readonly [number, number], cfg: So100Config = DEFAULT_SO100, hz = PP_HZ): PickPlaceExpert | undefined {
-    // one gripper pitch for the whole episode (the cube's offset from the grasp point depends on it): the first that
-    // fits every waypoint
-    let pts: { q: number[] }[] | undefined;
-    for (const pitch of PITCHES) {
-      const sol = [
-        eeFor(cube, CUBE_OFFSET_OPEN_M, CARRY_Z), eeFor(cube, CUBE_OFFSET_OPEN_M, GRASP_Z), eeFor(cube, CUBE_OFFSET_OPEN_M, CARRY_Z),
-        eeFor(place, CUBE_OFFSET_HELD_M, CARRY_Z), eeFor(place, CUBE_OFFSET_HELD_M, PLACE_Z), eeFor(place, CUBE_OFFSET_HELD_M, CARRY_Z + 0.02),
-      ].map((p) => ikDown(p, cfg, pitch));
-      if (sol.every((x) => x !== undefined)) { pts = sol as { q: number[] }[]; break; }
-    }
-    if (!pts) return undefined;
+    // one gripper pitch for the whole episode (the cube's offset from the grasp point depends on it): the same rule
+    // `kdp arm` applies
+    const pitch = pickPlacePitch(cube, place, cfg);
+    if (pitch === undefined) return undefined;
+    const pts = pickPlaceWaypoints(cube, place).map((p) => ikDown(p, cfg, pitch)!) as unknown[];
     const [pre, grasp, lift, above, lower, up] = pts as [{ q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }];
     const j = (p: { q: number[] }): number[] => [...p.q, 0];
     const segs: Segment[] = [
@@ -234,7 +208,7 @@ export interface PickPlaceDatasetOptions {
   noiseRad?: number;
   config?: So100Config;
   signal?: AbortSignal;
-  /** Called with each accepted episode's frames (states × 13, actions × 6). */
+  /** Called with each accepted episode's frames (states × `PP_STATE_DIM`, actions × `PP_ACT_DIM`). */
   onEpisode: (states: Float32Array, actions: Float32Array) => Promise<void>;
   onProgress?: (episodes: number, attempts: number) => void;
 }
@@ -280,11 +254,10 @@ export async function generatePickPlaceDemos(o: PickPlaceDatasetOptions): Promis
         sim.observe(obs);
         sim.apply(goal);
         states.set(obs, n * PP_STATE_DIM);
-        // the action is the goal the expert meant (within the joint limits): the gripper's squeeze limit is the
-        // runtime's job, here and in `kdp arm`; a recorded "present − 0.016" would teach the plan to squeeze by a
-        // hair instead of to close
-        for (let i = 0; i < 5; i++) actions[n * PP_ACT_DIM + i] = sim.sent[i]!;
-        actions[n * PP_ACT_DIM + 5] = Math.min(gHi, Math.max(gLo, goal[5]!));
+        // the action is the gripper goal the expert meant (within the joint limits): the squeeze limit is the runtime's
+        // job, here and in `kdp arm`; a recorded "present − 0.016" would teach the plan to squeeze by a hair instead of
+        // to close. The arm joints are not recorded: the plan's grasp-point path is what the runtime tracks.
+        actions[n * PP_ACT_DIM] = Math.min(gHi, Math.max(gLo, goal[5]!));
         n++;
         sim.step();
         if (sim.overloaded) { fault = true; break; }

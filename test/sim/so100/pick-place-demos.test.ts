@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLeRobot } from '../../../src/data/lerobot.js';
-import { forwardKinematics } from '../../../src/devices/so100/kinematics.js';
 import { PickPlaceExpert, PickPlaceSim, generatePickPlaceDemos } from '../../../src/sim/so100/pick-place-demos.js';
-import { GRIP_OPEN, PP_STATE_DIM, samplePickPlace, scorePickPlace } from '../../../src/envs/so100/pick-place-task.js';
+import { GRIP_OPEN, PP_STATE_DIM, PP_STATE_NAMES, samplePickPlace, scorePickPlace } from '../../../src/envs/so100/pick-place-task.js';
 import { sampleStart } from '../../../src/envs/so100/reach-task.js';
 import { Rng } from '../../../src/util/rng.js';
 
@@ -72,23 +71,29 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   assert.is(info.codebase_version, 'v3.0');
   assert.is(info.robot_type, 'so100_follower');
   assert.is(info.fps, 50);
-  assert.equal(info.features['observation.state']!.names.slice(9), ['cube_x', 'cube_y', 'place_x', 'place_y', 'picked']);
+  assert.equal(info.features['observation.state']!.names, [...PP_STATE_NAMES]);
+  assert.equal(info.features['action']!.names, ['g_grip']);
   // a second run appends (resume), like kdp record
   const r2 = await kdp(['dataset', 'so100-pick-place', '--episodes', '1', '--seed', '6', '--out', out, '--json']);
   assert.is(r2.code, 0, r2.stderr);
   const ds = await loadLeRobot(out);
   assert.is(ds.stateDim, PP_STATE_DIM);
-  assert.is(ds.actionDim, 6);
+  assert.is(ds.actionDim, 1);
   assert.is(ds.episodeEnds.length, 4);
-  // layout: ee = FK(q); cube/place constant within an episode; the episode ends with the jaw open and the grasp point up
+  // layout (task frame): the two relative grasp points differ by the constant spot-to-spot vector; the first
+  // episode starts unpicked and ends with the jaw open, picked, near the place's spot and up
   const S = PP_STATE_DIM, o = ds.observations;
-  const ee = forwardKinematics(o.subarray(0, 6));
-  for (let i = 0; i < 3; i++) assert.ok(Math.abs(o[6 + i]! - ee[i]!) < 1e-5);
   const end0 = ds.episodeEnds[0]! - 1;
-  for (let d = 9; d < 13; d++) assert.is(o[end0 * S + d], o[d]);
+  for (const r of [0, 17, end0]) {
+    assert.ok(Math.abs((o[r * S]! - o[r * S + 3]!) - (o[0]! - o[3]!)) < 1e-5, `row ${r}: spot-to-spot x changes`);
+    assert.ok(Math.abs((o[r * S + 1]! - o[r * S + 4]!) - (o[1]! - o[4]!)) < 1e-5, `row ${r}: spot-to-spot y changes`);
+  }
+  assert.is(o[6], 0);
+  assert.is(o[end0 * S + 6], 1, 'picked at the end');
   assert.ok(o[end0 * S + 5]! > GRIP_OPEN - 0.1, `jaw open at the end (${o[end0 * S + 5]})`);
-  assert.ok(o[end0 * S + 8]! > 0.07, `grasp point up at the end (${o[end0 * S + 8]})`);
-  // the folder trains and exports with the so100-pick-place env (condition = the 14-d state)
+  assert.ok(o[end0 * S + 2]! > 0.07, `grasp point up at the end (${o[end0 * S + 2]})`);
+  assert.ok(Math.hypot(o[end0 * S + 3]!, o[end0 * S + 4]!) < 0.02, `grasp point over the place's spot at the end (${o[end0 * S + 3]}, ${o[end0 * S + 4]})`);
+  // the folder trains and exports with the so100-pick-place env (condition = the 8-d state)
   const run = join(dir, 'run'), model = join(dir, 'model');
   const t = await kdp(['train', '--dataset', out, '--env', 'so100-pick-place', '--out', run, '--steps', '20', '--hidden', '32,32', '--conditions', '8', '--samples', '4', '--positives', '4', '--json']);
   assert.is(t.code, 0, t.stderr);
@@ -96,7 +101,7 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   assert.is(e.code, 0, e.stderr);
   const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as { env: string; inputs: Array<{ shape: number[] }> };
   assert.is(manifest.env, 'so100-pick-place');
-  assert.is(manifest.inputs[1]!.shape[1], 14);
+  assert.is(manifest.inputs[1]!.shape[1], PP_STATE_DIM);
 });
 
 test('usage errors are typed, exit 2, and write nothing', async () => {

@@ -1,0 +1,109 @@
+/**
+ * `kdp train-scorer` for an so100-pick-place generator: trains the learned progress scorer
+ * (pick-place-scorer-trainer.ts) on the generator's dataset and writes
+ *   <out>/progress.json, <out>/progress-weights.bin   the float scorer (meta last, each atomic)
+ *   <model>/progress.tflite + manifest `progress`      with `attach` (int8, sized for the model's candidates ×
+ *                                                      (horizon − 1) rows; a previous signature is dropped)
+ * `kdp arm --task pick-place` then selects among the generator's candidates with it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../data/load.js';
+import { envInfo } from '../envs/registry.js';
+import { CheckpointError, UsageError } from '../errors.js';
+import { unpackWeights } from '../model/mlp-spec.js';
+import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
+import { readManifestFile, readModelFile } from '../planner/model-file.js';
+import { exportMlp } from '../planner/export/mlp-graph.js';
+import { Interpreter } from '../planner/runtime/interpreter.js';
+import { writeFilesAtomic } from '../util/atomic-write.js';
+import { PROGRESS_FILE, PROGRESS_FLAG_DIMS, PROGRESS_POINT_DIMS, type ProgressManifest } from '../arm/pick-place-scorer.js';
+import { DEFAULT_PP_SCORER_CONFIG, PickPlaceScorerTrainer, type PickPlaceScorerConfig, type PickPlaceScorerHoldout, type PickPlaceScorerStats } from './pick-place-scorer-trainer.js';
+
+export const PP_SCORER_ENV = 'so100-pick-place';
+
+export interface PickPlaceScorerRunOptions {
+  /** the exported so100-pick-place generator (its dataset and normalizer are used unless `dataset`) */
+  model: string;
+  out: string;
+  dataset?: string;
+  config?: Partial<PickPlaceScorerConfig>;
+  /** write progress.tflite + the manifest entry into the model folder */
+  attach?: boolean;
+  /** do not train: load the scorer in `out`, re-measure it and (with `attach`) re-export it */
+  calibrateOnly?: boolean;
+  command?: string;
+  signal?: AbortSignal;
+  onStep?: (s: PickPlaceScorerStats) => void;
+}
+
+export interface PickPlaceScorerRunResult {
+  out: string; steps: number; seconds: number; interrupted: boolean; holdout: PickPlaceScorerHoldout;
+  attached?: { file: string; bytes: number; sha256: string; rows: number; arenaBytes: number; signatureDropped: boolean };
+}
+
+export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Promise<PickPlaceScorerRunResult> {
+  const manifest = readManifestFile(o.model);
+  if (manifest.env !== PP_SCORER_ENV) throw new UsageError(`${o.model} is a ${manifest.env} model; the progress scorer is for ${PP_SCORER_ENV}`);
+  const info = envInfo(PP_SCORER_ENV);
+  const dataset = o.dataset ?? manifest.provenance.dataset;
+  const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
+  const config: PickPlaceScorerConfig = { ...DEFAULT_PP_SCORER_CONFIG, ...o.config };
+  const trainer = new PickPlaceScorerTrainer(ds, manifest.normalizer, config);
+  const metaPath = join(o.out, 'progress.json'), wPath = join(o.out, 'progress-weights.bin');
+  if (o.calibrateOnly) {
+    if (!existsSync(metaPath) || !existsSync(wPath)) throw new CheckpointError(`${o.out} holds no trained progress scorer (progress.json + progress-weights.bin)`, { hint: 'train one first: kdp train-scorer --model M --out DIR' });
+    const prior = JSON.parse(readFileSync(metaPath, 'utf8')) as { provenance?: { trainingSteps?: number }; weights: { sha256: string } };
+    const buf = readFileSync(wPath);
+    if (createHash('sha256').update(buf).digest('hex') !== prior.weights.sha256) throw new CheckpointError(`${wPath} does not match ${metaPath}`, { hint: 'retrain the scorer' });
+    const flat = new Float32Array(buf.length / 4);
+    flat.set(new Float32Array(buf.buffer, buf.byteOffset, flat.length));
+    trainer.loadWeights(flat);
+    trainer.stepCount = prior.provenance?.trainingSteps ?? config.steps;
+  }
+  const t0 = performance.now();
+  let interrupted = false;
+  while (!o.calibrateOnly && trainer.stepCount < config.steps) {
+    if (o.signal?.aborted) { interrupted = true; break; }
+    o.onStep?.(trainer.step());
+    if (trainer.stepCount % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const holdout = trainer.holdout();
+  const result: PickPlaceScorerRunResult = { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout };
+  if (interrupted) return result;
+  const ema = trainer.net.ema;
+  const wBytes = new Uint8Array(ema.buffer.slice(ema.byteOffset, ema.byteOffset + ema.byteLength));
+  const provenance = { run: o.out, trainingSteps: trainer.stepCount, seed: config.seed, dataset, ...(o.command ? { command: o.command } : {}) };
+  const meta = {
+    format: 'kdp-pick-place-progress', version: 1, env: PP_SCORER_ENV, mlp: trainer.spec, config: { ...config }, holdout: { ...holdout }, provenance,
+    ctgScale: trainer.ctgScale, weights: { sha256: createHash('sha256').update(wBytes).digest('hex'), bytes: wBytes.length }, createdAt: new Date().toISOString(),
+  };
+  if (!o.calibrateOnly) writeFilesAtomic([[wPath, wBytes], [metaPath, JSON.stringify(meta, null, 2) + '\n']]);
+  if (o.attach) {
+    const H = manifest.layout.horizon, rows = manifest.candidates * (H - 1);
+    const weights = unpackWeights(trainer.spec, Float32Array.from(ema));
+    const ex = exportMlp(weights, {
+      quantization: 'int8', candidates: rows,
+      // waypoints are z-scored states: N(0, 1.5²) covers them; the flags come from dataset rows
+      calibration: { conditions: trainer.calibrationFlags(2048), samples: 2048, seed: config.seed, noiseSigma: 1.5 },
+      ioNames: { inputs: ['waypoint', 'flags'], output: 'progress' },
+      name: 'kdp_pick_place_progress', description: `kdp learned progress scorer for ${PP_SCORER_ENV} (steps to the end; int8)`,
+    });
+    const arenaBytes = Interpreter.fromBytes(ex.bytes, { batch: rows, backend: 'reference' }).allocate().arenaBytes;
+    const entry: ProgressManifest = {
+      file: PROGRESS_FILE, sha256: createHash('sha256').update(ex.bytes).digest('hex'), bytes: ex.bytes.length, quantization: 'int8',
+      inputs: [{ name: 'waypoint', shape: [rows, PROGRESS_POINT_DIMS], dtype: 'float32' }, { name: 'flags', shape: [rows, PROGRESS_FLAG_DIMS], dtype: 'float32' }],
+      outputs: [{ name: 'progress', shape: [rows, 1], dtype: 'float32' }],
+      mlp: trainer.spec, ctgScale: trainer.ctgScale, rowsPerPlan: H - 1, arenaBytes, provenance, holdout: { ...holdout },
+    };
+    readModelFile(o.model, manifest.model, 'model'); // the folder must be intact before it gains a file
+    const { signature, ...unsigned } = manifest;
+    const next = { ...unsigned, progress: entry } as ModelManifest;
+    const dir = resolve(o.model);
+    writeFilesAtomic([[join(dir, PROGRESS_FILE), ex.bytes], [join(dir, MANIFEST_FILE), JSON.stringify(next, null, 2) + '\n']]);
+    result.attached = { file: join(dir, PROGRESS_FILE), bytes: ex.bytes.length, sha256: entry.sha256, rows, arenaBytes, signatureDropped: signature !== undefined };
+  }
+  return result;
+}
