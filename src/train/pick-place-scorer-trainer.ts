@@ -64,9 +64,11 @@ export class PickPlaceScorerTrainer {
     this.ctg = new Float32Array(n);
     let sum = 0;
     const train: number[] = [], hold: number[] = [];
-    for (let k = 0, begin = 0; k < ds.episodeEnds.length; k++) {
+    const E = ds.episodeEnds.length;
+    for (let k = 0, begin = 0; k < E; k++) {
       const end = ds.episodeEnds[k]!;
-      const into = k % 20 === 7 ? hold : train; // whole held-out episodes
+      // whole held-out episodes: 1 in 20, or the last one of a small dataset
+      const into = (E >= 20 ? k % 20 === 7 : k === E - 1) ? hold : train;
       for (let r = begin; r < end; r++) {
         for (let d = 0; d < S; d++) this.rows[r * S + d] = (ds.observations[r * S + d]! - c.stateShift[d]!) * c.stateInv[d]!;
         this.ctg[r] = end - 1 - r;
@@ -75,7 +77,7 @@ export class PickPlaceScorerTrainer {
       }
       begin = end;
     }
-    if (!train.length || !hold.length) throw new DatasetError(`${ds.source}: too few episodes (${ds.episodeEnds.length}) to train and hold out`, { hint: 'generate at least 20 episodes' });
+    if (!train.length || !hold.length) throw new DatasetError(`${ds.source}: too few episodes (${E}) to train and hold out`, { hint: 'generate at least 2 episodes (20 or more hold out 1 in 20)' });
     this.ctgScale = Math.max(1, sum / Math.max(1, n));
     this.trainIdx = Int32Array.from(train);
     this.holdIdx = Int32Array.from(hold);

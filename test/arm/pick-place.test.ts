@@ -21,6 +21,7 @@ import { SimSo100 } from '../../src/sim/so100/sim-so100.js';
 import { loadSo100Config } from '../../src/devices/so100/config.js';
 import { CUBE_OFFSET_HELD_M, GRIP_OPEN, MAX_SQUEEZE_RAD, pickPlaceSpots, scorePickPlace } from '../../src/envs/so100/pick-place-task.js';
 import { PickPlaceScorer } from '../../src/arm/pick-place-scorer.js';
+import { GraspPointTracker } from '../../src/arm/grasp-tracker.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { requireTool } from '../helpers/tools.js';
 import { MODEL_DIR as REACH_MODEL_DIR, PP_MODEL_DIR, heldOutPickPlace } from './harness.js';
@@ -100,6 +101,34 @@ test('the planned grasp point is tracked through the arm\'s IK (relative to the 
   open.reset(cube, place, q);
   open.step(q, goal);
   assert.ok(goal[5]! > 0.5 && goal[5]! <= GRIP_OPEN, `gripper goal ${goal[5]}`);
+});
+
+test('grasp-point tracking: IK with the episode pitch, a tilt for points too far for it, droop learned only when the error is droop-sized', () => {
+  const tr = new GraspPointTracker();
+  const p = new Float64Array([0.2, 0.05, 0.06]), out = new Float64Array(5);
+  const q = new Float64Array([...inverseKinematics(0.2, 0.05, 0.06, Math.PI)!, 0, 0.5]);
+  tr.reset(q, Math.PI);
+  // a joint that settles 0.02 rad short of its goal (droop) under a still target: the correction builds up to +0.02
+  const sag = Float64Array.from(q); sag[1] = q[1]! - 0.02;
+  for (let k = 0; k < 60; k++) { tr.track(p, sag, out); sag[1] = out[1]! - 0.02; }
+  assert.ok(Math.abs(out[1]! - (q[1]! + 0.02)) < 0.002, `lift goal ${out[1]} vs ${q[1]! + 0.02}`);
+  // blocked 0.3 rad short (pressing on something): no windup, the goal stays the IK solution
+  tr.reset(q, Math.PI);
+  const blocked = Float64Array.from(q); blocked[1] = q[1]! - 0.3;
+  for (let k = 0; k < 60; k++) tr.track(p, blocked, out);
+  assert.ok(Math.abs(out[1]! - q[1]!) < 1e-9, `lift goal ${out[1]} vs IK ${q[1]}`);
+  // far and high: not reachable pointing down, reachable tilted; FK of the goal is the point
+  const far = new Float64Array([0.3, 0, 0.15]);
+  assert.is(inverseKinematics(0.3, 0, 0.15, Math.PI), undefined);
+  tr.reset(q, Math.PI);
+  tr.track(far, q, out);
+  assert.is(tr.ikFailures, 0);
+  const fk = forwardKinematics(out);
+  assert.ok(Math.hypot(fk[0]! - 0.3, fk[1]!, fk[2]! - 0.15) < 1e-9, `FK ${Array.from(fk)}`);
+  // out of every reach: the last reachable joints are held, counted
+  tr.track(new Float64Array([2, 0, 0]), q, out);
+  assert.is(tr.ikFailures, 1);
+  assert.ok(out.every(Number.isFinite));
 });
 
 test('consistent selection keeps the intention of the previous plan', () => {

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLeRobot } from '../../../src/data/lerobot.js';
 import { PickPlaceExpert, PickPlaceSim, generatePickPlaceDemos } from '../../../src/sim/so100/pick-place-demos.js';
+import { PickPlaceController } from '../../../src/arm/pick-place-controller.js';
+import { loadModelDir } from '../../../src/planner/model-loader.js';
+import { VirtualClock } from '../../../src/control/clock.js';
 import { GRIP_OPEN, PP_STATE_DIM, PP_STATE_NAMES, samplePickPlace, scorePickPlace } from '../../../src/envs/so100/pick-place-task.js';
 import { sampleStart } from '../../../src/envs/so100/reach-task.js';
 import { Rng } from '../../../src/util/rng.js';
@@ -102,6 +105,21 @@ test('kdp dataset so100-pick-place writes a LeRobot folder that appends, loads a
   const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as { env: string; inputs: Array<{ shape: number[] }> };
   assert.is(manifest.env, 'so100-pick-place');
   assert.is(manifest.inputs[1]!.shape[1], PP_STATE_DIM);
+  // the learned progress scorer trains on the same folder and ships into the model: the controller then selects with it
+  const sc = await kdp(['train-scorer', '--model', model, '--out', join(dir, 'progress'), '--attach', '--steps', '30', '--hidden', '16,16', '--batch', '64', '--json']);
+  assert.is(sc.code, 0, sc.stderr);
+  const res2 = JSON.parse(sc.stdout.trim().split('\n').pop()!) as { steps: number; holdout: { ctgRmse: number }; attached: { rows: number } };
+  assert.is(res2.steps, 30);
+  assert.ok(Number.isFinite(res2.holdout.ctgRmse));
+  const m2 = loadModelDir(model);
+  assert.is((m2.manifest as unknown as { progress: { rowsPerPlan: number } }).progress.rowsPerPlan, 15);
+  assert.is(res2.attached.rows, m2.manifest.candidates * 15);
+  const ctl = new PickPlaceController(m2, { candidates: 4, clock: new VirtualClock() });
+  assert.is(ctl.select, 'learned');
+  const q = [0, 0.3, 0.3, 1.2, 0, 0.5], goal = new Float64Array(6);
+  ctl.reset([0.2, 0.05], [0.18, -0.1], q);
+  ctl.step(q, goal);
+  assert.ok(goal.every(Number.isFinite), `goals ${Array.from(goal)}`);
 });
 
 test('usage errors are typed, exit 2, and write nothing', async () => {
