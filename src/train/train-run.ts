@@ -65,7 +65,9 @@ export class TrainingDivergedError extends KdpError {
 
 /** Settings that must agree between a checkpoint and the run that resumes it. */
 function identity(c: KdpConfig, layout: WindowLayout, env: string): string {
-  return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip });
+  const arch = c.arch ?? 'mlp';
+  return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip,
+    ...(arch === 'mlp' ? {} : { arch, conv: c.conv }) });
 }
 
 export function gitCommit(): string | undefined {

@@ -1,0 +1,211 @@
+/**
+ * The temporal-convolution generator (`kdp train --arch conv`) as plain data.
+ *
+ *   [noise, condition] → dense → h ∈ [T, C] (ReLU)
+ *   L × h ← ReLU(h + conv_k(h) + b)        temporal conv, stride 1, 'same' zero padding, C → C,
+ *                                          one kernel shared by all T steps (residual)
+ *   per step t: y_t = H·h_t + c            one head shared by all steps → [state, action] of step t
+ *   output = [y_0 without its state (s₀ is clamped), y_1, …, y_{T−1}]  (the window layout)
+ *
+ * Every stage is affine in the flattened [T·C] vector, so the network *is* an MLP with structured
+ * weights: the conv layer's dense matrix is block-Toeplitz (zeros outside the band of k steps, the
+ * identity added for the residual), the head's is block-diagonal. `expandConvWeights` writes that
+ * MLP; training, checkpoints' weights.bin, export and the runtime all see the dense form, so the conv
+ * runs through the existing FULLY_CONNECTED path (at the dense FLOPs). The free parameters — what the
+ * optimiser updates — are the few listed by `convFreeLayout`.
+ */
+import type { MlpSpec, MlpWeights } from './mlp-spec.js';
+import { paramCount, unpackWeights } from './mlp-spec.js';
+
+export type GeneratorArch = 'mlp' | 'conv';
+export const GENERATOR_ARCHS: readonly GeneratorArch[] = ['mlp', 'conv'];
+
+export interface ConvSpec {
+  noiseDim: number;
+  condDim: number;
+  /** plan steps T */
+  horizon: number;
+  /** values per plan step (state + action) */
+  stepDim: number;
+  /** leading state values of step 0 the generator does not output (clamped to the condition) */
+  clampDims: number;
+  /** channels C per time step */
+  channels: number;
+  /** temporal kernel size k (odd: 'same' padding of (k−1)/2 on each side) */
+  kernel: number;
+  /** residual conv layers L */
+  layers: number;
+}
+
+export const DEFAULT_CONV = { channels: 8, kernel: 5, layers: 2 } as const;
+
+/** The dense network the conv is exactly equal to (what training's GEMMs, export and runtime run). */
+export function convDenseSpec(c: ConvSpec): MlpSpec {
+  const width = c.horizon * c.channels;
+  return {
+    noiseDim: c.noiseDim, condDim: c.condDim,
+    hidden: Array.from({ length: c.layers + 1 }, () => width),
+    outputDim: c.horizon * c.stepDim - c.clampDims, activation: 'relu',
+  };
+}
+
+/** Offsets of the free parameters in the flat free vector. */
+export interface ConvFreeLayout {
+  inW: number; inB: number;
+  /** per conv layer: kernel [C_out][C_in][k], bias [C] */
+  conv: Array<{ K: number; b: number }>;
+  headW: number; headB: number;
+  total: number;
+}
+
+export function convFreeLayout(c: ConvSpec): ConvFreeLayout {
+  const inDim = c.noiseDim + c.condDim, width = c.horizon * c.channels, C = c.channels;
+  let off = 0;
+  const inW = off; off += width * inDim;
+  const inB = off; off += width;
+  const conv = [];
+  for (let l = 0; l < c.layers; l++) { const K = off; off += C * C * c.kernel; const b = off; off += C; conv.push({ K, b }); }
+  const headW = off; off += c.stepDim * C;
+  const headB = off; off += c.stepDim;
+  return { inW, inB, conv, headW, headB, total: off };
+}
+
+export function convParamCount(c: ConvSpec): number {
+  return convFreeLayout(c).total;
+}
+
+/** Throws a RangeError naming the bad field (callers wrap it in their typed error). */
+export function checkConvSpec(c: ConvSpec): void {
+  for (const k of ['noiseDim', 'condDim', 'horizon', 'stepDim', 'channels', 'kernel', 'layers'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`conv ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (!Number.isInteger(c.clampDims) || c.clampDims < 0 || c.clampDims > c.stepDim) throw new RangeError(`conv clampDims ${c.clampDims} outside 0…${c.stepDim}`);
+  if (c.kernel % 2 !== 1) throw new RangeError(`conv kernel must be odd ('same' padding), got ${c.kernel}`);
+  if (c.kernel > 2 * c.horizon - 1) throw new RangeError(`conv kernel ${c.kernel} is wider than the window allows (≤ ${2 * c.horizon - 1})`);
+}
+
+/**
+ * Write the dense (MLP, `packWeights` layout) weights of the conv net given its free parameters.
+ * `dense` must hold `paramCount(convDenseSpec(c))` floats; every entry is written (zeros off the band).
+ */
+export function expandConvWeights(c: ConvSpec, free: Float32Array, dense: Float32Array): void {
+  const L = convFreeLayout(c);
+  const w = unpackWeights(convDenseSpec(c), dense);
+  const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
+  const first = w.layers[0]!;
+  first.W.set(free.subarray(L.inW, L.inW + first.W.length));
+  first.b.set(free.subarray(L.inB, L.inB + first.b.length));
+  for (let l = 0; l < c.layers; l++) {
+    const { W, b, inDim } = w.layers[l + 1]!;
+    const { K, b: kb } = L.conv[l]!;
+    W.fill(0);
+    for (let t = 0; t < T; t++) {
+      for (let o = 0; o < C; o++) {
+        const row = (t * C + o) * inDim;
+        b[t * C + o] = free[kb + o]!;
+        W[row + t * C + o] = 1; // residual
+        for (let j = 0; j < k; j++) {
+          const s = t + j - p;
+          if (s < 0 || s >= T) continue; // zero padding
+          for (let i = 0; i < C; i++) W[row + s * C + i]! += free[K + (o * C + i) * k + j]!;
+        }
+      }
+    }
+  }
+  const head = w.layers[c.layers + 1]!;
+  head.W.fill(0);
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < S; e++) {
+      const r = t * S + e - c.clampDims;
+      if (r < 0) continue;
+      head.b[r] = free[L.headB + e]!;
+      for (let i = 0; i < C; i++) head.W[r * head.inDim + t * C + i] = free[L.headW + e * C + i]!;
+    }
+  }
+}
+
+/**
+ * The adjoint of `expandConvWeights` (its linear part): the gradient of the free parameters from the
+ * gradient of the dense weights — each shared weight sums the entries it was copied to.
+ */
+export function reduceConvGrads(c: ConvSpec, denseGrad: Float32Array, freeGrad: Float32Array): void {
+  const L = convFreeLayout(c);
+  const g = unpackWeights(convDenseSpec(c), denseGrad);
+  const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
+  freeGrad.fill(0);
+  const first = g.layers[0]!;
+  freeGrad.set(first.W, L.inW);
+  freeGrad.set(first.b, L.inB);
+  for (let l = 0; l < c.layers; l++) {
+    const { W, b, inDim } = g.layers[l + 1]!;
+    const { K, b: kb } = L.conv[l]!;
+    for (let t = 0; t < T; t++) {
+      for (let o = 0; o < C; o++) {
+        const row = (t * C + o) * inDim;
+        freeGrad[kb + o]! += b[t * C + o]!;
+        for (let j = 0; j < k; j++) {
+          const s = t + j - p;
+          if (s < 0 || s >= T) continue;
+          for (let i = 0; i < C; i++) freeGrad[K + (o * C + i) * k + j]! += W[row + s * C + i]!;
+        }
+      }
+    }
+  }
+  const head = g.layers[c.layers + 1]!;
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < S; e++) {
+      const r = t * S + e - c.clampDims;
+      if (r < 0) continue;
+      freeGrad[L.headB + e]! += head.b[r]!;
+      for (let i = 0; i < C; i++) freeGrad[L.headW + e * C + i]! += head.W[r * head.inDim + t * C + i]!;
+    }
+  }
+}
+
+/** The dense weights as `MlpWeights` (a fresh copy). */
+export function convAsMlp(c: ConvSpec, free: Float32Array): MlpWeights {
+  const spec = convDenseSpec(c);
+  const dense = new Float32Array(paramCount(spec));
+  expandConvWeights(c, free, dense);
+  return unpackWeights(spec, dense);
+}
+
+/**
+ * The conv forward computed as convolutions (float64, one sample), independent of the dense
+ * expansion: the ground truth the expanded MLP, the exported TFLite and the trainer are checked against.
+ */
+export function convForwardReference(c: ConvSpec, free: Float32Array, input: ArrayLike<number>, out: Float32Array): void {
+  const L = convFreeLayout(c);
+  const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim, inDim = c.noiseDim + c.condDim;
+  let h = new Float64Array(T * C);
+  for (let u = 0; u < T * C; u++) {
+    let s = free[L.inB + u]!;
+    for (let i = 0; i < inDim; i++) s += free[L.inW + u * inDim + i]! * input[i]!;
+    h[u] = s > 0 ? s : 0;
+  }
+  for (let l = 0; l < c.layers; l++) {
+    const { K, b } = L.conv[l]!;
+    const next = new Float64Array(T * C);
+    for (let t = 0; t < T; t++) {
+      for (let o = 0; o < C; o++) {
+        let s = h[t * C + o]! + free[b + o]!;
+        for (let j = 0; j < k; j++) {
+          const src = t + j - p;
+          if (src < 0 || src >= T) continue;
+          for (let i = 0; i < C; i++) s += free[K + (o * C + i) * k + j]! * h[src * C + i]!;
+        }
+        next[t * C + o] = s > 0 ? s : 0;
+      }
+    }
+    h = next;
+  }
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < S; e++) {
+      const r = t * S + e - c.clampDims;
+      if (r < 0) continue;
+      let s = free[L.headB + e]!;
+      for (let i = 0; i < C; i++) s += free[L.headW + e * C + i]! * h[t * C + i]!;
+      out[r] = s;
+    }
+  }
+}
