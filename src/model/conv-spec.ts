@@ -1,7 +1,7 @@
 /**
  * The temporal-convolution generator (`kdp train --arch conv`) as plain data.
  *
- *   [noise, condition] → dense → h ∈ [T, C] (ReLU)
+ *   [noise, condition] → optional dense trunk (ReLU) → dense → h ∈ [T, C] (ReLU)
  *   L × h ← ReLU(h + conv_k(h) + b)        temporal conv, stride 1, 'same' zero padding, C → C,
  *                                          one kernel shared by all T steps (residual)
  *   per step t: y_t = H·h_t + c            one head shared by all steps → [state, action] of step t
@@ -35,6 +35,8 @@ export interface ConvSpec {
   kernel: number;
   /** residual conv layers L */
   layers: number;
+  /** widths of plain dense ReLU layers between the input and the [T, C] expansion (absent: none) */
+  trunk?: number[];
 }
 
 export const DEFAULT_CONV = { channels: 8, kernel: 5, layers: 2 } as const;
@@ -44,14 +46,15 @@ export function convDenseSpec(c: ConvSpec): MlpSpec {
   const width = c.horizon * c.channels;
   return {
     noiseDim: c.noiseDim, condDim: c.condDim,
-    hidden: Array.from({ length: c.layers + 1 }, () => width),
+    hidden: [...(c.trunk ?? []), ...Array.from({ length: c.layers + 1 }, () => width)],
     outputDim: c.horizon * c.stepDim - c.clampDims, activation: 'relu',
   };
 }
 
 /** Offsets of the free parameters in the flat free vector. */
 export interface ConvFreeLayout {
-  inW: number; inB: number;
+  /** the unconstrained dense layers (trunk, then the expansion to [T, C]): dense layers 0…dense.length − 1 */
+  dense: Array<{ W: number; b: number; inDim: number; outDim: number }>;
   /** per conv layer: kernel [C_out][C_in][k], bias [C] */
   conv: Array<{ K: number; b: number }>;
   headW: number; headB: number;
@@ -59,15 +62,20 @@ export interface ConvFreeLayout {
 }
 
 export function convFreeLayout(c: ConvSpec): ConvFreeLayout {
-  const inDim = c.noiseDim + c.condDim, width = c.horizon * c.channels, C = c.channels;
-  let off = 0;
-  const inW = off; off += width * inDim;
-  const inB = off; off += width;
+  const width = c.horizon * c.channels, C = c.channels;
+  let off = 0, inDim = c.noiseDim + c.condDim;
+  const dense = [];
+  for (const outDim of [...(c.trunk ?? []), width]) {
+    const W = off; off += outDim * inDim;
+    const b = off; off += outDim;
+    dense.push({ W, b, inDim, outDim });
+    inDim = outDim;
+  }
   const conv = [];
   for (let l = 0; l < c.layers; l++) { const K = off; off += C * C * c.kernel; const b = off; off += C; conv.push({ K, b }); }
   const headW = off; off += c.stepDim * C;
   const headB = off; off += c.stepDim;
-  return { inW, inB, conv, headW, headB, total: off };
+  return { dense, conv, headW, headB, total: off };
 }
 
 export function convParamCount(c: ConvSpec): number {
@@ -82,6 +90,7 @@ export function checkConvSpec(c: ConvSpec): void {
   if (!Number.isInteger(c.clampDims) || c.clampDims < 0 || c.clampDims > c.stepDim) throw new RangeError(`conv clampDims ${c.clampDims} outside 0…${c.stepDim}`);
   if (c.kernel % 2 !== 1) throw new RangeError(`conv kernel must be odd ('same' padding), got ${c.kernel}`);
   if (c.kernel > 2 * c.horizon - 1) throw new RangeError(`conv kernel ${c.kernel} is wider than the window allows (≤ ${2 * c.horizon - 1})`);
+  if (c.trunk !== undefined && (!Array.isArray(c.trunk) || !c.trunk.every((w) => Number.isInteger(w) && w >= 1))) throw new RangeError(`conv trunk must be a list of positive widths, got ${JSON.stringify(c.trunk)}`);
 }
 
 /**
@@ -92,11 +101,14 @@ export function expandConvWeights(c: ConvSpec, free: Float32Array, dense: Float3
   const L = convFreeLayout(c);
   const w = unpackWeights(convDenseSpec(c), dense);
   const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
-  const first = w.layers[0]!;
-  first.W.set(free.subarray(L.inW, L.inW + first.W.length));
-  first.b.set(free.subarray(L.inB, L.inB + first.b.length));
+  const nd = L.dense.length;
+  L.dense.forEach((d, i) => {
+    const { W, b } = w.layers[i]!;
+    W.set(free.subarray(d.W, d.W + W.length));
+    b.set(free.subarray(d.b, d.b + b.length));
+  });
   for (let l = 0; l < c.layers; l++) {
-    const { W, b, inDim } = w.layers[l + 1]!;
+    const { W, b, inDim } = w.layers[nd + l]!;
     const { K, b: kb } = L.conv[l]!;
     W.fill(0);
     for (let t = 0; t < T; t++) {
@@ -112,7 +124,7 @@ export function expandConvWeights(c: ConvSpec, free: Float32Array, dense: Float3
       }
     }
   }
-  const head = w.layers[c.layers + 1]!;
+  const head = w.layers[nd + c.layers]!;
   head.W.fill(0);
   for (let t = 0; t < T; t++) {
     for (let e = 0; e < S; e++) {
@@ -133,11 +145,13 @@ export function reduceConvGrads(c: ConvSpec, denseGrad: Float32Array, freeGrad: 
   const g = unpackWeights(convDenseSpec(c), denseGrad);
   const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
   freeGrad.fill(0);
-  const first = g.layers[0]!;
-  freeGrad.set(first.W, L.inW);
-  freeGrad.set(first.b, L.inB);
+  const nd = L.dense.length;
+  L.dense.forEach((d, i) => {
+    freeGrad.set(g.layers[i]!.W, d.W);
+    freeGrad.set(g.layers[i]!.b, d.b);
+  });
   for (let l = 0; l < c.layers; l++) {
-    const { W, b, inDim } = g.layers[l + 1]!;
+    const { W, b, inDim } = g.layers[nd + l]!;
     const { K, b: kb } = L.conv[l]!;
     for (let t = 0; t < T; t++) {
       for (let o = 0; o < C; o++) {
@@ -151,7 +165,7 @@ export function reduceConvGrads(c: ConvSpec, denseGrad: Float32Array, freeGrad: 
       }
     }
   }
-  const head = g.layers[c.layers + 1]!;
+  const head = g.layers[nd + c.layers]!;
   for (let t = 0; t < T; t++) {
     for (let e = 0; e < S; e++) {
       const r = t * S + e - c.clampDims;
@@ -176,12 +190,16 @@ export function convAsMlp(c: ConvSpec, free: Float32Array): MlpWeights {
  */
 export function convForwardReference(c: ConvSpec, free: Float32Array, input: ArrayLike<number>, out: Float32Array): void {
   const L = convFreeLayout(c);
-  const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim, inDim = c.noiseDim + c.condDim;
-  let h = new Float64Array(T * C);
-  for (let u = 0; u < T * C; u++) {
-    let s = free[L.inB + u]!;
-    for (let i = 0; i < inDim; i++) s += free[L.inW + u * inDim + i]! * input[i]!;
-    h[u] = s > 0 ? s : 0;
+  const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
+  let h = Float64Array.from(input);
+  for (const d of L.dense) {
+    const y = new Float64Array(d.outDim);
+    for (let u = 0; u < d.outDim; u++) {
+      let s = free[d.b + u]!;
+      for (let i = 0; i < d.inDim; i++) s += free[d.W + u * d.inDim + i]! * h[i]!;
+      y[u] = s > 0 ? s : 0;
+    }
+    h = y;
   }
   for (let l = 0; l < c.layers; l++) {
     const { K, b } = L.conv[l]!;

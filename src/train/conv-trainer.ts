@@ -32,7 +32,7 @@ export class ConvTrainer extends MlpTrainer {
   }
 
   /**
-   * Kaiming-uniform input layer; conv kernels at half that bound (each layer adds to its residual);
+   * Kaiming-uniform dense layers (trunk and expansion); conv kernels at half that bound (each layer adds to its residual);
    * a small head so the first plans sit near the data mean, as the MLP's last layer.
    */
   initConv(rng: Rng): void {
@@ -41,7 +41,7 @@ export class ConvTrainer extends MlpTrainer {
       for (let j = 0; j < len; j++) this.free[off + j] = (rng.uniform() * 2 - 1) * bound;
     };
     this.free.fill(0);
-    fill(L.inW, c.horizon * C * (c.noiseDim + c.condDim), Math.sqrt(6 / (c.noiseDim + c.condDim)));
+    for (const d of L.dense) fill(d.W, d.outDim * d.inDim, Math.sqrt(6 / d.inDim));
     for (const l of L.conv) fill(l.K, C * C * c.kernel, 0.5 * Math.sqrt(6 / (C * c.kernel)));
     fill(L.headW, c.stepDim * C, 0.1 * Math.sqrt(6 / C));
     this.freeEma.set(this.free);

@@ -28,7 +28,7 @@ export interface KdpConfig {
   /** generator network: 'mlp' (default; `hidden`, `activation`) or 'conv' (temporal conv over the window, `conv`) */
   arch?: GeneratorArch;
   /** shape of the temporal conv generator (arch 'conv'; the horizon and step size come from the problem) */
-  conv?: { channels: number; kernel: number; layers: number };
+  conv?: { channels: number; kernel: number; layers: number; trunk?: number[] };
   hidden: number[];
   activation: Activation;
   optimizer: OptimizerConfig;
@@ -362,6 +362,7 @@ function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
   const spec: ConvSpec = {
     noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
     channels: shape.channels, kernel: shape.kernel, layers: shape.layers,
+    ...('trunk' in shape && shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
   };
   try {
     checkConvSpec(spec);

@@ -20,6 +20,8 @@ import type { DriftProblem } from '../../src/train/problem.js';
 /** the U-Maze window: 32 steps × (4 state + 2 action), s₀ clamped; the default conv shape */
 const UMAZE: ConvSpec = { noiseDim: 16, condDim: 6, horizon: 32, stepDim: 6, clampDims: 4, channels: 8, kernel: 5, layers: 2 };
 const SMALL: ConvSpec = { noiseDim: 3, condDim: 4, horizon: 7, stepDim: 5, clampDims: 3, channels: 3, kernel: 3, layers: 2 };
+/** with a dense trunk before the [T, C] expansion */
+const TRUNK: ConvSpec = { ...SMALL, trunk: [9, 6] };
 
 function randomFree(c: ConvSpec, seed: number, scale = 0.4): Float32Array {
   const r = new SeededRandom(seed);
@@ -36,7 +38,7 @@ test('the default conv at the U-Maze window expands to the MLP shape 22 → 256 
   assert.is(paramCount(d), 22 * 256 + 256 + 2 * (256 * 256 + 256) + 256 * 188 + 188);
 });
 
-for (const [name, c] of [['small', SMALL], ['U-Maze', UMAZE]] as const) {
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK], ['U-Maze', UMAZE], ['U-Maze with trunk 256', { ...UMAZE, trunk: [256] }]] as Array<[string, ConvSpec]>) {
   test(`${name}: the dense expansion computes the conv (float64 convolutions) on random weights and inputs`, () => {
     const r = new SeededRandom(7);
     const inDim = c.noiseDim + c.condDim, outDim = convDenseSpec(c).outputDim;
@@ -68,8 +70,8 @@ test('the expansion is a conv: zeros outside the band, one shared kernel per lay
   }
 });
 
-test('reduceConvGrads is the adjoint of the expansion: <E(δ) − E(0), G> = <δ, Eᵀ G>', () => {
-  const c = SMALL, r = new SeededRandom(11);
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK]] as const) test(`${name}: reduceConvGrads is the adjoint of the expansion: <E(δ) − E(0), G> = <δ, Eᵀ G>`, () => {
+  const r = new SeededRandom(11);
   const n = convParamCount(c), m = paramCount(convDenseSpec(c));
   const delta = Float32Array.from({ length: n }, () => r.normal());
   const G = Float32Array.from({ length: m }, () => r.normal());
@@ -83,8 +85,8 @@ test('reduceConvGrads is the adjoint of the expansion: <E(δ) − E(0), G> = <δ
   assert.ok(Math.abs(lhs - rhs) <= 1e-4 * Math.max(1, Math.abs(lhs)), `${lhs} vs ${rhs}`);
 });
 
-test('ConvTrainer: the batched GEMM forward equals the conv reference; its free-parameter gradient matches finite differences', () => {
-  const c = SMALL, batch = 6, inDim = c.noiseDim + c.condDim;
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK]] as const) test(`${name}: ConvTrainer's batched GEMM forward equals the conv reference; its free-parameter gradient matches finite differences`, () => {
+  const batch = 6, inDim = c.noiseDim + c.condDim;
   const k = createTrainKernels(1 << 16);
   const net = new ConvTrainer(c, batch, k, new Rng(5));
   const r = new SeededRandom(9);
@@ -115,9 +117,9 @@ test('ConvTrainer: the batched GEMM forward equals the conv reference; its free-
     return s;
   };
   const L = convFreeLayout(c);
-  const probes = [L.inW + 2, L.inB + 1, L.conv[0]!.K, L.conv[0]!.K + 7, L.conv[1]!.b + 2, L.conv[1]!.K + 13, L.headW + 4, L.headB + 1];
+  const probes = [...L.dense.flatMap((d) => [d.W + 2, d.b + 1]), L.conv[0]!.K, L.conv[0]!.K + 7, L.conv[1]!.b + 2, L.conv[1]!.K + 13, L.headW + 4, L.headB + 1];
   for (const idx of probes) {
-    const h = 1e-2;
+    const h = 1e-3;
     const plus = Float32Array.from(net.free); plus[idx]! += h;
     const minus = Float32Array.from(net.free); minus[idx]! -= h;
     const fd = (loss(plus) - loss(minus)) / (2 * h);
