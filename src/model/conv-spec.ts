@@ -2,6 +2,8 @@
  * The temporal-convolution generator (`kdp train --arch conv`) as plain data.
  *
  *   [noise, condition] → optional dense trunk (ReLU) → dense → h ∈ [T, C] (ReLU)
+ *                        (optionally dense → [T/r, C], linearly interpolated to [T, C], then ReLU:
+ *                         the decoder half of a U-Net — plans vary slowly in time by construction)
  *   L × h ← ReLU(h + conv_k(h) + b)        temporal conv, stride 1, 'same' zero padding, C → C,
  *                                          one kernel shared by all T steps (residual)
  *   per step t: y_t = H·h_t + c            one head shared by all steps → [state, action] of step t
@@ -37,6 +39,22 @@ export interface ConvSpec {
   layers: number;
   /** widths of plain dense ReLU layers between the input and the [T, C] expansion (absent: none) */
   trunk?: number[];
+  /** r > 1: the expansion writes ⌈(T − 1)/r⌉ + 1 coarse steps, linearly interpolated to T (absent: 1) */
+  upsample?: number;
+}
+
+/** coarse steps of the expansion (T when not upsampled) */
+export function coarseSteps(c: ConvSpec): number {
+  const r = c.upsample ?? 1;
+  return r <= 1 ? c.horizon : Math.ceil((c.horizon - 1) / r) + 1;
+}
+
+/** step t of the fine sequence = (1 − f)·coarse[τ] + f·coarse[τ + 1] */
+function interp(c: ConvSpec, t: number): { tau: number; f: number } {
+  const r = c.upsample ?? 1;
+  if (r <= 1) return { tau: t, f: 0 };
+  const tau = Math.floor(t / r);
+  return { tau, f: t / r - tau };
 }
 
 export const DEFAULT_CONV = { channels: 8, kernel: 5, layers: 2 } as const;
@@ -65,7 +83,7 @@ export function convFreeLayout(c: ConvSpec): ConvFreeLayout {
   const width = c.horizon * c.channels, C = c.channels;
   let off = 0, inDim = c.noiseDim + c.condDim;
   const dense = [];
-  for (const outDim of [...(c.trunk ?? []), width]) {
+  for (const outDim of [...(c.trunk ?? []), coarseSteps(c) * C]) {
     const W = off; off += outDim * inDim;
     const b = off; off += outDim;
     dense.push({ W, b, inDim, outDim });
@@ -90,6 +108,7 @@ export function checkConvSpec(c: ConvSpec): void {
   if (!Number.isInteger(c.clampDims) || c.clampDims < 0 || c.clampDims > c.stepDim) throw new RangeError(`conv clampDims ${c.clampDims} outside 0…${c.stepDim}`);
   if (c.kernel % 2 !== 1) throw new RangeError(`conv kernel must be odd ('same' padding), got ${c.kernel}`);
   if (c.kernel > 2 * c.horizon - 1) throw new RangeError(`conv kernel ${c.kernel} is wider than the window allows (≤ ${2 * c.horizon - 1})`);
+  if (c.upsample !== undefined && (!Number.isInteger(c.upsample) || c.upsample < 1 || c.upsample >= c.horizon)) throw new RangeError(`conv upsample must be an integer 1…${c.horizon - 1}, got ${c.upsample}`);
   if (c.trunk !== undefined && (!Array.isArray(c.trunk) || !c.trunk.every((w) => Number.isInteger(w) && w >= 1))) throw new RangeError(`conv trunk must be a list of positive widths, got ${JSON.stringify(c.trunk)}`);
 }
 
@@ -104,8 +123,20 @@ export function expandConvWeights(c: ConvSpec, free: Float32Array, dense: Float3
   const nd = L.dense.length;
   L.dense.forEach((d, i) => {
     const { W, b } = w.layers[i]!;
-    W.set(free.subarray(d.W, d.W + W.length));
-    b.set(free.subarray(d.b, d.b + b.length));
+    if (i < nd - 1) {
+      W.set(free.subarray(d.W, d.W + W.length));
+      b.set(free.subarray(d.b, d.b + b.length));
+      return;
+    }
+    // the expansion: fine row (t, o) interpolates coarse rows (τ, o) and (τ + 1, o)
+    for (let t = 0; t < T; t++) {
+      const { tau, f } = interp(c, t);
+      for (let o = 0; o < C; o++) {
+        const r0 = tau * C + o, r1 = Math.min(tau + 1, coarseSteps(c) - 1) * C + o, row = (t * C + o) * d.inDim;
+        b[t * C + o] = (1 - f) * free[d.b + r0]! + f * free[d.b + r1]!;
+        for (let i = 0; i < d.inDim; i++) W[row + i] = (1 - f) * free[d.W + r0 * d.inDim + i]! + f * free[d.W + r1 * d.inDim + i]!;
+      }
+    }
   });
   for (let l = 0; l < c.layers; l++) {
     const { W, b, inDim } = w.layers[nd + l]!;
@@ -147,8 +178,20 @@ export function reduceConvGrads(c: ConvSpec, denseGrad: Float32Array, freeGrad: 
   freeGrad.fill(0);
   const nd = L.dense.length;
   L.dense.forEach((d, i) => {
-    freeGrad.set(g.layers[i]!.W, d.W);
-    freeGrad.set(g.layers[i]!.b, d.b);
+    const { W, b } = g.layers[i]!;
+    if (i < nd - 1) { freeGrad.set(W, d.W); freeGrad.set(b, d.b); return; }
+    for (let t = 0; t < T; t++) {
+      const { tau, f } = interp(c, t);
+      for (let o = 0; o < C; o++) {
+        const r0 = tau * C + o, r1 = Math.min(tau + 1, coarseSteps(c) - 1) * C + o, row = (t * C + o) * d.inDim;
+        freeGrad[d.b + r0]! += (1 - f) * b[t * C + o]!;
+        if (f !== 0) freeGrad[d.b + r1]! += f * b[t * C + o]!;
+        for (let i = 0; i < d.inDim; i++) {
+          freeGrad[d.W + r0 * d.inDim + i]! += (1 - f) * W[row + i]!;
+          if (f !== 0) freeGrad[d.W + r1 * d.inDim + i]! += f * W[row + i]!;
+        }
+      }
+    }
   });
   for (let l = 0; l < c.layers; l++) {
     const { W, b, inDim } = g.layers[nd + l]!;
@@ -192,15 +235,23 @@ export function convForwardReference(c: ConvSpec, free: Float32Array, input: Arr
   const L = convFreeLayout(c);
   const C = c.channels, T = c.horizon, k = c.kernel, p = (k - 1) >> 1, S = c.stepDim;
   let h = Float64Array.from(input);
-  for (const d of L.dense) {
+  L.dense.forEach((d, li) => {
     const y = new Float64Array(d.outDim);
     for (let u = 0; u < d.outDim; u++) {
       let s = free[d.b + u]!;
       for (let i = 0; i < d.inDim; i++) s += free[d.W + u * d.inDim + i]! * h[i]!;
-      y[u] = s > 0 ? s : 0;
+      y[u] = li < L.dense.length - 1 && s < 0 ? 0 : s; // the expansion's ReLU comes after the interpolation
     }
     h = y;
+  });
+  // coarse [Tc, C] pre-activations → [T, C], ReLU
+  const fine = new Float64Array(T * C);
+  for (let t = 0; t < T; t++) {
+    const { tau, f } = interp(c, t);
+    const t1 = Math.min(tau + 1, coarseSteps(c) - 1);
+    for (let o = 0; o < C; o++) { const v = (1 - f) * h[tau * C + o]! + f * h[t1 * C + o]!; fine[t * C + o] = v > 0 ? v : 0; }
   }
+  h = fine;
   for (let l = 0; l < c.layers; l++) {
     const { K, b } = L.conv[l]!;
     const next = new Float64Array(T * C);

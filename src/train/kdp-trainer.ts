@@ -28,7 +28,7 @@ export interface KdpConfig {
   /** generator network: 'mlp' (default; `hidden`, `activation`) or 'conv' (temporal conv over the window, `conv`) */
   arch?: GeneratorArch;
   /** shape of the temporal conv generator (arch 'conv'; the horizon and step size come from the problem) */
-  conv?: { channels: number; kernel: number; layers: number; trunk?: number[] };
+  conv?: { channels: number; kernel: number; layers: number; trunk?: number[]; upsample?: number };
   hidden: number[];
   activation: Activation;
   optimizer: OptimizerConfig;
@@ -363,11 +363,12 @@ function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
     noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
     channels: shape.channels, kernel: shape.kernel, layers: shape.layers,
     ...('trunk' in shape && shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
+    ...('upsample' in shape && shape.upsample !== undefined && shape.upsample > 1 ? { upsample: shape.upsample } : {}),
   };
   try {
     checkConvSpec(spec);
   } catch (e) {
-    throw new UsageError(`invalid conv generator: ${(e as Error).message}`, 'pass --channels ≥ 1, an odd --conv-kernel no wider than 2·horizon − 1 and --conv-layers ≥ 1');
+    throw new UsageError(`invalid conv generator: ${(e as Error).message}`, 'pass --channels ≥ 1, an odd --conv-kernel no wider than 2·horizon − 1, --conv-layers ≥ 1 and --conv-upsample below the horizon');
   }
   return spec;
 }

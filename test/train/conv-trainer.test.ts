@@ -22,6 +22,8 @@ const UMAZE: ConvSpec = { noiseDim: 16, condDim: 6, horizon: 32, stepDim: 6, cla
 const SMALL: ConvSpec = { noiseDim: 3, condDim: 4, horizon: 7, stepDim: 5, clampDims: 3, channels: 3, kernel: 3, layers: 2 };
 /** with a dense trunk before the [T, C] expansion */
 const TRUNK: ConvSpec = { ...SMALL, trunk: [9, 6] };
+/** with the expansion upsampled from coarse steps (7 steps from 3 at r = 3) */
+const UPS: ConvSpec = { ...SMALL, trunk: [9], upsample: 3 };
 
 function randomFree(c: ConvSpec, seed: number, scale = 0.4): Float32Array {
   const r = new SeededRandom(seed);
@@ -38,7 +40,7 @@ test('the default conv at the U-Maze window expands to the MLP shape 22 → 256 
   assert.is(paramCount(d), 22 * 256 + 256 + 2 * (256 * 256 + 256) + 256 * 188 + 188);
 });
 
-for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK], ['U-Maze', UMAZE], ['U-Maze with trunk 256', { ...UMAZE, trunk: [256] }]] as Array<[string, ConvSpec]>) {
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK], ['U-Maze', UMAZE], ['small upsampled', UPS], ['U-Maze with trunk 256', { ...UMAZE, trunk: [256] }], ['U-Maze, trunk 256, upsample 4', { ...UMAZE, trunk: [256], upsample: 4 }]] as Array<[string, ConvSpec]>) {
   test(`${name}: the dense expansion computes the conv (float64 convolutions) on random weights and inputs`, () => {
     const r = new SeededRandom(7);
     const inDim = c.noiseDim + c.condDim, outDim = convDenseSpec(c).outputDim;
@@ -70,7 +72,21 @@ test('the expansion is a conv: zeros outside the band, one shared kernel per lay
   }
 });
 
-for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK]] as const) test(`${name}: reduceConvGrads is the adjoint of the expansion: <E(δ) − E(0), G> = <δ, Eᵀ G>`, () => {
+test('the upsampled expansion interpolates coarse rows: fine step t = (1 − f)·coarse[⌊t/r⌋] + f·coarse[⌊t/r⌋ + 1]', () => {
+  const c = UPS, free = randomFree(c, 5);
+  const w = convAsMlp(c, free);
+  const d = convFreeLayout(c).dense[1]!, C = c.channels;
+  assert.is(d.outDim, 3 * C, '7 steps at r = 3 need coarse steps 0, 3, 6');
+  const exp = w.layers[1]!;
+  for (const [t, tau, f] of [[0, 0, 0], [1, 0, 1 / 3], [2, 0, 2 / 3], [3, 1, 0], [5, 1, 2 / 3], [6, 2, 0]] as const) {
+    for (let o = 0; o < C; o++) for (let i = 0; i < d.inDim; i++) {
+      const a = free[d.W + (tau * C + o) * d.inDim + i]!, b = tau + 1 < 3 ? free[d.W + ((tau + 1) * C + o) * d.inDim + i]! : 0;
+      assert.ok(Math.abs(exp.W[(t * C + o) * d.inDim + i]! - ((1 - f) * a + f * b)) < 1e-6, `t ${t} o ${o} i ${i}`);
+    }
+  }
+});
+
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK], ['small upsampled', UPS]] as const) test(`${name}: reduceConvGrads is the adjoint of the expansion: <E(δ) − E(0), G> = <δ, Eᵀ G>`, () => {
   const r = new SeededRandom(11);
   const n = convParamCount(c), m = paramCount(convDenseSpec(c));
   const delta = Float32Array.from({ length: n }, () => r.normal());
@@ -85,7 +101,7 @@ for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK]] as const
   assert.ok(Math.abs(lhs - rhs) <= 1e-4 * Math.max(1, Math.abs(lhs)), `${lhs} vs ${rhs}`);
 });
 
-for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK]] as const) test(`${name}: ConvTrainer's batched GEMM forward equals the conv reference; its free-parameter gradient matches finite differences`, () => {
+for (const [name, c] of [['small', SMALL], ['small with trunk', TRUNK], ['small upsampled', UPS]] as const) test(`${name}: ConvTrainer's batched GEMM forward equals the conv reference; its free-parameter gradient matches finite differences`, () => {
   const batch = 6, inDim = c.noiseDim + c.condDim;
   const k = createTrainKernels(1 << 16);
   const net = new ConvTrainer(c, batch, k, new Rng(5));

@@ -144,6 +144,7 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
     [['--arch', 'conv', '--channels', '0'], /--channels/],
     [['--arch', 'conv', '--conv-trunk', '64,0'], /--conv-trunk must be comma-separated positive integers/],
     [['--channels', '4'], /--channels applies to --arch conv/],
+    [['--arch', 'conv', '--conv-upsample', '8'], /upsample must be an integer 1…7/],
   ] as const) {
     const r = runKdp(['train', ...small, '--out', join(dir, 'arch-bad'), ...args]);
     assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -166,10 +167,11 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   assert.is(meta.arch, 'conv');
   assert.equal(meta.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 4, kernel: 3, layers: 1 });
   assert.equal(meta.mlp.hidden, [32, 32]);
-  const trunk = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-trunk', '12', '--out', join(dir, 'arch-trunk')]);
+  const trunk = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-trunk', '12', '--conv-upsample', '2', '--out', join(dir, 'arch-trunk')]);
   assert.is(trunk.status, 0, trunk.stderr);
   const tm = readCheckpointMeta(join(dir, 'arch-trunk'));
   assert.equal(tm.conv!.trunk, [12]);
+  assert.is(tm.conv!.upsample, 2);
   assert.equal(tm.mlp.hidden, [12, 32, 32, 32]);
 });
 
