@@ -57,7 +57,11 @@ function interp(c: ConvSpec, t: number): { tau: number; f: number } {
   return { tau, f: t / r - tau };
 }
 
-export const DEFAULT_CONV = { channels: 8, kernel: 5, layers: 2 } as const;
+/**
+ * The default shape: the best of the shapes measured on U-Maze (docs/kdp.md, "Generator architecture"):
+ * a 256-wide trunk, then [32, 8] with four residual layers of kernel 9 (receptive field: the whole window).
+ */
+export const DEFAULT_CONV: Readonly<{ channels: number; kernel: number; layers: number; trunk: readonly number[] }> = { channels: 8, kernel: 9, layers: 4, trunk: [256] };
 
 /** The dense network the conv is exactly equal to (what training's GEMMs, export and runtime run). */
 export function convDenseSpec(c: ConvSpec): MlpSpec {

@@ -362,7 +362,7 @@ function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
   const spec: ConvSpec = {
     noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
     channels: shape.channels, kernel: shape.kernel, layers: shape.layers,
-    ...('trunk' in shape && shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
+    ...(shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
     ...('upsample' in shape && shape.upsample !== undefined && shape.upsample > 1 ? { upsample: shape.upsample } : {}),
   };
   try {

@@ -140,9 +140,10 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
     [['--arch', 'transformer'], /--arch must be one of mlp\|conv, got "transformer"/],
     [['--arch', 'conv', '--conv-kernel', '4'], /--conv-kernel must be odd/],
     [['--arch', 'conv', '--conv-kernel', '21'], /wider than the window/],
+    [['--arch', 'conv', '--conv-trunk', 'wide'], /--conv-trunk must be comma-separated positive integers or none/],
     [['--arch', 'conv', '--hidden', '64'], /--hidden applies to --arch mlp/],
     [['--arch', 'conv', '--channels', '0'], /--channels/],
-    [['--arch', 'conv', '--conv-trunk', '64,0'], /--conv-trunk must be comma-separated positive integers/],
+    [['--arch', 'conv', '--conv-trunk', '64,0'], /--conv-trunk must be comma-separated positive integers or none/],
     [['--channels', '4'], /--channels applies to --arch conv/],
     [['--arch', 'conv', '--conv-upsample', '8'], /upsample must be an integer 1…7/],
   ] as const) {
@@ -158,7 +159,7 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   assert.is(m.arch, 'mlp');
   assert.is(m.params, 22 * 16 + 16 + 16 * 44 + 44);
   assert.is(readCheckpointMeta(join(dir, 'arch-mlp')).arch, 'mlp');
-  const conv = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-kernel', '3', '--conv-layers', '1', '--out', join(dir, 'arch-conv')]);
+  const conv = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-kernel', '3', '--conv-layers', '1', '--conv-trunk', 'none', '--out', join(dir, 'arch-conv')]);
   assert.is(conv.status, 0, conv.stderr);
   const c = JSON.parse(conv.stdout.trim().split('\n').pop()!) as { arch: string; params: number };
   assert.is(c.arch, 'conv');
@@ -172,6 +173,11 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   const tm = readCheckpointMeta(join(dir, 'arch-trunk'));
   assert.equal(tm.conv!.trunk, [12]);
   assert.is(tm.conv!.upsample, 2);
+  // the defaults: trunk 256, C = 8, k = 9, L = 4 (at horizon 8 the kernel 9 still fits: ≤ 2·8 − 1)
+  const def = runKdp(['train', ...small, '--arch', 'conv', '--out', join(dir, 'arch-default')]);
+  assert.is(def.status, 0, def.stderr);
+  const dm = readCheckpointMeta(join(dir, 'arch-default'));
+  assert.equal(dm.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 8, kernel: 9, layers: 4, trunk: [256] });
   assert.equal(tm.mlp.hidden, [12, 32, 32, 32]);
 });
 

@@ -40,7 +40,7 @@ export const command: CommandSpec = {
     channels: { type: 'string', placeholder: 'C', default: String(DEFAULT_CONV.channels), description: '--arch conv: channels per plan step (the dense width is horizon × C)' },
     'conv-kernel': { type: 'string', placeholder: 'k', default: String(DEFAULT_CONV.kernel), description: "--arch conv: temporal kernel size (odd, 'same' padding)" },
     'conv-layers': { type: 'string', placeholder: 'L', default: String(DEFAULT_CONV.layers), description: '--arch conv: residual conv layers' },
-    'conv-trunk': { type: 'string', placeholder: 'w,w', description: '--arch conv: widths of dense ReLU layers before the [T, C] expansion (default: none)' },
+    'conv-trunk': { type: 'string', placeholder: 'w,w|none', default: DEFAULT_CONV.trunk.join(','), description: '--arch conv: widths of dense ReLU layers before the [T, C] expansion (none: the expansion reads the input)' },
     'conv-upsample': { type: 'string', placeholder: 'r', default: '1', description: '--arch conv: the expansion writes every r-th step, linearly interpolated in between (smooth plans by construction; 1 = off)' },
     hidden: { type: 'string', placeholder: 'w,w,w', default: DEFAULT_KDP_CONFIG.hidden.join(','), description: 'hidden layer widths (--arch mlp)' },
     activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_KDP_CONFIG.activation, description: 'hidden activation' },
@@ -74,10 +74,10 @@ export const command: CommandSpec = {
       channels: optNumber(ctx, 'channels', DEFAULT_CONV.channels, { int: true, min: 1, max: 256 }),
       kernel: optNumber(ctx, 'conv-kernel', DEFAULT_CONV.kernel, { int: true, min: 1, max: 63 }),
       layers: optNumber(ctx, 'conv-layers', DEFAULT_CONV.layers, { int: true, min: 1, max: 16 }),
-      ...(optString(ctx, 'conv-trunk') === undefined ? {} : { trunk: (optString(ctx, 'conv-trunk') ?? '').split(',').map(Number) }),
+      trunk: optString(ctx, 'conv-trunk') === 'none' ? [] : (optString(ctx, 'conv-trunk') ?? '').split(',').map(Number),
       upsample: optNumber(ctx, 'conv-upsample', 1, { int: true, min: 1, max: 512 }),
     };
-    if (conv.trunk && conv.trunk.some((w) => !Number.isInteger(w) || w < 1)) throw new UsageError('--conv-trunk must be comma-separated positive integers', 'e.g. --conv-trunk 256');
+    if (conv.trunk.some((w) => !Number.isInteger(w) || w < 1)) throw new UsageError('--conv-trunk must be comma-separated positive integers or none', 'e.g. --conv-trunk 256');
     if (arch !== 'conv') {
       for (const flag of ['channels', 'conv-kernel', 'conv-layers', 'conv-trunk', 'conv-upsample'] as const) {
         if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch conv`, 'add --arch conv, or drop the flag');
