@@ -178,7 +178,7 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   assert.is(def.status, 0, def.stderr);
   const dm = readCheckpointMeta(join(dir, 'arch-default'));
   assert.equal(dm.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 8, kernel: 9, layers: 4, trunk: [256] });
-  assert.equal(tm.mlp.hidden, [12, 32, 32, 32]);
+  assert.equal(tm.mlp.hidden, [12, 32, 32, 32, 32, 32]); // trunk, expansion, 4 conv layers (the default)
 });
 
 test.run();
