@@ -67,7 +67,7 @@ export const command: CommandSpec = {
     const arch = optChoice<GeneratorArch>(ctx, 'arch', GENERATOR_ARCHS, 'mlp');
     if (arch === 'conv') {
       for (const flag of ['hidden', 'activation'] as const) {
-        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch mlp; the conv's shape is set by --channels, --conv-kernel and --conv-layers`);
+        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch mlp; the conv's shape is set by --channels and the --conv-* flags`);
       }
     }
     const conv = {
