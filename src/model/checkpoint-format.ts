@@ -1,4 +1,5 @@
 import type { MlpSpec } from './mlp-spec.js';
+import type { ConvSpec, GeneratorArch } from './conv-spec.js';
 
 /**
  * On-disk checkpoint (a directory, e.g. runs/umaze/):
@@ -39,7 +40,12 @@ export interface CheckpointMeta {
   totalSteps: number;
   createdAt: string;
   env: string;
+  /** the dense network weights.bin holds (for arch 'conv': the conv's exact dense equivalent) */
   mlp: MlpSpec;
+  /** generator architecture (absent in checkpoints older than --arch: 'mlp') */
+  arch?: GeneratorArch;
+  /** the temporal conv's shape when arch is 'conv' (train-state.bin then holds its free parameters) */
+  conv?: ConvSpec;
   layout: WindowLayout;
   normalizer: NormalizerJson;
   /** the training configuration (key variant, batch sizes, temps, lr, ...) */

@@ -14,6 +14,7 @@ import { CheckpointError } from '../errors.js';
 import type { CheckpointMeta } from './checkpoint-format.js';
 import { conditionDim, generatorOutputDim } from './checkpoint-format.js';
 import { paramCount, unpackWeights, type MlpWeights } from './mlp-spec.js';
+import { checkConvSpec, convDenseSpec, GENERATOR_ARCHS } from './conv-spec.js';
 
 export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -140,6 +141,7 @@ function readMetaFile(dir: string): CheckpointMeta {
     || !['relu', 'silu', 'tanh'].includes(spec.activation)) {
     throw new CheckpointError(`${metaPath}: invalid mlp spec ${JSON.stringify(spec)}`, { hint: 'the checkpoint is corrupt or from an incompatible trainer' });
   }
+  checkArch(meta, metaPath);
   if (!meta.layout || !meta.provenance || !meta.normalizer) {
     throw new CheckpointError(`${metaPath}: missing ${!meta.layout ? 'layout' : !meta.provenance ? 'provenance' : 'normalizer'}`, { hint: 'the checkpoint is incomplete or from an older trainer; re-save it' });
   }
@@ -150,6 +152,23 @@ function readMetaFile(dir: string): CheckpointMeta {
     }
   }
   return meta;
+}
+
+/** An optional `arch` (older checkpoints have none: mlp); a conv's shape must expand to the recorded dense spec. */
+function checkArch(meta: CheckpointMeta, metaPath: string): void {
+  const arch = meta.arch ?? 'mlp';
+  if (!GENERATOR_ARCHS.includes(arch)) {
+    throw new CheckpointError(`${metaPath}: unknown generator arch ${JSON.stringify(arch)} (this version knows ${GENERATOR_ARCHS.join(', ')})`, { hint: 'the checkpoint is corrupt or from a newer trainer: export it with the version that trained it' });
+  }
+  if (arch !== 'conv') return;
+  const c = meta.conv;
+  try {
+    if (!c || typeof c !== 'object') throw new RangeError('arch conv without a conv shape');
+    checkConvSpec(c);
+    if (JSON.stringify(convDenseSpec(c)) !== JSON.stringify(meta.mlp)) throw new RangeError(`conv ${JSON.stringify(c)} does not expand to the recorded mlp ${JSON.stringify(meta.mlp)}`);
+  } catch (e) {
+    throw new CheckpointError(`${metaPath}: invalid conv generator: ${(e as Error).message}`, { hint: 'the checkpoint is corrupt or from an incompatible trainer; re-train' });
+  }
 }
 
 /** weights.bin (EMA weights), checked against checkpoint.json (size, sha256) and for non-finite values. */

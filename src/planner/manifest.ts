@@ -1,5 +1,6 @@
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import type { MlpSpec } from '../model/mlp-spec.js';
+import type { ConvSpec } from '../model/conv-spec.js';
 
 /** File names inside a model directory (models/<name>/). */
 export const MODEL_FILE = 'model.tflite';
@@ -73,6 +74,12 @@ export interface ModelManifest {
   arenaPlan?: 'greedy-lifetime-16' | 'interpreter';
   /** the generator network's shape (added by the exporter; absent in older manifests) */
   mlp?: MlpSpec;
+  /**
+   * the generator architecture (added by the exporter from checkpoints that record one; absent: mlp).
+   * A temporal conv ships as its exact dense equivalent (`mlp` above: block-Toeplitz FULLY_CONNECTED
+   * weights), so the runtime needs nothing new; `conv` and `params` say what was trained.
+   */
+  generator?: { arch: 'mlp'; params: number } | { arch: 'conv'; conv: ConvSpec; params: number; exportedAs: 'dense' };
   /** SignatureDef key inside the .tflite (added by the exporter) */
   signatureKey?: string;
   /** int8 only: per boundary-adjacent tensor quantization, for reference */

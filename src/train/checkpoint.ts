@@ -36,7 +36,7 @@ export interface SaveOptions {
  * the previous generations intact, and readers take the newest one that verifies. Older generations
  * beyond `keep` are removed last. File-system failures are an IoError naming the folder.
  */
-export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp'>,
+export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp' | 'arch' | 'conv'>,
   opts: SaveOptions = {}): CheckpointMeta {
   const net = trainer.net;
   for (const [name, a] of [['EMA weights', net.ema], ['weights', net.params]] as const) {
@@ -45,13 +45,11 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
     }
   }
   const weights = bytesOf(net.ema);
-  const n = net.params.length;
-  const state = new Float32Array(3 * n);
-  state.set(net.params, 0); state.set(net.m, n); state.set(net.v, 2 * n);
-  const stateBytes = bytesOf(state);
+  const stateBytes = bytesOf(net.packTrainState());
   const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
   const full: CheckpointMeta = {
     format: 'kdp-checkpoint', version: 1, step: trainer.stepCount, createdAt: new Date().toISOString(), mlp: trainer.spec,
+    arch: trainer.convSpec ? 'conv' : 'mlp', ...(trainer.convSpec ? { conv: trainer.convSpec } : {}),
     ...meta,
     config: { ...meta.config, trainState: header },
     files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
@@ -139,13 +137,10 @@ export function restoreTrainer(dir: string, trainer: KdpTrainer, meta: Checkpoin
   if (paramCount(meta.mlp) !== n) throw new CheckpointError(`checkpoint network has ${paramCount(meta.mlp)} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
   if (!meta.files.trainState) throw new CheckpointError('checkpoint has no training state to resume from');
   const ema = readCheckpointWeights(dir, meta);
-  const state = readVerified(dir, TRAIN_STATE_FILE, meta.files.trainState, 3 * n);
+  const state = readVerified(dir, TRAIN_STATE_FILE, meta.files.trainState, trainer.net.trainStateFloats);
   const header = (meta.config as { trainState?: TrainStateHeader }).trainState;
   if (!header) throw new CheckpointError('checkpoint.json has no trainState header');
-  const net = trainer.net;
-  net.params.set(state.subarray(0, n)); net.m.set(state.subarray(n, 2 * n)); net.v.set(state.subarray(2 * n));
-  net.ema.set(ema);
-  net.importState({ t: header.optimizerStep });
+  trainer.net.restoreTrainState(state, ema, header.optimizerStep);
   trainer.rng.restore(header.rng);
   trainer.stepCount = header.trainerStep;
 }

@@ -1,4 +1,7 @@
 import { paramCount, type Activation, type MlpSpec } from '../model/mlp-spec.js';
+import { checkConvSpec, convDenseSpec, DEFAULT_CONV, type ConvSpec, type GeneratorArch } from '../model/conv-spec.js';
+import { UsageError } from '../errors.js';
+import { ConvTrainer } from './conv-trainer.js';
 import { Rng } from '../util/rng.js';
 import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
@@ -22,6 +25,10 @@ export interface KdpConfig {
   /** weight of each block's own distance in its block kernel (0 = no block kernels) */
   blockWeight: number;
   noiseDim: number;
+  /** generator network: 'mlp' (default; `hidden`, `activation`) or 'conv' (temporal conv over the window, `conv`) */
+  arch?: GeneratorArch;
+  /** shape of the temporal conv generator (arch 'conv'; the horizon and step size come from the problem) */
+  conv?: { channels: number; kernel: number; layers: number; trunk?: number[]; upsample?: number };
   hidden: number[];
   activation: Activation;
   optimizer: OptimizerConfig;
@@ -32,7 +39,7 @@ export const DEFAULT_KDP_CONFIG: KdpConfig = {
   key: 'keyed', repulsion: true,
   conditionsPerStep: 16, samplesPerCondition: 32, positivesPerCondition: 64,
   temperatures: [0.02, 0.05, 0.2], condKeyWeight: 3, blockWeight: 1,
-  noiseDim: 16, hidden: [256, 256, 256], activation: 'relu',
+  noiseDim: 16, arch: 'mlp', hidden: [256, 256, 256], activation: 'relu',
   optimizer: DEFAULT_OPTIMIZER, seed: 0,
 };
 
@@ -52,7 +59,10 @@ export interface StepStats {
  */
 export class KdpTrainer {
   readonly net: MlpTrainer;
+  /** the dense network trained and exported (for arch 'conv': the conv's exact dense equivalent) */
   readonly spec: MlpSpec;
+  /** the conv shape when arch is 'conv' */
+  readonly convSpec: ConvSpec | null;
   readonly rng: Rng;
   readonly kernels: TrainKernels;
   private readonly Bc: number;
@@ -92,7 +102,9 @@ export class KdpTrainer {
     this.D = problem.windowDim; this.dc = problem.condDim;
     if (problem.clampDims > this.dc) throw new RangeError('clampDims exceeds the condition size');
     this.dk = c.key === 'keyed' ? this.dc + problem.keyDims.length : c.key === 'condition' ? this.dc : this.D;
-    this.spec = { noiseDim: c.noiseDim, condDim: this.dc, hidden: c.hidden, outputDim: this.D - problem.clampDims, activation: c.activation };
+    this.convSpec = c.arch === 'conv' ? convSpecFor(problem, c) : null;
+    this.spec = this.convSpec ? convDenseSpec(this.convSpec)
+      : { noiseDim: c.noiseDim, condDim: this.dc, hidden: c.hidden, outputDim: this.D - problem.clampDims, activation: c.activation };
     const rows = this.Bc * this.M;
     const P = this.Bc * this.K;
     this.maxBlockDims = Math.max(0, ...problem.blocks.map((b) => b.dims.length));
@@ -108,15 +120,15 @@ export class KdpTrainer {
     this.featureDims[0] = Math.max(1, this.featureDims[0]!);
     this.featureSq = new Float64Array(this.featureDims.length);
     this.featureInv = new Float64Array(this.featureDims.length);
-    const widest = Math.max(c.hidden.length ? Math.max(...c.hidden) : 0, this.D, c.noiseDim + this.dc);
     const [gm, gp] = c.key === 'full' ? [rows, P] : [this.M, this.K];
-    const layerWidths = [c.noiseDim + this.dc, ...c.hidden, this.spec.outputDim];
+    const layerWidths = [c.noiseDim + this.dc, ...this.spec.hidden, this.spec.outputDim];
     const activations = layerWidths.reduce((n, w) => n + 4 * rows * w, 0);
     const floats = 3 * paramCount(this.spec) + activations + (P + rows) * this.D
       + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + (this.maxBlockDims + (this.dk > 32 ? this.dk : 0)) * (gp + gm) + (1 << 16);
     this.kernels = kernels ?? createTrainKernels(floats);
     this.rng = new Rng(c.seed);
-    this.net = new MlpTrainer(this.spec, rows, this.kernels, this.rng, c.optimizer);
+    this.net = this.convSpec ? new ConvTrainer(this.convSpec, rows, this.kernels, this.rng, c.optimizer)
+      : new MlpTrainer(this.spec, rows, this.kernels, this.rng, c.optimizer);
     this.cond = new Float32Array(this.Bc * this.dc);
     this.pos = new Float32Array(P * this.D);
     this.posCond = new Float32Array(P * this.dc);
@@ -338,4 +350,25 @@ export class KdpTrainer {
       restore();
     }
   }
+}
+
+/** The conv shape for a problem: one time step per plan step, its state + action per step. */
+function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
+  const stepDim = problem.stepDim;
+  if (!stepDim || problem.windowDim % stepDim !== 0) {
+    throw new UsageError(`--arch conv needs a time-series window; ${problem.name} does not say how many values make one step`, 'train it with --arch mlp');
+  }
+  const shape = c.conv ?? DEFAULT_CONV;
+  const spec: ConvSpec = {
+    noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
+    channels: shape.channels, kernel: shape.kernel, layers: shape.layers,
+    ...(shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
+    ...('upsample' in shape && shape.upsample !== undefined && shape.upsample > 1 ? { upsample: shape.upsample } : {}),
+  };
+  try {
+    checkConvSpec(spec);
+  } catch (e) {
+    throw new UsageError(`invalid conv generator: ${(e as Error).message}`, 'pass --channels ≥ 1, an odd --conv-kernel no wider than 2·horizon − 1, --conv-layers ≥ 1 and --conv-upsample below the horizon');
+  }
+  return spec;
 }

@@ -65,7 +65,7 @@ export class MlpTrainer {
   readonly gradOutput: Float32Array;
   private readonly layers: LayerBufs[];
   private readonly gInput: Float32Array;
-  private t = 0;
+  protected t = 0;
   lastGradNorm = 0;
 
   constructor(spec: MlpSpec, batch: number, readonly k: TrainKernels, rng: Rng, readonly opt: OptimizerConfig = DEFAULT_OPTIMIZER) {
@@ -204,6 +204,22 @@ export class MlpTrainer {
 
   /** Optimizer state for resume. */
   exportState(): { t: number } { return { t: this.t }; }
+  /** Floats of `packTrainState()` (train-state.bin). */
+  get trainStateFloats(): number { return 3 * this.params.length; }
+  /** train-state.bin: raw weights, Adam first and second moments. */
+  packTrainState(): Float32Array {
+    const n = this.params.length;
+    const state = new Float32Array(3 * n);
+    state.set(this.params, 0); state.set(this.m, n); state.set(this.v, 2 * n);
+    return state;
+  }
+  /** Inverse of `packTrainState`, with the EMA weights (weights.bin) and the optimizer step. */
+  restoreTrainState(state: Float32Array, ema: Float32Array, t: number): void {
+    const n = this.params.length;
+    this.params.set(state.subarray(0, n)); this.m.set(state.subarray(n, 2 * n)); this.v.set(state.subarray(2 * n));
+    this.ema.set(ema);
+    this.importState({ t });
+  }
   importState(s: { t: number }): void { this.t = s.t; this.refreshTransposes(); }
 
   /** Swap EMA weights in (for evaluation) and return a function that swaps them back. */

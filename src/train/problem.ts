@@ -10,6 +10,8 @@ export interface DriftProblem {
   readonly windowDim: number;
   readonly condDim: number;
   readonly clampDims: number;
+  /** values per time step of a window (state + action), when the window is a time series (needed by --arch conv) */
+  readonly stepDim?: number;
   /** window dims that form the compact key (besides the weighted condition) */
   readonly keyDims: Int32Array;
   /**

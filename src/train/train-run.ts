@@ -6,6 +6,8 @@ import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
 import { CheckpointError, KdpError, UsageError } from '../errors.js';
 import { EventLoopYield } from '../util/yield.js';
+import { convParamCount } from '../model/conv-spec.js';
+import { paramCount } from '../model/mlp-spec.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/checkpoint-io.js';
 import { checkpointExists, clearCheckpoints, DEFAULT_KEEP_GENERATIONS, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
@@ -52,6 +54,10 @@ export interface TrainRunResult {
   windowsPerSec: number;
   finalLoss: number;
   finalDriftRms: number;
+  /** the generator architecture trained */
+  arch: 'mlp' | 'conv';
+  /** trained (free) parameters: the conv's shared kernels, not its dense expansion */
+  params: number;
 }
 
 /** A non-finite loss, drift or gradient: training stops without saving the bad state. */
@@ -65,7 +71,9 @@ export class TrainingDivergedError extends KdpError {
 
 /** Settings that must agree between a checkpoint and the run that resumes it. */
 function identity(c: KdpConfig, layout: WindowLayout, env: string): string {
-  return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip });
+  const arch = c.arch ?? 'mlp';
+  return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip,
+    ...(arch === 'mlp' ? {} : { arch, conv: c.conv }) });
 }
 
 export function gitCommit(): string | undefined {
@@ -172,5 +180,6 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
     out: o.out, steps: trainer.stepCount, resumedFrom, interrupted,
     seconds: Math.round((performance.now() - t0) / 100) / 10, windowsPerSec: Math.round(wps),
     finalLoss: last?.loss ?? NaN, finalDriftRms: last?.driftRms ?? NaN,
+    arch: trainer.convSpec ? 'conv' : 'mlp', params: trainer.convSpec ? convParamCount(trainer.convSpec) : paramCount(trainer.spec),
   };
 }

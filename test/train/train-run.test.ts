@@ -130,4 +130,55 @@ test('kdp train CLI: usage errors and JSON result', () => {
   assert.match(unknown.stderr, /E_UNKNOWN_ENV/);
 });
 
+test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown arch or a bad conv shape is a usage error', () => {
+  const help = runKdp(['train', '--help']);
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /--arch mlp\|conv/);
+  assert.match(help.stdout, /--channels C/);
+  const small = ['--dataset', dataset, '--env', 'maze2d-umaze', '--steps', '3', '--horizon', '8', '--conditions', '2', '--samples', '4', '--positives', '8', '--json'];
+  for (const [args, msg] of [
+    [['--arch', 'transformer'], /--arch must be one of mlp\|conv, got "transformer"/],
+    [['--arch', 'conv', '--conv-kernel', '4'], /--conv-kernel must be odd/],
+    [['--arch', 'conv', '--conv-kernel', '21'], /wider than the window/],
+    [['--arch', 'conv', '--conv-trunk', 'wide'], /--conv-trunk must be comma-separated positive integers or none/],
+    [['--arch', 'conv', '--hidden', '64'], /--hidden applies to --arch mlp/],
+    [['--arch', 'conv', '--channels', '0'], /--channels/],
+    [['--arch', 'conv', '--conv-trunk', '64,0'], /--conv-trunk must be comma-separated positive integers or none/],
+    [['--channels', '4'], /--channels applies to --arch conv/],
+    [['--arch', 'conv', '--conv-upsample', '8'], /upsample must be an integer 1…7/],
+  ] as const) {
+    const r = runKdp(['train', ...small, '--out', join(dir, 'arch-bad'), ...args]);
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /E_USAGE/);
+    assert.match(r.stderr, msg);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  const mlp = runKdp(['train', ...small, '--hidden', '16', '--out', join(dir, 'arch-mlp')]);
+  assert.is(mlp.status, 0, mlp.stderr);
+  const m = JSON.parse(mlp.stdout.trim().split('\n').pop()!) as { arch: string; params: number };
+  assert.is(m.arch, 'mlp');
+  assert.is(m.params, 22 * 16 + 16 + 16 * 44 + 44);
+  assert.is(readCheckpointMeta(join(dir, 'arch-mlp')).arch, 'mlp');
+  const conv = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-kernel', '3', '--conv-layers', '1', '--conv-trunk', 'none', '--out', join(dir, 'arch-conv')]);
+  assert.is(conv.status, 0, conv.stderr);
+  const c = JSON.parse(conv.stdout.trim().split('\n').pop()!) as { arch: string; params: number };
+  assert.is(c.arch, 'conv');
+  assert.is(c.params, 22 * 32 + 32 + (4 * 4 * 3 + 4) + 6 * 4 + 6);
+  const meta = readCheckpointMeta(join(dir, 'arch-conv'));
+  assert.is(meta.arch, 'conv');
+  assert.equal(meta.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 4, kernel: 3, layers: 1 });
+  assert.equal(meta.mlp.hidden, [32, 32]);
+  const trunk = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-trunk', '12', '--conv-upsample', '2', '--out', join(dir, 'arch-trunk')]);
+  assert.is(trunk.status, 0, trunk.stderr);
+  const tm = readCheckpointMeta(join(dir, 'arch-trunk'));
+  assert.equal(tm.conv!.trunk, [12]);
+  assert.is(tm.conv!.upsample, 2);
+  // the defaults: trunk 256, C = 8, k = 9, L = 4 (at horizon 8 the kernel 9 still fits: ≤ 2·8 − 1)
+  const def = runKdp(['train', ...small, '--arch', 'conv', '--out', join(dir, 'arch-default')]);
+  assert.is(def.status, 0, def.stderr);
+  const dm = readCheckpointMeta(join(dir, 'arch-default'));
+  assert.equal(dm.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 8, kernel: 9, layers: 4, trunk: [256] });
+  assert.equal(tm.mlp.hidden, [12, 32, 32, 32, 32, 32]); // trunk, expansion, 4 conv layers (the default)
+});
+
 test.run();

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { Activation } from '../../model/mlp-spec.js';
+import { DEFAULT_CONV, GENERATOR_ARCHS, type GeneratorArch } from '../../model/conv-spec.js';
 import { DEFAULT_KDP_CONFIG, KEY_VARIANTS, type KdpConfig } from '../../train/kdp-trainer.js';
 import { trainOnDataset } from '../../train/train-run.js';
 import { envInfo } from '../../envs/registry.js';
@@ -35,7 +36,13 @@ export const command: CommandSpec = {
     conditions: { type: 'string', placeholder: 'Bc', default: String(DEFAULT_KDP_CONFIG.conditionsPerStep), description: 'conditions per step' },
     samples: { type: 'string', placeholder: 'M', default: String(DEFAULT_KDP_CONFIG.samplesPerCondition), description: 'generated windows per condition' },
     positives: { type: 'string', placeholder: 'K', default: String(DEFAULT_KDP_CONFIG.positivesPerCondition), description: 'nearest dataset windows per condition' },
-    hidden: { type: 'string', placeholder: 'w,w,w', default: DEFAULT_KDP_CONFIG.hidden.join(','), description: 'hidden layer widths' },
+    arch: { type: 'string', placeholder: 'mlp|conv', default: 'mlp', description: 'generator: mlp, or conv (a temporal conv over the plan window: dense → [T, C], residual conv layers shared across time, per-step head; exported as its exact dense equivalent)' },
+    channels: { type: 'string', placeholder: 'C', default: String(DEFAULT_CONV.channels), description: '--arch conv: channels per plan step (the dense width is horizon × C)' },
+    'conv-kernel': { type: 'string', placeholder: 'k', default: String(DEFAULT_CONV.kernel), description: "--arch conv: temporal kernel size (odd, 'same' padding)" },
+    'conv-layers': { type: 'string', placeholder: 'L', default: String(DEFAULT_CONV.layers), description: '--arch conv: residual conv layers' },
+    'conv-trunk': { type: 'string', placeholder: 'w,w|none', default: DEFAULT_CONV.trunk.join(','), description: '--arch conv: widths of dense ReLU layers before the [T, C] expansion (none: the expansion reads the input)' },
+    'conv-upsample': { type: 'string', placeholder: 'r', default: '1', description: '--arch conv: the expansion writes every r-th step, linearly interpolated in between (smooth plans by construction; 1 = off)' },
+    hidden: { type: 'string', placeholder: 'w,w,w', default: DEFAULT_KDP_CONFIG.hidden.join(','), description: 'hidden layer widths (--arch mlp)' },
     activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_KDP_CONFIG.activation, description: 'hidden activation' },
     'noise-dim': { type: 'string', placeholder: 'n', default: String(DEFAULT_KDP_CONFIG.noiseDim), description: 'noise input size' },
     lr: { type: 'string', placeholder: 'x', default: String(DEFAULT_KDP_CONFIG.optimizer.lr), description: 'AdamW learning rate (cosine-decayed to 10%)' },
@@ -57,6 +64,26 @@ export const command: CommandSpec = {
     const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
     if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers');
     const key = optChoice(ctx, 'key', KEY_VARIANTS, 'keyed');
+    const arch = optChoice<GeneratorArch>(ctx, 'arch', GENERATOR_ARCHS, 'mlp');
+    if (arch === 'conv') {
+      for (const flag of ['hidden', 'activation'] as const) {
+        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch mlp; the conv's shape is set by --channels and the --conv-* flags`);
+      }
+    }
+    const conv = {
+      channels: optNumber(ctx, 'channels', DEFAULT_CONV.channels, { int: true, min: 1, max: 256 }),
+      kernel: optNumber(ctx, 'conv-kernel', DEFAULT_CONV.kernel, { int: true, min: 1, max: 63 }),
+      layers: optNumber(ctx, 'conv-layers', DEFAULT_CONV.layers, { int: true, min: 1, max: 16 }),
+      trunk: optString(ctx, 'conv-trunk') === 'none' ? [] : (optString(ctx, 'conv-trunk') ?? '').split(',').map(Number),
+      upsample: optNumber(ctx, 'conv-upsample', 1, { int: true, min: 1, max: 512 }),
+    };
+    if (conv.trunk.some((w) => !Number.isInteger(w) || w < 1)) throw new UsageError('--conv-trunk must be comma-separated positive integers or none', 'e.g. --conv-trunk 256');
+    if (arch !== 'conv') {
+      for (const flag of ['channels', 'conv-kernel', 'conv-layers', 'conv-trunk', 'conv-upsample'] as const) {
+        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch conv`, 'add --arch conv, or drop the flag');
+      }
+    }
+    if (conv.kernel % 2 !== 1) throw new UsageError(`--conv-kernel must be odd ('same' padding keeps the window's length), got ${conv.kernel}`, 'e.g. --conv-kernel 5');
     const config: KdpConfig = {
       ...DEFAULT_KDP_CONFIG,
       key,
@@ -65,6 +92,8 @@ export const command: CommandSpec = {
       conditionsPerStep: optNumber(ctx, 'conditions', DEFAULT_KDP_CONFIG.conditionsPerStep, { int: true, min: 1 }),
       samplesPerCondition: optNumber(ctx, 'samples', DEFAULT_KDP_CONFIG.samplesPerCondition, { int: true, min: 2 }),
       positivesPerCondition: optNumber(ctx, 'positives', DEFAULT_KDP_CONFIG.positivesPerCondition, { int: true, min: 1, max: 1024 }),
+      arch,
+      ...(arch === 'conv' ? { conv } : {}),
       hidden,
       activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], 'relu'),
       noiseDim: optNumber(ctx, 'noise-dim', DEFAULT_KDP_CONFIG.noiseDim, { int: true, min: 1 }),

@@ -15,7 +15,8 @@ import { writeFilesAtomic } from '../../util/atomic-write.js';
 import { MANIFEST_FILE, MODEL_FILE, SCORER_FILE, type ModelManifest, type ScorerManifest } from '../manifest.js';
 import { loadScorer } from '../../model/scorer-io.js';
 import { readManifestFile, readModelFile } from '../model-file.js';
-import { mlpForwardReference, type MlpWeights } from '../../model/mlp-spec.js';
+import { mlpForwardReference, paramCount, type MlpWeights } from '../../model/mlp-spec.js';
+import { convParamCount } from '../../model/conv-spec.js';
 import { SeededRandom } from '../../util/rng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
 import { readTflite } from '../tflite/reader.js';
@@ -107,6 +108,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     arenaBytes,
     arenaPlan: 'interpreter',
     mlp: spec,
+    ...(meta.arch === 'conv' && meta.conv ? { generator: { arch: 'conv' as const, conv: meta.conv, params: convParamCount(meta.conv), exportedAs: 'dense' as const } }
+      : meta.arch === 'mlp' ? { generator: { arch: 'mlp' as const, params: paramCount(spec) } } : {}),
     signatureKey: SIGNATURE_KEY,
     ...(ex.boundaryQuantization ? { quantization: ex.boundaryQuantization } : {}),
     provenance: {

@@ -36,6 +36,7 @@ export class DatasetProblem implements DriftProblem {
   readonly windowDim: number;
   readonly condDim: number;
   readonly clampDims: number;
+  readonly stepDim: number;
   readonly keyDims: Int32Array;
   readonly blocks: Array<{ name: string; dims: Int32Array }>;
   readonly starts: Int32Array;
@@ -54,6 +55,7 @@ export class DatasetProblem implements DriftProblem {
     this.windowDim = windowDim(layout);
     this.condDim = conditionDim(layout);
     this.clampDims = layout.stateDim;
+    this.stepDim = layout.stateDim + layout.actionDim;
     this.padEnd = opts.padEnd ?? false;
     this.velocityDims = opts.velocityDims ?? [];
     this.norm = compileNormalizer(normalizer);
