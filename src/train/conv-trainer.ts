@@ -1,7 +1,7 @@
 import { CheckpointError } from '../errors.js';
 import { convDenseSpec, convFreeLayout, expandConvWeights, reduceConvGrads, type ConvSpec } from '../model/conv-spec.js';
 import type { Rng } from '../util/rng.js';
-import { DEFAULT_OPTIMIZER, learningRate, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
+import { DEFAULT_OPTIMIZER, adamwUpdate, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
 import type { TrainKernels } from './wasm-kernels.js';
 
 /**
@@ -59,28 +59,8 @@ export class ConvTrainer extends MlpTrainer {
   /** AdamW step with warm-up, global-norm clipping and EMA on the free parameters (as MlpTrainer.step). */
   override step(): void {
     reduceConvGrads(this.conv, this.grads, this.freeGrad);
-    const { beta1, beta2, weightDecay, clip, ema } = this.opt;
-    const g = this.freeGrad;
-    let sq = 0;
-    for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-    const norm = Math.sqrt(sq);
-    this.lastGradNorm = norm;
-    const scale = clip > 0 && norm > clip ? clip / norm : 1;
     this.t++;
-    const lrT = learningRate(this.opt, this.t);
-    const bc1 = 1 - Math.pow(beta1, this.t);
-    const bc2 = 1 - Math.pow(beta2, this.t);
-    const p = this.free, m = this.freeM, v = this.freeV, e = this.freeEma;
-    const decay = Math.min(ema, (1 + this.t) / (10 + this.t));
-    for (let i = 0; i < p.length; i++) {
-      const gi = g[i]! * scale;
-      const mi = beta1 * m[i]! + (1 - beta1) * gi;
-      const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
-      m[i] = mi; v[i] = vi;
-      const pi = p[i]! * (1 - lrT * weightDecay) - (lrT * (mi / bc1)) / (Math.sqrt(vi / bc2) + 1e-8);
-      p[i] = pi;
-      e[i] = decay * e[i]! + (1 - decay) * pi;
-    }
+    this.lastGradNorm = adamwUpdate(this.opt, this.t, this.freeGrad, this.free, this.freeM, this.freeV, this.freeEma);
     this.expand();
   }
 

@@ -29,6 +29,34 @@ export function learningRate(opt: OptimizerConfig, t: number): number {
   return lrT;
 }
 
+/**
+ * One AdamW update of flat parameters `p` (moments `m`, `v`, EMA `e`) from gradients `g` at step `t` (1-based):
+ * global-norm clipping, the scheduled learning rate, bias correction, decoupled weight decay, and an EMA whose
+ * decay warms up (as in common EMA schedules) so early checkpoints are not dominated by the init. Returns the
+ * gradient's norm before clipping. Shared by every trainer so they step the same way.
+ */
+export function adamwUpdate(opt: OptimizerConfig, t: number, g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, e: Float32Array): number {
+  const { beta1, beta2, weightDecay, clip, ema } = opt;
+  let sq = 0;
+  for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  const norm = Math.sqrt(sq);
+  const scale = clip > 0 && norm > clip ? clip / norm : 1;
+  const lrT = learningRate(opt, t);
+  const bc1 = 1 - Math.pow(beta1, t);
+  const bc2 = 1 - Math.pow(beta2, t);
+  const decay = Math.min(ema, (1 + t) / (10 + t));
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]! * scale;
+    const mi = beta1 * m[i]! + (1 - beta1) * gi;
+    const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
+    m[i] = mi; v[i] = vi;
+    const pi = p[i]! * (1 - lrT * weightDecay) - (lrT * (mi / bc1)) / (Math.sqrt(vi / bc2) + 1e-8);
+    p[i] = pi;
+    e[i] = decay * e[i]! + (1 - decay) * pi;
+  }
+  return norm;
+}
+
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, weightDecay: 0.0, clip: 2.0, ema: 0.999, warmup: 100 };
 
 interface LayerBufs {
@@ -176,29 +204,8 @@ export class MlpTrainer {
 
   /** AdamW step with warm-up, global-norm clipping and EMA update. */
   step(): void {
-    const { beta1, beta2, weightDecay, clip, ema } = this.opt;
-    const g = this.grads;
-    let sq = 0;
-    for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-    const norm = Math.sqrt(sq);
-    this.lastGradNorm = norm;
-    const scale = clip > 0 && norm > clip ? clip / norm : 1;
     this.t++;
-    const lrT = learningRate(this.opt, this.t);
-    const bc1 = 1 - Math.pow(beta1, this.t);
-    const bc2 = 1 - Math.pow(beta2, this.t);
-    const p = this.params, m = this.m, v = this.v, e = this.ema;
-    // EMA warm-up (as in common EMA schedules) so early checkpoints are not dominated by the init
-    const decay = Math.min(ema, (1 + this.t) / (10 + this.t));
-    for (let i = 0; i < p.length; i++) {
-      const gi = g[i]! * scale;
-      const mi = beta1 * m[i]! + (1 - beta1) * gi;
-      const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
-      m[i] = mi; v[i] = vi;
-      const pi = p[i]! * (1 - lrT * weightDecay) - (lrT * (mi / bc1)) / (Math.sqrt(vi / bc2) + 1e-8);
-      p[i] = pi;
-      e[i] = decay * e[i]! + (1 - decay) * pi;
-    }
+    this.lastGradNorm = adamwUpdate(this.opt, this.t, this.grads, this.params, this.m, this.v, this.ema);
     this.refreshTransposes();
   }
 
