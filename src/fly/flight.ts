@@ -1,7 +1,7 @@
 /**
  * `kdp fly`: a Crazyflie flown with KDP planning in the loop.
  *
- *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 4 nearest
+ *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 8 nearest
  *   obstacles; the crazyflie-nav env) → RecedingHorizonLoop.tick (N candidates in one invoke, then selection) →
  *   velocity_world setpoint that reaches the selected plan's position `lookaheadS` ahead → speed limits + geofence
  *   (+ the optional shield) → commander. Within `reachRadiusM` of the goal: position setpoint at the goal, then land.
