@@ -1,6 +1,7 @@
 import { ModelError, UnknownEnvError } from '../errors.js';
 import { generatorOutputDim } from '../model/checkpoint-format.js';
 import type { ModelManifest } from '../planner/manifest.js';
+import { NAV_OBSTACLE_NAMES, NAV_OBS_DIM } from './cf-nav/observation.js';
 
 /**
  * Static facts about each environment the trainer and the loop know, without loading any physics:
@@ -44,12 +45,13 @@ export const ENVS: Record<string, EnvInfo> = {
   'maze2d-large': MAZE('maze2d-large', 32, 4),
   /**
    * Simulated Crazyflie 2.1 through cylinder fields (`kdp dataset crazyflie-nav`, src/sim/crazyflie/nav-dataset.ts):
-   * state (21) = pos, vel, goal−pos, 4 nearest obstacles (dx, dy, r); action (3) = world velocity (m/s) of a
-   * velocity_world setpoint; goal (3) = infos/goal; 10 Hz. Plans: 16 steps × frame skip 2 = 3.2 s ahead.
+   * state (33) = pos, vel, goal−pos, the 8 nearest obstacles (dx, dy, r; src/envs/cf-nav/observation.ts); action (3)
+   * = world velocity (m/s) of a velocity_world setpoint; goal (3) = infos/goal; 10 Hz. Plans: 16 steps × frame skip 2
+   * = 3.2 s ahead. Models of the earlier 21-value layout (4 obstacles) are refused by checkModelMatchesEnv.
    */
   'crazyflie-nav': {
-    name: 'crazyflie-nav', stateDim: 21, actionDim: 3, goalDim: 3, dt: 0.1, positionDims: [0, 1, 2], velocityDims: [3, 4, 5], padEpisodeEnd: true,
-    stateNames: ['x', 'y', 'z', 'vx', 'vy', 'vz', 'gdx', 'gdy', 'gdz', ...[0, 1, 2, 3].flatMap((k) => [`o${k}dx`, `o${k}dy`, `o${k}r`])],
+    name: 'crazyflie-nav', stateDim: NAV_OBS_DIM, actionDim: 3, goalDim: 3, dt: 0.1, positionDims: [0, 1, 2], velocityDims: [3, 4, 5], padEpisodeEnd: true,
+    stateNames: ['x', 'y', 'z', 'vx', 'vy', 'vz', 'gdx', 'gdy', 'gdz', ...NAV_OBSTACLE_NAMES],
     actionNames: ['vx_cmd', 'vy_cmd', 'vz_cmd'], horizon: 16, frameSkip: 2, replanEvery: 1,
   },
   /**

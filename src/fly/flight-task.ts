@@ -49,6 +49,8 @@ export interface FlightTaskOptions {
   selector?: LearnedNavSelector;
   /** the selector's speed envelope (m/s; Infinity: none) */
   dataSpeedMps: number;
+  /** the selector's cap (m/s) while its choice is called blocked in the flown part (Infinity: none) */
+  blockedSpeedMps: number;
   candidates: number;
   telemetry: TelemetrySink;
   emit: Emit;
@@ -67,6 +69,7 @@ export class FlightTask implements ControlTask {
   infeasibleTicks = 0;
   hoverTicks = 0;
   dataSpeedClamps = 0;
+  blockedSpeedClamps = 0;
   minClearance = Infinity;
   estCollisions = 0;
   /** clock ms: start of the planning phase, end of the loop */
@@ -82,6 +85,8 @@ export class FlightTask implements ControlTask {
   private readonly action: Float32Array;
   private readonly active: Float32Array;
   private haveActive = false;
+  /** this tick's chosen plan was not clear in its flown part */
+  private chosenBlocked = false;
   private activeAtMs = 0;
   private arrivedAtMs = 0;
   private consecutiveMisses = 0;
@@ -175,6 +180,7 @@ export class FlightTask implements ControlTask {
     // the observation now shows, while an older plan was checked against an older (4-nearest) view of the field
     const cost = o.checker ? o.checker.planCost(loop.current, o.nearSteps + 1, o.step, 1) : o.selector ? o.selector.nearBad[loop.selected]! : 0;
     if (cost === 0 || o.selector) { this.active.set(loop.current); this.haveActive = true; this.activeAtMs = o.clock.nowUs() / 1000; }
+    this.chosenBlocked = cost !== 0;
     if (cost !== 0) this.infeasibleTicks++;
   }
 
@@ -205,12 +211,18 @@ export class FlightTask implements ControlTask {
       }
       if (scaled) this.limits.shieldScalings++;
     }
-    const dataSpeed = o.dataSpeedMps;
-    if (o.selector && dataSpeed < Infinity) {
-      // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
-      // measured velocity) and the clearance they were checked with are extrapolations
+    // the model alone flies no faster than its demonstrations did: beyond that its plans (conditioned on the
+    // measured velocity) and the clearance they were checked with are extrapolations. When even its chosen plan is
+    // called blocked in the flown part, it slows further: the least-blocked plan is a guess, and braking distance is
+    // what decides whether a wrong guess touches
+    const blocked = this.chosenBlocked && o.blockedSpeedMps < o.dataSpeedMps;
+    const cap = blocked ? o.blockedSpeedMps : o.dataSpeedMps;
+    if (o.selector && cap < Infinity) {
       const sxy = Math.sqrt(v[0]! * v[0]! + v[1]! * v[1]!);
-      if (sxy > dataSpeed) { v[0] = (v[0]! * dataSpeed) / sxy; v[1] = (v[1]! * dataSpeed) / sxy; this.dataSpeedClamps++; }
+      if (sxy > cap) {
+        v[0] = (v[0]! * cap) / sxy; v[1] = (v[1]! * cap) / sxy;
+        if (blocked) this.blockedSpeedClamps++; else this.dataSpeedClamps++;
+      }
     }
     enforceVelocityLimits(pos, v, o.limits, o.fence, 0.5, this.limits);
     o.cf.commander.setVelocityWorld(v[0]!, v[1]!, v[2]!, 0);

@@ -1,7 +1,7 @@
 /**
  * `kdp fly`: a Crazyflie flown with KDP planning in the loop.
  *
- *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 4 nearest
+ *   connect → state log (50 Hz) → high-level takeoff → at `rateHz`: observation (pos, vel, goal − pos, 8 nearest
  *   obstacles; the crazyflie-nav env) → RecedingHorizonLoop.tick (N candidates in one invoke, then selection) →
  *   velocity_world setpoint that reaches the selected plan's position `lookaheadS` ahead → speed limits + geofence
  *   (+ the optional shield) → commander. Within `reachRadiusM` of the goal: position setpoint at the goal, then land.
@@ -58,6 +58,9 @@ export interface FlightOptions {
   lookaheadS?: number;
   /** a selected plan is flown when its positions are clear for lookaheadS + this (s, default 0.8) */
   clearAheadS?: number;
+  /** selection 'learned': xy speed cap (m/s) while the chosen plan's flown part is called blocked (default: half the
+   *  dataset's 99th-percentile speed) */
+  blockedSpeedMps?: number;
   /** extra clearance (m) around the vehicle sphere when checking candidates (default 0.06) */
   planMarginM?: number;
   /**
@@ -124,6 +127,8 @@ export interface FlightResult {
   limits: LimitCounters;
   /** selection 'learned': setpoints scaled down to the dataset's 99th-percentile speed (the model's envelope) */
   dataSpeedClamps: number;
+  /** selection 'learned': setpoints scaled down to `blockedSpeedMps` because the chosen plan was called blocked */
+  blockedSpeedClamps: number;
   minClearanceM: number;
   landed: boolean;
   /** outcome 'takeoffFailed': why, and what was tried */
@@ -189,7 +194,8 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
     cf, loop, clock, schedulerStats: scheduler.stats, goal, obstacles: o.obstacles, fence, limits: o.limits,
     horizon: H, step, planStepS, nearSteps, reachRadiusM: o.reachRadiusM ?? 0.15, lookaheadS: o.lookaheadS ?? 0.4, timeoutS,
     maxConsecutiveMisses: o.maxConsecutiveMisses ?? 10, ...(checkPlans ? { checker } : {}), ...(shield ? { shieldChecker: new PlanChecker(o.obstacles, fence, 0.02, 0) } : {}),
-    ...(selector ? { selector } : {}), dataSpeedMps: learnedScorer?.maxSpeedMps ?? Infinity, candidates, telemetry: tel, emit,
+    ...(selector ? { selector } : {}), dataSpeedMps: learnedScorer?.maxSpeedMps ?? Infinity,
+    blockedSpeedMps: o.blockedSpeedMps ?? 0.5 * (learnedScorer?.maxSpeedMps ?? Infinity), candidates, telemetry: tel, emit,
     linkLost: () => linkLost !== undefined,
   }, state);
   let takeoffError: string | undefined;
@@ -262,7 +268,7 @@ export async function runFlight(o: FlightOptions): Promise<FlightResult> {
       deadlineMisses: scheduler.stats.deadlineMisses, skippedSlots: scheduler.stats.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses,
       outcome: task.outcome ?? 'aborted', finalDistanceM: +task.finalDistanceM.toFixed(3),
       collisionSource: collisionSub ? 'sim.collisions' : 'estimate', ticks: loop.stats.ticks, plans: loop.stats.plans,
-      infeasibleTicks: task.infeasibleTicks, hoverTicks: task.hoverTicks, limits: task.limits, dataSpeedClamps: task.dataSpeedClamps,
+      infeasibleTicks: task.infeasibleTicks, hoverTicks: task.hoverTicks, limits: task.limits, dataSpeedClamps: task.dataSpeedClamps, blockedSpeedClamps: task.blockedSpeedClamps,
       minClearanceM: Number.isFinite(task.minClearance) ? +task.minClearance.toFixed(3) : NaN, landed: task.landed,
       ...(takeoffError ? { takeoffError } : {}),
     };

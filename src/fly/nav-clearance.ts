@@ -3,7 +3,7 @@
  * (`clearance.tflite`, trained by `kdp train-scorer --model M --attach` from dataset rows only) runs in its own
  * fixed arena over every waypoint (and segment midpoint) of every candidate, with the obstacle part of the current
  * observation as context. Nothing here reads an obstacle list: what the selection knows about obstacles is what the
- * observation holds (the 4 nearest as dx, dy, r — a map or a ranging deck).
+ * observation holds (the 8 nearest as dx, dy, r — a map or a ranging deck).
  *
  * Per candidate: `nearBad` = waypoints of the flown part (the first `nearSteps` plan steps) the scorer calls blocked (logit ≤ the manifest's `freeThreshold`),
  * `farBad` = the rest, `fast` = segments of the flown part faster than the dataset's 99th-percentile speed;
@@ -15,13 +15,14 @@ import type { LoadedModel } from '../planner/model-loader.js';
 import { ModelError } from '../errors.js';
 import { readModelFile } from '../planner/model-file.js';
 import { Interpreter, type Backend } from '../planner/runtime/interpreter.js';
+import { NAV_OBSTACLE_DIMS, NAV_OBSTACLE_OFFSET } from '../envs/cf-nav/observation.js';
 
 export const CLEARANCE_FILE = 'clearance.tflite';
 /** rows per candidate plan: the 15 waypoints after s_0 and the midpoint of each segment leading to them */
 export const NAV_ROWS_PER_PLAN = 30;
-/** observation dims of the context: the 4 nearest obstacles (dx, dy, r) */
-export const NAV_CONTEXT_OFFSET = 9;
-export const NAV_CONTEXT_DIM = 12;
+/** observation dims of the context: the observation's obstacles (dx, dy, r) */
+export const NAV_CONTEXT_OFFSET = NAV_OBSTACLE_OFFSET;
+export const NAV_CONTEXT_DIM = NAV_OBSTACLE_DIMS;
 
 /** The manifest entry `clearance` of a crazyflie-nav model (unknown manifest fields pass the schema). */
 export interface ClearanceManifest {
@@ -42,8 +43,8 @@ export interface ClearanceManifest {
   /** a row is free when its logit is above this (calibrated on held-out dataset episodes with the int8 network; default 0) */
   freeThreshold?: number;
   /** the 99th percentile of the dataset's horizontal speed (m/s): candidates faster than the demonstrations in their
-   *  flown part rank behind those that are not (the observation only holds the 4 nearest obstacles: flying faster
-   *  than the data leaves less time once a new one enters it) */
+   *  flown part rank behind those that are not (beyond the demonstrations' speed the plans and the scorer
+   *  extrapolate) */
   datasetSpeedMps?: number;
   arenaBytes: number;
   provenance: { run: string; trainingSteps: number; seed: number; dataset: string; command?: string };
@@ -93,7 +94,7 @@ export class NavClearanceScorer {
 
 /**
  * The `value` hook of the loop (select 'value') backed by the clearance scorer. Allocation-free: every buffer is
- * made here. `observation` is the buffer the flight writes the 21-value observation into before each tick.
+ * made here. `observation` is the buffer the flight writes the observation into before each tick.
  */
 export class LearnedNavSelector {
   readonly nearBad: Int32Array;

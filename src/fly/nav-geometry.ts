@@ -1,14 +1,15 @@
 /**
- * Allocation-free geometry for `kdp fly`: the crazyflie-nav observation (the same 21 values the dataset recorder
+ * Allocation-free geometry for `kdp fly`: the crazyflie-nav observation (the same values the dataset recorder
  * writes, see src/sim/crazyflie/nav-dataset.ts `navObservation`), the plan feasibility cost against a known
  * obstacle field, and the geofence / speed-limit enforcement applied to every setpoint.
  */
 import { CF21, type Obstacle } from '../devices/crazyflie/vehicle.js';
 import { clearance } from '../envs/cf-nav/obstacles.js';
+import { NAV_K_NEAREST, NAV_OBSTACLE_OFFSET } from '../envs/cf-nav/observation.js';
 
-export const NAV_K_NEAREST = 4;
+export { NAV_K_NEAREST };
 
-/** Preallocated nearest-obstacle features: fills the 21-value observation like `navObservation`, without allocating. */
+/** Preallocated nearest-obstacle features: fills the observation like `navObservation`, without allocating. */
 export class NavObserver {
   private readonly dx: Float64Array;
   private readonly dy: Float64Array;
@@ -23,7 +24,7 @@ export class NavObserver {
     for (let i = 0; i < n; i++) { const o = obstacles[i]!; this.r[i] = o.type === 'cylinder' ? o.radius : Math.hypot(o.sx, o.sy) / 2; }
   }
 
-  /** out[off..off+21) = [pos, vel, goal − pos, 4 nearest obstacles (dx, dy, r) sorted by distance, zero-padded]. */
+  /** out[off..off+NAV_OBS_DIM) = [pos, vel, goal − pos, the NAV_K_NEAREST nearest obstacles (dx, dy, r) sorted by distance, zero-padded]. */
   observe(pos: ArrayLike<number>, vel: ArrayLike<number>, goal: ArrayLike<number>, out: Float32Array, off = 0): void {
     out[off] = pos[0]!; out[off + 1] = pos[1]!; out[off + 2] = pos[2]!;
     out[off + 3] = vel[0]!; out[off + 4] = vel[1]!; out[off + 5] = vel[2]!;
@@ -38,7 +39,7 @@ export class NavObserver {
       this.order[j] = i;
     }
     for (let k = 0; k < NAV_K_NEAREST; k++) {
-      const b = off + 9 + 3 * k;
+      const b = off + NAV_OBSTACLE_OFFSET + 3 * k;
       if (k < n) { const i = this.order[k]!; out[b] = this.dx[i]!; out[b + 1] = this.dy[i]!; out[b + 2] = this.r[i]!; }
       else { out[b] = 0; out[b + 1] = 0; out[b + 2] = 0; }
     }

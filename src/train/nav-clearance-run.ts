@@ -20,7 +20,7 @@ import { Interpreter } from '../planner/runtime/interpreter.js';
 import { writeFilesAtomic } from '../util/atomic-write.js';
 import { CLEARANCE_FILE, NAV_ROWS_PER_PLAN, type ClearanceManifest } from '../fly/nav-clearance.js';
 import {
-  CLEARANCE_UNIT_M, DEFAULT_NAV_CLEARANCE_CONFIG, NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET, NAV_LENGTH_UNIT_M, NavClearanceTrainer,
+  CLEARANCE_UNIT_M, DEFAULT_NAV_CLEARANCE_CONFIG, NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET, NAV_LENGTH_UNIT_M, NAV_ROW_DIM, NavClearanceTrainer,
   type NavClearanceConfig, type NavClearanceHoldout, type NavClearanceStats,
 } from './nav-clearance-trainer.js';
 
@@ -130,9 +130,9 @@ function calibrateFreeThreshold(bytes: Uint8Array, rows: number, trainer: NavCle
   const z = new Float32Array(n);
   for (let b = 0; b < n; b += rows) {
     for (let r = 0; r < rows; r++) {
-      const i = (b + r) * 14;
+      const i = (b + r) * NAV_ROW_DIM;
       off[r * 2] = x[i]!; off[r * 2 + 1] = x[i + 1]!;
-      for (let j = 0; j < 12; j++) ctx[r * 12 + j] = x[i + 2 + j]!;
+      for (let j = 0; j < NAV_CONTEXT_DIM; j++) ctx[r * NAV_CONTEXT_DIM + j] = x[i + 2 + j]!;
     }
     interp.invoke();
     for (let r = 0; r < rows; r++) z[b + r] = out[r * 2]!;

@@ -1,6 +1,6 @@
 /**
  * The learned clearance scorer of `crazyflie-nav`: a small MLP that reads one plan waypoint (its offset from the
- * current position) and the obstacle part of the current observation (the 4 nearest obstacles as dx, dy, r — what a
+ * current position) and the obstacle part of the current observation (the 8 nearest obstacles as dx, dy, r — what a
  * drone with a map or a ranging deck sees) and answers
  *
  *   out[0]  free logit: > 0 when the vehicle sphere at the waypoint keeps `marginM` from every observed obstacle
@@ -14,7 +14,7 @@
  *
  * Input scaling: lengths in units of `NAV_LENGTH_UNIT_M` (0.5 m), so offsets within reach and obstacle features are
  * O(1) for the int8 export. The network has the generator's graph shape (two inputs concatenated → FCs): input 0 =
- * offset (dx, dy), input 1 = context (12).
+ * offset (dx, dy), input 1 = context (24).
  */
 import type { TrajectoryDataset } from '../data/dataset.js';
 import { DatasetError } from '../errors.js';
@@ -27,6 +27,9 @@ import { NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET } from '../fly/nav-clearance.js';
 
 export { NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET };
 export const NAV_LENGTH_UNIT_M = 0.5;
+/** values per network input row: offset (2) + context */
+export const NAV_ROW_DIM = 2 + NAV_CONTEXT_DIM;
+const K = NAV_CONTEXT_DIM / 3;
 export const CLEARANCE_UNIT_M = 0.2;
 const CLEAR_LO_M = -0.2, CLEAR_HI_M = 0.4;
 
@@ -70,7 +73,7 @@ export interface NavClearanceHoldout {
 /** Clearance (m) of the vehicle sphere at offset (wx, wy) from the obstacles recorded in a context row (r = 0: none). */
 export function contextClearance(ctx: ArrayLike<number>, off: number, wx: number, wy: number, bodyRadiusM: number): number {
   let c = Infinity;
-  for (let k = 0; k < 4; k++) {
+  for (let k = 0; k < K; k++) {
     const b = off + 3 * k, r = ctx[b + 2]!;
     if (!(r > 0)) continue;
     const d = Math.hypot(wx - ctx[b]!, wy - ctx[b + 1]!) - r - bodyRadiusM;
@@ -94,7 +97,7 @@ export class NavClearanceTrainer {
   stepCount = 0;
 
   constructor(ds: TrajectoryDataset, readonly config: NavClearanceConfig = DEFAULT_NAV_CLEARANCE_CONFIG) {
-    if (ds.stateDim !== NAV_CONTEXT_OFFSET + NAV_CONTEXT_DIM) throw new DatasetError(`${ds.source}: ${ds.stateDim} observation values, the crazyflie-nav clearance scorer needs 21 (pos, vel, goal − pos, 4 obstacles)`, { hint: 'use a dataset written by `kdp dataset crazyflie-nav`' });
+    if (ds.stateDim !== NAV_CONTEXT_OFFSET + NAV_CONTEXT_DIM) throw new DatasetError(`${ds.source}: ${ds.stateDim} observation values, the crazyflie-nav clearance scorer needs ${NAV_CONTEXT_OFFSET + NAV_CONTEXT_DIM} (pos, vel, goal − pos, ${K} obstacles)`, { hint: 'use a dataset written by this version of `kdp dataset crazyflie-nav`' });
     this.obs = ds.observations;
     this.S = ds.stateDim;
     this.epEnd = new Int32Array(ds.length);
@@ -141,7 +144,7 @@ export class NavClearanceTrainer {
     if (p < 0.3) { future(); kind = 0; }
     else if (p < 0.55) { future(); wx! += 0.15 * rng.normal(); wy! += 0.15 * rng.normal(); kind = 1; }
     else if (p < 0.8 && o[ctx + 2]! > 0) {
-      const k = rng.int(4), b = ctx + 3 * k;
+      const k = rng.int(K), b = ctx + 3 * k;
       const kk = o[b + 2]! > 0 ? b : ctx;
       const a = 2 * Math.PI * rng.uniform(), d = Math.sqrt(rng.uniform()) * (o[kk + 2]! + cfg.bodyRadiusM + 0.3);
       wx = o[kk]! + d * Math.cos(a); wy = o[kk + 1]! + d * Math.sin(a); kind = 2;
@@ -149,8 +152,9 @@ export class NavClearanceTrainer {
       const a = 2 * Math.PI * rng.uniform(), d = Math.sqrt(rng.uniform()) * cfg.reachM;
       wx = d * Math.cos(a); wy = d * Math.sin(a); kind = 3;
     }
-    x[r * 14] = wx! * u; x[r * 14 + 1] = wy! * u;
-    for (let j = 0; j < NAV_CONTEXT_DIM; j++) x[r * 14 + 2 + j] = o[ctx + j]! * u;
+    const R = NAV_ROW_DIM;
+    x[r * R] = wx! * u; x[r * R + 1] = wy! * u;
+    for (let j = 0; j < NAV_CONTEXT_DIM; j++) x[r * R + 2 + j] = o[ctx + j]! * u;
     this.clear[r] = contextClearance(o, ctx, wx!, wy!, cfg.bodyRadiusM);
     this.kind[r] = kind;
   }
@@ -211,17 +215,17 @@ export class NavClearanceTrainer {
   }
 
   /**
-   * `n` rows of held-out episodes (the training mixture of points), scaled like the network input (14 per row), with
+   * `n` rows of held-out episodes (the training mixture of points), scaled like the network input (NAV_ROW_DIM per row), with
    * their label clearance (m): to calibrate the exported network's free threshold on data it never trained on.
    */
   sampleHoldout(n: number, seed = 777): { x: Float32Array; clearance: Float32Array } {
     const rng = new Rng(seed), B = this.config.batch;
-    const x = new Float32Array(n * 14), clearance = new Float32Array(n);
-    const tmp = new Float32Array(B * 14);
+    const x = new Float32Array(n * NAV_ROW_DIM), clearance = new Float32Array(n);
+    const tmp = new Float32Array(B * NAV_ROW_DIM);
     for (let done = 0; done < n; done += B) {
       const k = Math.min(B, n - done);
       for (let r = 0; r < k; r++) this.writeRow(tmp, r, this.holdIdx[rng.int(this.holdIdx.length)]!, rng);
-      x.set(tmp.subarray(0, k * 14), done * 14);
+      x.set(tmp.subarray(0, k * NAV_ROW_DIM), done * NAV_ROW_DIM);
       clearance.set(this.clear.subarray(0, k), done);
     }
     return { x, clearance };

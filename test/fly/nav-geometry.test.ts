@@ -6,6 +6,7 @@ import { NavObserver, PlanChecker, clampToFence, enforceVelocityLimits, type Lim
 import { envInfo } from '../../src/envs/registry.js';
 import { NAV_ACT_DIM, NAV_GOAL_DIM, NAV_OBS_DIM, NAV_DT_S, navObservation, randomNavLayout } from '../../src/sim/crazyflie/nav-dataset.js';
 import type { Obstacle } from '../../src/devices/crazyflie/vehicle.js';
+import { NAV_K_NEAREST, NAV_OBSTACLE_OFFSET } from '../../src/envs/cf-nav/observation.js';
 
 const counters = (): LimitCounters => ({ speedClamps: 0, geofenceClamps: 0, shieldScalings: 0, shieldStops: 0 });
 const fence = { min: [-0.5, -1.5, 0] as [number, number, number], max: [3, 1.5, 1.5] as [number, number, number] };
@@ -36,6 +37,33 @@ test('NavObserver writes exactly what the dataset recorder writes (incl. boxes, 
     obs.observe(pos, vel, layout.goal, b);
     assert.equal(Array.from(b), Array.from(a), `trial ${trial}`);
   }
+});
+
+test('the observation shows every cylinder of the dataset\'s fields (up to 7), nearest first, zero-padded after', () => {
+  // with 4 slots, an obstacle 0.6–0.8 m ahead in a 7-cylinder field could be the 5th nearest and unseen by the model
+  const rng = new SeededRng(5);
+  const out = new Float32Array(NAV_OBS_DIM);
+  let seven = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const layout = randomNavLayout(rng);
+    const n = layout.obstacles.length;
+    assert.ok(n >= 3 && n <= NAV_K_NEAREST, `${n} cylinders`);
+    if (n === 7) seven++;
+    const pos = [rng.range(0, 2.5), rng.range(-0.9, 0.9), 0.5];
+    new NavObserver(layout.obstacles).observe(pos, [0, 0, 0], layout.goal, out);
+    let prev = -Infinity;
+    for (let k = 0; k < NAV_K_NEAREST; k++) {
+      const b = NAV_OBSTACLE_OFFSET + 3 * k;
+      if (k < n) {
+        const d = Math.hypot(out[b]!, out[b + 1]!);
+        assert.ok(out[b + 2]! > 0 && d >= prev, `trial ${trial}: slot ${k}`);
+        prev = d;
+        // the slot is one of the layout's cylinders, seen from pos
+        assert.ok(layout.obstacles.some((o) => Math.abs(o.x - pos[0]! - out[b]!) < 1e-5 && Math.abs(o.y - pos[1]! - out[b + 1]!) < 1e-5));
+      } else assert.equal([out[b], out[b + 1], out[b + 2]], [0, 0, 0], `trial ${trial}: padding slot ${k}`);
+    }
+  }
+  assert.ok(seven > 20, `7-cylinder fields drawn: ${seven}`);
 });
 
 test('NavObserver.observe does not allocate', () => {

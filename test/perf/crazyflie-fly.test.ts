@@ -10,8 +10,8 @@
  *
  * Env: KDP_FLY_LAYOUTS (default 50), KDP_FLY_FROM (first layout index, default 0), KDP_FLY_SELECT (comma list of
  * selections, default `learned,oracle`; `goal` = closest to the goal, the ablation), KDP_FLY_CANDIDATES (default 64),
- * KDP_FLY_MODEL (default models/cf-nav). Prints `[figure]` lines; asserts the ≥ 95 % / 0-collision bar for the
- * safety layer and a regression floor for the model alone (which does not meet that bar yet).
+ * KDP_FLY_MODEL (default models/cf-nav). Prints `[figure]` lines; asserts the ≥ 95 % / 0-collision bar for both: the
+ * model alone and the safety layer.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,6 +35,7 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts, selections ${SELECT.j
   const trained = existsSync(trainFile) ? new Set((JSON.parse(readFileSync(trainFile, 'utf8')) as { episodes: { obstacles: unknown }[] }).episodes.map((e) => JSON.stringify(e.obstacles))) : undefined;
   const results = new Map<FlightSelection, (FlightResult & { i: number; simCollisions: number })[]>(SELECT.map((s) => [s, []]));
   const t0 = performance.now();
+  const loadAtStart = loadavg().map((x) => x.toFixed(1)).join(', ');
   for (let i = FROM; i < FROM + N; i++) {
     const layout = heldOutLayout(i);
     if (trained) assert.not.ok(trained.has(JSON.stringify(layout.obstacles)), `layout ${i} is a training layout`);
@@ -78,23 +79,16 @@ test(`kdp fly vs kdp sim crazyflie: ${N} held-out layouts, selections ${SELECT.j
     console.log(`[figure] [${selection}] time to goal (planning start → 0.5 s after arrival): median ${pct(secs, 0.5).toFixed(2)} s, max ${Math.max(...secs).toFixed(2)} s`);
     console.log(`[figure] [${selection}] plan latency per flight (generator + scorer + selection, ${CANDIDATES} candidates, int8): p50 median ${pct(p50s, 0.5).toFixed(0)} µs, p99 median ${pct(p99s, 0.5).toFixed(0)} µs, worst p99 ${Math.max(...p99s).toFixed(0)} µs; ${misses} deadline misses (100 ms budget) in ${ticks} ticks`);
     console.log(`[figure] [${selection}] selected plan not clear on ${infeasible}/${ticks} ticks (${hover} hover ticks), shield scaled ${shielded}/${ticks} setpoints`);
-    if (selection === 'oracle') {
-      // the safety layer must meet the bar: ≥ 95 % reached, 0 collisions
+    if (selection === 'oracle' || selection === 'learned') {
+      // the bar, for the model alone and for the safety layer: ≥ 95 % reached, 0 collisions. (The model of the
+      // 4-obstacle observation reached 49–50/50 alone but touched a cylinder in 1–3 flights; docs/benchmarks.md)
       if (collisions !== 0) bars.push(`[${selection}] ${collisions} collisions`);
       if (reached / N < 0.95) bars.push(`[${selection}] reached ${reached}/${N}`);
-    } else if (selection === 'learned') {
-      // the model alone does not meet that bar yet (docs/benchmarks.md): this guards what it measured against
-      // regressions and prints the gap — 49/50 with contacts in 1 flight, then 50/50 with contacts in 3 flights
-      // (2026-12-03); flown alone 3× each, layouts 37 and 41 touch in 1–2 of 3 runs with the code before and after
-      // the scheduler change alike, so a 50-layout run varies by ±1–2 such flights
-      if (collisions !== 0 || reached / N < 0.95) console.log(`[figure] [learned] below the ≥ 95 % / 0-collision target: ${reached}/${N} reached, ${collisions} collisions`);
-      if (reached / N < 0.9) bars.push(`[${selection}] reached ${reached}/${N} (< 90 %)`);
-      if (rs.filter((r) => r.collisions > 0).length > 4) bars.push(`[${selection}] collisions in ${rs.filter((r) => r.collisions > 0).length} flights (> 4)`);
     }
     if (selection !== 'goal') assert.is(oracle, selection === 'oracle', `[${selection}] labelled oracle ${oracle}`);
   }
-  console.log(`[figure] total wall ${wall} s; load average ${loadavg().map((x) => x.toFixed(1)).join(', ')}`);
-  assert.equal(bars, [], 'safety layer: ≥ 95 % reached, 0 collisions; model only: ≥ 90 % reached, collisions in ≤ 4 flights');
+  console.log(`[figure] total wall ${wall} s; load average at start ${loadAtStart}, at the end ${loadavg().map((x) => x.toFixed(1)).join(', ')}`);
+  assert.equal(bars, [], 'model only and safety layer: ≥ 95 % reached, 0 collisions');
 });
 
 test('simulator killed mid-flight: runFlight returns within 1.5 s of the kill (link watchdog latency)', async () => {

@@ -19,7 +19,7 @@ export const command: CommandSpec = {
     'The expert plans A* on a 5 cm grid (obstacles inflated by the vehicle radius + 14 cm) and follows the path at',
     '≤ 0.6 m/s with velocity_world setpoints at 10 Hz; Gaussian noise (--noise, m/s) on its actions adds diversity.',
     '',
-    'Layout (D4RL HDF5): observations [N,21] = pos(3) vel(3) goal−pos(3) 4 nearest obstacles (dx, dy, r);',
+    'Layout (D4RL HDF5): observations [N,33] = pos(3) vel(3) goal−pos(3) 8 nearest obstacles (dx, dy, r);',
     'actions [N,3] = world velocity (m/s); rewards (+1 goal, −1 collision); terminals; timeouts;',
     'infos/goal [N,3], infos/qpos [N,7], infos/qvel [N,6]. Layouts per episode in <out>.layouts.json.',
     '',

@@ -21,7 +21,7 @@ export const command: CommandSpec = {
   summary: 'fly a Crazyflie with KDP planning in the loop',
   description: [
     'Connects (any Crazyflie URI: radio://, usb://, serial://, udp://), takes off with the high-level commander,',
-    'then at --rate Hz: observation (position, velocity, goal − position, the 4 nearest obstacles of --obstacles) →',
+    'then at --rate Hz: observation (position, velocity, goal − position, the 8 nearest obstacles of --obstacles) →',
     'N candidate plans in one invoke → selection → a velocity_world setpoint toward the chosen plan\'s waypoint 0.4 s',
     'ahead, clamped to the speed limits and the geofence of --robot. Within 15 cm of the goal it holds a position',
     'setpoint there and lands.',

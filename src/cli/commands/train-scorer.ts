@@ -22,7 +22,7 @@ export const command: CommandSpec = {
     'fewest steps from the goal. No map or simulator query is used.',
     '',
     'For a crazyflie-nav model (--model) it trains the learned clearance scorer instead: waypoint offset + the',
-    'observation\'s 4 nearest obstacles → free logit and clearance, labelled with the clearance from the obstacles',
+    'observation\'s 8 nearest obstacles → free logit and clearance, labelled with the clearance from the obstacles',
     'recorded in each dataset row (no layout file, no simulator); --attach ships it into the model folder as',
     'clearance.tflite, which `kdp fly` selects with (docs/crazyflie.md; the shipped one: docs/models.md, cf-nav).',
     '',

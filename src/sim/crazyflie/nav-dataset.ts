@@ -3,8 +3,8 @@
  * grid expert (+ optional Gaussian action noise), recorded at the control rate in D4RL's layout.
  *
  * Per step (dt = 0.1 s, 10 Hz):
- *   observation (21) = [x, y, z, vx, vy, vz, gx−x, gy−y, gz−z, then the 4 nearest obstacles as (dx, dy, radius),
- *                       zero-padded, sorted by distance]
+ *   observation (33) = [x, y, z, vx, vy, vz, gx−x, gy−y, gz−z, then the 8 nearest obstacles as (dx, dy, radius),
+ *                       zero-padded, sorted by distance] (src/envs/cf-nav/observation.ts)
  *   action (3)       = commanded world velocity (vx, vy, vz) in m/s, sent as a `velocity_world` setpoint
  *   reward           = 1 on the step the goal (0.15 m) is reached, −1 on a collision, else 0
  *   terminals        = goal reached or collision; timeouts = episode step limit
@@ -18,12 +18,12 @@ import { GridExpert } from './expert.js';
 import { SimCrazyflie } from './firmware.js';
 import type { Obstacle } from '../../devices/crazyflie/vehicle.js';
 import { randomCylinderField } from '../../envs/cf-nav/obstacles.js';
+import { NAV_K_NEAREST, NAV_OBSTACLE_OFFSET, NAV_OBS_DIM } from '../../envs/cf-nav/observation.js';
 
-export const NAV_OBS_DIM = 21;
+export { NAV_OBS_DIM };
 export const NAV_ACT_DIM = 3;
 export const NAV_GOAL_DIM = 3;
 export const NAV_DT_S = 0.1;
-const K_NEAREST = 4;
 
 export interface NavLayout { obstacles: Obstacle[]; start: [number, number, number]; goal: [number, number, number] }
 
@@ -36,7 +36,7 @@ export function randomNavLayout(rng: SeededRng): NavLayout {
   return { obstacles, start, goal };
 }
 
-/** Fill `out` (21) with the observation. */
+/** Fill `out` (NAV_OBS_DIM values from `off`) with the observation. */
 export function navObservation(pos: ArrayLike<number>, vel: ArrayLike<number>, goal: readonly number[], obstacles: readonly Obstacle[], out: Float32Array, off = 0): void {
   out[off] = pos[0]!; out[off + 1] = pos[1]!; out[off + 2] = pos[2]!;
   out[off + 3] = vel[0]!; out[off + 4] = vel[1]!; out[off + 5] = vel[2]!;
@@ -44,9 +44,9 @@ export function navObservation(pos: ArrayLike<number>, vel: ArrayLike<number>, g
   const near = obstacles
     .map((o) => ({ dx: o.x - pos[0]!, dy: o.y - pos[1]!, r: o.type === 'cylinder' ? o.radius : Math.hypot(o.sx, o.sy) / 2 }))
     .sort((a, b) => Math.hypot(a.dx, a.dy) - Math.hypot(b.dx, b.dy));
-  for (let k = 0; k < K_NEAREST; k++) {
-    const o = near[k];
-    out[off + 9 + 3 * k] = o?.dx ?? 0; out[off + 10 + 3 * k] = o?.dy ?? 0; out[off + 11 + 3 * k] = o?.r ?? 0;
+  for (let k = 0; k < NAV_K_NEAREST; k++) {
+    const o = near[k], b = off + NAV_OBSTACLE_OFFSET + 3 * k;
+    out[b] = o?.dx ?? 0; out[b + 1] = o?.dy ?? 0; out[b + 2] = o?.r ?? 0;
   }
 }
 
