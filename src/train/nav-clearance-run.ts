@@ -6,18 +6,14 @@
  *                                                        NAV_ROWS_PER_PLAN rows; a previous signature is dropped)
  * `kdp fly` then selects among the generator's candidates with it: no obstacle list reaches the selection.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { envInfo } from '../envs/registry.js';
-import { CheckpointError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { unpackWeights } from '../model/mlp-spec.js';
-import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
-import { readManifestFile, readModelFile } from '../planner/model-file.js';
+import { readManifestFile } from '../planner/model-file.js';
 import { exportMlp } from '../planner/export/mlp-graph.js';
 import { Interpreter } from '../planner/runtime/interpreter.js';
-import { writeFilesAtomic } from '../util/atomic-write.js';
+import { attachToModel, loadScorerWeights, sha256Hex, writeScorerFolder } from './scorer-files.js';
 import { CLEARANCE_FILE, NAV_ROWS_PER_PLAN, type ClearanceManifest } from '../fly/nav-clearance.js';
 import {
   CLEARANCE_UNIT_M, DEFAULT_NAV_CLEARANCE_CONFIG, NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET, NAV_LENGTH_UNIT_M, NAV_ROW_DIM, NavClearanceTrainer,
@@ -54,15 +50,9 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
   const config: NavClearanceConfig = { ...DEFAULT_NAV_CLEARANCE_CONFIG, ...o.config };
   const trainer = new NavClearanceTrainer(ds, config);
   if (o.calibrateOnly) {
-    const metaPath = join(o.out, 'clearance.json'), wPath = join(o.out, 'clearance-weights.bin');
-    if (!existsSync(metaPath) || !existsSync(wPath)) throw new CheckpointError(`${o.out} holds no trained clearance scorer (clearance.json + clearance-weights.bin)`, { hint: 'train one first: kdp train-scorer --model M --out DIR' });
-    const prior = JSON.parse(readFileSync(metaPath, 'utf8')) as { steps?: number; provenance?: { trainingSteps?: number }; weights: { sha256: string } };
-    const buf = readFileSync(wPath);
-    if (createHash('sha256').update(buf).digest('hex') !== prior.weights.sha256) throw new CheckpointError(`${wPath} does not match ${metaPath}`, { hint: 'retrain the scorer' });
-    const flat = new Float32Array(buf.length / 4);
-    flat.set(new Float32Array(buf.buffer, buf.byteOffset, flat.length));
-    trainer.loadWeights(flat);
-    trainer.stepCount = prior.provenance?.trainingSteps ?? config.steps;
+    const prior = loadScorerWeights(o.out, 'clearance.json', 'clearance-weights.bin', 'clearance scorer');
+    trainer.loadWeights(prior.flat);
+    trainer.stepCount = prior.trainingSteps ?? config.steps;
   }
   const t0 = performance.now();
   let interrupted = false;
@@ -77,14 +67,13 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
   const result: NavClearanceRunResult = { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout };
   if (interrupted) return result;
   const ema = trainer.net.ema;
-  const wBytes = new Uint8Array(ema.buffer.slice(ema.byteOffset, ema.byteOffset + ema.byteLength));
   const provenance = { run: o.out, trainingSteps: trainer.stepCount, seed: config.seed, dataset, ...(o.command ? { command: o.command } : {}) };
   const meta = {
     format: 'kdp-nav-clearance', version: 1, env: NAV_CLEARANCE_ENV, mlp: trainer.spec, config: { ...config }, holdout: { ...holdout }, provenance,
     lengthUnitM: NAV_LENGTH_UNIT_M, clearanceUnitM: CLEARANCE_UNIT_M,
-    weights: { sha256: createHash('sha256').update(wBytes).digest('hex'), bytes: wBytes.length }, createdAt: new Date().toISOString(),
+    createdAt: new Date().toISOString(),
   };
-  if (!o.calibrateOnly) writeFilesAtomic([[join(o.out, 'clearance-weights.bin'), wBytes], [join(o.out, 'clearance.json'), JSON.stringify(meta, null, 2) + '\n']]);
+  if (!o.calibrateOnly) writeScorerFolder(o.out, 'clearance.json', 'clearance-weights.bin', ema, meta);
   if (o.attach) {
     const rows = manifest.candidates * NAV_ROWS_PER_PLAN;
     const weights = unpackWeights(trainer.spec, Float32Array.from(ema));
@@ -97,7 +86,7 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
     const arenaBytes = Interpreter.fromBytes(ex.bytes, { batch: rows, backend: 'reference' }).allocate().arenaBytes;
     const cal = calibrateFreeThreshold(ex.bytes, rows, trainer, config.marginM);
     const entry: ClearanceManifest = {
-      file: CLEARANCE_FILE, sha256: createHash('sha256').update(ex.bytes).digest('hex'), bytes: ex.bytes.length, quantization: 'int8',
+      file: CLEARANCE_FILE, sha256: sha256Hex(ex.bytes), bytes: ex.bytes.length, quantization: 'int8',
       inputs: [{ name: 'offset', shape: [rows, 2], dtype: 'float32' }, { name: 'context', shape: [rows, NAV_CONTEXT_DIM], dtype: 'float32' }],
       outputs: [{ name: 'clearance', shape: [rows, 2], dtype: 'float32' }],
       mlp: trainer.spec, lengthUnitM: NAV_LENGTH_UNIT_M, clearanceUnitM: CLEARANCE_UNIT_M,
@@ -105,12 +94,8 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
       marginM: config.marginM, bodyRadiusM: config.bodyRadiusM, rowsPerPlan: NAV_ROWS_PER_PLAN, arenaBytes, provenance,
       freeThreshold: cal.threshold, datasetSpeedMps: +trainer.datasetSpeedP99().toFixed(3), holdout: { ...holdout, ...cal.figures },
     };
-    readModelFile(o.model, manifest.model, 'model'); // the folder must be intact before it gains a file
-    const { signature, ...unsigned } = manifest;
-    const next = { ...unsigned, clearance: entry } as ModelManifest;
-    const dir = resolve(o.model);
-    writeFilesAtomic([[join(dir, CLEARANCE_FILE), ex.bytes], [join(dir, MANIFEST_FILE), JSON.stringify(next, null, 2) + '\n']]);
-    result.attached = { file: join(dir, CLEARANCE_FILE), bytes: ex.bytes.length, sha256: entry.sha256, rows, arenaBytes, signatureDropped: signature !== undefined, freeThreshold: cal.threshold, calibration: cal.figures };
+    const shipped = attachToModel(o.model, manifest, 'clearance', CLEARANCE_FILE, ex.bytes, entry);
+    result.attached = { file: shipped.file, bytes: ex.bytes.length, sha256: entry.sha256, rows, arenaBytes, signatureDropped: shipped.signatureDropped, freeThreshold: cal.threshold, calibration: cal.figures };
   }
   return result;
 }

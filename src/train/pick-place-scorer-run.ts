@@ -6,18 +6,14 @@
  *                                                      (horizon − 1) rows; a previous signature is dropped)
  * `kdp arm --task pick-place` then selects among the generator's candidates with it.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
 import { envInfo } from '../envs/registry.js';
-import { CheckpointError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { unpackWeights } from '../model/mlp-spec.js';
-import { MANIFEST_FILE, type ModelManifest } from '../planner/manifest.js';
-import { readManifestFile, readModelFile } from '../planner/model-file.js';
+import { readManifestFile } from '../planner/model-file.js';
 import { exportMlp } from '../planner/export/mlp-graph.js';
 import { Interpreter } from '../planner/runtime/interpreter.js';
-import { writeFilesAtomic } from '../util/atomic-write.js';
+import { attachToModel, loadScorerWeights, sha256Hex, writeScorerFolder } from './scorer-files.js';
 import { PROGRESS_FILE, PROGRESS_FLAG_DIMS, PROGRESS_POINT_DIMS, type ProgressManifest } from '../arm/pick-place-scorer.js';
 import { DEFAULT_PP_SCORER_CONFIG, PickPlaceScorerTrainer, type PickPlaceScorerConfig, type PickPlaceScorerHoldout, type PickPlaceScorerStats } from './pick-place-scorer-trainer.js';
 
@@ -51,16 +47,10 @@ export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Pro
   const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
   const config: PickPlaceScorerConfig = { ...DEFAULT_PP_SCORER_CONFIG, ...o.config };
   const trainer = new PickPlaceScorerTrainer(ds, manifest.normalizer, config);
-  const metaPath = join(o.out, 'progress.json'), wPath = join(o.out, 'progress-weights.bin');
   if (o.calibrateOnly) {
-    if (!existsSync(metaPath) || !existsSync(wPath)) throw new CheckpointError(`${o.out} holds no trained progress scorer (progress.json + progress-weights.bin)`, { hint: 'train one first: kdp train-scorer --model M --out DIR' });
-    const prior = JSON.parse(readFileSync(metaPath, 'utf8')) as { provenance?: { trainingSteps?: number }; weights: { sha256: string } };
-    const buf = readFileSync(wPath);
-    if (createHash('sha256').update(buf).digest('hex') !== prior.weights.sha256) throw new CheckpointError(`${wPath} does not match ${metaPath}`, { hint: 'retrain the scorer' });
-    const flat = new Float32Array(buf.length / 4);
-    flat.set(new Float32Array(buf.buffer, buf.byteOffset, flat.length));
-    trainer.loadWeights(flat);
-    trainer.stepCount = prior.provenance?.trainingSteps ?? config.steps;
+    const prior = loadScorerWeights(o.out, 'progress.json', 'progress-weights.bin', 'progress scorer');
+    trainer.loadWeights(prior.flat);
+    trainer.stepCount = prior.trainingSteps ?? config.steps;
   }
   const t0 = performance.now();
   let interrupted = false;
@@ -74,13 +64,12 @@ export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Pro
   const result: PickPlaceScorerRunResult = { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout };
   if (interrupted) return result;
   const ema = trainer.net.ema;
-  const wBytes = new Uint8Array(ema.buffer.slice(ema.byteOffset, ema.byteOffset + ema.byteLength));
   const provenance = { run: o.out, trainingSteps: trainer.stepCount, seed: config.seed, dataset, ...(o.command ? { command: o.command } : {}) };
   const meta = {
     format: 'kdp-pick-place-progress', version: 1, env: PP_SCORER_ENV, mlp: trainer.spec, config: { ...config }, holdout: { ...holdout }, provenance,
-    ctgScale: trainer.ctgScale, weights: { sha256: createHash('sha256').update(wBytes).digest('hex'), bytes: wBytes.length }, createdAt: new Date().toISOString(),
+    ctgScale: trainer.ctgScale, createdAt: new Date().toISOString(),
   };
-  if (!o.calibrateOnly) writeFilesAtomic([[wPath, wBytes], [metaPath, JSON.stringify(meta, null, 2) + '\n']]);
+  if (!o.calibrateOnly) writeScorerFolder(o.out, 'progress.json', 'progress-weights.bin', ema, meta);
   if (o.attach) {
     const H = manifest.layout.horizon, rows = manifest.candidates * (H - 1);
     const weights = unpackWeights(trainer.spec, Float32Array.from(ema));
@@ -93,17 +82,13 @@ export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Pro
     });
     const arenaBytes = Interpreter.fromBytes(ex.bytes, { batch: rows, backend: 'reference' }).allocate().arenaBytes;
     const entry: ProgressManifest = {
-      file: PROGRESS_FILE, sha256: createHash('sha256').update(ex.bytes).digest('hex'), bytes: ex.bytes.length, quantization: 'int8',
+      file: PROGRESS_FILE, sha256: sha256Hex(ex.bytes), bytes: ex.bytes.length, quantization: 'int8',
       inputs: [{ name: 'waypoint', shape: [rows, PROGRESS_POINT_DIMS], dtype: 'float32' }, { name: 'flags', shape: [rows, PROGRESS_FLAG_DIMS], dtype: 'float32' }],
       outputs: [{ name: 'progress', shape: [rows, 1], dtype: 'float32' }],
       mlp: trainer.spec, ctgScale: trainer.ctgScale, rowsPerPlan: H - 1, arenaBytes, provenance, holdout: { ...holdout },
     };
-    readModelFile(o.model, manifest.model, 'model'); // the folder must be intact before it gains a file
-    const { signature, ...unsigned } = manifest;
-    const next = { ...unsigned, progress: entry } as ModelManifest;
-    const dir = resolve(o.model);
-    writeFilesAtomic([[join(dir, PROGRESS_FILE), ex.bytes], [join(dir, MANIFEST_FILE), JSON.stringify(next, null, 2) + '\n']]);
-    result.attached = { file: join(dir, PROGRESS_FILE), bytes: ex.bytes.length, sha256: entry.sha256, rows, arenaBytes, signatureDropped: signature !== undefined };
+    const shipped = attachToModel(o.model, manifest, 'progress', PROGRESS_FILE, ex.bytes, entry);
+    result.attached = { file: shipped.file, bytes: ex.bytes.length, sha256: entry.sha256, rows, arenaBytes, signatureDropped: shipped.signatureDropped };
   }
   return result;
 }
