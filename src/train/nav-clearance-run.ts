@@ -6,14 +6,10 @@
  *                                                        NAV_ROWS_PER_PLAN rows; a previous signature is dropped)
  * `kdp fly` then selects among the generator's candidates with it: no obstacle list reaches the selection.
  */
-import { loadDataset } from '../data/load.js';
-import { envInfo } from '../envs/registry.js';
-import { UsageError } from '../errors.js';
 import { unpackWeights } from '../model/mlp-spec.js';
-import { readManifestFile } from '../planner/model-file.js';
 import { exportMlp } from '../planner/export/mlp-graph.js';
 import { Interpreter } from '../planner/runtime/interpreter.js';
-import { attachToModel, loadScorerWeights, sha256Hex, writeScorerFolder } from './scorer-files.js';
+import { attachToModel, loadScorerWeights, openModelScorerRun, runScorerSteps, sha256Hex, writeScorerFolder, type ModelScorerRunOptions } from './scorer-files.js';
 import { CLEARANCE_FILE, NAV_ROWS_PER_PLAN, type ClearanceManifest } from '../fly/nav-clearance.js';
 import {
   CLEARANCE_UNIT_M, DEFAULT_NAV_CLEARANCE_CONFIG, NAV_CONTEXT_DIM, NAV_CONTEXT_OFFSET, NAV_LENGTH_UNIT_M, NAV_ROW_DIM, NavClearanceTrainer,
@@ -21,20 +17,7 @@ import {
 } from './nav-clearance-trainer.js';
 
 export const NAV_CLEARANCE_ENV = 'crazyflie-nav';
-export interface NavClearanceRunOptions {
-  /** the exported crazyflie-nav generator (its dataset is used unless `dataset`) */
-  model: string;
-  out: string;
-  dataset?: string;
-  config?: Partial<NavClearanceConfig>;
-  /** write clearance.tflite + the manifest entry into the model folder */
-  attach?: boolean;
-  /** do not train: load the scorer in `out` (same config), re-measure it and (with `attach`) re-export it */
-  calibrateOnly?: boolean;
-  command?: string;
-  signal?: AbortSignal;
-  onStep?: (s: NavClearanceStats) => void;
-}
+export type NavClearanceRunOptions = ModelScorerRunOptions<NavClearanceConfig, NavClearanceStats>;
 
 export interface NavClearanceRunResult {
   out: string; steps: number; seconds: number; interrupted: boolean; holdout: NavClearanceHoldout;
@@ -42,11 +25,7 @@ export interface NavClearanceRunResult {
 }
 
 export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<NavClearanceRunResult> {
-  const manifest = readManifestFile(o.model);
-  if (manifest.env !== NAV_CLEARANCE_ENV) throw new UsageError(`${o.model} is a ${manifest.env} model; the clearance scorer is for ${NAV_CLEARANCE_ENV}`);
-  const info = envInfo(NAV_CLEARANCE_ENV);
-  const dataset = o.dataset ?? manifest.provenance.dataset;
-  const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
+  const { manifest, dataset, ds } = await openModelScorerRun(o, NAV_CLEARANCE_ENV, 'clearance scorer');
   const config: NavClearanceConfig = { ...DEFAULT_NAV_CLEARANCE_CONFIG, ...o.config };
   const trainer = new NavClearanceTrainer(ds, config);
   if (o.calibrateOnly) {
@@ -54,15 +33,7 @@ export async function trainNavClearanceRun(o: NavClearanceRunOptions): Promise<N
     trainer.loadWeights(prior.flat);
     trainer.stepCount = prior.trainingSteps ?? config.steps;
   }
-  const t0 = performance.now();
-  let interrupted = false;
-  while (!o.calibrateOnly && trainer.stepCount < config.steps) {
-    if (o.signal?.aborted) { interrupted = true; break; }
-    const s = trainer.step();
-    o.onStep?.(s);
-    if (trainer.stepCount % 50 === 0) await new Promise((r) => setImmediate(r));
-  }
-  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const { seconds, interrupted } = await runScorerSteps(trainer, config.steps, o);
   const holdout = trainer.holdout();
   const result: NavClearanceRunResult = { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout };
   if (interrupted) return result;

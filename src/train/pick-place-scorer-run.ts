@@ -6,33 +6,16 @@
  *                                                      (horizon − 1) rows; a previous signature is dropped)
  * `kdp arm --task pick-place` then selects among the generator's candidates with it.
  */
-import { loadDataset } from '../data/load.js';
-import { envInfo } from '../envs/registry.js';
-import { UsageError } from '../errors.js';
 import { unpackWeights } from '../model/mlp-spec.js';
-import { readManifestFile } from '../planner/model-file.js';
 import { exportMlp } from '../planner/export/mlp-graph.js';
 import { Interpreter } from '../planner/runtime/interpreter.js';
-import { attachToModel, loadScorerWeights, sha256Hex, writeScorerFolder } from './scorer-files.js';
+import { attachToModel, loadScorerWeights, openModelScorerRun, runScorerSteps, sha256Hex, writeScorerFolder, type ModelScorerRunOptions } from './scorer-files.js';
 import { PROGRESS_FILE, PROGRESS_FLAG_DIMS, PROGRESS_POINT_DIMS, type ProgressManifest } from '../arm/pick-place-scorer.js';
 import { DEFAULT_PP_SCORER_CONFIG, PickPlaceScorerTrainer, type PickPlaceScorerConfig, type PickPlaceScorerHoldout, type PickPlaceScorerStats } from './pick-place-scorer-trainer.js';
 
 export const PP_SCORER_ENV = 'so100-pick-place';
 
-export interface PickPlaceScorerRunOptions {
-  /** the exported so100-pick-place generator (its dataset and normalizer are used unless `dataset`) */
-  model: string;
-  out: string;
-  dataset?: string;
-  config?: Partial<PickPlaceScorerConfig>;
-  /** write progress.tflite + the manifest entry into the model folder */
-  attach?: boolean;
-  /** do not train: load the scorer in `out`, re-measure it and (with `attach`) re-export it */
-  calibrateOnly?: boolean;
-  command?: string;
-  signal?: AbortSignal;
-  onStep?: (s: PickPlaceScorerStats) => void;
-}
+export type PickPlaceScorerRunOptions = ModelScorerRunOptions<PickPlaceScorerConfig, PickPlaceScorerStats>;
 
 export interface PickPlaceScorerRunResult {
   out: string; steps: number; seconds: number; interrupted: boolean; holdout: PickPlaceScorerHoldout;
@@ -40,11 +23,7 @@ export interface PickPlaceScorerRunResult {
 }
 
 export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Promise<PickPlaceScorerRunResult> {
-  const manifest = readManifestFile(o.model);
-  if (manifest.env !== PP_SCORER_ENV) throw new UsageError(`${o.model} is a ${manifest.env} model; the progress scorer is for ${PP_SCORER_ENV}`);
-  const info = envInfo(PP_SCORER_ENV);
-  const dataset = o.dataset ?? manifest.provenance.dataset;
-  const ds = await loadDataset(dataset, { expect: { stateDim: info.stateDim, actionDim: info.actionDim, goalDim: info.goalDim } });
+  const { manifest, dataset, ds } = await openModelScorerRun(o, PP_SCORER_ENV, 'progress scorer');
   const config: PickPlaceScorerConfig = { ...DEFAULT_PP_SCORER_CONFIG, ...o.config };
   const trainer = new PickPlaceScorerTrainer(ds, manifest.normalizer, config);
   if (o.calibrateOnly) {
@@ -52,14 +31,7 @@ export async function trainPickPlaceScorerRun(o: PickPlaceScorerRunOptions): Pro
     trainer.loadWeights(prior.flat);
     trainer.stepCount = prior.trainingSteps ?? config.steps;
   }
-  const t0 = performance.now();
-  let interrupted = false;
-  while (!o.calibrateOnly && trainer.stepCount < config.steps) {
-    if (o.signal?.aborted) { interrupted = true; break; }
-    o.onStep?.(trainer.step());
-    if (trainer.stepCount % 50 === 0) await new Promise((r) => setImmediate(r));
-  }
-  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const { seconds, interrupted } = await runScorerSteps(trainer, config.steps, o);
   const holdout = trainer.holdout();
   const result: PickPlaceScorerRunResult = { out: o.out, steps: trainer.stepCount, seconds, interrupted, holdout };
   if (interrupted) return result;
