@@ -14,31 +14,23 @@ import type { TrajectoryDataset } from '../data/dataset.js';
 import { compileNormalizer } from '../data/normalizer.js';
 import { DatasetError } from '../errors.js';
 import type { NormalizerJson } from '../model/checkpoint-format.js';
-import { paramCount, type Activation, type MlpSpec } from '../model/mlp-spec.js';
+import { paramCount, type MlpSpec } from '../model/mlp-spec.js';
+import { DEFAULT_SCORER_NET, type ScorerNetConfig } from './scorer-trainer.js';
 import { PP_STATE_DIM } from '../envs/so100/pick-place-task.js';
 import { Rng } from '../util/rng.js';
-import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
+import { MlpTrainer } from './mlp-trainer.js';
 import { createTrainKernels } from './wasm-kernels.js';
 
 /** State dims of input 0 (waypoint) and input 1 (flags). */
 export const PP_SCORER_POINT_DIMS = 6;
 export const PP_SCORER_FLAG_DIMS = 2;
 
-export interface PickPlaceScorerConfig {
-  hidden: number[];
-  activation: Activation;
-  batch: number;
-  steps: number;
+export interface PickPlaceScorerConfig extends ScorerNetConfig {
   /** std (normalized units) of Gaussian jitter on a row's point dims: plans are near, not on, the data */
   jitter: number;
-  optimizer: OptimizerConfig;
-  seed: number;
 }
 
-export const DEFAULT_PP_SCORER_CONFIG: PickPlaceScorerConfig = {
-  hidden: [128, 128], activation: 'relu', batch: 1024, steps: 20_000, jitter: 0.05,
-  optimizer: { ...DEFAULT_OPTIMIZER, lr: 2e-3, warmup: 200 }, seed: 0,
-};
+export const DEFAULT_PP_SCORER_CONFIG: PickPlaceScorerConfig = { ...DEFAULT_SCORER_NET, jitter: 0.05 };
 
 export interface PickPlaceScorerStats { step: number; ctgRmse: number }
 export interface PickPlaceScorerHoldout { ctgRmse: number; ctgRelRmse: number; rankAgreement: number }

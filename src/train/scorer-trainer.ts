@@ -22,22 +22,29 @@ import { Rng } from '../util/rng.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
 import { createTrainKernels } from './wasm-kernels.js';
 
-export interface ScorerTrainConfig {
+/** What every learned scorer's training shares: a small MLP, its batch, steps, optimizer and seed. */
+export interface ScorerNetConfig {
   hidden: number[];
   activation: Activation;
-  /** rows per step: half dataset states, half uniform samples of the bounding box */
   batch: number;
   steps: number;
-  /** fraction of each bounding-box side added around the dataset's positions for negatives */
-  boxMargin: number;
   optimizer: OptimizerConfig;
   seed: number;
 }
 
-export const DEFAULT_SCORER_CONFIG: ScorerTrainConfig = {
-  hidden: [128, 128], activation: 'relu', batch: 1024, steps: 20_000, boxMargin: 0.05,
+export const DEFAULT_SCORER_NET: ScorerNetConfig = {
+  hidden: [128, 128], activation: 'relu', batch: 1024, steps: 20_000,
   optimizer: { ...DEFAULT_OPTIMIZER, lr: 2e-3, warmup: 200 }, seed: 0,
 };
+
+export interface ScorerTrainConfig extends ScorerNetConfig {
+  /** rows per step: half dataset states, half uniform samples of the bounding box */
+  batch: number;
+  /** fraction of each bounding-box side added around the dataset's positions for negatives */
+  boxMargin: number;
+}
+
+export const DEFAULT_SCORER_CONFIG: ScorerTrainConfig = { ...DEFAULT_SCORER_NET, boxMargin: 0.05 };
 
 export interface ScorerStats {
   step: number;
