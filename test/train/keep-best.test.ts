@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { generateMaze2dDataset } from '../../src/envs/maze2d/generate.js';
 import { writeD4rlHdf5 } from '../../src/data/d4rl-hdf5.js';
 import { trainOnDataset, type TrainRunOptions } from '../../src/train/train-run.js';
 import { DEFAULT_KDP_CONFIG } from '../../src/train/kdp-trainer.js';
+import { saveBestPointer } from '../../src/train/checkpoint.js';
 import { hasCheckpoint, listGenerations, readBestPointer, resolveBestCheckpoint, resolveCheckpoint } from '../../src/model/checkpoint-io.js';
 import { exportCheckpoint } from '../../src/planner/export/export-checkpoint.js';
 import { CheckpointError, UsageError } from '../../src/errors.js';
@@ -61,6 +62,18 @@ test('--keep-best: best.json names the generation of the best evaluation; it sur
   assert.is(resolveCheckpoint(out).meta.step, 12, 'resume and the default export still take the newest');
 });
 
+test('a better score moves best.json to the new generation; the old best is pruned only after the switch', () => {
+  // the tiny fixture's scores tie (no episode reaches the goal), so the switch is driven directly here
+  const out = join(dir, 'switch');
+  cpSync(join(dir, 'straight'), out, { recursive: true });
+  const old = readBestPointer(out)!;
+  assert.ok(old.step < 12, 'the fixture kept an early best');
+  const moved = saveBestPointer(out, { generation: 'gen-000000012', step: 12, score: old.score + 1, successRate: 1, episodes: 1, seed: 900_000, select: 'goal' }, { keep: 1 });
+  assert.equal(readBestPointer(out), moved);
+  assert.equal(listGenerations(out).map((g) => g.step), [12], 'the previous best is no longer protected');
+  assert.is(resolveBestCheckpoint(out).meta.step, 12);
+});
+
 test('resume with --keep-best is bit-identical (newest and best generations, best.json) to an uninterrupted run', async () => {
   const a = join(dir, 'straight'), b = join(dir, 'resumed');
   const ctl = new AbortController();
@@ -76,6 +89,21 @@ test('resume with --keep-best is bit-identical (newest and best generations, bes
   assert.equal(second.best, { step: ba.step, score: ba.score, generation: ba.generation });
   const xa = resolveBestCheckpoint(a).dir, xb = resolveBestCheckpoint(b).dir;
   for (const f of ['weights.bin', 'train-state.bin']) assert.ok(bytes(join(xa, f)).equals(bytes(join(xb, f))), `best ${f} identical`);
+});
+
+test('resuming below the best (the newer generations were damaged) forgets best.json before anything is pruned', async () => {
+  const out = join(dir, 'fallback');
+  cpSync(join(dir, 'straight'), out, { recursive: true });
+  const low = readBestPointer(out)!.step;
+  saveBestPointer(out, { generation: 'gen-000000012', step: 12, score: 1e6, successRate: 1, episodes: 1, seed: 900_000, select: 'goal' }, { keep: 2 });
+  truncateSync(join(out, 'gen-000000012', 'train-state.bin'), 10);
+  const logs: string[] = [];
+  const r = await trainOnDataset(opts(out, { steps: low + 3, onLog: (m) => logs.push(m) }));
+  assert.is(r.resumedFrom, low);
+  assert.ok(logs.some((m) => /forgetting .*best\.json/.test(m)), logs.join('\n'));
+  assert.equal(r.best?.step, low + 3, 'the first evaluation after the fallback is the new best');
+  assert.is(resolveBestCheckpoint(out).meta.step, low + 3);
+  assert.not.ok(existsSync(join(out, 'gen-000000012')), 'the replaced lineage is gone');
 });
 
 test('export --best exports the best generation and records it; the default export stays the newest', async () => {
