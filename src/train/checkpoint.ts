@@ -93,7 +93,8 @@ export function saveBestPointer(dir: string, best: Omit<BestPointer, 'format' | 
   } catch (e) {
     throw toIoError(e, `could not write ${join(dir, BEST_JSON)} (the previous best generation is kept)`, dir);
   }
-  pruneGenerations(dir, best.step, Math.max(1, opts.keep ?? DEFAULT_KEEP_GENERATIONS));
+  // relative to the newest generation: moving the pointer must never drop a newer one
+  pruneGenerations(dir, Math.max(best.step, listGenerations(dir)[0]?.step ?? 0), Math.max(1, opts.keep ?? DEFAULT_KEEP_GENERATIONS));
   return full;
 }
 
