@@ -5,6 +5,8 @@
  * LE, rows of condDim normalized conditions). Readers take the newest generation that verifies, so a
  * save cut short by a crash or a full disk falls back to the previous one. A flat directory
  * (checkpoint.json + weights.bin, no generations) is read as one generation.
+ * With `kdp train --keep-best`, best.json names the generation with the best held-out score so far;
+ * that generation is protected from `--keep` pruning and is what `kdp export --best` reads.
  * Every failure is a CheckpointError that says what to do.
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +22,8 @@ export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
 export const CALIBRATION_BIN = 'calibration-conditions.bin';
 export const TRAIN_STATE_BIN = 'train-state.bin';
+/** pointer to the best-by-eval generation (`kdp train --keep-best`) */
+export const BEST_JSON = 'best.json';
 const GENERATION_RE = /^gen-(\d{9})$/;
 
 export function generationName(step: number): string {
@@ -47,6 +51,57 @@ export interface ResolvedCheckpoint {
   generation: string | null;
   /** newer generations that were skipped, with the reason */
   skipped: Array<{ generation: string; reason: string }>;
+}
+
+/**
+ * best.json: which generation scored best in the closed-loop evaluation while training. It is
+ * switched by one atomic rename, and only after the generation it names is complete on disk.
+ */
+export interface BestPointer {
+  format: 'kdp-best';
+  version: 1;
+  /** generation folder name, e.g. gen-000002000 */
+  generation: string;
+  step: number;
+  /** normalized held-out score of that evaluation */
+  score: number;
+  successRate: number;
+  episodes: number;
+  /** first evaluation episode seed */
+  seed: number;
+  select: string;
+}
+
+/** best.json of a run, or null when the run has none (or it is not a valid pointer). */
+export function readBestPointer(runDir: string): BestPointer | null {
+  let v: unknown;
+  try { v = JSON.parse(readFileSync(join(runDir, BEST_JSON), 'utf8')); } catch { return null; }
+  const b = v as Partial<BestPointer> | null;
+  if (!b || b.format !== 'kdp-best' || typeof b.generation !== 'string' || !GENERATION_RE.test(b.generation)
+    || !Number.isInteger(b.step) || typeof b.score !== 'number' || !Number.isFinite(b.score)) return null;
+  return b as BestPointer;
+}
+
+/** The generation best.json names, verified like any generation; a typed error if there is none or it is damaged. */
+export function resolveBestCheckpoint(runDir: string): ResolvedCheckpoint & { best: BestPointer } {
+  if (!existsSync(runDir) || !statSync(runDir).isDirectory()) {
+    throw new CheckpointError(`no checkpoint directory at ${runDir}`, { hint: 'pass --checkpoint <dir> pointing at a training run made by `kdp train`' });
+  }
+  const best = readBestPointer(runDir);
+  if (!best) {
+    throw new CheckpointError(`${runDir} has no best-by-eval generation (no valid ${BEST_JSON})`,
+      { hint: 'train with `kdp train --eval-every N --keep-best` to keep one, or export the newest generation without --best' });
+  }
+  const dir = join(runDir, best.generation);
+  try {
+    const meta = readMetaFile(dir);
+    verifyFile(dir, WEIGHTS_BIN, meta.files?.weights);
+    verifyFile(dir, TRAIN_STATE_BIN, meta.files?.trainState);
+    return { runDir, dir, meta, generation: best.generation, skipped: [], best };
+  } catch (e) {
+    throw new CheckpointError(`${runDir}: the best generation ${best.generation} (step ${best.step}) does not verify: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      { hint: 'export the newest generation without --best, or retrain with --keep-best' });
+  }
 }
 
 export function hasCheckpoint(dir: string): boolean {
@@ -104,6 +159,8 @@ export interface LoadedCheckpoint {
   generation: string | null;
   /** newer generations that did not verify */
   skipped: Array<{ generation: string; reason: string }>;
+  /** present when this generation is the run's best-by-eval one (best.json names it) */
+  best?: BestPointer;
 }
 
 function readF32(path: string): Float32Array {
@@ -195,8 +252,9 @@ export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readMe
   return flat;
 }
 
-export function loadCheckpoint(dir: string): LoadedCheckpoint {
-  const resolved = resolveCheckpoint(dir);
+/** The newest generation that verifies, or with `best` the one best.json names (resolveBestCheckpoint). */
+export function loadCheckpoint(dir: string, opts: { best?: boolean } = {}): LoadedCheckpoint {
+  const resolved = opts.best ? resolveBestCheckpoint(dir) : resolveCheckpoint(dir);
   const meta = resolved.meta;
   const spec = meta.mlp;
   const flat = readCheckpointWeights(resolved.dir, meta);
@@ -213,5 +271,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
       if (!Number.isFinite(v)) throw new CheckpointError(`${cPath}: non-finite value`, { hint: 'delete it or re-write it from the dataset' });
     }
   }
-  return { dir, meta, weights, calibrationConditions, generation: resolved.generation, skipped: resolved.skipped };
+  const best = readBestPointer(dir);
+  return { dir, meta, weights, calibrationConditions, generation: resolved.generation, skipped: resolved.skipped,
+    ...(best && best.generation === resolved.generation ? { best } : {}) };
 }

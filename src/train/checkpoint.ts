@@ -6,7 +6,7 @@ import type { CheckpointMeta } from '../model/checkpoint-format.js';
 import { paramCount } from '../model/mlp-spec.js';
 import { ensureDir, fsyncDir, writeFileAtomic, writeJsonAtomic, writeSynced } from '../util/atomic-write.js';
 import {
-  CALIBRATION_BIN, CHECKPOINT_JSON, generationName, hasCheckpoint, listGenerations, readCheckpointWeights, TRAIN_STATE_BIN, WEIGHTS_BIN,
+  BEST_JSON, CALIBRATION_BIN, CHECKPOINT_JSON, generationName, readBestPointer, type BestPointer, hasCheckpoint, listGenerations, readCheckpointWeights, TRAIN_STATE_BIN, WEIGHTS_BIN,
 } from '../model/checkpoint-io.js';
 import type { KdpTrainer } from './kdp-trainer.js';
 
@@ -82,13 +82,38 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
 }
 
 /**
+ * Point best.json at generation `best.generation` (`kdp train --keep-best`). The caller saved that
+ * generation first, so the pointer never names a folder that is not complete on disk; the switch is
+ * one atomic rename. The previous best generation is pruned only afterwards (if `--keep` drops it).
+ */
+export function saveBestPointer(dir: string, best: Omit<BestPointer, 'format' | 'version'>, opts: SaveOptions = {}): BestPointer {
+  const full: BestPointer = { format: 'kdp-best', version: 1, ...best };
+  try {
+    writeJsonAtomic(join(dir, BEST_JSON), full);
+  } catch (e) {
+    throw toIoError(e, `could not write ${join(dir, BEST_JSON)} (the previous best generation is kept)`, dir);
+  }
+  // relative to the newest generation: moving the pointer must never drop a newer one
+  pruneGenerations(dir, Math.max(best.step, listGenerations(dir)[0]?.step ?? 0), Math.max(1, opts.keep ?? DEFAULT_KEEP_GENERATIONS));
+  return full;
+}
+
+/** Forget best.json (a resumed lineage that no longer contains the generation it names). */
+export function clearBestPointer(dir: string): void {
+  try { rmSync(join(dir, BEST_JSON), { force: true }); } catch (e) { throw toIoError(e, `could not remove ${join(dir, BEST_JSON)}`, dir); }
+}
+
+/**
  * Remove generations beyond the newest `keep` at or below `step`, any above it (a lineage this run
- * replaced), staging folders of dead saves and the flat files of a pre-generation run.
+ * replaced), staging folders of dead saves and the flat files of a pre-generation run. The generation
+ * best.json names (at or below `step`) is kept on top of `keep`.
  */
 function pruneGenerations(dir: string, step: number, keep: number): void {
   let kept = 0;
+  const best = readBestPointer(dir);
   for (const g of listGenerations(dir)) {
     if (g.step <= step && kept < keep) { kept++; continue; }
+    if (best && g.name === best.generation && g.step <= step) continue;
     rmSync(join(dir, g.name), { recursive: true, force: true });
   }
   for (const name of readdirSync(dir)) {
@@ -97,9 +122,10 @@ function pruneGenerations(dir: string, step: number, keep: number): void {
   for (const flat of [WEIGHTS_BIN, TRAIN_STATE_BIN]) rmSync(join(dir, flat), { force: true });
 }
 
-/** Forget every checkpoint in `dir` (for --fresh): generations, pointer, flat files, calibration. */
+/** Forget every checkpoint in `dir` (for --fresh): generations, pointers, flat files. */
 export function clearCheckpoints(dir: string): void {
   try {
+    rmSync(join(dir, BEST_JSON), { force: true }); // first: it must never name a generation that is gone
     for (const g of listGenerations(dir)) rmSync(join(dir, g.name), { recursive: true, force: true });
     for (const f of [CHECKPOINT_JSON, WEIGHTS_BIN, TRAIN_STATE_BIN]) rmSync(join(dir, f), { force: true });
   } catch (e) {

@@ -9,8 +9,10 @@ import { EventLoopYield } from '../util/yield.js';
 import { convParamCount } from '../model/conv-spec.js';
 import { paramCount } from '../model/mlp-spec.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
-import { resolveCheckpoint, type ResolvedCheckpoint } from '../model/checkpoint-io.js';
-import { checkpointExists, clearCheckpoints, DEFAULT_KEEP_GENERATIONS, restoreTrainer, saveCheckpoint, writeCalibration } from './checkpoint.js';
+import { generationName, readBestPointer, resolveBestCheckpoint, resolveCheckpoint, type BestPointer, type ResolvedCheckpoint } from '../model/checkpoint-io.js';
+import {
+  checkpointExists, clearBestPointer, clearCheckpoints, DEFAULT_KEEP_GENERATIONS, restoreTrainer, saveBestPointer, saveCheckpoint, writeCalibration,
+} from './checkpoint.js';
 import { DEFAULT_KDP_CONFIG, KdpTrainer, type KdpConfig, type StepStats } from './kdp-trainer.js';
 import { DatasetProblem } from './tasks/dataset-problem.js';
 import { evaluateTrainer } from './train-eval.js';
@@ -40,6 +42,11 @@ export interface TrainRunOptions {
   evalEvery?: number;
   evalEpisodes?: number;
   evalScorer?: string;
+  /**
+   * after each evaluation that beats the best score so far, save that step as a generation and point
+   * best.json at it (kept whatever --keep says; `kdp export --best` reads it). Needs evalEvery.
+   */
+  keepBest?: boolean;
   onEval?: (step: number, r: EvalResult) => void;
   onStep?: (s: StepStats, windowsPerSec: number) => void;
   onLog?: (msg: string) => void;
@@ -58,6 +65,8 @@ export interface TrainRunResult {
   arch: 'mlp' | 'conv';
   /** trained (free) parameters: the conv's shared kernels, not its dense expansion */
   params: number;
+  /** with keepBest: the best-by-eval generation so far (this run's or, on resume, an earlier one's) */
+  best?: { step: number; score: number; generation: string };
 }
 
 /** A non-finite loss, drift or gradient: training stops without saving the bad state. */
@@ -86,6 +95,9 @@ export function gitCommit(): string | undefined {
 
 /** Train a KDP generator on a dataset, checkpointing atomically and resuming where it stopped. */
 export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult> {
+  if (o.keepBest && !o.evalEvery) {
+    throw new UsageError('--keep-best needs --eval-every: the best generation is chosen by the held-out evaluation', 'add e.g. --eval-every 500 --eval-episodes 10');
+  }
   const info = envInfo(o.env);
   // a dataset made by kdp names its env: training it as another env (same dims, other maze) gives a useless model
   const made = readDatasetProvenance(o.dataset);
@@ -132,6 +144,21 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   } else {
     writeCalibration(o.out, problem.calibrationConditions(1024));
   }
+  // the best-by-eval generation so far; a pointer past the step we resume from (or to a generation
+  // that no longer verifies) belongs to a replaced lineage and is forgotten before anything is pruned
+  let best: BestPointer | null = null;
+  if (resumedFrom === null) {
+    if (readBestPointer(o.out)) clearBestPointer(o.out); // a new lineage: an old pointer could name one of its steps
+  } else if (readBestPointer(o.out)) {
+    try {
+      const b = resolveBestCheckpoint(o.out).best;
+      if (b.step <= resumedFrom) best = b;
+    } catch { /* handled below */ }
+    if (!best) {
+      o.onLog?.(`forgetting ${o.out}/best.json: it names a generation this run does not continue from`);
+      clearBestPointer(o.out);
+    }
+  }
   const save = (): void => {
     saveCheckpoint(o.out, trainer, {
       totalSteps: o.steps, env: o.env, layout, normalizer,
@@ -171,15 +198,28 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
         ...(o.evalScorer ? { scorer: o.evalScorer } : {}), ...(o.signal ? { signal: o.signal } : {}),
       });
       o.onEval?.(trainer.stepCount, r);
+      // an evaluation cut short by an interrupt scored fewer episodes: it cannot compete
+      const complete = r.episodes === (o.evalEpisodes ?? 10) && !o.signal?.aborted;
+      if (o.keepBest && complete && (!best || r.normalizedScore > best.score)) {
+        // the generation first (fsynced, renamed), then the pointer: best.json never names a partial folder
+        if (saved !== trainer.stepCount) { save(); saved = trainer.stepCount; }
+        best = saveBestPointer(o.out, {
+          generation: generationName(trainer.stepCount), step: trainer.stepCount, score: r.normalizedScore,
+          successRate: r.successRate, episodes: r.episodes, seed: r.seed, select: r.select,
+        }, { keep: o.keep ?? DEFAULT_KEEP_GENERATIONS });
+      }
     }
     // hand the thread back every 50 ms so SIGINT is seen (a step can take long with large batches)
     if (y.due()) await y.pause();
   }
-  save();
+  // a step already on disk is not re-saved: rewriting its folder would briefly remove a generation
+  // best.json may name
+  if (saved !== trainer.stepCount) save();
   return {
     out: o.out, steps: trainer.stepCount, resumedFrom, interrupted,
     seconds: Math.round((performance.now() - t0) / 100) / 10, windowsPerSec: Math.round(wps),
     finalLoss: last?.loss ?? NaN, finalDriftRms: last?.driftRms ?? NaN,
     arch: trainer.convSpec ? 'conv' : 'mlp', params: trainer.convSpec ? convParamCount(trainer.convSpec) : paramCount(trainer.spec),
+    ...(best ? { best: { step: best.step, score: best.score, generation: best.generation } } : {}),
   };
 }

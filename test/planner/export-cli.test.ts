@@ -28,7 +28,7 @@ test('kdp export --json on a fixture checkpoint (int8)', async () => {
   const r = runKdp(['export', '--checkpoint', ck.dir, '--out', out, '--quantize', 'int8', '--calibration', '512', '--candidates', '16', '--json']);
   assert.is(r.status, 0, r.stderr);
   const res = JSON.parse(r.stdout.trim()) as { out: string; quantization: string; bytes: number; sha256: string; arenaBytes: number };
-  assert.equal(Object.keys(res).sort(), ['arenaBytes', 'bytes', 'out', 'quantization', 'sha256']);
+  assert.equal(Object.keys(res).sort(), ['arenaBytes', 'bestByEval', 'bytes', 'out', 'quantization', 'sha256', 'step']);
   assert.is(res.quantization, 'int8');
   const bytes = new Uint8Array(readFileSync(join(out, 'model.tflite')));
   assert.is(bytes.length, res.bytes);

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../command.js';
-import { optChoice, optNumber, optString, requireString } from '../command.js';
+import { UsageError } from '../../errors.js';
+import { optChoice, optFlag, optNumber, optString, requireString } from '../command.js';
 import { emitResult } from '../output.js';
 
 export const command: CommandSpec = {
@@ -11,6 +12,10 @@ export const command: CommandSpec = {
     'calibrated on <checkpoint>/calibration-conditions.bin (standard-normal conditions if absent) with',
     'QUANTIZE/DEQUANTIZE at the ends, so the model boundary stays float32. See docs/tflite-export.md.',
     '',
+    'By default the newest checkpoint generation that verifies is exported; --best exports the one with the',
+    'best held-out score instead (a run trained with --eval-every N --keep-best). The manifest\'s provenance',
+    'records the generation, its step and bestByEval.',
+    '',
     'With --scorer, the learned plan scorer of a `kdp train-scorer` folder ships beside it (scorer.tflite),',
     'so `kdp eval` / `kdp demo` select plans with it by default (--select learned).',
     '',
@@ -18,6 +23,7 @@ export const command: CommandSpec = {
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'checkpoint directory written by `kdp train`' },
+    best: { type: 'boolean', description: 'export the best-by-eval generation of a --keep-best run instead of the newest' },
     model: { type: 'string', placeholder: '<dir>', description: 'with --scorer and no --checkpoint: add the scorer to this exported model (model.tflite kept as is)' },
     out: { type: 'string', placeholder: '<dir>', description: 'model directory to write (e.g. models/maze2d-umaze)' },
     quantize: { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'weights/activations precision' },
@@ -30,7 +36,9 @@ export const command: CommandSpec = {
   },
   async run(ctx) {
     const attachTo = optString(ctx, 'model');
+    const best = optFlag(ctx, 'best');
     if (attachTo !== undefined && optString(ctx, 'checkpoint') === undefined) {
+      if (best) throw new UsageError('--best chooses a generation of --checkpoint; with --model the generator is kept as is', 'drop --best, or pass --checkpoint RUN --best');
       const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer');
       const { attachScorer } = await import('../../planner/export/export-checkpoint.js');
       const outDir = optString(ctx, 'out');
@@ -50,11 +58,13 @@ export const command: CommandSpec = {
     const weightBits = Number(optChoice(ctx, 'weight-bits', ['8', '6'] as const, '8')) as 8 | 6;
     const scorer = optString(ctx, 'scorer');
     const { exportCheckpoint } = await import('../../planner/export/export-checkpoint.js');
-    const r = exportCheckpoint({ checkpoint, out, quantization, calibration, candidates, weightBits, ...(scorer ? { scorer, scorerQuantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'int8'), scorerWeightBits: Number(optChoice(ctx, 'scorer-weight-bits', ['8', '6'] as const, '8')) as 8 | 6 } : {}) });
+    const r = exportCheckpoint({ checkpoint, out, ...(best ? { best } : {}), quantization, calibration, candidates, weightBits, ...(scorer ? { scorer, scorerQuantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'int8'), scorerWeightBits: Number(optChoice(ctx, 'scorer-weight-bits', ['8', '6'] as const, '8')) as 8 | 6 } : {}) });
     const sc = r.manifest.scorer;
     const cal = r.manifest.provenance.calibration;
-    emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, ...(sc ? { scorer: { bytes: sc.bytes, sha256: sc.sha256, arenaBytes: sc.arenaBytes, rows: sc.inputs[0]!.shape[0] } } : {}) }, () => [
-      `wrote ${r.modelPath} (${r.bytes} bytes, ${r.quantization}, sha256 ${r.sha256.slice(0, 16)}…)`,
+    const prov = r.manifest.provenance as typeof r.manifest.provenance & { generation?: string; bestByEval?: boolean };
+    emitResult(ctx, { out: r.out, quantization: r.quantization, bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes,
+      step: prov.trainingSteps, ...(prov.generation ? { generation: prov.generation } : {}), bestByEval: prov.bestByEval === true, ...(sc ? { scorer: { bytes: sc.bytes, sha256: sc.sha256, arenaBytes: sc.arenaBytes, rows: sc.inputs[0]!.shape[0] } } : {}) }, () => [
+      `wrote ${r.modelPath} (${r.bytes} bytes, ${r.quantization}, sha256 ${r.sha256.slice(0, 16)}…) from step ${prov.trainingSteps}${prov.bestByEval ? ' (best by held-out eval)' : ''}`,
       `wrote ${r.manifestPath}`,
       `  inputs  ${r.manifest.inputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ')}  →  output ${r.manifest.outputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ')}`,
       `  arena   ${r.arenaBytes} bytes (greedy lifetime plan, 16-byte aligned)`,

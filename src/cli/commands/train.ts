@@ -20,6 +20,11 @@ export const command: CommandSpec = {
     'same command again resumes from the newest generation that verifies (use --fresh to start over).',
     'A non-finite loss or gradient stops training with E_DIVERGED, keeping the last good checkpoint.',
     '',
+    'With --eval-every N --keep-best, each evaluation that beats the best held-out score so far saves that',
+    'step as a generation and points <out>/best.json at it (atomically, after the generation is on disk);',
+    'that generation is kept on top of --keep. `kdp export --best` exports it; the default export stays the',
+    'newest generation. The JSON result gets best: {step, score}.',
+    '',
     'Example: kdp train --dataset data/maze2d-umaze.hdf5 --env maze2d-umaze --out runs/umaze',
   ].join('\n'),
   options: {
@@ -53,6 +58,7 @@ export const command: CommandSpec = {
     fresh: { type: 'boolean', description: 'ignore an existing checkpoint in --out and start over' },
     'eval-every': { type: 'string', placeholder: 'N', description: 'every N steps, run closed-loop episodes with the EMA weights and print the normalized score (no oracle)' },
     'eval-episodes': { type: 'string', placeholder: 'n', default: '10', description: 'episodes per --eval-every evaluation (seeds 900000…, never the headline seeds)' },
+    'keep-best': { type: 'boolean', description: 'with --eval-every: keep the generation with the best held-out score (best.json; `kdp export --best`)' },
     'eval-scorer': { type: 'string', placeholder: '<dir>', description: 'select with this `kdp train-scorer` folder during --eval-every (default: goal distance)' },
   },
   async run(ctx) {
@@ -103,6 +109,10 @@ export const command: CommandSpec = {
     const horizon = optString(ctx, 'horizon') === undefined ? undefined : optNumber(ctx, 'horizon', 32, { int: true, min: 2, max: 512 });
     const frameSkip = optString(ctx, 'frame-skip') === undefined ? undefined : optNumber(ctx, 'frame-skip', 1, { int: true, min: 1, max: 100 });
     const evals: Array<{ step: number; normalizedScore: number; successRate: number }> = [];
+    const keepBest = optFlag(ctx, 'keep-best');
+    if (keepBest && optString(ctx, 'eval-every') === undefined) {
+      throw new UsageError('--keep-best needs --eval-every: the best generation is chosen by the held-out evaluation', 'add e.g. --eval-every 500 --eval-episodes 10');
+    }
     const bar = createProgress('train', steps, { json: ctx.json, fields: ['loss', 'drift', 'windows/s'] });
     const result = await trainOnDataset({
       dataset, env, out, steps, ...(horizon ? { horizon } : {}), ...(frameSkip ? { frameSkip } : {}),
@@ -117,6 +127,7 @@ export const command: CommandSpec = {
         evalEvery: optNumber(ctx, 'eval-every', 500, { int: true, min: 1 }),
         evalEpisodes: optNumber(ctx, 'eval-episodes', 10, { int: true, min: 1 }),
         ...(optString(ctx, 'eval-scorer') ? { evalScorer: optString(ctx, 'eval-scorer')! } : {}),
+        ...(keepBest ? { keepBest } : {}),
         onEval: (step: number, r: { normalizedScore: number; normalizedScoreStd: number; successRate: number; episodes: number; select: string }) => {
           evals.push({ step, normalizedScore: r.normalizedScore, successRate: r.successRate });
           say(ctx, `step ${step}: held-out score ${r.normalizedScore} ± ${r.normalizedScoreStd} (success ${(r.successRate * 100).toFixed(0)}%, ${r.episodes} episodes, select ${r.select}, no oracle)`);
@@ -128,6 +139,7 @@ export const command: CommandSpec = {
     emitResult(ctx, evals.length ? { ...result, evals } : result, () => [
       `${result.interrupted ? 'interrupted' : 'trained'} ${result.steps} steps in ${result.seconds}s (${result.windowsPerSec} windows/s)`,
       `checkpoint: ${result.out}${result.interrupted ? ' — run the same command again to resume' : ''}`,
+      ...(result.best ? [`best: step ${result.best.step}, held-out score ${result.best.score} (${result.out}/${result.best.generation}; export it with --best)`] : []),
     ].join('\n'));
     return result.interrupted ? 130 : 0;
   },

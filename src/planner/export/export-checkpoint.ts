@@ -21,7 +21,7 @@ import { SeededRandom } from '../../util/rng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
 import { readTflite } from '../tflite/reader.js';
 import { Interpreter } from '../runtime/interpreter.js';
-import { loadCheckpoint } from '../../model/checkpoint-io.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../../model/checkpoint-io.js';
 import type { WeightBits } from './quant.js';
 import { DEFAULT_CALIBRATION_SAMPLES, exportMlp, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type Quantization } from './mlp-graph.js';
 
@@ -42,6 +42,8 @@ export interface ExportCheckpointOptions {
   scorerQuantization?: Quantization;
   /** bits of the scorer's int8 FC weights (default 8, whatever the generator uses) */
   scorerWeightBits?: WeightBits;
+  /** export the best-by-eval generation (best.json of a `kdp train --keep-best` run) instead of the newest */
+  best?: boolean;
   /** for reproducible manifests in tests */
   now?: Date;
 }
@@ -61,7 +63,7 @@ export interface ExportCheckpointResult {
 
 export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpointResult {
   const quantization = opts.quantization ?? 'int8';
-  const ck = loadCheckpoint(opts.checkpoint);
+  const ck = loadCheckpoint(opts.checkpoint, { best: opts.best === true });
   const { meta, weights } = ck;
   const spec = weights.spec;
   const out = resolve(opts.out);
@@ -121,6 +123,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
       ...(meta.provenance.command !== undefined ? { trainCommand: meta.provenance.command } : {}),
       ...(meta.provenance.commit !== undefined ? { commit: meta.provenance.commit } : {}),
       ...(ex.calibration ? { calibration: { samples: ex.calibration.samples, source: ex.calibration.source } } : {}),
+      ...exportedGeneration(ck),
     },
   };
 
@@ -136,6 +139,19 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   files.push([modelPath, ex.bytes], [manifestPath, JSON.stringify(manifest, null, 2) + '\n']);
   writeBothAtomic(out, files);
   return { out, quantization, bytes: ex.bytes.length, sha256, arenaBytes, modelPath, manifestPath, manifest, export: ex };
+}
+
+/**
+ * Which generation the weights came from (trainingSteps is its step) and whether it is the run's
+ * best-by-eval one: true whenever best.json names it, also when the newest generation is the best.
+ */
+function exportedGeneration(ck: LoadedCheckpoint): { generation?: string; bestByEval: boolean; bestEval?: { score: number; successRate: number; episodes: number; seed: number; select: string } } {
+  const b = ck.best;
+  return {
+    ...(ck.generation ? { generation: ck.generation } : {}),
+    bestByEval: b !== undefined,
+    ...(b ? { bestEval: { score: b.score, successRate: b.successRate, episodes: b.episodes, seed: b.seed, select: b.select } } : {}),
+  };
 }
 
 /** Stage both files, then rename them into place (the manifest last); nothing is touched on failure. */
