@@ -93,6 +93,11 @@ export interface ModelManifest {
     trainCommand?: string;
     commit?: string;
     calibration?: { samples: number; source: string };
+    /** the checkpoint generation exported (trainingSteps is its step) */
+    generation?: string;
+    /** whether it is the run's best generation by its `--eval-every` score (`kdp train --keep-best`) */
+    bestByEval?: boolean;
+    bestEval?: { score: number; successRate: number; episodes: number; seed: number; select: string };
   };
   /**
    * monotonic release number (signed with the rest): a board refuses to activate a model whose
