@@ -102,10 +102,11 @@ export class PickPlaceController {
   private readonly anchor = new Float64Array(3);
   private readonly cfg: So100Config;
   private readonly dtTick: number;
-  private readonly look: number;
-  private readonly gripLook: number;
+  /** where in the plan the tracked point, the gripper command and (after the pick) the release are read */
+  private readonly lookAt: PlanAhead;
+  private readonly gripAt: PlanAhead;
+  private readonly releaseAt: PlanAhead;
   private readonly gripDebounce: number;
-  private readonly releaseLook: number;
   /** the gripper command (open until the plan closes it), and for how many ticks the plan has asked otherwise */
   private gripOpen = true;
   private gripAsk = 0;
@@ -128,10 +129,11 @@ export class PickPlaceController {
     });
     const rateHz = o.rateHz ?? 1 / this.info.dt;
     this.dtTick = 1 / rateHz;
-    this.look = o.lookaheadSteps ?? 8;
-    this.gripLook = o.gripLookaheadSteps ?? 8;
+    const step = this.S + this.A;
+    this.lookAt = planAhead(o.lookaheadSteps ?? 8, this.fs, this.H, step);
+    this.gripAt = planAhead(o.gripLookaheadSteps ?? 8, this.fs, this.H, step);
+    this.releaseAt = planAhead(o.releaseLookaheadSteps ?? 6, this.fs, this.H, step);
     this.gripDebounce = o.gripDebounce ?? 3;
-    this.releaseLook = o.releaseLookaheadSteps ?? 6;
     this.smoothing = o.smoothing ?? 0.3;
     this.state = new Float32Array(this.S);
     this.action = new Float32Array(this.A);
@@ -153,10 +155,11 @@ export class PickPlaceController {
     };
     this.loop = new RecedingHorizonLoop({
       planner: this.planner, layout: L, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), seed: o.seed ?? 0,
-      select: scorer ? 'value' : 'cost', ...(scorer ? { value: scorer.value } : {}), act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
+      act: 'first-action', replanEvery: o.replanEvery ?? 1, budgetUs: 1e6 / rateHz,
       positionDims: this.info.positionDims, velocityDims: this.info.velocityDims, kp: 1, kd: 0,
-      // the cost is written, not returned: a double returned from a call that is not inlined is boxed (16 B)
-      planCost: score,
+      // the learned value, or the consistency cost (written, not returned: a double returned from a call that is not
+      // inlined is boxed, 16 B)
+      ...(scorer ? { select: 'value' as const, value: scorer.value } : { select: 'cost' as const, planCost: score }),
       actionLow: -Infinity, actionHigh: Infinity,
     });
   }
@@ -189,7 +192,7 @@ export class PickPlaceController {
   /** One tick: measured joints (rad) → goal joints (rad) in `goalOut`. Never throws, allocates nothing. */
   step(q: ArrayLike<number>, goalOut: Float64Array): number {
     if (!this.started) this.reset(this.cube, this.place, q);
-    const { S, A, H, fs } = this;
+    const { S, A, H } = this;
     forwardKinematics(q, this.ee);
     this.progress.update(q, this.ee, this.lastGoal);
     pickPlaceState(this.ee, q, this.spots, this.progress, this.state);
@@ -199,13 +202,11 @@ export class PickPlaceController {
     const last = (H - 1) * step;
     for (let i = 0; i < 3; i++) this.anchor[i] = p[last + i]!;
     this.anchored = true;
-    // the spot the task is heading for, and the plan's grasp point `look` env steps ahead in its frame
+    // the spot the task is heading for, and the plan's grasp point `lookAt` ahead in its frame
     const picked = this.progress.picked;
     const px = picked ? 3 : 0, sx = picked ? 2 : 0;
     this.spot[0] = this.spots[sx]!; this.spot[1] = this.spots[sx + 1]!;
-    const u = this.look / fs;
-    const k0 = Math.min(H - 1, Math.floor(u)), k1 = Math.min(H - 1, k0 + 1), a = Math.min(1, u - k0);
-    const r0 = k0 * step, r1 = k1 * step;
+    const { r0, r1, a } = this.lookAt;
     this.target[0] = this.spot[0]! + p[r0 + px]! + a * (p[r1 + px]! - p[r0 + px]!);
     this.target[1] = this.spot[1]! + p[r0 + px + 1]! + a * (p[r1 + px + 1]! - p[r0 + px + 1]!);
     this.target[2] = p[r0 + 2]! + a * (p[r1 + 2]! - p[r0 + 2]!);
@@ -221,14 +222,13 @@ export class PickPlaceController {
     // the gripper as a binary command (open / close), the plan's goal thresholded halfway: the demonstrations only
     // ever open to GRIP_OPEN or close toward GRIP_CLOSE, and a goal replayed as a number drifts with the plan's noise
     // (a few hundredths of a radian each tick, followed by the servo and fed back through the state)
-    // — read `gripLook` env steps ahead: a still arm at the grasp (or the release) looks the same all through the
+    // — read `gripAt` ahead: a still arm at the grasp (or the release) looks the same all through the
     // demonstrations' pause before the jaw moves, so the plan's near future says "wait" there for ever; its later steps
     // carry the close (or the open) that follows the pause
-    const ug = (picked ? this.releaseLook : this.gripLook) / fs;
-    const g0 = Math.min(H - 1, Math.floor(ug)), g1 = Math.min(H - 1, g0 + 1), ag = Math.min(1, ug - g0);
+    const g = picked ? this.releaseAt : this.gripAt;
     // and a switch only after the plan has asked for it `gripDebounce` ticks running: one noisy sample does not drop
     // a held cube
-    const wantOpen = p[g0 * step + S]! + ag * (p[g1 * step + S]! - p[g0 * step + S]!) > GRIP_MID;
+    const wantOpen = p[g.r0 + S]! + g.a * (p[g.r1 + S]! - p[g.r0 + S]!) > GRIP_MID;
     if (wantOpen === this.gripOpen) this.gripAsk = 0;
     else if (++this.gripAsk >= this.gripDebounce) { this.gripOpen = wantOpen; this.gripAsk = 0; }
     goalOut[5] = this.gripOpen ? GRIP_OPEN : GRIP_CLOSE;
@@ -246,4 +246,13 @@ export class PickPlaceController {
     }
     return status;
   }
+}
+
+/** Where a plan is read `envSteps` env steps ahead: the offsets of the two plan rows around it and the weight of the second. */
+interface PlanAhead { readonly r0: number; readonly r1: number; readonly a: number }
+
+function planAhead(envSteps: number, frameSkip: number, horizon: number, step: number): PlanAhead {
+  const u = envSteps / frameSkip;
+  const k0 = Math.min(horizon - 1, Math.floor(u)), k1 = Math.min(horizon - 1, k0 + 1);
+  return { r0: k0 * step, r1: k1 * step, a: Math.min(1, u - k0) };
 }

@@ -46,7 +46,8 @@ export class PickPlaceScorer {
   private readonly shift: Float64Array;
   private readonly inv: Float64Array;
 
-  constructor(readonly entry: ProgressManifest, bytes: Uint8Array, readonly candidates: number, readonly horizon: number, normalizer: { shift: number[]; scale: number[] }, backend?: Backend) {
+  /** `stride` = values per plan step (state + action) of the candidates the loop passes to `value` */
+  constructor(readonly entry: ProgressManifest, bytes: Uint8Array, readonly candidates: number, readonly horizon: number, readonly stride: number, normalizer: { shift: number[]; scale: number[] }, backend?: Backend) {
     if (entry.rowsPerPlan !== horizon - 1) {
       throw new ModelError('E_MODEL_MISMATCH', `progress scorer: ${entry.rowsPerPlan} waypoints per plan, the generator plans ${horizon - 1}`, { hint: 'retrain it for this model: kdp train-scorer --model M --out DIR --attach' });
     }
@@ -66,7 +67,8 @@ export class PickPlaceScorer {
   static load(model: LoadedModel, candidates: number, backend?: Backend): PickPlaceScorer | undefined {
     const entry = progressEntry(model);
     if (!entry) return undefined;
-    return new PickPlaceScorer(entry, readModelFile(model.dir, entry, 'progress scorer'), candidates, model.manifest.layout.horizon, model.manifest.normalizer.state, backend);
+    const L = model.manifest.layout;
+    return new PickPlaceScorer(entry, readModelFile(model.dir, entry, 'progress scorer'), candidates, L.horizon, L.stateDim + L.actionDim, model.manifest.normalizer.state, backend);
   }
 
   get arenaBytes(): number { return this.interpreter.arenaBytes; }
@@ -76,7 +78,7 @@ export class PickPlaceScorer {
    * candidate (higher is better) = −mean predicted steps to the end over waypoints 1…H−1. Allocation-free.
    */
   readonly value = (plans: Float32Array, n: number): Float32Array => {
-    const H = this.horizon, W = H - 1, st = (plans.length / (this.candidates * H)) | 0;
+    const H = this.horizon, W = H - 1, st = this.stride;
     const P = PROGRESS_POINT_DIMS, F = PROGRESS_FLAG_DIMS;
     for (let i = 0; i < n; i++) {
       for (let t = 1; t < H; t++) {

@@ -176,8 +176,7 @@ export class RecedingHorizonLoop {
     // a caller's value network runs on the un-normalized candidates: part of the plan's latency like the
     // built-in scorer (the un-normalizing too: microseconds)
     const valued = this.cfg.select === 'value' && this.cfg.value !== undefined;
-    if (valued) this.unnormalize(state);
-    if (valued) this.values = this.cfg.value!(this.candidates, this.N);
+    if (valued) { this.unnormalize(state); this.values = this.cfg.value!(this.candidates, this.N); }
     this.planLatency.record(timer.nowUs() - t);
     this.stats.plans++;
     if (!valued) this.unnormalize(state);

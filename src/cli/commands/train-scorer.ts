@@ -2,9 +2,7 @@ import type { Activation } from '../../model/mlp-spec.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SCORER_CONFIG } from '../../train/scorer-trainer.js';
 import { trainScorerRun } from '../../train/scorer-run.js';
-import { DEFAULT_NAV_CLEARANCE_CONFIG } from '../../train/nav-clearance-trainer.js';
 import { NAV_CLEARANCE_ENV, trainNavClearanceRun } from '../../train/nav-clearance-run.js';
-import { DEFAULT_PP_SCORER_CONFIG } from '../../train/pick-place-scorer-trainer.js';
 import { PP_SCORER_ENV, trainPickPlaceScorerRun } from '../../train/pick-place-scorer-run.js';
 import { readManifestFile } from '../../planner/model-file.js';
 import { optChoice, optFlag, optNumber, optString, requireString, type CommandSpec } from '../command.js';
@@ -55,63 +53,51 @@ export const command: CommandSpec = {
     const hidden = (optString(ctx, 'hidden') ?? '').split(',').map(Number);
     if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers', 'e.g. --hidden 128,128');
     const dataset = optString(ctx, 'dataset');
-    if (model !== undefined && checkpoint === undefined && readManifestFile(model).env === PP_SCORER_ENV) {
-      const ppSteps = optString(ctx, 'steps') === undefined ? DEFAULT_PP_SCORER_CONFIG.steps : steps;
-      const ppHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_PP_SCORER_CONFIG.hidden : hidden;
-      const pbar = createProgress('train-scorer', ppSteps, { json: ctx.json, fields: ['ctgRmse'] });
-      const r = await trainPickPlaceScorerRun({
-        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'),
-        config: {
-          steps: ppSteps, hidden: ppHidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
-          activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_PP_SCORER_CONFIG.activation),
-          batch: optNumber(ctx, 'batch', DEFAULT_PP_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
-        },
-        command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(), signal: ctx.signal,
-        onStep: (s) => { if (s.step % 20 === 0 || s.step === ppSteps) pbar.update(s.step, { ctgRmse: s.ctgRmse }); },
-      });
-      pbar.stop();
+    // every scorer shares the network options (their defaults are DEFAULT_SCORER_NET's, in the option table)
+    const net = {
+      steps, hidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
+      activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_SCORER_CONFIG.activation),
+      batch: optNumber(ctx, 'batch', DEFAULT_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
+    };
+    const command = `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim();
+    const env = model !== undefined && checkpoint === undefined ? readManifestFile(model).env : undefined;
+    if (model !== undefined && (env === PP_SCORER_ENV || env === NAV_CLEARANCE_ENV)) {
+      // a scorer trained from an exported generator's folder and shipped into it (--attach)
+      const common = { model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'), config: net, command, signal: ctx.signal };
+      const shipped = (a: { file: string; bytes: number; rows: number; arenaBytes: number; signatureDropped: boolean } | undefined, extra = ''): string[] =>
+        a ? [`wrote ${a.file} (${a.bytes} bytes, ${a.rows} rows per invoke, arena ${a.arenaBytes} bytes${extra})${a.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : [];
+      const trained = (r: { interrupted: boolean; seconds: number; steps: number; out: string }, what: string): string =>
+        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the ${what} ${r.steps} steps in ${r.seconds}s` : `re-measured the ${what} (trained ${r.steps} steps)`} → ${r.out}`;
+      if (env === PP_SCORER_ENV) {
+        const bar = createProgress('train-scorer', steps, { json: ctx.json, fields: ['ctgRmse'] });
+        const r = await trainPickPlaceScorerRun({ ...common, onStep: (s) => { if (s.step % 20 === 0 || s.step === steps) bar.update(s.step, { ctgRmse: s.ctgRmse }); } });
+        bar.stop();
+        const h = r.holdout;
+        emitResult(ctx, r, () => [
+          trained(r, 'so100-pick-place progress scorer'),
+          `held out: steps-to-end RMSE ${h.ctgRmse.toFixed(1)} (${(h.ctgRelRmse * 100).toFixed(1)}% of the mean), pairs ordered as the episode orders them ${(h.rankAgreement * 100).toFixed(1)}%`,
+          ...shipped(r.attached),
+        ].join('\n'));
+        return r.interrupted ? 130 : 0;
+      }
+      const bar = createProgress('train-scorer', steps, { json: ctx.json, fields: ['bce', 'clearRmseM'] });
+      const r = await trainNavClearanceRun({ ...common, onStep: (s) => { if (s.step % 20 === 0 || s.step === steps) bar.update(s.step, { bce: s.bce, clearRmseM: s.clearRmseM }); } });
+      bar.stop();
       const h = r.holdout;
       emitResult(ctx, r, () => [
-        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the so100-pick-place progress scorer ${r.steps} steps in ${r.seconds}s` : `re-measured the so100-pick-place progress scorer (trained ${r.steps} steps)`} → ${r.out}`,
-        `held out: steps-to-end RMSE ${h.ctgRmse.toFixed(1)} (${(h.ctgRelRmse * 100).toFixed(1)}% of the mean), pairs ordered as the episode orders them ${(h.rankAgreement * 100).toFixed(1)}%`,
-        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes)${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
-      ].join('\n'));
-      return r.interrupted ? 130 : 0;
-    }
-    if (model !== undefined && checkpoint === undefined && readManifestFile(model).env === NAV_CLEARANCE_ENV) {
-      const navSteps = optString(ctx, 'steps') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.steps : steps;
-      const navHidden = optString(ctx, 'hidden') === undefined ? DEFAULT_NAV_CLEARANCE_CONFIG.hidden : hidden;
-      const nbar = createProgress('train-scorer', navSteps, { json: ctx.json, fields: ['bce', 'clearRmseM'] });
-      const r = await trainNavClearanceRun({
-        model, out, ...(dataset ? { dataset } : {}), attach: optFlag(ctx, 'attach'), calibrateOnly: optFlag(ctx, 'calibrate-only'),
-        config: {
-          steps: navSteps, hidden: navHidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
-          activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_NAV_CLEARANCE_CONFIG.activation),
-          batch: optNumber(ctx, 'batch', DEFAULT_NAV_CLEARANCE_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
-        },
-        command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(), signal: ctx.signal,
-        onStep: (s) => { if (s.step % 20 === 0 || s.step === navSteps) nbar.update(s.step, { bce: s.bce, clearRmseM: s.clearRmseM }); },
-      });
-      nbar.stop();
-      const h = r.holdout;
-      emitResult(ctx, r, () => [
-        r.interrupted ? `interrupted after ${r.steps} steps: nothing written` : `${r.seconds > 0 ? `trained the crazyflie-nav clearance scorer ${r.steps} steps in ${r.seconds}s` : `re-measured the crazyflie-nav clearance scorer (trained ${r.steps} steps)`} → ${r.out}`,
+        trained(r, 'crazyflie-nav clearance scorer'),
         `held out: accuracy ${(h.accuracy * 100).toFixed(1)}%, contact points called free ${(h.contactCalledFree * 100).toFixed(2)}%, clear points called blocked ${(h.clearCalledBlocked * 100).toFixed(1)}%, clearance RMSE ${(h.clearRmseM * 100).toFixed(1)} cm`,
-        ...(r.attached ? [`wrote ${r.attached.file} (${r.attached.bytes} bytes, ${r.attached.rows} rows per invoke, arena ${r.attached.arenaBytes} bytes, free threshold logit ${r.attached.freeThreshold})${r.attached.signatureDropped ? '; the signature was dropped: re-sign' : ''}`] : []),
+        ...shipped(r.attached, r.attached ? `, free threshold logit ${r.attached.freeThreshold}` : ''),
       ].join('\n'));
       return r.interrupted ? 130 : 0;
     }
     const bar = createProgress('train-scorer', steps, { json: ctx.json, fields: ['occLoss', 'ctgRmse'] });
     const r = await trainScorerRun({
       ...(checkpoint ? { checkpoint } : {}), ...(model ? { model } : {}), out, ...(dataset ? { dataset } : {}),
-      config: {
-        steps, hidden, seed: optNumber(ctx, 'seed', 0, { int: true, min: 0 }),
-        activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], DEFAULT_SCORER_CONFIG.activation),
-        batch: optNumber(ctx, 'batch', DEFAULT_SCORER_CONFIG.batch, { int: true, min: 2, max: 65_536 }),
-      },
+      config: net,
       occupancyRecall: optNumber(ctx, 'occupancy-recall', 0.99, { min: 0.5, max: 1 }),
       calibrateOnly: optFlag(ctx, 'calibrate-only'),
-      command: `kdp train-scorer ${process.argv.slice(3).join(' ')}`.trim(),
+      command,
       signal: ctx.signal,
       onStep: (s) => { if (s.step % 20 === 0 || s.step === steps) bar.update(s.step, { occLoss: s.occLoss, ctgRmse: s.ctgRmse }); },
     });

@@ -21,7 +21,6 @@ import { SimServo, TICKS_PER_RAD } from './servo.js';
 import { Rng } from '../../util/rng.js';
 import type { So100Config } from '../../devices/so100/config.js';
 import { DEFAULT_SO100, JOINTS } from '../../devices/so100/config.js';
-export { ikDown } from '../../envs/so100/pick-place-task.js';
 import { sampleStart } from '../../envs/so100/reach-task.js';
 import { GRIP_CLOSE, GRIP_OPEN, MAX_SQUEEZE_RAD, PP_ACT_DIM, PP_HZ, PP_STATE_DIM, PickPlaceProgress, ikDown, limitSqueeze, pickPlacePitch, pickPlaceSpots, pickPlaceState, pickPlaceWaypoints, samplePickPlace, scorePickPlace } from '../../envs/so100/pick-place-task.js';
 
@@ -154,18 +153,17 @@ export class PickPlaceExpert {
     // `kdp arm` applies
     const pitch = pickPlacePitch(cube, place, cfg);
     if (pitch === undefined) return undefined;
-    const pts = pickPlaceWaypoints(cube, place).map((p) => ikDown(p, cfg, pitch)!) as unknown[];
-    const [pre, grasp, lift, above, lower, up] = pts as [{ q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }, { q: number[] }];
-    const j = (p: { q: number[] }): number[] => [...p.q, 0];
+    // the six key poses' joints (reachable with this pitch, by its choice), wrist roll 0
+    const [pre, grasp, lift, above, lower, up] = pickPlaceWaypoints(cube, place).map((p) => [...ikDown(p, cfg, pitch)!.q, 0]) as [number[], number[], number[], number[], number[], number[]];
     const segs: Segment[] = [
-      { q: j(pre), grip: GRIP_OPEN, moveS: 0, dwellS: 0.25, integrate: true },
-      { q: j(grasp), grip: GRIP_OPEN, moveS: 0.7, dwellS: 0.3, integrate: true },
-      { q: j(grasp), grip: GRIP_CLOSE, moveS: 0.3, dwellS: 1.0, integrate: false },
-      { q: j(lift), grip: GRIP_CLOSE, moveS: 0.6, dwellS: 0.1, integrate: true },
-      { q: j(above), grip: GRIP_CLOSE, moveS: 0, dwellS: 0.25, integrate: true },
-      { q: j(lower), grip: GRIP_CLOSE, moveS: 0.6, dwellS: 0.3, integrate: true },
-      { q: j(lower), grip: GRIP_OPEN, moveS: 0.3, dwellS: 0.2, integrate: false },
-      { q: j(up), grip: GRIP_OPEN, moveS: 0.6, dwellS: 0.5, integrate: true },
+      { q: pre, grip: GRIP_OPEN, moveS: 0, dwellS: 0.25, integrate: true },
+      { q: grasp, grip: GRIP_OPEN, moveS: 0.7, dwellS: 0.3, integrate: true },
+      { q: grasp, grip: GRIP_CLOSE, moveS: 0.3, dwellS: 1.0, integrate: false },
+      { q: lift, grip: GRIP_CLOSE, moveS: 0.6, dwellS: 0.1, integrate: true },
+      { q: above, grip: GRIP_CLOSE, moveS: 0, dwellS: 0.25, integrate: true },
+      { q: lower, grip: GRIP_CLOSE, moveS: 0.6, dwellS: 0.3, integrate: true },
+      { q: lower, grip: GRIP_OPEN, moveS: 0.3, dwellS: 0.2, integrate: false },
+      { q: up, grip: GRIP_OPEN, moveS: 0.6, dwellS: 0.5, integrate: true },
     ];
     let prev = Array.from(q0);
     for (const s of segs) {
