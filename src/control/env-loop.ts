@@ -6,6 +6,7 @@ import { checkModelMatchesEnv } from '../envs/registry.js';
 import { RecedingHorizonLoop, type ActMode, type SelectStrategy } from './receding-horizon.js';
 import type { ScorerBackend } from '../planner/scorer-backend.js';
 import type { PlannerBackend } from '../planner/planner-backend.js';
+import { SubgoalStage } from './subgoal-stage.js';
 
 export interface EnvLoopOptions {
   env: PlanningEnv;
@@ -29,6 +30,23 @@ export interface EnvLoopOptions {
   planner?: PlannerBackend;
   /** the learned scorer (default: the model's own, when it ships one) */
   scorer?: ScorerBackend;
+  /**
+   * Hierarchical planning: the sparse route generator (a model with its own layout and learned scorer)
+   * whose chosen route's position `lookahead` env steps ahead conditions each plan.
+   */
+  routes?: { model: LoadedModel; lookahead: number; conditionOnSubgoal?: boolean; infeasibleCost?: number };
+  /**
+   * plan hierarchically with the model's own route generator when it ships one (default true; only
+   * with learned selection, which picks the routes)
+   */
+  hierarchical?: boolean;
+}
+
+/** The route stage a model folder asks for (its manifest's `routes`), unless turned off or not selecting with the scorer. */
+export function modelRoutes(model: LoadedModel, select: SelectStrategy, hierarchical = true): EnvLoopOptions['routes'] {
+  const r = model.manifest.routes;
+  if (!hierarchical || !r || !model.routes || select !== 'learned') return undefined;
+  return { model: model.routes, lookahead: r.lookahead, conditionOnSubgoal: r.conditionOn === 'subgoal' };
 }
 
 /**
@@ -50,11 +68,23 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend);
   const scorer = o.scorer ?? (model.scorerBytes ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
+  let subgoals: SubgoalStage | undefined;
+  const routes = o.routes ?? modelRoutes(model, select, o.hierarchical);
+  if (routes) {
+    checkModelMatchesEnv(routes.model.manifest, info);
+    const rm = routes.model;
+    subgoals = new SubgoalStage({
+      planner: createTflitePlanner(rm, o.candidates, o.backend), layout: rm.manifest.layout, normalizer: rm.manifest.normalizer,
+      scorer: createTfliteScorer(rm, o.candidates, o.backend), positionDims: info.positionDims, lookahead: routes.lookahead,
+      infeasibleCost: routes.infeasibleCost ?? o.infeasibleCost ?? 1000, seed: o.seed + 0x5eed,
+    });
+  }
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,
     select, ...(scorer ? { scorer } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
     ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number, out: Float64Array) => { out[0] = env.planCost!(s, n); } } : {}),
+    ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal ?? true } : {}),
     actionLow: -1, actionHigh: 1,
   });
 }

@@ -5,6 +5,8 @@ import type { Clock } from './clock.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { PlannerBackend } from '../planner/planner-backend.js';
 import type { ScorerBackend } from '../planner/scorer-backend.js';
+import { scorePlansLearned, type PlanGeometry } from './learned-selection.js';
+import type { SubgoalStage } from './subgoal-stage.js';
 
 /**
  * learned: the model's own scorer (learned occupancy + cost-to-go, no map); goal: distance of the plan
@@ -52,6 +54,17 @@ export interface LoopConfig {
   scorer?: ScorerBackend;
   /** select = learned: cost (env steps) added per waypoint the occupancy model calls unvisited */
   infeasibleCost?: number;
+  /**
+   * Hierarchical planning: before each plan, this stage picks a route with the sparse generator and
+   * its position `lookahead` env steps ahead becomes the subgoal (a second generator pass + scorer pass,
+   * inside the plan latency). The plan is then generated and selected toward the subgoal.
+   */
+  subgoals?: SubgoalStage;
+  /**
+   * with `subgoals`: condition the segment generator on the subgoal (default), or on the goal and only
+   * select toward the subgoal (ablation)
+   */
+  subgoalConditions?: boolean;
   /** action bounds */
   actionLow: number;
   actionHigh: number;
@@ -84,6 +97,11 @@ export class RecedingHorizonLoop {
   private readonly bad: Int32Array;
   private readonly stateScratch: Float32Array;
   private readonly costCell = new Float64Array(1);
+  private readonly geometry: PlanGeometry;
+  /** the goal the plan is conditioned on and selected toward: the goal, or the stage's subgoal */
+  readonly subgoal: Float32Array;
+  /** normalized subgoal for the scorer when the generator is conditioned on the goal */
+  private readonly subgoalNorm: Float32Array;
   private readonly sShift: Float64Array; private readonly sScale: Float64Array;
   private readonly aShift: Float64Array; private readonly aScale: Float64Array;
   private readonly gShift: Float64Array; private readonly gScale: Float64Array;
@@ -119,6 +137,12 @@ export class RecedingHorizonLoop {
     this.scores = new Float64Array(this.N);
     this.bad = new Int32Array(this.N);
     this.stateScratch = new Float32Array(this.H * this.S);
+    this.geometry = { candidates: this.N, horizon: this.H, stateDim: this.S, step: this.step, outDim: planner.outDim, positionDims: cfg.positionDims };
+    this.subgoal = new Float32Array(Math.max(0, planner.condDim - this.S));
+    this.subgoalNorm = new Float32Array(this.subgoal.length);
+    if (cfg.subgoals && cfg.subgoals.cfg.planner.condDim !== planner.condDim) {
+      throw new ModelError('E_MODEL_MISMATCH', `route generator condition has ${cfg.subgoals.cfg.planner.condDim} values, the segment generator ${planner.condDim}`);
+    }
     const n = cfg.normalizer;
     this.sShift = Float64Array.from(n.state.shift); this.sScale = Float64Array.from(n.state.scale);
     this.aShift = Float64Array.from(n.action.shift); this.aScale = Float64Array.from(n.action.scale);
@@ -165,14 +189,28 @@ export class RecedingHorizonLoop {
     const { planner } = this.cfg;
     const timer = this.cfg.timer ?? this.cfg.clock;
     const S = this.S, dc = planner.condDim, G = dc - S;
+    const stage = this.cfg.subgoals;
+    // timed from the route stage when there is one, else from the generator's invoke (as always)
+    let t = stage ? timer.nowUs() : 0;
+    // the target of this plan: the goal, or the chosen route's subgoal
+    let target = goal;
+    if (stage) { stage.choose(state, goal, this.subgoal); target = this.subgoal; }
+    const conditionOn = stage && this.cfg.subgoalConditions === false ? goal : target;
     for (let d = 0; d < S; d++) this.condRow[d] = (state[d]! - this.sShift[d]!) / this.sScale[d]!;
-    for (let d = 0; d < G; d++) this.condRow[S + d] = (goal[d]! - this.gShift[d]!) / this.gScale[d]!;
+    for (let d = 0; d < G; d++) this.condRow[S + d] = (conditionOn[d]! - this.gShift[d]!) / this.gScale[d]!;
     const cond = planner.condition;
     for (let i = 0; i < this.N; i++) cond.set(this.condRow, i * dc);
     this.rng.fillNormal(planner.noise);
-    const t = timer.nowUs();
+    if (!stage) t = timer.nowUs();
     planner.invoke();
-    if (this.cfg.select === 'learned') this.scoreLearned();
+    if (this.cfg.select === 'learned') {
+      let goalNorm = this.condRow, off = S;
+      if (conditionOn !== target) {
+        for (let d = 0; d < G; d++) this.subgoalNorm[d] = (target[d]! - this.gShift[d]!) / this.gScale[d]!;
+        goalNorm = this.subgoalNorm; off = 0;
+      }
+      scorePlansLearned(this.cfg.scorer!, planner.plan, this.geometry, goalNorm, off, G, this.cfg.infeasibleCost ?? 1000, this.scores, this.bad);
+    }
     // a caller's value network runs on the un-normalized candidates: part of the plan's latency like the
     // built-in scorer (the un-normalizing too: microseconds)
     const valued = this.cfg.select === 'value' && this.cfg.value !== undefined;
@@ -180,7 +218,7 @@ export class RecedingHorizonLoop {
     this.planLatency.record(timer.nowUs() - t);
     this.stats.plans++;
     if (!valued) this.unnormalize(state);
-    this.selected = this.choose(goal);
+    this.selected = this.choose(target);
   }
 
   /** planner output (normalized, without s_0) → candidates (unnormalized, s_0 = state). */
@@ -198,42 +236,6 @@ export class RecedingHorizonLoop {
         const v = out[o + j]!;
         this.candidates[c + w] = within < S ? v * this.sScale[within]! + this.sShift[within]! : v * this.aScale[within - S]! + this.aShift[within - S]!;
       }
-    }
-  }
-
-  /**
-   * Run the learned scorer over every waypoint of every candidate (normalized plan positions + the
-   * normalized goal, straight from the planner's buffers) and reduce to one cost per candidate:
-   * the cost-to-go averaged over the plan's waypoints (reach the goal soon, then stay) + `infeasibleCost`
-   * per waypoint below the calibrated occupancy threshold. Part of the plan's latency.
-   */
-  private scoreLearned(): void {
-    const sc = this.cfg.scorer!;
-    const { S, H, step, N } = this;
-    const plan = this.cfg.planner.plan, outDim = this.cfg.planner.outDim;
-    const pos = this.cfg.positionDims;
-    const G = this.cfg.planner.condDim - S;
-    const W = H - 1;
-    for (let i = 0; i < N; i++) {
-      for (let t = 1; t < H; t++) {
-        const r = i * W + t - 1;
-        const j = i * outDim + t * step - S;
-        sc.points[r * 2] = plan[j + pos[0]!]!;
-        sc.points[r * 2 + 1] = plan[j + pos[1]!]!;
-        for (let g = 0; g < G; g++) sc.goals[r * G + g] = this.condRow[S + g]!;
-      }
-    }
-    sc.invoke();
-    const out = sc.out, penalty = this.cfg.infeasibleCost ?? 1000;
-    const thr = sc.occupancyThreshold;
-    for (let i = 0; i < N; i++) {
-      let bad = 0, ctg = 0;
-      for (let t = 0; t < W; t++) {
-        if (out[(i * W + t) * 2]! < thr) bad++;
-        ctg += out[(i * W + t) * 2 + 1]!;
-      }
-      this.bad[i] = bad;
-      this.scores[i] = (ctg / W) * sc.ctgScale + penalty * bad;
     }
   }
 

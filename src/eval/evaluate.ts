@@ -6,7 +6,7 @@ import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
-import { createEnvLoop, isOracleSelect } from '../control/env-loop.js';
+import { createEnvLoop, isOracleSelect, type EnvLoopOptions } from '../control/env-loop.js';
 import { MonotonicClock, VirtualClock, type Clock } from '../control/clock.js';
 import { FixedRateScheduler } from '../control/scheduler.js';
 import { runTask, type ControlTask } from '../control/task.js';
@@ -53,6 +53,10 @@ export interface EvalOptions {
   infeasibleCost?: number;
   /** plan with this backend instead of the model's interpreter (training-time evaluation) */
   planner?: PlannerBackend;
+  /** hierarchical planning: the sparse route generator and its subgoal lookahead (see createEnvLoop) */
+  routes?: EnvLoopOptions['routes'];
+  /** plan with the model's route generator when it ships one (default true) */
+  hierarchical?: boolean;
   onEpisode?: (i: number, ret: number, score: number) => void;
   signal?: AbortSignal;
 }
@@ -82,6 +86,13 @@ export interface EvalResult {
    * --select map-cost / cost). Published planners were scored without it.
    */
   oracle: boolean;
+  /**
+   * true when each plan ran the model's sparse route generator first (two generator passes + two scorer
+   * passes, all in the plan latency) and selected the segment plans toward the chosen route
+   */
+  hierarchical: boolean;
+  /** hierarchical: env steps ahead on the chosen route that the plans are selected toward */
+  routeLookahead?: number;
   /** virtual: deadlines on the env's simulated time (scores reproducible); real: on the wall clock */
   clock: 'virtual' | 'real';
   replanEvery: number;
@@ -122,7 +133,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.routes ? { routes: o.routes } : {}), ...(o.hierarchical === undefined ? {} : { hierarchical: o.hierarchical }), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
       ...(o.clock === 'real' ? {} : { clock: virtualClock, timer: new MonotonicClock() }),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),
@@ -216,8 +227,9 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     successRate: Math.round((successes / n) * 1000) / 1000, meanReturn: r1(returns / n),
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: run.deadlineMisses, skippedSlots: run.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
-    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select), clock: o.clock === 'real' ? 'real' : 'virtual', replanEvery: loop.cfg.replanEvery,
-    backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0),
+    seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select),
+    hierarchical: loop.cfg.subgoals !== undefined, ...(loop.cfg.subgoals ? { routeLookahead: loop.cfg.subgoals.cfg.lookahead } : {}), clock: o.clock === 'real' ? 'real' : 'virtual', replanEvery: loop.cfg.replanEvery,
+    backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0) + (loop.cfg.subgoals ? loop.cfg.subgoals.cfg.planner.arenaBytes + loop.cfg.subgoals.cfg.scorer.arenaBytes : 0),
     ...(svgs.length ? { svgs } : {}),
     episodeResults,
     planLatencyHistogram: logHistogram(loop.planLatency.retained()),

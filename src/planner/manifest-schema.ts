@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ModelError } from '../errors.js';
-import { generatorOutputDim } from '../model/checkpoint-format.js';
+import { generatorOutputDim, type WindowLayout } from '../model/checkpoint-format.js';
 import type { ModelManifest } from './manifest.js';
 
 /** model files larger than this are refused before reading (the shipped ones are < 1 MB) */
@@ -46,6 +46,12 @@ const manifestSchema = z.object({
   arenaBytes: z.number().int().min(0),
   modelVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   scorer: z.object({ ...fileEntry, quantization: z.enum(['int8', 'fp32']).optional(), inputs: z.array(tensor).optional(), outputs: z.array(tensor).optional() }).passthrough().optional(),
+  routes: z.object({
+    ...fileEntry, quantization: z.enum(['int8', 'fp32']), inputs: z.array(tensor).length(2), outputs: z.array(tensor).min(1), noiseDim: posInt,
+    layout: z.object({ horizon: z.number().int().min(2), frameSkip: posInt, stateDim: posInt, actionDim: posInt, goalDim: z.number().int().min(0) }).passthrough(),
+    normalizer: z.object({ kind: z.enum(['zscore', 'minmax']), state: affine, action: affine, goal: affine }).passthrough(),
+    lookahead: posInt, conditionOn: z.enum(['goal', 'subgoal']), arenaBytes: z.number().int().min(0),
+  }).passthrough().optional(),
   provenance: z.object({}).passthrough(),
   signature: z.object({ alg: z.literal('ed25519'), keyId: z.string(), value: z.string() }).optional(),
 }).passthrough();
@@ -75,6 +81,16 @@ export function validateManifest(value: unknown, where: string): ModelManifest {
   }
   if (m.conditionNames.length !== condDim) problems.push(`conditionNames: ${m.conditionNames.length} names ≠ ${condDim}`);
   if (m.scorer && m.scorer.file === m.model.file) problems.push('scorer.file must differ from model.file');
+  if (m.routes) {
+    const R = m.routes.layout;
+    if (m.routes.file === m.model.file || m.routes.file === m.scorer?.file) problems.push('routes.file must differ from model.file and scorer.file');
+    if (R.stateDim !== L.stateDim || R.actionDim !== L.actionDim || R.goalDim !== L.goalDim) problems.push(`routes.layout dims ${R.stateDim}/${R.actionDim}/${R.goalDim} ≠ layout ${L.stateDim}/${L.actionDim}/${L.goalDim}`);
+    const [rn, rc] = m.routes.inputs;
+    if (rc!.shape[1] !== condDim || rn!.shape[1] !== m.routes.noiseDim) problems.push(`routes.inputs: noise ${rn!.shape[1]} / condition ${rc!.shape[1]} ≠ noiseDim ${m.routes.noiseDim} / ${condDim}`);
+    if (m.routes.outputs[0]!.shape[1] !== generatorOutputDim(R as WindowLayout)) problems.push(`routes.outputs: ${m.routes.outputs[0]!.shape[1]} values ≠ ${generatorOutputDim(R as WindowLayout)} for horizon ${R.horizon}`);
+    for (const t of [...m.routes.inputs, ...m.routes.outputs]) if (t.shape[0] !== m.candidates) problems.push(`routes ${t.name}: batch ${t.shape[0]} ≠ candidates ${m.candidates}`);
+    if (!m.scorer) problems.push('routes need the learned scorer (scorer) that selects them');
+  }
   if (problems.length) throw new ModelError('E_MODEL_SCHEMA', `${where}: inconsistent manifest: ${problems.join('; ')}`, { hint });
   return m;
 }

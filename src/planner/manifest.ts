@@ -15,6 +15,8 @@ export interface TensorInfo {
 }
 
 export const SCORER_FILE = 'scorer.tflite';
+/** the sparse route generator of a hierarchical model */
+export const ROUTES_FILE = 'routes.tflite';
 
 export interface ScorerManifest {
   file: string;
@@ -110,8 +112,41 @@ export interface ModelManifest {
    * candidates × (horizon − 1) rows per plan. Learned from the offline dataset only (train/scorer-trainer.ts).
    */
   scorer?: ScorerManifest;
+  /**
+   * Hierarchical planning (optional): the sparse route generator, a second KDP generator in the same
+   * folder with the same condition (state, goal) and a coarse frame skip, so its window spans the maze.
+   * Each plan first runs it for N routes, the learned scorer picks one, and the segment plans are then
+   * selected toward the route's position `lookahead` env steps ahead (control/subgoal-stage.ts).
+   */
+  routes?: RoutesManifest;
   /** ed25519 signature over the manifest without this field */
   signature?: { alg: 'ed25519'; keyId: string; value: string };
+}
+
+/** The sparse route generator of a hierarchical model (see ModelManifest.routes). */
+export interface RoutesManifest {
+  file: string;
+  sha256: string;
+  bytes: number;
+  quantization: 'int8' | 'fp32';
+  weightBits?: number;
+  /** noise [N, noiseDim] + condition [N, stateDim + goalDim] → plan [N, window without s_0] */
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  noiseDim: number;
+  /** its own window: same dims as the model's layout, its horizon and (coarse) frame skip */
+  layout: WindowLayout;
+  normalizer: NormalizerJson;
+  /** env steps ahead on the chosen route whose position the segment plans are selected toward */
+  lookahead: number;
+  /**
+   * what the segment generator is conditioned on: the goal (the subgoal only steers selection), or the
+   * subgoal itself
+   */
+  conditionOn: 'goal' | 'subgoal';
+  arenaBytes: number;
+  mlp?: MlpSpec;
+  provenance: { checkpoint: string; trainingSteps: number; seed: number; generation?: string };
 }
 
 /** A file a manifest names: a plain file name in the model folder, its size and sha256. */

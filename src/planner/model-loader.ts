@@ -26,6 +26,22 @@ export interface LoadedModel<M extends ModelManifest | null = ModelManifest> {
   bytes: Uint8Array;
   /** the scorer network's bytes when the manifest names one (checked like the model's) */
   scorerBytes?: Uint8Array;
+  /** hierarchical models: the sparse route generator as a model of its own (its layout, sharing the scorer) */
+  routes?: LoadedModel;
+}
+
+/**
+ * The route generator of a hierarchical manifest as a LoadedModel: the model's manifest with the
+ * route network's file, I/O, layout and normalizer (the learned scorer is shared).
+ */
+export function routesModel(parent: LoadedModel, routeBytes: Uint8Array): LoadedModel {
+  const r = parent.manifest.routes!;
+  const { routes: _routes, signature: _sig, ...rest } = parent.manifest;
+  const manifest: ModelManifest = {
+    ...rest, model: { file: r.file, sha256: r.sha256, bytes: r.bytes, quantization: r.quantization, ...(r.weightBits ? { weightBits: r.weightBits } : {}) },
+    inputs: r.inputs, outputs: r.outputs, noiseDim: r.noiseDim, layout: r.layout, normalizer: r.normalizer, arenaBytes: r.arenaBytes,
+  };
+  return { dir: parent.dir, tflitePath: join(parent.dir, r.file), manifest, bytes: routeBytes, ...(parent.scorerBytes ? { scorerBytes: parent.scorerBytes } : {}) };
 }
 
 /**
@@ -37,6 +53,7 @@ export function loadModelDir(dir: string): LoadedModel {
   const bytes = readModelFile(dir, manifest.model, 'model');
   const out: LoadedModel = { dir, tflitePath: join(dir, manifest.model.file), manifest, bytes };
   if (manifest.scorer) out.scorerBytes = readModelFile(dir, manifest.scorer, 'scorer');
+  if (manifest.routes) out.routes = routesModel(out, readModelFile(dir, manifest.routes, 'routes'));
   return out;
 }
 

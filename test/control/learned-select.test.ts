@@ -15,8 +15,8 @@ import type { TrajectoryDataset } from '../../src/data/dataset.js';
 import { ScorerTrainer, DEFAULT_SCORER_CONFIG } from '../../src/train/scorer-trainer.js';
 import { attachScorer, exportCheckpoint } from '../../src/planner/export/export-checkpoint.js';
 import { writeFilesAtomic } from '../../src/util/atomic-write.js';
-import { createHash } from 'node:crypto';
 import { makeFixtureCheckpoint } from '../helpers/fixture-checkpoint.js';
+import { handScorer, writeHandScorer } from '../helpers/hand-scorer.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 
 const H = 4, S = 4, A = 2, step = S + A, N = 3;
@@ -31,33 +31,6 @@ function fixedPlanner(xs: number[][]): PlannerBackend {
   const plan = new Float32Array(N * outDim);
   xs.forEach((row, i) => row.forEach((x, t) => { plan[i * outDim + (t + 1) * step - S] = x; }));
   return { name: 'fixed', candidates: N, noiseDim: 1, condDim: S + 2, outDim, noise: new Float32Array(N), condition: new Float32Array(N * (S + 2)), plan, arenaBytes: 0, invoke: () => {} };
-}
-
-/**
- * A hand-built scorer: occupancy logit = 1 − x (x > 1 is "unvisited"), cost-to-go = |x − goal_x|
- * (ReLU net: h = [relu(1 − x), relu(x − g), relu(g − x)], out = [h0 − relu(x − 1)…] kept simple below).
- */
-function handScorer(rows: number): ReturnType<typeof createFloatScorer> {
-  // inputs [x, y, gx, gy]; hidden (relu): h0 = x − 1, h1 = x − gx, h2 = gx − x, h3 = 1 − x
-  const W0 = new Float32Array([1, 0, 0, 0, 1, 0, -1, 0, -1, 0, 1, 0, -1, 0, 0, 0]);
-  const b0 = new Float32Array([-1, 0, 0, 1]);
-  // out0 = h3 − h0 = 1 − x (sign flips at x = 1); out1 = h1 + h2 = |x − gx|
-  const W1 = new Float32Array([-1, 0, 0, 1, 0, 1, 1, 0]);
-  const b1 = new Float32Array([0, 0]);
-  const w: MlpWeights = { spec: { noiseDim: 2, condDim: 2, hidden: [4], outputDim: 2, activation: 'relu' }, layers: [{ inDim: 4, outDim: 4, W: W0, b: b0 }, { inDim: 4, outDim: 2, W: W1, b: b1 }] };
-  return createFloatScorer(w, rows, 10);
-}
-
-/** handScorer's weights as a `kdp train-scorer` folder */
-function writeHandScorer(dir: string, env: string, norm: NormalizerJson): void {
-  const w = new Float32Array([1, 0, 0, 0, 1, 0, -1, 0, -1, 0, 1, 0, -1, 0, 0, 0, -1, 0, 0, 1, -1, 0, 0, 1, 0, 1, 1, 0, 0, 0]);
-  const bytes = new Uint8Array(w.buffer);
-  const meta = {
-    format: 'kdp-scorer', version: 1, env, mlp: { noiseDim: 2, condDim: 2, hidden: [4], outputDim: 2, activation: 'relu' }, ctgScale: 10, positionDims: [0, 1],
-    normalizer: norm, steps: 1, config: { seed: 0 }, holdout: { occAccuracy: 1 }, provenance: { checkpoint: 'hand', dataset: 'memory', seed: 0 },
-    weights: { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }, createdAt: new Date(0).toISOString(),
-  };
-  writeFilesAtomic([[join(dir, 'scorer-weights.bin'), bytes], [join(dir, 'scorer.json'), JSON.stringify(meta)]]);
 }
 
 function config(planner: PlannerBackend, extra: Partial<LoopConfig> = {}): LoopConfig {

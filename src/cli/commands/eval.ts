@@ -18,6 +18,10 @@ export const command: CommandSpec = {
     'uses the model\'s learned scorer when it ships one. --select map-cost (or cost) hands selection the env\'s',
     'true wall map: an oracle variant, reported with "oracle": true.',
     '',
+    'A model that ships a route generator (routes.tflite) plans hierarchically with learned selection: each plan',
+    'first generates N routes across the maze, the scorer picks one, and the plans are selected toward it',
+    '("hierarchical": true; two generator and two scorer passes, all in the plan latency). --routes off plans flat.',
+    '',
     'Example: kdp eval --model models/maze2d-umaze --env maze2d-umaze --episodes 100 --seed 123 --json',
   ].join('\n'),
   options: {
@@ -33,6 +37,7 @@ export const command: CommandSpec = {
     clock: { type: 'string', placeholder: 'virtual|real', default: 'virtual', description: 'virtual: deadlines on simulated time, so the score depends only on the seed; real: wall-clock deadline fallbacks (misses reported)' },
     rate: { type: 'string', placeholder: 'Hz', description: 'control rate for the deadline budget (default 1/dt)' },
     backend: { type: 'string', placeholder: 'auto|native|wasm|reference', default: 'auto', description: 'runtime kernels (auto: KDP_KERNELS, else native where built for this CPU, else wasm; all bit-identical)' },
+    routes: { type: 'string', placeholder: 'on|off', default: 'on', description: 'plan hierarchically with the model\'s route generator when it ships one (learned selection only); off: one flat pass' },
     record: { type: 'string', placeholder: '<dir>', description: 'write per-step JSONL and per-episode SVGs here' },
   },
   async run(ctx) {
@@ -56,6 +61,7 @@ export const command: CommandSpec = {
       ...(rate ? { rateHz: optNumber(ctx, 'rate', 100, { min: 0.1 }) } : {}),
       ...(((b) => (b === 'auto' ? {} : { backend: b }))(optChoice(ctx, 'backend', ['auto', 'native', 'wasm', 'reference'] as const, 'auto'))),
       clock: optChoice(ctx, 'clock', ['virtual', 'real'] as const, 'virtual'),
+      hierarchical: optChoice(ctx, 'routes', ['on', 'off'] as const, 'on') === 'on',
       ...(record ? { record } : {}),
       signal: ctx.signal,
       onEpisode: (i, _ret, score) => { sum += score; bar.update(i + 1, { score: sum / (i + 1) }); },
@@ -69,6 +75,7 @@ export const command: CommandSpec = {
       result.oracle
         ? `ORACLE variant: --select ${result.select} read the env's true wall map (test-time knowledge published planners did not have)`
         : `no oracle: selection used only the model (${result.select}${result.select === 'learned' ? ': learned occupancy + cost-to-go' : ''}), start and goal`,
+      ...(result.hierarchical ? [`hierarchical: each plan picked a route with the model's route generator, then selected plans toward it ${result.routeLookahead} env steps ahead`] : []),
       `${latency}, ${result.candidates} candidates, ${result.clock === 'real' ? `${result.deadlineMisses} deadline misses (wall clock)` : 'deadlines on simulated time (--clock real for wall-clock fallbacks)'}`,
       ...(record ? [`recorded to ${record}`] : []),
     ].join('\n'));

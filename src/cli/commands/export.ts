@@ -19,7 +19,13 @@ export const command: CommandSpec = {
     'With --scorer, the learned plan scorer of a `kdp train-scorer` folder ships beside it (scorer.tflite),',
     'so `kdp eval` / `kdp demo` select plans with it by default (--select learned).',
     '',
+    'With --model and --routes, a sparse route generator (a `kdp train` run on the same dataset with a coarse',
+    '--frame-skip, or a folder exported from one) ships beside them as routes.tflite: each plan then first',
+    'generates N routes across the maze, the learned scorer picks one, and the segment plans are selected toward',
+    'its position --route-lookahead env steps ahead (hierarchical keyed drifting, docs/kdp.md).',
+    '',
     'Example: kdp export --checkpoint runs/umaze --scorer runs/umaze-scorer --out models/maze2d-umaze --quantize int8',
+    'Example: kdp export --model models/maze2d-large --routes runs/large-routes --route-lookahead 24',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'checkpoint directory written by `kdp train`' },
@@ -32,14 +38,35 @@ export const command: CommandSpec = {
     scorer: { type: 'string', placeholder: '<dir>', description: 'ship the learned plan scorer of this `kdp train-scorer` folder as scorer.tflite' },
     'scorer-quantize': { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'the scorer\'s precision' },
     'scorer-weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8 scorer: bits of its FC weights (6 costs it most of its planning score; docs/kdp.md)' },
+    routes: { type: 'string', placeholder: '<dir>', description: 'with --model: ship this route generator (a `kdp train` run or an exported folder) as routes.tflite' },
+    'route-lookahead': { type: 'string', placeholder: 'N', description: 'env steps ahead on the chosen route the plans are selected toward (default: one route step, its frame skip)' },
+    'route-condition': { type: 'string', placeholder: 'goal|subgoal', default: 'goal', description: 'condition the segment generator on the goal (the subgoal steers selection) or on the subgoal' },
     'weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8: bits the FC weights use inside their int8 tensors; 6 runs the relaxed-SIMD kernel (~1.35× faster at N = 64, docs/runtime.md)' },
   },
   async run(ctx) {
     const attachTo = optString(ctx, 'model');
     const best = optFlag(ctx, 'best');
     if (attachTo !== undefined && optString(ctx, 'checkpoint') === undefined) {
+      const routesDir = optString(ctx, 'routes');
+      if (routesDir !== undefined) {
+        if (optString(ctx, 'scorer') !== undefined) throw new UsageError('attach the scorer and the routes in two calls: the routes need the scorer already in the folder', 'kdp export --model DIR --scorer RUN, then kdp export --model DIR --routes RUN');
+        const { attachRoutes } = await import('../../planner/export/attach-routes.js');
+        const { readManifestFile } = await import('../../planner/model-file.js');
+        const outDir = optString(ctx, 'out');
+        const la = optString(ctx, 'route-lookahead');
+        // default lookahead: one route step; needs the route layout, so peek at an exported folder or the run's checkpoint
+        const lookahead = la === undefined ? await routeFrameSkip(routesDir, readManifestFile) : optNumber(ctx, 'route-lookahead', 1, { int: true, min: 1, max: 100_000 });
+        const a = attachRoutes({ model: attachTo, routes: routesDir, lookahead, conditionOn: optChoice(ctx, 'route-condition', ['goal', 'subgoal'] as const, 'goal'), ...(best ? { best } : {}), ...(outDir ? { out: outDir } : {}) });
+        const r = a.manifest.routes!;
+        emitResult(ctx, { out: a.out, routes: { bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, horizon: r.layout.horizon, frameSkip: r.layout.frameSkip, lookahead: r.lookahead, conditionOn: r.conditionOn, step: r.provenance.trainingSteps }, signatureDropped: a.dropped.signature }, () => [
+          `wrote ${a.out}/${r.file} (${r.bytes} bytes, ${r.quantization}, routes of ${r.layout.horizon} steps × frame skip ${r.layout.frameSkip} = ${(r.layout.horizon - 1) * r.layout.frameSkip} env steps, arena ${r.arenaBytes} bytes) and ${a.out}/manifest.json`,
+          `  plans are selected toward the chosen route ${r.lookahead} env steps ahead; the segment generator is conditioned on the ${r.conditionOn}`,
+          ...(a.dropped.signature ? ['the previous signature no longer covers the manifest and was dropped: re-sign with `kdp sign --key KEY ' + a.out + '`'] : []),
+        ].join('\n'));
+        return;
+      }
       if (best) throw new UsageError('--best chooses a generation of --checkpoint; with --model the generator is kept as is', 'drop --best, or pass --checkpoint RUN --best');
-      const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer');
+      const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer (or --routes RUN)');
       const { attachScorer } = await import('../../planner/export/export-checkpoint.js');
       const outDir = optString(ctx, 'out');
       const a = attachScorer({ model: attachTo, scorer: scorerDir, ...(outDir ? { out: outDir } : {}), quantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'int8'), weightBits: Number(optChoice(ctx, 'scorer-weight-bits', ['8', '6'] as const, '8')) as 8 | 6, calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
@@ -73,3 +100,12 @@ export const command: CommandSpec = {
     ].join('\n'));
   },
 };
+
+/** The frame skip of a route network: from an exported folder's manifest, or the run's checkpoint. */
+async function routeFrameSkip(dir: string, readManifestFile: (d: string) => { layout: { frameSkip: number } }): Promise<number> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (existsSync(join(dir, 'manifest.json'))) return readManifestFile(dir).layout.frameSkip;
+  const { loadCheckpoint } = await import('../../model/checkpoint-io.js');
+  return loadCheckpoint(dir).meta.layout.frameSkip;
+}

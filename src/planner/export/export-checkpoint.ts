@@ -155,7 +155,7 @@ function exportedGeneration(ck: LoadedCheckpoint): { generation?: string; bestBy
 }
 
 /** Stage both files, then rename them into place (the manifest last); nothing is touched on failure. */
-function writeBothAtomic(dir: string, files: Array<[path: string, data: Uint8Array | string]>): void {
+export function writeBothAtomic(dir: string, files: Array<[path: string, data: Uint8Array | string]>): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new ModelError('E_MODEL_IO', `--out ${dir} exists and is not a directory`, { hint: 'choose a directory path, e.g. models/<name>' });
   }
