@@ -68,6 +68,8 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   const planner = o.planner ?? createTflitePlanner(model, o.candidates, o.backend);
   const scorer = o.scorer ?? (model.scorerBytes ? createTfliteScorer(model, o.candidates, o.backend) : undefined);
   const select = o.select ?? (scorer ? 'learned' : 'goal');
+  // the CLI's --infeasible-cost, else the model's own default (manifest scorer.infeasibleCost), else the loop's
+  const infeasibleCost = o.infeasibleCost ?? (o.scorer ? undefined : model.manifest.scorer?.infeasibleCost);
   let subgoals: SubgoalStage | undefined;
   const routes = o.routes ?? modelRoutes(model, select, o.hierarchical);
   if (routes) {
@@ -81,7 +83,7 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   }
   return new RecedingHorizonLoop({
     planner, layout: model.manifest.layout, normalizer: model.manifest.normalizer, clock: o.clock ?? new MonotonicClock(), ...(o.timer ? { timer: o.timer } : {}), seed: o.seed,
-    select, ...(scorer ? { scorer } : {}), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
+    select, ...(scorer ? { scorer } : {}), ...(infeasibleCost === undefined ? {} : { infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
     ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number, out: Float64Array) => { out[0] = env.planCost!(s, n); } } : {}),
     ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal ?? true } : {}),

@@ -45,7 +45,7 @@ const manifestSchema = z.object({
   conditionNames: z.array(z.string()),
   arenaBytes: z.number().int().min(0),
   modelVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  scorer: z.object({ ...fileEntry, quantization: z.enum(['int8', 'fp32']).optional(), inputs: z.array(tensor).optional(), outputs: z.array(tensor).optional() }).passthrough().optional(),
+  scorer: z.object({ ...fileEntry, quantization: z.enum(['int8', 'fp32']).optional(), inputs: z.array(tensor).optional(), outputs: z.array(tensor).optional(), infeasibleCost: z.number().finite().min(0).optional() }).passthrough().optional(),
   routes: z.object({
     ...fileEntry, quantization: z.enum(['int8', 'fp32']), inputs: z.array(tensor).length(2), outputs: z.array(tensor).min(1), noiseDim: posInt,
     layout: z.object({ horizon: z.number().int().min(2), frameSkip: posInt, stateDim: posInt, actionDim: posInt, goalDim: z.number().int().min(0) }).passthrough(),

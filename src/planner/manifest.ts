@@ -34,6 +34,11 @@ export interface ScorerManifest {
   occupancyThreshold?: number;
   /** occupancy output = logit × occupancyScale (> 0; the exporter balances the two heads for int8) */
   occupancyScale?: number;
+  /**
+   * the loop's default cost (env steps) per waypoint below the occupancy threshold (absent: 1000, the
+   * occupancy term decides first; 0: cost-to-go only). Chosen per maze on tuning episodes (docs/kdp.md).
+   */
+  infeasibleCost?: number;
   /** state dims read as the waypoint position */
   positionDims: number[];
   /** interpreter arena at the exported rows */

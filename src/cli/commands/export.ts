@@ -37,6 +37,7 @@ export const command: CommandSpec = {
     candidates: { type: 'string', placeholder: 'N', default: '64', description: 'batch dimension = candidate plans per invoke' },
     scorer: { type: 'string', placeholder: '<dir>', description: 'ship the learned plan scorer of this `kdp train-scorer` folder as scorer.tflite' },
     'scorer-quantize': { type: 'string', placeholder: 'int8|fp32', default: 'int8', description: 'the scorer\'s precision' },
+    'infeasible-cost': { type: 'string', placeholder: 'steps', description: 'with --model --scorer: the loop\'s default cost per waypoint outside the learned occupancy, recorded in the manifest (default 1000; 0 = cost-to-go only)' },
     'scorer-weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8 scorer: bits of its FC weights (6 costs it most of its planning score; docs/kdp.md)' },
     routes: { type: 'string', placeholder: '<dir>', description: 'with --model: ship this route generator (a `kdp train` run or an exported folder) as routes.tflite' },
     'route-lookahead': { type: 'string', placeholder: 'N', description: 'env steps ahead on the chosen route the plans are selected toward (default: one route step, its frame skip)' },
@@ -69,9 +70,10 @@ export const command: CommandSpec = {
       const scorerDir = requireString(ctx, 'scorer', 'e.g. --model models/maze2d-umaze --scorer runs/umaze-scorer (or --routes RUN)');
       const { attachScorer } = await import('../../planner/export/export-checkpoint.js');
       const outDir = optString(ctx, 'out');
-      const a = attachScorer({ model: attachTo, scorer: scorerDir, ...(outDir ? { out: outDir } : {}), quantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'int8'), weightBits: Number(optChoice(ctx, 'scorer-weight-bits', ['8', '6'] as const, '8')) as 8 | 6, calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
+      const ic = optString(ctx, 'infeasible-cost') === undefined ? {} : { infeasibleCost: optNumber(ctx, 'infeasible-cost', 1000, { min: 0, max: 1e6 }) };
+      const a = attachScorer({ model: attachTo, scorer: scorerDir, ...ic, ...(outDir ? { out: outDir } : {}), quantization: optChoice(ctx, 'scorer-quantize', ['int8', 'fp32'] as const, 'int8'), weightBits: Number(optChoice(ctx, 'scorer-weight-bits', ['8', '6'] as const, '8')) as 8 | 6, calibration: optNumber(ctx, 'calibration', 1024, { int: true, min: 1, max: 1_000_000 }) });
       const s = a.manifest.scorer!;
-      emitResult(ctx, { out: a.out, scorer: { bytes: s.bytes, sha256: s.sha256, arenaBytes: s.arenaBytes, rows: s.inputs[0]!.shape[0] }, signatureDropped: a.dropped.signature }, () => [
+      emitResult(ctx, { out: a.out, scorer: { bytes: s.bytes, sha256: s.sha256, arenaBytes: s.arenaBytes, rows: s.inputs[0]!.shape[0], ...(s.infeasibleCost === undefined ? {} : { infeasibleCost: s.infeasibleCost }) }, signatureDropped: a.dropped.signature }, () => [
         `wrote ${a.out}/${s.file} (${s.bytes} bytes, ${s.quantization}, ${s.inputs[0]!.shape[0]} waypoints per invoke, arena ${s.arenaBytes} bytes) and ${a.out}/manifest.json`,
         ...(a.dropped.signature ? ['the previous signature no longer covers the manifest and was dropped: re-sign with `kdp sign --key KEY ' + a.out + '`'] : []),
       ].join('\n'));

@@ -224,6 +224,8 @@ export interface AttachScorerOptions {
   quantization?: Quantization;
   weightBits?: WeightBits;
   calibration?: number;
+  /** record the loop's default occupancy penalty (scorer.infeasibleCost; absent = 1000) */
+  infeasibleCost?: number;
 }
 
 /**
@@ -239,7 +241,7 @@ export function attachScorer(o: AttachScorerOptions): { out: string; manifest: M
   const weightBits = quantization === 'int8' ? o.weightBits ?? 8 : undefined;
   const sc = exportScorer(o.scorer, manifest, undefined, manifest.candidates, quantization, quantization === 'int8' ? weightBits : undefined, o.calibration);
   const { signature, ...unsigned } = manifest;
-  const next: ModelManifest = { ...unsigned, scorer: sc.manifest };
+  const next: ModelManifest = { ...unsigned, scorer: { ...sc.manifest, ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }) } };
   const out = resolve(o.out ?? o.model);
   const files: Array<[string, Uint8Array | string]> = [[join(out, SCORER_FILE), sc.bytes]];
   if (resolve(o.model) !== out) files.push([join(out, manifest.model.file), new Uint8Array(modelBytes)]);
