@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { IntegrityError, KdpError } from '../errors.js';
 import { childLogger } from '../log.js';
-import type { LoadedModel } from '../planner/model-loader.js';
+import { routesModel, type LoadedModel } from '../planner/model-loader.js';
 import type { ModelManifest } from '../planner/manifest.js';
 import type { TelemetrySink } from '../devices/mavlink/telemetry.js';
 import { loadTrustedKeys, parseManifest, verifyManifestSignature } from './remote/kdp-slot.mjs';
@@ -18,7 +18,7 @@ import { MAX_MANIFEST_BYTES, MAX_MODEL_FILE_BYTES, validateManifest } from '../p
  */
 
 /**
- * What a loader returns: the one `LoadedModel` (folder, manifest, the model's and the scorer's bytes — exactly the
+ * What a loader returns: the one `LoadedModel` (folder, manifest, the model's, scorer's and routes' bytes — exactly the
  * bytes whose sha256 was checked) plus the slot it came from. The runtime wraps the default loader and adds its
  * interpreter/arena.
  */
@@ -66,7 +66,10 @@ export function createModelLoader(o: ModelLoaderOptions): ModelLoader {
     }
     const modelBytes = await readVerified(real, manifest.model, 'model', chunk, signal);
     const scorerBytes = manifest.scorer ? await readVerified(real, manifest.scorer, 'scorer', chunk, signal) : undefined;
-    return { dir: real, slot: basename(real), manifest, bytes: modelBytes, ...(scorerBytes ? { scorerBytes } : {}), keyId };
+    const loaded: SlotModel = { dir: real, slot: basename(real), manifest, bytes: modelBytes, ...(scorerBytes ? { scorerBytes } : {}), keyId };
+    // a hierarchical model's route generator, verified like the rest (the loop plans with it)
+    if (manifest.routes) loaded.routes = routesModel(loaded, await readVerified(real, manifest.routes, 'routes', chunk, signal));
+    return loaded;
   };
 }
 

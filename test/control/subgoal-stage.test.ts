@@ -16,6 +16,7 @@ import { writeFilesAtomic } from '../../src/util/atomic-write.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
 import { makeFixtureCheckpoint } from '../helpers/fixture-checkpoint.js';
 import { handScorer, writeHandScorer } from '../helpers/hand-scorer.js';
+import { runKdp } from '../helpers/cli.js';
 
 const S = 4, A = 2, step = S + A, N = 3;
 const mk = (horizon: number, frameSkip: number): WindowLayout => ({ horizon, frameSkip, stateDim: S, actionDim: A, goalDim: 2, dt: 0.01, stateNames: ['x', 'y', 'vx', 'vy'], actionNames: ['ax', 'ay'] });
@@ -169,6 +170,38 @@ test('createEnvLoop turns the model\'s routes on for learned selection only', as
   const on = createEnvLoop({ env, info, model: m, candidates: N, seed: 1 });
   assert.ok(on.cfg.subgoals);
   assert.is(on.cfg.subgoalConditions, false);
+});
+
+test('kdp export --model --routes through the CLI: JSON figures, default lookahead of one route step, typed refusals', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-routes-cli-'));
+  const model = hierarchicalModel(dir);
+  const r = runKdp(['export', '--model', model, '--routes', join(dir, 'routes-run'), '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { routes: { horizon: number; frameSkip: number; lookahead: number; conditionOn: string; bytes: number } };
+  assert.equal([j.routes.horizon, j.routes.frameSkip, j.routes.lookahead, j.routes.conditionOn], [3, 1, 1, 'goal']);
+  const both = runKdp(['export', '--model', model, '--routes', join(dir, 'routes-run'), '--scorer', join(dir, 'scorer')]);
+  assert.is(both.status, 2);
+  assert.match(both.stderr, /two calls/);
+  const past = runKdp(['export', '--model', model, '--routes', join(dir, 'routes-run'), '--route-lookahead', '9']);
+  assert.not.equal(past.status, 0);
+  assert.match(past.stderr, /past its window/);
+  assert.not.match(past.stderr, /\n\s+at /, 'no stack trace for a user mistake');
+});
+
+test('kdp eval on the shipped Large model plans hierarchically by default (labelled), flat with --routes off or a non-learned selection; U-Maze uses its recorded occupancy penalty', () => {
+  const ev = (model: string, ...extra: string[]): { hierarchical: boolean; routeLookahead?: number; oracle: boolean; infeasibleCost?: number; episodes: number } => {
+    const r = runKdp(['eval', '--model', model, '--episodes', '1', '--seed', '900', '--json', ...extra]);
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  };
+  const h = ev('models/maze2d-large');
+  assert.ok(h.hierarchical);
+  assert.is(h.routeLookahead, 24);
+  assert.is(h.oracle, false);
+  assert.is(ev('models/maze2d-large', '--routes', 'off').hierarchical, false);
+  assert.is(ev('models/maze2d-large', '--select', 'goal').hierarchical, false);
+  assert.is(ev('models/maze2d-umaze').infeasibleCost, 0);
+  assert.is(ev('models/maze2d-umaze', '--infeasible-cost', '1000').infeasibleCost, 1000);
 });
 
 test.run();
