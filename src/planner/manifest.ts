@@ -151,7 +151,7 @@ export interface RoutesManifest {
   conditionOn: 'goal' | 'subgoal';
   arenaBytes: number;
   mlp?: MlpSpec;
-  provenance: { checkpoint: string; trainingSteps: number; seed: number; generation?: string };
+  provenance: { checkpoint: string; trainingSteps: number; seed: number; generation?: string; trainCommand?: string };
 }
 
 /** A file a manifest names: a plain file name in the model folder, its size and sha256. */

@@ -55,6 +55,7 @@ export function attachRoutes(o: AttachRoutesOptions): { out: string; manifest: M
     provenance: {
       checkpoint: String(rm.provenance.checkpoint ?? o.routes), trainingSteps: Number(rm.provenance.trainingSteps ?? 0), seed: Number(rm.provenance.seed ?? 0),
       ...(rm.provenance.generation ? { generation: String(rm.provenance.generation) } : {}),
+      ...(typeof rm.provenance.trainCommand === 'string' ? { trainCommand: rm.provenance.trainCommand } : {}),
     },
   };
   const { signature, ...unsigned } = manifest;

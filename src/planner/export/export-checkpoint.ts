@@ -42,6 +42,8 @@ export interface ExportCheckpointOptions {
   scorerQuantization?: Quantization;
   /** bits of the scorer's int8 FC weights (default 8, whatever the generator uses) */
   scorerWeightBits?: WeightBits;
+  /** record the loop's default occupancy penalty in the scorer's manifest entry (absent = 1000) */
+  scorerInfeasibleCost?: number;
   /** export the best-by-eval generation (best.json of a `kdp train --keep-best` run) instead of the newest */
   best?: boolean;
   /** for reproducible manifests in tests */
@@ -131,7 +133,7 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   if (opts.scorer) {
     const sq = opts.scorerQuantization ?? 'int8';
     const sc = exportScorer(opts.scorer, meta, ck.calibrationConditions ?? undefined, N, sq, sq === 'int8' ? opts.scorerWeightBits ?? 8 : undefined, opts.calibration);
-    manifest.scorer = sc.manifest;
+    manifest.scorer = { ...sc.manifest, ...(opts.scorerInfeasibleCost === undefined ? {} : { infeasibleCost: opts.scorerInfeasibleCost }) };
     files.push([join(out, SCORER_FILE), sc.bytes]);
   }
   const modelPath = join(out, MODEL_FILE);
