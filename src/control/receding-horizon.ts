@@ -98,7 +98,7 @@ export class RecedingHorizonLoop {
   private readonly stateScratch: Float32Array;
   private readonly costCell = new Float64Array(1);
   private readonly geometry: PlanGeometry;
-  /** the goal the plan is conditioned on and selected toward: the goal, or the stage's subgoal */
+  /** with `subgoals`: the subgoal of the latest plan (what it was selected toward) */
   readonly subgoal: Float32Array;
   /** normalized subgoal for the scorer when the generator is conditioned on the goal */
   private readonly subgoalNorm: Float32Array;

@@ -228,6 +228,18 @@ async function withArmSim<T>(extra: string[], f: () => Promise<T>): Promise<T> {
 }
 
 const RUNNERS: Record<string, Runner> = {
+  async export(argv, ex) {
+    // `--routes RUN` attaches a route generator: a short stand-in, trained as docs/models.md says (coarse frame skip)
+    const at = argv.indexOf('--routes');
+    if (at >= 0 && !existsSync(join(box, argv[at + 1]!))) {
+      const model = argv[argv.indexOf('--model') + 1]!;
+      const env = (JSON.parse(readFileSync(join(box, model, 'manifest.json'), 'utf8')) as { env: string }).env;
+      const data = `data/${env}.hdf5`;
+      if (!existsSync(join(box, data))) await expectOk(rewrite(['dataset', 'maze2d', '--maze', env.replace('maze2d-', ''), '--seed', '0', '--out', data]), 'dataset for the route generator');
+      await expectOk(rewrite(['train', '--dataset', data, '--env', env, '--out', argv[at + 1]!, '--horizon', '16', '--frame-skip', '24']), 'route generator');
+    }
+    await expectOk(argv, ex.text);
+  },
   async 'sim crazyflie'(argv, ex) {
     const r = await expectOk(argv, ex.text);
     const layout = argv.indexOf('--write-layout');

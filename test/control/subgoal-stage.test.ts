@@ -128,6 +128,13 @@ test('attachRoutes ships routes.tflite (model and scorer byte for byte); the loa
   assert.throws(() => attachRoutes({ model: join(dir, 'plain'), routes: join(dir, 'routes-run'), lookahead: 1 }), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /no learned scorer/.test(e.message));
   makeFixtureCheckpoint(join(dir, 'other'), { noiseDim: 4, condDim: 5, hidden: [8], outDim: 3 * 5 - 3, activation: 'relu', seed: 6 });
   assert.throws(() => attachRoutes({ model, routes: join(dir, 'other'), lookahead: 1 }), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /dims/.test(e.message));
+  // an exported route folder whose normalizer is not the model's: the shared scorer would misread it
+  exportCheckpoint({ checkpoint: join(dir, 'routes-run'), out: join(dir, 'routes-model'), candidates: N, quantization: 'int8' });
+  const rmf = join(dir, 'routes-model', 'manifest.json');
+  const rman = JSON.parse(readFileSync(rmf, 'utf8')) as { normalizer: NormalizerJson };
+  rman.normalizer.state.shift[0] = rman.normalizer.state.shift[0]! + 0.5;
+  writeFilesAtomic([[rmf, JSON.stringify(rman)]]);
+  assert.throws(() => attachRoutes({ model, routes: join(dir, 'routes-model'), lookahead: 1 }), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /normalizer/.test(e.message));
   // a flipped byte in routes.tflite: refused at load, naming the file
   const f = join(model, 'routes.tflite');
   const buf = readFileSync(f); buf[buf.length - 5] = buf[buf.length - 5]! ^ 1;

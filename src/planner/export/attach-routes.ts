@@ -45,6 +45,12 @@ export function attachRoutes(o: AttachRoutesOptions): { out: string; manifest: M
   if (rm.env !== manifest.env) problems.push(`it plans for ${rm.env}, the model for ${manifest.env}`);
   if (R.stateDim !== L.stateDim || R.actionDim !== L.actionDim || R.goalDim !== L.goalDim) problems.push(`its dims ${R.stateDim}/${R.actionDim}/${R.goalDim} ≠ the model's ${L.stateDim}/${L.actionDim}/${L.goalDim} (state/action/goal)`);
   if (rm.candidates !== manifest.candidates) problems.push(`it is exported for ${rm.candidates} candidates, the model for ${manifest.candidates}`);
+  // the shared scorer reads route waypoints and goals in the route network's normalization: it must be the model's
+  const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6 * Math.max(1, Math.abs(v)));
+  const n = manifest.normalizer, rn = rm.normalizer;
+  if (!same(n.state.shift, rn.state.shift) || !same(n.state.scale, rn.state.scale) || !same(n.goal.shift, rn.goal.shift) || !same(n.goal.scale, rn.goal.scale)) {
+    problems.push('its normalizer differs from the model\'s (the learned scorer reads both in one normalization): train it on the same dataset with the same --normalizer');
+  }
   const span = (R.horizon - 1) * R.frameSkip;
   if (o.lookahead > span) problems.push(`lookahead ${o.lookahead} env steps is past its window (${R.horizon} steps × frame skip ${R.frameSkip} = ${span})`);
   if (problems.length) throw new ModelError('E_MODEL_MISMATCH', `${o.routes} cannot be this model's route generator: ${problems.join('; ')}`, { hint: 'train the route network on the same dataset with a coarse --frame-skip, and export with the model\'s --candidates' });
