@@ -4,7 +4,7 @@ import { readDatasetProvenance } from '../data/provenance.js';
 import { fitNormalizer } from '../data/normalizer.js';
 import { layoutFor } from '../data/windows.js';
 import { envInfo } from '../envs/registry.js';
-import { CheckpointError, KdpError, UsageError } from '../errors.js';
+import { CheckpointError, KdpError, ShapeError, UsageError } from '../errors.js';
 import { EventLoopYield } from '../util/yield.js';
 import { convParamCount } from '../model/conv-spec.js';
 import { paramCount } from '../model/mlp-spec.js';
@@ -30,6 +30,11 @@ export interface TrainRunOptions {
   frameSkip?: number;
   windowStride?: number;
   normalizer: 'zscore' | 'minmax';
+  /**
+   * use this normalizer instead of fitting one on the dataset (a route generator must share its model's
+   * normalization: the learned scorer reads both); its dims must match the dataset's
+   */
+  normalizerFrom?: NormalizerJson;
   config: KdpConfig;
   checkpointEvery: number;
   /** checkpoint generations to keep (default 3) */
@@ -108,7 +113,13 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
   const layout = layoutFor(ds, { horizon: o.horizon ?? info.horizon, frameSkip: o.frameSkip ?? info.frameSkip, dt: info.dt, useGoal: info.goalDim > 0 });
   layout.stateNames = info.stateNames;
   layout.actionNames = info.actionNames;
-  let normalizer: NormalizerJson = fitNormalizer(ds, o.normalizer);
+  let normalizer: NormalizerJson = o.normalizerFrom ?? fitNormalizer(ds, o.normalizer);
+  if (o.normalizerFrom) {
+    const n = o.normalizerFrom;
+    for (const [k, dim] of [['state', ds.stateDim], ['action', ds.actionDim], ['goal', layout.goalDim]] as const) {
+      if (n[k].shift.length !== dim) throw new ShapeError(`--normalizer-from ${k} dims vs the dataset`, dim, n[k].shift.length, 'take the normalizer of a model trained for the same env');
+    }
+  }
   let resumeMeta = null as ResolvedCheckpoint['meta'] | null;
   let resumeDir = o.out;
   if (o.fresh) clearCheckpoints(o.out);

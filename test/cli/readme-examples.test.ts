@@ -236,7 +236,7 @@ const RUNNERS: Record<string, Runner> = {
       const env = (JSON.parse(readFileSync(join(box, model, 'manifest.json'), 'utf8')) as { env: string }).env;
       const data = `data/${env}.hdf5`;
       if (!existsSync(join(box, data))) await expectOk(rewrite(['dataset', 'maze2d', '--maze', env.replace('maze2d-', ''), '--seed', '0', '--out', data]), 'dataset for the route generator');
-      await expectOk(rewrite(['train', '--dataset', data, '--env', env, '--out', argv[at + 1]!, '--horizon', '16', '--frame-skip', '24']), 'route generator');
+      await expectOk(rewrite(['train', '--dataset', data, '--env', env, '--out', argv[at + 1]!, '--horizon', '16', '--frame-skip', '24', '--normalizer-from', model]), 'route generator');
     }
     await expectOk(argv, ex.text);
   },

@@ -195,6 +195,25 @@ test('kdp export --model --routes through the CLI: JSON figures, default lookahe
   assert.not.match(past.stderr, /\n\s+at /, 'no stack trace for a user mistake');
 });
 
+test('kdp train --normalizer-from takes a model\'s normalizer (a route generator for it); one of another env is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-normfrom-'));
+  const data = join(dir, 'umaze.hdf5');
+  assert.is(runKdp(['dataset', 'maze2d', '--maze', 'umaze', '--steps', '2000', '--seed', '3', '--out', data]).status, 0);
+  const small = ['--steps', '2', '--hidden', '16', '--conditions', '2', '--samples', '4', '--horizon', '8', '--frame-skip', '8'];
+  const r = runKdp(['train', '--dataset', data, '--env', 'maze2d-umaze', '--out', join(dir, 'run'), ...small, '--normalizer-from', 'models/maze2d-umaze', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const ck = JSON.parse(readFileSync(join(dir, 'run', 'checkpoint.json'), 'utf8')) as { generation?: string };
+  const metaFile = ck.generation ? join(dir, 'run', ck.generation, 'checkpoint.json') : join(dir, 'run', 'checkpoint.json');
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { normalizer: NormalizerJson };
+  const shipped = JSON.parse(readFileSync('models/maze2d-umaze/manifest.json', 'utf8')) as { normalizer: NormalizerJson };
+  assert.equal(meta.normalizer.state, shipped.normalizer.state);
+  assert.equal(meta.normalizer.goal, shipped.normalizer.goal);
+  const bad = runKdp(['train', '--dataset', data, '--env', 'maze2d-umaze', '--out', join(dir, 'bad'), ...small, '--normalizer-from', 'models/cf-nav']);
+  assert.not.equal(bad.status, 0);
+  assert.match(bad.stderr, /normalizer-from/);
+  assert.not.match(bad.stderr, /\n\s+at /);
+});
+
 test('kdp eval on the shipped Large model plans hierarchically by default (labelled), flat with --routes off or a non-learned selection; U-Maze uses its recorded occupancy penalty', () => {
   const ev = (model: string, ...extra: string[]): { hierarchical: boolean; routeLookahead?: number; oracle: boolean; infeasibleCost?: number; episodes: number } => {
     const r = runKdp(['eval', '--model', model, '--episodes', '1', '--seed', '900', '--json', ...extra]);

@@ -53,6 +53,7 @@ export const command: CommandSpec = {
     lr: { type: 'string', placeholder: 'x', default: String(DEFAULT_KDP_CONFIG.optimizer.lr), description: 'AdamW learning rate (cosine-decayed to 10%)' },
     'block-weight': { type: 'string', placeholder: 'w', default: String(DEFAULT_KDP_CONFIG.blockWeight), description: 'weight of the unkeyed-dims distance in their block kernel (0 = key only)' },
     normalizer: { type: 'string', placeholder: 'zscore|minmax', default: 'zscore', description: 'per-dimension normalisation fitted on the data' },
+    'normalizer-from': { type: 'string', placeholder: '<dir>', description: 'take the normalizer of this model folder or `kdp train` run instead of fitting one (a route generator for that model: `kdp export --routes` needs the model\'s normalization)' },
     'checkpoint-every': { type: 'string', placeholder: 'N', default: '250', description: 'steps between checkpoints' },
     keep: { type: 'string', placeholder: 'N', default: '3', description: 'checkpoint generations to keep (resume/export take the newest that verifies)' },
     fresh: { type: 'boolean', description: 'ignore an existing checkpoint in --out and start over' },
@@ -118,6 +119,7 @@ export const command: CommandSpec = {
       dataset, env, out, steps, ...(horizon ? { horizon } : {}), ...(frameSkip ? { frameSkip } : {}),
       windowStride: optNumber(ctx, 'window-stride', 1, { int: true, min: 1 }),
       normalizer: optChoice(ctx, 'normalizer', ['zscore', 'minmax'] as const, 'zscore'),
+      ...(optString(ctx, 'normalizer-from') === undefined ? {} : { normalizerFrom: await normalizerOf(optString(ctx, 'normalizer-from')!) }),
       config, checkpointEvery: optNumber(ctx, 'checkpoint-every', 250, { int: true, min: 1 }), fresh: optFlag(ctx, 'fresh'),
       keep: optNumber(ctx, 'keep', 3, { int: true, min: 1, max: 1000 }),
       command: `kdp train ${process.argv.slice(3).join(' ')}`.trim(),
@@ -144,3 +146,15 @@ export const command: CommandSpec = {
     return result.interrupted ? 130 : 0;
   },
 };
+
+/** The normalizer of a model folder (manifest.json) or a `kdp train` run (its checkpoint). */
+async function normalizerOf(dir: string): Promise<import('../../model/checkpoint-format.js').NormalizerJson> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const { readManifestFile } = await import('../../planner/model-file.js');
+    return readManifestFile(dir).normalizer;
+  }
+  const { readCheckpointMeta } = await import('../../model/checkpoint-io.js');
+  return readCheckpointMeta(dir).normalizer;
+}

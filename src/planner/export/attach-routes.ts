@@ -49,7 +49,7 @@ export function attachRoutes(o: AttachRoutesOptions): { out: string; manifest: M
   const same = (a: number[], b: number[]): boolean => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6 * Math.max(1, Math.abs(v)));
   const n = manifest.normalizer, rn = rm.normalizer;
   if (!same(n.state.shift, rn.state.shift) || !same(n.state.scale, rn.state.scale) || !same(n.goal.shift, rn.goal.shift) || !same(n.goal.scale, rn.goal.scale)) {
-    problems.push('its normalizer differs from the model\'s (the learned scorer reads both in one normalization): train it on the same dataset with the same --normalizer');
+    problems.push('its normalizer differs from the model\'s (the learned scorer reads both in one normalization): train it with --normalizer-from <this model>');
   }
   const span = (R.horizon - 1) * R.frameSkip;
   if (o.lookahead > span) problems.push(`lookahead ${o.lookahead} env steps is past its window (${R.horizon} steps × frame skip ${R.frameSkip} = ${span})`);
