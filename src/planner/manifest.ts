@@ -18,15 +18,19 @@ export const SCORER_FILE = 'scorer.tflite';
 /** the sparse route generator of a hierarchical model */
 export const ROUTES_FILE = 'routes.tflite';
 
-export interface ScorerManifest {
+/** A second network a model folder ships (scorer, routes): its file, precision and I/O. */
+export interface NetworkFileEntry {
   file: string;
   sha256: string;
   bytes: number;
   quantization: 'int8' | 'fp32';
   weightBits?: number;
-  /** inputs: `points` [rows, 2] (normalized plan positions), `goal` [rows, goalDim]; output `score` [rows, 2] */
   inputs: TensorInfo[];
   outputs: TensorInfo[];
+}
+
+/** inputs: `points` [rows, 2] (normalized plan positions), `goal` [rows, goalDim]; output `score` [rows, 2] */
+export interface ScorerManifest extends NetworkFileEntry {
   mlp: MlpSpec;
   /** cost-to-go output × ctgScale = env steps */
   ctgScale: number;
@@ -129,15 +133,8 @@ export interface ModelManifest {
 }
 
 /** The sparse route generator of a hierarchical model (see ModelManifest.routes). */
-export interface RoutesManifest {
-  file: string;
-  sha256: string;
-  bytes: number;
-  quantization: 'int8' | 'fp32';
-  weightBits?: number;
-  /** noise [N, noiseDim] + condition [N, stateDim + goalDim] → plan [N, window without s_0] */
-  inputs: TensorInfo[];
-  outputs: TensorInfo[];
+/** inputs: noise [N, noiseDim] + condition [N, stateDim + goalDim]; output plan [N, window without s_0] */
+export interface RoutesManifest extends NetworkFileEntry {
   noiseDim: number;
   /** its own window: same dims as the model's layout, its horizon and (coarse) frame skip */
   layout: WindowLayout;
