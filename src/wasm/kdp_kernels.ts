@@ -519,3 +519,88 @@ export function copy_rows(src: usize, dst: usize, rows: i32, chunk: i32, dstStri
     memory.copy(dst + <usize>r * <usize>dstStride, src + <usize>r * <usize>chunk, <usize>chunk);
   }
 }
+
+// ---------------------------------------------------------------- BATCH_MATMUL, SOFTMAX (attention)
+//
+// out[b, m, n] = Σ_k X[b, m, k] · Y[b, k, n]; X stored [B, M, K] ([B, K, M] with adjX), Y stored
+// [B, K, N] ([B, N, K] with adjY), out [B, M, N]. Strides cover the four layouts with one loop.
+
+/** f32 BATCH_MATMUL (f32 accumulation). */
+export function bmm_f32(x: usize, y: usize, out: usize, batch: i32, M: i32, K: i32, N: i32, adjX: i32, adjY: i32): void {
+  const xm: usize = adjX ? 4 : <usize>K << 2, xk: usize = adjX ? <usize>M << 2 : 4;
+  const yk: usize = adjY ? 4 : <usize>N << 2, yn: usize = adjY ? <usize>K << 2 : 4;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>b * <usize>(M * K) * 4, yb = y + <usize>b * <usize>(K * N) * 4;
+    let po = out + <usize>b * <usize>(M * N) * 4;
+    for (let i = 0; i < M; i++) {
+      const xi = xb + <usize>i * xm;
+      for (let j = 0; j < N; j++) {
+        let px = xi, py = yb + <usize>j * yn;
+        let s: f32 = 0;
+        for (let k = 0; k < K; k++) { s += load<f32>(px) * load<f32>(py); px += xk; py += yk; }
+        store<f32>(po, s);
+        po += 4;
+      }
+    }
+  }
+}
+
+/** int8 BATCH_MATMUL: Σ (x − xZp)(y − yZp) in i32, requantized with TFLite's fixed-point multiplier, full int8 range. */
+export function bmm_i8(x: usize, y: usize, out: usize, batch: i32, M: i32, K: i32, N: i32, adjX: i32, adjY: i32,
+  xZp: i32, yZp: i32, mult: i32, shift: i32, outZp: i32): void {
+  const xm: usize = adjX ? 1 : <usize>K, xk: usize = adjX ? <usize>M : 1;
+  const yk: usize = adjY ? 1 : <usize>N, yn: usize = adjY ? <usize>K : 1;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>b * <usize>(M * K), yb = y + <usize>b * <usize>(K * N);
+    let po = out + <usize>b * <usize>(M * N);
+    for (let i = 0; i < M; i++) {
+      const xi = xb + <usize>i * xm;
+      for (let j = 0; j < N; j++) {
+        let px = xi, py = yb + <usize>j * yn;
+        let acc: i32 = 0;
+        for (let k = 0; k < K; k++) { acc += (<i32>load<i8>(px) - xZp) * (<i32>load<i8>(py) - yZp); px += xk; py += yk; }
+        const v = mulQ(acc, mult, shift) + outZp;
+        store<i8>(po, <i8>(v < -128 ? -128 : v > 127 ? 127 : v));
+        po += 1;
+      }
+    }
+  }
+}
+
+/** f32 SOFTMAX over rows of `last`: exp(β(x − max)) / Σ. */
+export function softmax_f32(x: usize, y: usize, rows: i32, last: i32, beta: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * last) << 2), yr = y + (<usize>(r * last) << 2);
+    let mx: f32 = -Infinity;
+    for (let j = 0; j < last; j++) mx = max(mx, load<f32>(xr + (<usize>j << 2)));
+    let s: f32 = 0;
+    for (let j = 0; j < last; j++) {
+      const e = Mathf.exp(beta * (load<f32>(xr + (<usize>j << 2)) - mx));
+      store<f32>(yr + (<usize>j << 2), e);
+      s += e;
+    }
+    const inv: f32 = <f32>1 / s;
+    for (let j = 0; j < last; j++) store<f32>(yr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) * inv);
+  }
+}
+
+/**
+ * int8 SOFTMAX over rows of `last`, TFLite's float lookup-table kernel: `table` holds 256 f32,
+ * table[255 − d] = exp(−inScale·β·d); sum and 1 / (sum · outScale) in f32, outputs rounded half away
+ * from zero. Same operations in the same order as the TypeScript reference: bit-identical.
+ */
+export function softmax_i8(x: usize, y: usize, rows: i32, last: i32, table: usize, outScale: f32, outZp: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>(r * last), yr = y + <usize>(r * last);
+    let mx: i32 = -128;
+    for (let j = 0; j < last; j++) mx = max(mx, <i32>load<i8>(xr + <usize>j));
+    const t = table + (<usize>(255 - mx) << 2);
+    let s: f32 = 0;
+    for (let j = 0; j < last; j++) s += load<f32>(t + (<usize>(<i32>load<i8>(xr + <usize>j)) << 2));
+    const inv: f32 = <f32>1 / (s * outScale);
+    for (let j = 0; j < last; j++) {
+      const v = roundAway(load<f32>(t + (<usize>(<i32>load<i8>(xr + <usize>j)) << 2)) * inv) + outZp;
+      store<i8>(yr + <usize>j, <i8>(v < -128 ? -128 : v > 127 ? 127 : v));
+    }
+  }
+}
