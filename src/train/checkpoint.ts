@@ -36,7 +36,7 @@ export interface SaveOptions {
  * the previous generations intact, and readers take the newest one that verifies. Older generations
  * beyond `keep` are removed last. File-system failures are an IoError naming the folder.
  */
-export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp' | 'arch' | 'conv'>,
+export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp' | 'arch' | 'conv' | 'transformer'>,
   opts: SaveOptions = {}): CheckpointMeta {
   const net = trainer.net;
   for (const [name, a] of [['EMA weights', net.ema], ['weights', net.params]] as const) {
@@ -49,7 +49,8 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
   const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
   const full: CheckpointMeta = {
     format: 'kdp-checkpoint', version: 1, step: trainer.stepCount, createdAt: new Date().toISOString(), mlp: trainer.spec,
-    arch: trainer.convSpec ? 'conv' : 'mlp', ...(trainer.convSpec ? { conv: trainer.convSpec } : {}),
+    arch: trainer.convSpec ? 'conv' : trainer.transformerSpec ? 'transformer' : 'mlp', ...(trainer.convSpec ? { conv: trainer.convSpec } : {}),
+    ...(trainer.transformerSpec ? { transformer: trainer.transformerSpec } : {}),
     ...meta,
     config: { ...meta.config, trainState: header },
     files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
