@@ -1,3 +1,4 @@
+import { transformerParamCount } from '../model/transformer-spec.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -161,7 +162,8 @@ function readVerified(dir: string, file: string, expect: { sha256: string; bytes
  */
 export function restoreTrainer(dir: string, trainer: KdpTrainer, meta: CheckpointMeta): void {
   const n = trainer.net.params.length;
-  if (paramCount(meta.mlp) !== n) throw new CheckpointError(`checkpoint network has ${paramCount(meta.mlp)} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
+  const saved = meta.arch === 'transformer' && meta.transformer ? transformerParamCount(meta.transformer) : paramCount(meta.mlp);
+  if (saved !== n) throw new CheckpointError(`checkpoint network has ${saved} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
   if (!meta.files.trainState) throw new CheckpointError('checkpoint has no training state to resume from');
   const ema = readCheckpointWeights(dir, meta);
   const state = readVerified(dir, TRAIN_STATE_FILE, meta.files.trainState, trainer.net.trainStateFloats);
