@@ -185,6 +185,24 @@ test('fuzz: 300 random BATCH_MATMUL + SOFTMAX graphs (shapes, adj flags, scales,
   assert.is(cases, 300);
 });
 
+test('fuzz: 200 int8 ADDs (the residual adds; vectorized WASM kernel) with random scales, zero points and lengths — WASM = reference bit for bit', () => {
+  const rng = new Rng(77);
+  for (let c = 0; c < 200; c++) {
+    const n = 1 + Math.floor(rng.uniform() * 67), rows = 1 + Math.floor(rng.uniform() * 3);
+    const r = (): number => 0.05 + rng.uniform() * 6;
+    const [ra, rb, ro] = [r(), r(), r()];
+    const g = new GraphBuilder();
+    const a = g.input('a', [rows, n]); const b = g.input('b', [rows, n]);
+    const ta = g.tensor('aq', [rows, n], 'int8', activationQParams(-ra * rng.uniform(), ra)); g.op('QUANTIZE', [a], [ta], { version: 2 });
+    const tb = g.tensor('bq', [rows, n], 'int8', activationQParams(-rb, rb * rng.uniform())); g.op('QUANTIZE', [b], [tb], { version: 2 });
+    const s = g.tensor('s', [rows, n], 'int8', activationQParams(-ro, ro * rng.uniform())); g.op('ADD', [ta, tb], [s], { act: rng.uniform() < 0.3 ? 'relu' : 'none', version: 2 });
+    const o = g.tensor('o', [rows, n]); g.op('DEQUANTIZE', [s], [o], { version: 2 }); g.output(o);
+    const bytes = g.finish();
+    const ins = [Float32Array.from({ length: rows * n }, () => (rng.uniform() * 2 - 1) * ra), Float32Array.from({ length: rows * n }, () => (rng.uniform() * 2 - 1) * rb)];
+    assert.equal(Array.from(run(bytes, ins, { backend: 'wasm' })[0]!), Array.from(run(bytes, ins, { backend: 'reference' })[0]!), `case ${c}: n ${n}`);
+  }
+});
+
 function expectModelError(bytes: () => Uint8Array, code: string, words: RegExp): void {
   try {
     Interpreter.fromBytes(bytes()).allocate();

@@ -6,6 +6,7 @@
  * (TFLite's kernel runs it for int8 under every delegate, so there is no XNNPACK variant).
  */
 import { BuiltinOperator } from '../../tflite/generated/tflite/builtin-operator.js';
+import { alignUp } from '../memory-planner.js';
 import { quantizeMultiplier } from '../quant.js';
 import * as ref from '../reference-kernels.js';
 import type { BmmDims, BmmI8Params } from '../reference-kernels.js';
@@ -14,7 +15,8 @@ import { f32View, i8View, kernels, type BindContext, type OpUnit, type PrepareCo
 
 export type BmmNode =
   | { kind: 'bmm_f32'; op: number; x: Ref; y: Ref; out: Ref; d: BmmDims }
-  | { kind: 'bmm_i8'; op: number; x: Ref; y: Ref; out: Ref; d: BmmDims; p: BmmI8Params };
+  /** scratch: the WASM kernel's packed i16 operands ((M + N) · kPad i16) */
+  | { kind: 'bmm_i8'; op: number; x: Ref; y: Ref; out: Ref; scratch: Ref; d: BmmDims; p: BmmI8Params };
 
 function prepare(ctx: PrepareContext, op: OpDef, where: string): void {
   const i = op.index;
@@ -53,7 +55,8 @@ function prepare(ctx: PrepareContext, op: OpDef, where: string): void {
   const qo = ctx.quantOf(ot, where);
   const [mult, shift] = quantizeMultiplier((qx.scale * qy.scale) / qo.scale);
   const out = ctx.write(ot, i, [batch, m, n], 'int8');
-  ctx.emit({ kind: 'bmm_i8', op: i, x, y, out, d, p: { xZp: qx.zp, yZp: qy.zp, outZp: qo.zp, mult, shift } } satisfies BmmNode);
+  const scratch = ctx.scratch(`bmm${i}:packed`, (m + n) * alignUp(k, 8) * 2, i);
+  ctx.emit({ kind: 'bmm_i8', op: i, x, y, out, scratch, d, p: { xZp: qx.zp, yZp: qy.zp, outZp: qo.zp, mult, shift } } satisfies BmmNode);
 }
 
 function bindWasm(nd: BmmNode, bc: BindContext): () => void {
@@ -63,7 +66,8 @@ function bindWasm(nd: BmmNode, bc: BindContext): () => void {
   const [ax, ay] = [nd.d.adjX ? 1 : 0, nd.d.adjY ? 1 : 0];
   if (nd.kind === 'bmm_f32') return () => kk.bmm_f32(x, y, out, batch, m, k, n, ax, ay);
   const { xZp, yZp, mult, shift, outZp } = nd.p;
-  return () => kk.bmm_i8(x, y, out, batch, m, k, n, ax, ay, xZp, yZp, mult, shift, outZp);
+  const scratch = bc.abs(nd.scratch);
+  return () => kk.bmm_i8(x, y, out, batch, m, k, n, ax, ay, xZp, yZp, mult, shift, outZp, scratch);
 }
 
 function bindReference(nd: BmmNode, bc: BindContext): () => void {
