@@ -64,12 +64,15 @@ export function transformerLayout(s: TransformerSpec): TransformerLayout {
 
 export function transformerParamCount(s: TransformerSpec): number { return transformerLayout(s).total; }
 
-/** Multiply-accumulates of one forward pass (one candidate), attention included. */
+/**
+ * Multiply-accumulates per candidate of the exported graph: the network (attention included) plus the
+ * selection FC that drops s₀ (T·stepDim × outputDim; the runtime has no SLICE op).
+ */
 export function transformerMacs(s: TransformerSpec): number {
   const L = transformerLayout(s), T = s.horizon, C = s.channels;
   let n = L.trunk.reduce((a, d) => a + d.inDim * d.outDim, 0) + L.embed.inDim * L.embed.outDim;
   n += s.layers * (T * (4 * C * C + 2 * C * s.ff) + 2 * T * T * C);
-  return n + T * C * s.stepDim;
+  return n + T * C * s.stepDim + T * s.stepDim * (T * s.stepDim - s.clampDims);
 }
 
 /** The generator's I/O as an MlpSpec (what checkpoint.json's `mlp` and the manifest record: the plan contract). */

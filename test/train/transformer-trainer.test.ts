@@ -23,7 +23,8 @@ test('the U-Maze default shape: params, MACs and the I/O spec (22 → 188, s₀ 
   assert.equal(transformerIoSpec(u), { noiseDim: 16, condDim: 6, hidden: [], outputDim: 188, activation: 'relu' });
   // trunk 22·256+256, expansion 256·1024+1024, 2 × (4 (32·32+32) + (32·64+64) + (64·32+32)), head 32·6+6
   assert.is(transformerParamCount(u), 5888 + 263168 + 2 * (4 * 1056 + 2112 + 2080) + 198);
-  assert.is(transformerMacs(u), 22 * 256 + 256 * 1024 + 2 * (32 * (4 * 1024 + 2 * 32 * 64) + 2 * 32 * 32 * 32) + 32 * 32 * 6);
+  // network, then the selection FC that drops s₀ (192 → 188)
+  assert.is(transformerMacs(u), 22 * 256 + 256 * 1024 + 2 * (32 * (4 * 1024 + 2 * 32 * 64) + 2 * 32 * 32 * 32) + 32 * 32 * 6 + 192 * 188);
 });
 
 for (const [name, spec, backend] of [['tiny', TINY, 'wasm'], ['tiny', TINY, 'js'], ['one block, no trunk', NO_TRUNK, 'wasm']] as const) {
