@@ -1,5 +1,6 @@
 import type { MlpSpec } from './mlp-spec.js';
 import type { ConvSpec, GeneratorArch } from './conv-spec.js';
+import type { TransformerSpec } from './transformer-spec.js';
 
 /**
  * On-disk checkpoint (a directory, e.g. runs/umaze/):
@@ -46,6 +47,8 @@ export interface CheckpointMeta {
   arch?: GeneratorArch;
   /** the temporal conv's shape when arch is 'conv' (train-state.bin then holds its free parameters) */
   conv?: ConvSpec;
+  /** the transformer's shape when arch is 'transformer' (weights.bin then holds its flat parameters, `mlp` only its I/O) */
+  transformer?: TransformerSpec;
   layout: WindowLayout;
   normalizer: NormalizerJson;
   /** the training configuration (key variant, batch sizes, temps, lr, ...) */

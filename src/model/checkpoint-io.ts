@@ -17,6 +17,7 @@ import type { CheckpointMeta } from './checkpoint-format.js';
 import { conditionDim, generatorOutputDim } from './checkpoint-format.js';
 import { paramCount, unpackWeights, type MlpWeights } from './mlp-spec.js';
 import { checkConvSpec, convDenseSpec, GENERATOR_ARCHS } from './conv-spec.js';
+import { checkTransformerSpec, transformerIoSpec, transformerParamCount } from './transformer-spec.js';
 
 export const CHECKPOINT_JSON = 'checkpoint.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -152,7 +153,10 @@ export function resolveCheckpoint(runDir: string): ResolvedCheckpoint {
 export interface LoadedCheckpoint {
   dir: string;
   meta: CheckpointMeta;
+  /** the MLP's layers (arch mlp, conv); for arch transformer only `spec` (its I/O) and no layers */
   weights: MlpWeights;
+  /** weights.bin as one flat vector (a transformer's parameters, transformerLayout order) */
+  flat: Float32Array;
   /** rows of condDim normalized conditions, or null if the trainer did not write them */
   calibrationConditions: Float32Array | null;
   /** the generation folder the weights came from (null: flat directory) */
@@ -217,6 +221,17 @@ function checkArch(meta: CheckpointMeta, metaPath: string): void {
   if (!GENERATOR_ARCHS.includes(arch)) {
     throw new CheckpointError(`${metaPath}: unknown generator arch ${JSON.stringify(arch)} (this version knows ${GENERATOR_ARCHS.join(', ')})`, { hint: 'the checkpoint is corrupt or from a newer trainer: export it with the version that trained it' });
   }
+  if (arch === 'transformer') {
+    const s = meta.transformer;
+    try {
+      if (!s || typeof s !== 'object') throw new RangeError('arch transformer without a transformer shape');
+      checkTransformerSpec(s);
+      if (JSON.stringify(transformerIoSpec(s)) !== JSON.stringify(meta.mlp)) throw new RangeError(`transformer ${JSON.stringify(s)} does not have the recorded I/O ${JSON.stringify(meta.mlp)}`);
+    } catch (e) {
+      throw new CheckpointError(`${metaPath}: invalid transformer generator: ${(e as Error).message}`, { hint: 'the checkpoint is corrupt or from an incompatible trainer; re-train' });
+    }
+    return;
+  }
   if (arch !== 'conv') return;
   const c = meta.conv;
   try {
@@ -243,8 +258,9 @@ export function readCheckpointWeights(dir: string, meta: CheckpointMeta = readMe
     if (got !== expect.sha256) throw new CheckpointError(`${wPath}: sha256 ${got.slice(0, 12)}… does not match checkpoint.json (${expect.sha256.slice(0, 12)}…)`, { hint: 'weights.bin was modified or is from another save; re-save the checkpoint' });
   }
   const flat = readF32(wPath);
-  if (flat.length !== paramCount(spec)) {
-    throw new CheckpointError(`${wPath}: ${flat.length} floats, the mlp spec needs ${paramCount(spec)}`, { hint: 'weights.bin does not belong to this checkpoint.json' });
+  const need = meta.arch === 'transformer' && meta.transformer ? transformerParamCount(meta.transformer) : paramCount(spec);
+  if (flat.length !== need) {
+    throw new CheckpointError(`${wPath}: ${flat.length} floats, the ${meta.arch === 'transformer' ? 'transformer' : 'mlp spec'} needs ${need}`, { hint: 'weights.bin does not belong to this checkpoint.json' });
   }
   for (let i = 0; i < flat.length; i++) {
     if (!Number.isFinite(flat[i]!)) throw new CheckpointError(`${wPath}: non-finite weight at index ${i}`, { hint: 'training diverged; export an earlier checkpoint' });
@@ -258,7 +274,8 @@ export function loadCheckpoint(dir: string, opts: { best?: boolean } = {}): Load
   const meta = resolved.meta;
   const spec = meta.mlp;
   const flat = readCheckpointWeights(resolved.dir, meta);
-  const weights = unpackWeights(spec, flat);
+  // a transformer's flat parameters are not an MLP's: `weights` then carries only its I/O spec, `flat` the parameters
+  const weights = meta.arch === 'transformer' ? { spec, layers: [] } : unpackWeights(spec, flat);
 
   let calibrationConditions: Float32Array | null = null;
   const cPath = join(dir, CALIBRATION_BIN);
@@ -272,6 +289,6 @@ export function loadCheckpoint(dir: string, opts: { best?: boolean } = {}): Load
     }
   }
   const best = readBestPointer(dir);
-  return { dir, meta, weights, calibrationConditions, generation: resolved.generation, skipped: resolved.skipped,
+  return { dir, meta, weights, flat, calibrationConditions, generation: resolved.generation, skipped: resolved.skipped,
     ...(best && best.generation === resolved.generation ? { best } : {}) };
 }

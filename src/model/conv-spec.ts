@@ -19,8 +19,8 @@
 import type { MlpSpec, MlpWeights } from './mlp-spec.js';
 import { paramCount, unpackWeights } from './mlp-spec.js';
 
-export type GeneratorArch = 'mlp' | 'conv';
-export const GENERATOR_ARCHS: readonly GeneratorArch[] = ['mlp', 'conv'];
+export type GeneratorArch = 'mlp' | 'conv' | 'transformer';
+export const GENERATOR_ARCHS: readonly GeneratorArch[] = ['mlp', 'conv', 'transformer'];
 
 export interface ConvSpec {
   noiseDim: number;

@@ -1,6 +1,7 @@
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import type { MlpSpec } from '../model/mlp-spec.js';
 import type { ConvSpec } from '../model/conv-spec.js';
+import type { TransformerSpec } from '../model/transformer-spec.js';
 
 /** File names inside a model directory (models/<name>/). */
 export const MODEL_FILE = 'model.tflite';
@@ -90,7 +91,8 @@ export interface ModelManifest {
    * A temporal conv ships as its exact dense equivalent (`mlp` above: block-Toeplitz FULLY_CONNECTED
    * weights), so the runtime needs nothing new; `conv` and `params` say what was trained.
    */
-  generator?: { arch: 'mlp'; params: number } | { arch: 'conv'; conv: ConvSpec; params: number; exportedAs: 'dense' };
+  generator?: { arch: 'mlp'; params: number } | { arch: 'conv'; conv: ConvSpec; params: number; exportedAs: 'dense' }
+    | { arch: 'transformer'; transformer: TransformerSpec; params: number; macs: number; exportedAs: 'attention' };
   /** SignatureDef key inside the .tflite (added by the exporter) */
   signatureKey?: string;
   /** int8 only: per boundary-adjacent tensor quantization, for reference */

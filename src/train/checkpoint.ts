@@ -1,3 +1,4 @@
+import { transformerParamCount } from '../model/transformer-spec.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ export interface SaveOptions {
  * the previous generations intact, and readers take the newest one that verifies. Older generations
  * beyond `keep` are removed last. File-system failures are an IoError naming the folder.
  */
-export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp' | 'arch' | 'conv'>,
+export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<CheckpointMeta, 'files' | 'step' | 'createdAt' | 'format' | 'version' | 'mlp' | 'arch' | 'conv' | 'transformer'>,
   opts: SaveOptions = {}): CheckpointMeta {
   const net = trainer.net;
   for (const [name, a] of [['EMA weights', net.ema], ['weights', net.params]] as const) {
@@ -49,7 +50,8 @@ export function saveCheckpoint(dir: string, trainer: KdpTrainer, meta: Omit<Chec
   const header: TrainStateHeader = { optimizerStep: net.stepCount, rng: trainer.rng.state(), trainerStep: trainer.stepCount };
   const full: CheckpointMeta = {
     format: 'kdp-checkpoint', version: 1, step: trainer.stepCount, createdAt: new Date().toISOString(), mlp: trainer.spec,
-    arch: trainer.convSpec ? 'conv' : 'mlp', ...(trainer.convSpec ? { conv: trainer.convSpec } : {}),
+    arch: trainer.convSpec ? 'conv' : trainer.transformerSpec ? 'transformer' : 'mlp', ...(trainer.convSpec ? { conv: trainer.convSpec } : {}),
+    ...(trainer.transformerSpec ? { transformer: trainer.transformerSpec } : {}),
     ...meta,
     config: { ...meta.config, trainState: header },
     files: { weights: { sha256: sha256(weights), bytes: weights.length }, trainState: { sha256: sha256(stateBytes), bytes: stateBytes.length } },
@@ -160,7 +162,8 @@ function readVerified(dir: string, file: string, expect: { sha256: string; bytes
  */
 export function restoreTrainer(dir: string, trainer: KdpTrainer, meta: CheckpointMeta): void {
   const n = trainer.net.params.length;
-  if (paramCount(meta.mlp) !== n) throw new CheckpointError(`checkpoint network has ${paramCount(meta.mlp)} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
+  const saved = meta.arch === 'transformer' && meta.transformer ? transformerParamCount(meta.transformer) : paramCount(meta.mlp);
+  if (saved !== n) throw new CheckpointError(`checkpoint network has ${saved} parameters, the configured one has ${n}`, { hint: 'use the same --horizon/--hidden as the run you resume, or start fresh with --fresh' });
   if (!meta.files.trainState) throw new CheckpointError('checkpoint has no training state to resume from');
   const ema = readCheckpointWeights(dir, meta);
   const state = readVerified(dir, TRAIN_STATE_FILE, meta.files.trainState, trainer.net.trainStateFloats);

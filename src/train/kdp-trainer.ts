@@ -2,6 +2,9 @@ import { paramCount, type Activation, type MlpSpec } from '../model/mlp-spec.js'
 import { checkConvSpec, convDenseSpec, DEFAULT_CONV, type ConvSpec, type GeneratorArch } from '../model/conv-spec.js';
 import { UsageError } from '../errors.js';
 import { ConvTrainer } from './conv-trainer.js';
+import type { GeneratorNet } from './generator-net.js';
+import { checkTransformerSpec, DEFAULT_TRANSFORMER, transformerIoSpec, type TransformerSpec } from '../model/transformer-spec.js';
+import { TransformerTrainer, transformerTrainerFloats } from './transformer-trainer.js';
 import { Rng } from '../util/rng.js';
 import { createDriftScratch, driftGroup, keyDistances, keyDistancesGemm, type DriftScratch } from './drift.js';
 import { DEFAULT_OPTIMIZER, MlpTrainer, type OptimizerConfig } from './mlp-trainer.js';
@@ -29,6 +32,8 @@ export interface KdpConfig {
   arch?: GeneratorArch;
   /** shape of the temporal conv generator (arch 'conv'; the horizon and step size come from the problem) */
   conv?: { channels: number; kernel: number; layers: number; trunk?: number[]; upsample?: number };
+  /** shape of the transformer generator (arch 'transformer'; tokens = the problem's plan steps) */
+  transformer?: { channels: number; layers: number; ff: number; trunk?: readonly number[] };
   hidden: number[];
   activation: Activation;
   optimizer: OptimizerConfig;
@@ -58,11 +63,13 @@ export interface StepStats {
  * distances in key space and updates in full window space.
  */
 export class KdpTrainer {
-  readonly net: MlpTrainer;
-  /** the dense network trained and exported (for arch 'conv': the conv's exact dense equivalent) */
+  readonly net: GeneratorNet;
+  /** the dense network trained and exported (for arch 'conv': the conv's exact dense equivalent; for 'transformer': only its I/O) */
   readonly spec: MlpSpec;
   /** the conv shape when arch is 'conv' */
   readonly convSpec: ConvSpec | null;
+  /** the transformer shape when arch is 'transformer' */
+  readonly transformerSpec: TransformerSpec | null;
   readonly rng: Rng;
   readonly kernels: TrainKernels;
   private readonly Bc: number;
@@ -103,7 +110,8 @@ export class KdpTrainer {
     if (problem.clampDims > this.dc) throw new RangeError('clampDims exceeds the condition size');
     this.dk = c.key === 'keyed' ? this.dc + problem.keyDims.length : c.key === 'condition' ? this.dc : this.D;
     this.convSpec = c.arch === 'conv' ? convSpecFor(problem, c) : null;
-    this.spec = this.convSpec ? convDenseSpec(this.convSpec)
+    this.transformerSpec = c.arch === 'transformer' ? transformerSpecFor(problem, c) : null;
+    this.spec = this.convSpec ? convDenseSpec(this.convSpec) : this.transformerSpec ? transformerIoSpec(this.transformerSpec)
       : { noiseDim: c.noiseDim, condDim: this.dc, hidden: c.hidden, outputDim: this.D - problem.clampDims, activation: c.activation };
     const rows = this.Bc * this.M;
     const P = this.Bc * this.K;
@@ -124,10 +132,12 @@ export class KdpTrainer {
     const layerWidths = [c.noiseDim + this.dc, ...this.spec.hidden, this.spec.outputDim];
     const activations = layerWidths.reduce((n, w) => n + 4 * rows * w, 0);
     const floats = 3 * paramCount(this.spec) + activations + (P + rows) * this.D
-      + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + (this.maxBlockDims + (this.dk > 32 ? this.dk : 0)) * (gp + gm) + (1 << 16);
+      + (c.temperatures.length + 1) * rows * this.D + 2 * gm * (gp + gm) + (this.maxBlockDims + (this.dk > 32 ? this.dk : 0)) * (gp + gm) + (1 << 16)
+      + (this.transformerSpec ? transformerTrainerFloats(this.transformerSpec, rows) : 0);
     this.kernels = kernels ?? createTrainKernels(floats);
     this.rng = new Rng(c.seed);
     this.net = this.convSpec ? new ConvTrainer(this.convSpec, rows, this.kernels, this.rng, c.optimizer)
+      : this.transformerSpec ? new TransformerTrainer(this.transformerSpec, rows, this.kernels, this.rng, c.optimizer)
       : new MlpTrainer(this.spec, rows, this.kernels, this.rng, c.optimizer);
     this.cond = new Float32Array(this.Bc * this.dc);
     this.pos = new Float32Array(P * this.D);
@@ -369,6 +379,25 @@ function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
     checkConvSpec(spec);
   } catch (e) {
     throw new UsageError(`invalid conv generator: ${(e as Error).message}`, 'pass --channels ≥ 1, an odd --conv-kernel no wider than 2·horizon − 1, --conv-layers ≥ 1 and --conv-upsample below the horizon');
+  }
+  return spec;
+}
+
+/** The transformer shape for a problem: one token per plan step, its state + action per token. */
+function transformerSpecFor(problem: DriftProblem, c: KdpConfig): TransformerSpec {
+  const stepDim = problem.stepDim;
+  if (!stepDim || problem.windowDim % stepDim !== 0) {
+    throw new UsageError(`--arch transformer needs a time-series window; ${problem.name} does not say how many values make one step`, 'train it with --arch mlp');
+  }
+  const shape = c.transformer ?? DEFAULT_TRANSFORMER;
+  const spec: TransformerSpec = {
+    noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
+    channels: shape.channels, layers: shape.layers, ff: shape.ff, trunk: [...(shape.trunk ?? [])],
+  };
+  try {
+    checkTransformerSpec(spec);
+  } catch (e) {
+    throw new UsageError(`invalid transformer generator: ${(e as Error).message}`, 'pass --channels, --tf-layers and --tf-ff as positive integers and --tf-trunk as widths or none');
   }
   return spec;
 }

@@ -7,6 +7,7 @@ import { envInfo } from '../envs/registry.js';
 import { CheckpointError, KdpError, ShapeError, UsageError } from '../errors.js';
 import { EventLoopYield } from '../util/yield.js';
 import { convParamCount } from '../model/conv-spec.js';
+import { transformerParamCount } from '../model/transformer-spec.js';
 import { paramCount } from '../model/mlp-spec.js';
 import type { NormalizerJson, WindowLayout } from '../model/checkpoint-format.js';
 import { generationName, readBestPointer, resolveBestCheckpoint, resolveCheckpoint, type BestPointer, type ResolvedCheckpoint } from '../model/checkpoint-io.js';
@@ -67,7 +68,7 @@ export interface TrainRunResult {
   finalLoss: number;
   finalDriftRms: number;
   /** the generator architecture trained */
-  arch: 'mlp' | 'conv';
+  arch: 'mlp' | 'conv' | 'transformer';
   /** trained (free) parameters: the conv's shared kernels, not its dense expansion */
   params: number;
   /** with keepBest: the best-by-eval generation so far (this run's or, on resume, an earlier one's) */
@@ -87,7 +88,7 @@ export class TrainingDivergedError extends KdpError {
 function identity(c: KdpConfig, layout: WindowLayout, env: string): string {
   const arch = c.arch ?? 'mlp';
   return JSON.stringify({ env, key: c.key, repulsion: c.repulsion, hidden: c.hidden, noise: c.noiseDim, act: c.activation, H: layout.horizon, fs: layout.frameSkip,
-    ...(arch === 'mlp' ? {} : { arch, conv: c.conv }) });
+    ...(arch === 'mlp' ? {} : arch === 'transformer' ? { arch, transformer: c.transformer } : { arch, conv: c.conv }) });
 }
 
 export function gitCommit(): string | undefined {
@@ -230,7 +231,8 @@ export async function trainOnDataset(o: TrainRunOptions): Promise<TrainRunResult
     out: o.out, steps: trainer.stepCount, resumedFrom, interrupted,
     seconds: Math.round((performance.now() - t0) / 100) / 10, windowsPerSec: Math.round(wps),
     finalLoss: last?.loss ?? NaN, finalDriftRms: last?.driftRms ?? NaN,
-    arch: trainer.convSpec ? 'conv' : 'mlp', params: trainer.convSpec ? convParamCount(trainer.convSpec) : paramCount(trainer.spec),
+    arch: trainer.convSpec ? 'conv' : trainer.transformerSpec ? 'transformer' : 'mlp',
+    params: trainer.convSpec ? convParamCount(trainer.convSpec) : trainer.transformerSpec ? transformerParamCount(trainer.transformerSpec) : paramCount(trainer.spec),
     ...(best ? { best: { step: best.step, score: best.score, generation: best.generation } } : {}),
   };
 }

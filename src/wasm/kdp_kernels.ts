@@ -13,7 +13,7 @@
 //     TFLite's reference MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul followed by
 //     RoundingDivideByPOT), then offset and clamped.
 
-import { mulQ, requantSel, store8 } from './lib/requant';
+import { mulQ, requant4, requantSel, store8 } from './lib/requant';
 
 /** First byte the host may use for its arena (past this module's static data). */
 export function heapBase(): usize {
@@ -488,7 +488,20 @@ export function mul_f32(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i
 export function add_i8(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i32,
   aZp: i32, bZp: i32, leftShift: i32, aMult: i32, aShift: i32, bMult: i32, bShift: i32,
   outMult: i32, outShift: i32, outZp: i32, lo: i32, hi: i32): void {
-  for (let i = 0; i < count; i++) {
+  let i = 0;
+  if (na == count && nb == count) {
+    // 4 elements a step through the vectorized MultiplyByQuantizedMultiplier (bit-identical to mulQ)
+    const azv = i32x4.splat(aZp), bzv = i32x4.splat(bZp);
+    for (; i + 4 <= count; i += 4) {
+      const av = i32x4.sub(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(a + <usize>i))), azv);
+      const bv = i32x4.sub(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(b + <usize>i))), bzv);
+      const sa = requant4(i32x4.shl(av, leftShift), aMult, aShift, 0, i32.MIN_VALUE, i32.MAX_VALUE);
+      const sb = requant4(i32x4.shl(bv, leftShift), bMult, bShift, 0, i32.MIN_VALUE, i32.MAX_VALUE);
+      const r = requant4(i32x4.add(sa, sb), outMult, outShift, outZp, lo, hi);
+      store<i32>(y + <usize>i, i32x4.extract_lane(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r, r), i16x8.splat(0)), 0));
+    }
+  }
+  for (; i < count; i++) {
     const av = <i32>load<i8>(a + <usize>(na == count ? i : i % na)) - aZp;
     const bv = <i32>load<i8>(b + <usize>(nb == count ? i : i % nb)) - bZp;
     const sa = mulQ(av << leftShift, aMult, aShift);
@@ -517,5 +530,135 @@ export function mul_i8(a: usize, b: usize, y: usize, count: i32, na: i32, nb: i3
 export function copy_rows(src: usize, dst: usize, rows: i32, chunk: i32, dstStride: i32): void {
   for (let r = 0; r < rows; r++) {
     memory.copy(dst + <usize>r * <usize>dstStride, src + <usize>r * <usize>chunk, <usize>chunk);
+  }
+}
+
+// ---------------------------------------------------------------- BATCH_MATMUL, SOFTMAX (attention)
+//
+// out[b, m, n] = Σ_k X[b, m, k] · Y[b, k, n]; X stored [B, M, K] ([B, K, M] with adjX), Y stored
+// [B, K, N] ([B, N, K] with adjY), out [B, M, N]. Strides cover the four layouts with one loop.
+
+/** f32 BATCH_MATMUL (f32 accumulation). */
+export function bmm_f32(x: usize, y: usize, out: usize, batch: i32, M: i32, K: i32, N: i32, adjX: i32, adjY: i32): void {
+  const xm: usize = adjX ? 4 : <usize>K << 2, xk: usize = adjX ? <usize>M << 2 : 4;
+  const yk: usize = adjY ? 4 : <usize>N << 2, yn: usize = adjY ? <usize>K << 2 : 4;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + <usize>b * <usize>(M * K) * 4, yb = y + <usize>b * <usize>(K * N) * 4;
+    let po = out + <usize>b * <usize>(M * N) * 4;
+    for (let i = 0; i < M; i++) {
+      const xi = xb + <usize>i * xm;
+      for (let j = 0; j < N; j++) {
+        let px = xi, py = yb + <usize>j * yn;
+        let s: f32 = 0;
+        for (let k = 0; k < K; k++) { s += load<f32>(px) * load<f32>(py); px += xk; py += yk; }
+        store<f32>(po, s);
+        po += 4;
+      }
+    }
+  }
+}
+
+/**
+ * int8 BATCH_MATMUL: Σ (x − xZp)(y − yZp) in i32, requantized with TFLite's fixed-point multiplier, full
+ * int8 range. Per batch both operands are first packed into `scratch` as i16 rows with the reduction
+ * dim contiguous and the zero points subtracted — X as [M][kPad], Y as [N][kPad], kPad = K rounded up
+ * to 8, zero-padded — so every output is one i32x4.dot_i16x8_s loop whatever the adj flags (exact:
+ * |x − zp| ≤ 255, so each pair sum fits an i32). `scratch` holds (M + N) · kPad i16.
+ */
+export function bmm_i8(x: usize, y: usize, out: usize, batch: i32, M: i32, K: i32, N: i32, adjX: i32, adjY: i32,
+  xZp: i32, yZp: i32, mult: i32, shift: i32, outZp: i32, scratch: usize): void {
+  const kPad = (K + 7) & ~7;
+  const rowBytes = <usize>kPad << 1;
+  const xs = scratch, ys = scratch + <usize>M * rowBytes;
+  memory.fill(scratch, 0, <usize>(M + N) * rowBytes);
+  // element strides (bytes) of the stored operands along (row, k)
+  const xm: usize = adjX ? 1 : <usize>K, xk: usize = adjX ? <usize>M : 1;
+  const yn: usize = adjY ? <usize>K : 1, yk: usize = adjY ? 1 : <usize>N;
+  for (let b = 0; b < batch; b++) {
+    packI16(x + <usize>b * <usize>(M * K), xs, M, K, xm, xk, xZp, rowBytes);
+    packI16(y + <usize>b * <usize>(K * N), ys, N, K, yn, yk, yZp, rowBytes);
+    let po = out + <usize>b * <usize>(M * N);
+    for (let i = 0; i < M; i++) {
+      const xr = xs + <usize>i * rowBytes;
+      let j = 0;
+      // four outputs at a time: four dot accumulators, one horizontal reduction, vector requantization
+      for (; j + 4 <= N; j += 4) {
+        const y0 = ys + <usize>j * rowBytes;
+        let a0 = i32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (let o: usize = 0; o < rowBytes; o += 16) {
+          const xv = v128.load(xr + o);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load(y0 + o)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load(y0 + rowBytes + o)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load(y0 + 2 * rowBytes + o)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load(y0 + 3 * rowBytes + o)));
+        }
+        const s01 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 1, 4, 5), v128.shuffle<i32>(a0, a1, 2, 3, 6, 7));
+        const s23 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 1, 4, 5), v128.shuffle<i32>(a2, a3, 2, 3, 6, 7));
+        const sums = i32x4.add(v128.shuffle<i32>(s01, s23, 0, 2, 4, 6), v128.shuffle<i32>(s01, s23, 1, 3, 5, 7));
+        const r = requant4(sums, mult, shift, outZp, -128, 127);
+        store<i32>(po, i32x4.extract_lane(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(r, r), r), 0));
+        po += 4;
+      }
+      for (; j < N; j++) {
+        const yr = ys + <usize>j * rowBytes;
+        let acc = i32x4.splat(0);
+        for (let o: usize = 0; o < rowBytes; o += 16) acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(xr + o), v128.load(yr + o)));
+        const sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+        const v = mulQ(sum, mult, shift) + outZp;
+        store<i8>(po, <i8>(v < -128 ? -128 : v > 127 ? 127 : v));
+        po += 1;
+      }
+    }
+  }
+}
+
+/** rows × K int8 (element (r, k) at src + r·rs + k·ks) → i16 rows of (v − zp) at dst, `rowBytes` apart (padding untouched). */
+@inline function packI16(src: usize, dst: usize, rows: i32, K: i32, rs: usize, ks: usize, zp: i32, rowBytes: usize): void {
+  const zv = i16x8.splat(<i16>zp);
+  for (let r = 0; r < rows; r++) {
+    let p = src + <usize>r * rs;
+    const d = dst + <usize>r * rowBytes;
+    let k = 0;
+    if (ks == 1) for (; k + 8 <= K; k += 8) v128.store(d + (<usize>k << 1), i16x8.sub(v128.load8x8_s(p + <usize>k), zv));
+    p += <usize>k * ks;
+    for (; k < K; k++) { store<i16>(d + (<usize>k << 1), <i16>(<i32>load<i8>(p) - zp)); p += ks; }
+  }
+}
+
+/** f32 SOFTMAX over rows of `last`: exp(β(x − max)) / Σ. */
+export function softmax_f32(x: usize, y: usize, rows: i32, last: i32, beta: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * last) << 2), yr = y + (<usize>(r * last) << 2);
+    let mx: f32 = -Infinity;
+    for (let j = 0; j < last; j++) mx = max(mx, load<f32>(xr + (<usize>j << 2)));
+    let s: f32 = 0;
+    for (let j = 0; j < last; j++) {
+      const e = Mathf.exp(beta * (load<f32>(xr + (<usize>j << 2)) - mx));
+      store<f32>(yr + (<usize>j << 2), e);
+      s += e;
+    }
+    const inv: f32 = <f32>1 / s;
+    for (let j = 0; j < last; j++) store<f32>(yr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) * inv);
+  }
+}
+
+/**
+ * int8 SOFTMAX over rows of `last`, TFLite's float lookup-table kernel: `table` holds 256 f32,
+ * table[255 − d] = exp(−inScale·β·d); sum and 1 / (sum · outScale) in f32, outputs rounded half away
+ * from zero. Same operations in the same order as the TypeScript reference: bit-identical.
+ */
+export function softmax_i8(x: usize, y: usize, rows: i32, last: i32, table: usize, outScale: f32, outZp: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>(r * last), yr = y + <usize>(r * last);
+    let mx: i32 = -128;
+    for (let j = 0; j < last; j++) mx = max(mx, <i32>load<i8>(xr + <usize>j));
+    const t = table + (<usize>(255 - mx) << 2);
+    let s: f32 = 0;
+    for (let j = 0; j < last; j++) s += load<f32>(t + (<usize>(<i32>load<i8>(xr + <usize>j)) << 2));
+    const inv: f32 = <f32>1 / (s * outScale);
+    for (let j = 0; j < last; j++) {
+      const v = roundAway(load<f32>(t + (<usize>(<i32>load<i8>(xr + <usize>j)) << 2)) * inv) + outZp;
+      store<i8>(yr + <usize>j, <i8>(v < -128 ? -128 : v > 127 ? 127 : v));
+    }
   }
 }

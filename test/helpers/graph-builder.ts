@@ -55,7 +55,7 @@ export class GraphBuilder {
   }
 
   op(name: keyof typeof BuiltinOperator, inputs: number[], outputs: number[],
-    opts: { act?: FusedAct; axis?: number; version?: number } = {}): void {
+    opts: { act?: FusedAct; axis?: number; version?: number; adjX?: boolean; adjY?: boolean; beta?: number } = {}): void {
     const code = BuiltinOperator[name];
     const fusedActivation = ACT[opts.act ?? 'none'];
     let options: OpOptions;
@@ -66,6 +66,8 @@ export class GraphBuilder {
       case BuiltinOperator.MUL: options = { kind: 'mul', fusedActivation }; break;
       case BuiltinOperator.QUANTIZE: options = { kind: 'quantize' }; break;
       case BuiltinOperator.DEQUANTIZE: options = { kind: 'dequantize' }; break;
+      case BuiltinOperator.BATCH_MATMUL: options = { kind: 'batch_matmul', adjX: opts.adjX ?? false, adjY: opts.adjY ?? false }; break;
+      case BuiltinOperator.SOFTMAX: options = { kind: 'softmax', beta: opts.beta ?? 1 }; break;
       default: options = { kind: 'none' };
     }
     this.ops.push({ op: code, version: opts.version ?? 1, inputs: inputs.slice(), outputs: outputs.slice(), options });

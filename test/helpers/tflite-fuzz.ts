@@ -141,5 +141,8 @@ export async function opCoverageSeeds(): Promise<Uint8Array[]> {
   const { exportMlp } = await import('../../src/planner/export/mlp-graph.js');
   const w6 = exportMlp(randomMlp({ noiseDim: 8, condDim: 5, hidden: [24], outputDim: 11, activation: 'relu' }, 3),
     { quantization: 'int8', candidates: 3, weightBits: 6 }).bytes;
-  return [fp.finish(), q8.finish(), w6];
+  // an attention block (BATCH_MATMUL adj_y, SOFTMAX, BATCH_MATMUL) in int8 and fp32
+  const { attentionGraph } = await import('./attention-graph.js');
+  const att = (['int8', 'fp32'] as const).map((quant) => attentionGraph({ batch: 2, tokens: 4, channels: 4, quant, seed: 9 }).bytes);
+  return [fp.finish(), q8.finish(), w6, ...att];
 }

@@ -199,7 +199,8 @@ test('checkpoints without arch (older trainers) load as mlp; an unknown arch or 
   assert.is(ck.meta.arch, undefined);
   assert.is(ck.weights.layers.length, 4);
   for (const [bad, msg] of [
-    [{ ...meta, arch: 'transformer' }, /unknown generator arch "transformer"/],
+    [{ ...meta, arch: 'rnn' }, /unknown generator arch "rnn"/],
+    [{ ...meta, arch: 'transformer' }, /arch transformer without a transformer shape/],
     [{ ...meta, conv: { ...(meta.conv as object), channels: 4 } }, /does not expand to the recorded mlp/],
     [{ ...meta, conv: undefined }, /arch conv without a conv shape/],
   ] as const) {

@@ -49,7 +49,7 @@ test('resolver: a model with an op the resolver lacks fails to load with E_MODEL
     assert.is((e as ModelError).code, 'E_MODEL_UNSUPPORTED_OP');
     assert.match((e as Error).message, /CONCATENATION is not registered in this interpreter's op resolver/);
   }
-  expectCode(() => Interpreter.fromBytes(fpBytes, { ops: ['FULLY_CONNECTED', 'SOFTMAX'] }), 'E_MODEL_UNSUPPORTED_OP', /SOFTMAX is not implemented/);
+  expectCode(() => Interpreter.fromBytes(fpBytes, { ops: ['FULLY_CONNECTED', 'EXP'] }), 'E_MODEL_UNSUPPORTED_OP', /EXP is not implemented/);
 });
 
 test('resolver: exactly the model\'s ops suffice, and give the same outputs as the full resolver', () => {

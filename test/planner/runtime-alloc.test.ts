@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Interpreter, type Backend, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
 import { measureAllocations } from '../../src/util/alloc-meter.js';
+import { attentionGraph } from '../helpers/attention-graph.js';
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -41,6 +42,10 @@ const cases: Array<[string, () => Uint8Array, InterpreterOptions, number]> = [
   ['mlp-silu-fp32', () => fixture('mlp-silu-fp32'), { backend: 'wasm' }, 100_000],
   ['mlp-relu-int8', () => fixture('mlp-relu-int8'), { backend: 'reference' }, 20_000],
   ['maze2d-umaze (relaxed-SIMD FC)', () => shipped, { backend: 'wasm', batch: 4 }, 100_000],
+  // BATCH_MATMUL + SOFTMAX (an attention block, test/helpers/attention-graph.ts)
+  ['attention-int8', () => attentionGraph({ batch: 4, tokens: 6, channels: 8, quant: 'int8', seed: 5 }).bytes, { backend: 'wasm' }, 100_000],
+  ['attention-fp32', () => attentionGraph({ batch: 4, tokens: 6, channels: 8, quant: 'fp32', seed: 5 }).bytes, { backend: 'wasm' }, 100_000],
+  ['attention-int8', () => attentionGraph({ batch: 4, tokens: 6, channels: 8, quant: 'int8', seed: 5 }).bytes, { backend: 'reference' }, 20_000],
 ];
 for (const [model, bytes, opts, n] of cases) {
   const backend: Backend = opts.backend ?? 'wasm';

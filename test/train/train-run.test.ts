@@ -137,7 +137,11 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   assert.match(help.stdout, /--channels C/);
   const small = ['--dataset', dataset, '--env', 'maze2d-umaze', '--steps', '3', '--horizon', '8', '--conditions', '2', '--samples', '4', '--positives', '8', '--json'];
   for (const [args, msg] of [
-    [['--arch', 'transformer'], /--arch must be one of mlp\|conv, got "transformer"/],
+    [['--arch', 'rnn'], /--arch must be one of mlp\|conv\|transformer, got "rnn"/],
+    [['--arch', 'transformer', '--tf-trunk', 'wide'], /--tf-trunk must be comma-separated positive integers or none/],
+    [['--arch', 'transformer', '--hidden', '64'], /--hidden applies to --arch mlp; the transformer's shape is set by the --tf-\* flags/],
+    [['--arch', 'transformer', '--tf-channels', '0'], /--tf-channels/],
+    [['--tf-layers', '3'], /--tf-layers applies to --arch transformer/],
     [['--arch', 'conv', '--conv-kernel', '4'], /--conv-kernel must be odd/],
     [['--arch', 'conv', '--conv-kernel', '21'], /wider than the window/],
     [['--arch', 'conv', '--conv-trunk', 'wide'], /--conv-trunk must be comma-separated positive integers or none/],
@@ -168,6 +172,16 @@ test('kdp train --arch: mlp by default, conv trains and is recorded; an unknown 
   assert.is(meta.arch, 'conv');
   assert.equal(meta.conv, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 4, kernel: 3, layers: 1 });
   assert.equal(meta.mlp.hidden, [32, 32]);
+  const tf = runKdp(['train', ...small, '--arch', 'transformer', '--tf-channels', '4', '--tf-layers', '1', '--tf-ff', '5', '--tf-trunk', 'none', '--out', join(dir, 'arch-tf')]);
+  assert.is(tf.status, 0, tf.stderr);
+  const t = JSON.parse(tf.stdout.trim().split('\n').pop()!) as { arch: string; params: number };
+  assert.is(t.arch, 'transformer');
+  // expansion 22 → 8·4, one block (q, k, v, o: 4·4 + 4 each; 4 → 5 → 4), head 4 → 6
+  assert.is(t.params, 22 * 32 + 32 + 4 * 20 + (4 * 5 + 5) + (5 * 4 + 4) + 4 * 6 + 6);
+  const tmeta = readCheckpointMeta(join(dir, 'arch-tf'));
+  assert.is(tmeta.arch, 'transformer');
+  assert.equal(tmeta.transformer, { noiseDim: 16, condDim: 6, horizon: 8, stepDim: 6, clampDims: 4, channels: 4, layers: 1, ff: 5, trunk: [] });
+  assert.equal(tmeta.mlp, { noiseDim: 16, condDim: 6, hidden: [], outputDim: 44, activation: 'relu' });
   const trunk = runKdp(['train', ...small, '--arch', 'conv', '--channels', '4', '--conv-trunk', '12', '--conv-upsample', '2', '--out', join(dir, 'arch-trunk')]);
   assert.is(trunk.status, 0, trunk.stderr);
   const tm = readCheckpointMeta(join(dir, 'arch-trunk'));

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import type { Activation } from '../../model/mlp-spec.js';
 import { DEFAULT_CONV, GENERATOR_ARCHS, type GeneratorArch } from '../../model/conv-spec.js';
+import { DEFAULT_TRANSFORMER } from '../../model/transformer-spec.js';
 import { DEFAULT_KDP_CONFIG, KEY_VARIANTS, type KdpConfig } from '../../train/kdp-trainer.js';
 import { trainOnDataset } from '../../train/train-run.js';
 import { envInfo } from '../../envs/registry.js';
@@ -41,12 +42,16 @@ export const command: CommandSpec = {
     conditions: { type: 'string', placeholder: 'Bc', default: String(DEFAULT_KDP_CONFIG.conditionsPerStep), description: 'conditions per step' },
     samples: { type: 'string', placeholder: 'M', default: String(DEFAULT_KDP_CONFIG.samplesPerCondition), description: 'generated windows per condition' },
     positives: { type: 'string', placeholder: 'K', default: String(DEFAULT_KDP_CONFIG.positivesPerCondition), description: 'nearest dataset windows per condition' },
-    arch: { type: 'string', placeholder: 'mlp|conv', default: 'mlp', description: 'generator: mlp, or conv (a temporal conv over the plan window: dense → [T, C], residual conv layers shared across time, per-step head; exported as its exact dense equivalent)' },
+    arch: { type: 'string', placeholder: 'mlp|conv|transformer', default: 'mlp', description: 'generator: mlp, conv (a temporal conv over the plan window: dense → [T, C], residual conv layers shared across time, per-step head; exported as its exact dense equivalent) or transformer (tokens = plan steps: dense → [T, C] with a learned per-step bias, single-head self-attention + per-token MLP blocks, per-step head; exported with BATCH_MATMUL and SOFTMAX)' },
     channels: { type: 'string', placeholder: 'C', default: String(DEFAULT_CONV.channels), description: '--arch conv: channels per plan step (the dense width is horizon × C)' },
     'conv-kernel': { type: 'string', placeholder: 'k', default: String(DEFAULT_CONV.kernel), description: "--arch conv: temporal kernel size (odd, 'same' padding)" },
     'conv-layers': { type: 'string', placeholder: 'L', default: String(DEFAULT_CONV.layers), description: '--arch conv: residual conv layers' },
     'conv-trunk': { type: 'string', placeholder: 'w,w|none', default: DEFAULT_CONV.trunk.join(','), description: '--arch conv: widths of dense ReLU layers before the [T, C] expansion (none: the expansion reads the input)' },
     'conv-upsample': { type: 'string', placeholder: 'r', default: '1', description: '--arch conv: the expansion writes every r-th step, linearly interpolated in between (smooth plans by construction; 1 = off)' },
+    'tf-channels': { type: 'string', placeholder: 'C', default: String(DEFAULT_TRANSFORMER.channels), description: '--arch transformer: channels per token (plan step)' },
+    'tf-layers': { type: 'string', placeholder: 'L', default: String(DEFAULT_TRANSFORMER.layers), description: '--arch transformer: attention blocks' },
+    'tf-ff': { type: 'string', placeholder: 'F', default: String(DEFAULT_TRANSFORMER.ff), description: '--arch transformer: hidden width of each block\'s per-token MLP' },
+    'tf-trunk': { type: 'string', placeholder: 'w,w|none', default: DEFAULT_TRANSFORMER.trunk.join(','), description: '--arch transformer: widths of dense ReLU layers before the [T, C] expansion (none: the expansion reads the input)' },
     hidden: { type: 'string', placeholder: 'w,w,w', default: DEFAULT_KDP_CONFIG.hidden.join(','), description: 'hidden layer widths (--arch mlp)' },
     activation: { type: 'string', placeholder: 'relu|silu|tanh', default: DEFAULT_KDP_CONFIG.activation, description: 'hidden activation' },
     'noise-dim': { type: 'string', placeholder: 'n', default: String(DEFAULT_KDP_CONFIG.noiseDim), description: 'noise input size' },
@@ -72,9 +77,23 @@ export const command: CommandSpec = {
     if (hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new UsageError('--hidden must be comma-separated positive integers');
     const key = optChoice(ctx, 'key', KEY_VARIANTS, 'keyed');
     const arch = optChoice<GeneratorArch>(ctx, 'arch', GENERATOR_ARCHS, 'mlp');
-    if (arch === 'conv') {
+    if (arch !== 'mlp') {
       for (const flag of ['hidden', 'activation'] as const) {
-        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch mlp; the conv's shape is set by --channels and the --conv-* flags`);
+        if (optString(ctx, flag) !== command.options[flag]!.default) {
+          throw new UsageError(`--${flag} applies to --arch mlp; the ${arch}'s shape is set by ${arch === 'conv' ? '--channels and the --conv-*' : 'the --tf-*'} flags`);
+        }
+      }
+    }
+    const transformer = {
+      channels: optNumber(ctx, 'tf-channels', DEFAULT_TRANSFORMER.channels, { int: true, min: 1, max: 1024 }),
+      layers: optNumber(ctx, 'tf-layers', DEFAULT_TRANSFORMER.layers, { int: true, min: 1, max: 16 }),
+      ff: optNumber(ctx, 'tf-ff', DEFAULT_TRANSFORMER.ff, { int: true, min: 1, max: 4096 }),
+      trunk: optString(ctx, 'tf-trunk') === 'none' ? [] : (optString(ctx, 'tf-trunk') ?? '').split(',').map(Number),
+    };
+    if (transformer.trunk.some((w) => !Number.isInteger(w) || w < 1)) throw new UsageError('--tf-trunk must be comma-separated positive integers or none', 'e.g. --tf-trunk 256');
+    if (arch !== 'transformer') {
+      for (const flag of ['tf-channels', 'tf-layers', 'tf-ff', 'tf-trunk'] as const) {
+        if (optString(ctx, flag) !== command.options[flag]!.default) throw new UsageError(`--${flag} applies to --arch transformer`, 'add --arch transformer, or drop the flag');
       }
     }
     const conv = {
@@ -101,6 +120,7 @@ export const command: CommandSpec = {
       positivesPerCondition: optNumber(ctx, 'positives', DEFAULT_KDP_CONFIG.positivesPerCondition, { int: true, min: 1, max: 1024 }),
       arch,
       ...(arch === 'conv' ? { conv } : {}),
+      ...(arch === 'transformer' ? { transformer } : {}),
       hidden,
       activation: optChoice<Activation>(ctx, 'activation', ['relu', 'silu', 'tanh'], 'relu'),
       noiseDim: optNumber(ctx, 'noise-dim', DEFAULT_KDP_CONFIG.noiseDim, { int: true, min: 1 }),

@@ -17,6 +17,8 @@ import { loadScorer } from '../../model/scorer-io.js';
 import { readManifestFile, readModelFile } from '../model-file.js';
 import { mlpForwardReference, paramCount, type MlpWeights } from '../../model/mlp-spec.js';
 import { convParamCount } from '../../model/conv-spec.js';
+import { transformerMacs, transformerParamCount } from '../../model/transformer-spec.js';
+import { exportTransformer } from './transformer-graph.js';
 import { SeededRandom } from '../../util/rng.js';
 import type { NormalizerJson, WindowLayout } from '../../model/checkpoint-format.js';
 import { readTflite } from '../tflite/reader.js';
@@ -71,13 +73,15 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
   const out = resolve(opts.out);
   const name = basename(out);
 
-  const ex = exportMlp(weights, {
+  const exportOpts = {
     quantization,
     candidates: opts.candidates ?? 64,
     ...(opts.weightBits !== undefined ? { weightBits: opts.weightBits } : {}),
     calibration: { ...(ck.calibrationConditions ? { conditions: ck.calibrationConditions } : {}), samples: opts.calibration ?? DEFAULT_CALIBRATION_SAMPLES, seed: meta.provenance?.seed ?? 0 },
     description: `kdp generator for ${meta.env} (checkpoint step ${meta.step}, ${quantization})`,
-  });
+  };
+  // a transformer exports with its attention ops (transformer-graph.ts); mlp and conv as dense FCs
+  const ex = meta.arch === 'transformer' && meta.transformer ? exportTransformer(meta.transformer, ck.flat, exportOpts) : exportMlp(weights, exportOpts);
   // Self-check with our own bounds-checked reader before anything is written.
   const parsed = readTflite(ex.bytes);
   const sg = parsed.subgraphs[0]!;
@@ -112,7 +116,8 @@ export function exportCheckpoint(opts: ExportCheckpointOptions): ExportCheckpoin
     arenaBytes,
     arenaPlan: 'interpreter',
     mlp: spec,
-    ...(meta.arch === 'conv' && meta.conv ? { generator: { arch: 'conv' as const, conv: meta.conv, params: convParamCount(meta.conv), exportedAs: 'dense' as const } }
+    ...(meta.arch === 'transformer' && meta.transformer ? { generator: { arch: 'transformer' as const, transformer: meta.transformer, params: transformerParamCount(meta.transformer), macs: transformerMacs(meta.transformer), exportedAs: 'attention' as const } }
+      : meta.arch === 'conv' && meta.conv ? { generator: { arch: 'conv' as const, conv: meta.conv, params: convParamCount(meta.conv), exportedAs: 'dense' as const } }
       : meta.arch === 'mlp' ? { generator: { arch: 'mlp' as const, params: paramCount(spec) } } : {}),
     signatureKey: SIGNATURE_KEY,
     ...(ex.boundaryQuantization ? { quantization: ex.boundaryQuantization } : {}),

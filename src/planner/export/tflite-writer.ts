@@ -30,6 +30,9 @@ import { MulOptions } from '../tflite/generated/tflite/mul-options.js';
 import { AddOptions } from '../tflite/generated/tflite/add-options.js';
 import { QuantizeOptions } from '../tflite/generated/tflite/quantize-options.js';
 import { DequantizeOptions } from '../tflite/generated/tflite/dequantize-options.js';
+import { BatchMatMulOptions } from '../tflite/generated/tflite/batch-mat-mul-options.js';
+import { SoftmaxOptions } from '../tflite/generated/tflite/softmax-options.js';
+import { ReshapeOptions } from '../tflite/generated/tflite/reshape-options.js';
 import { SignatureDef } from '../tflite/generated/tflite/signature-def.js';
 import { TensorMap } from '../tflite/generated/tflite/tensor-map.js';
 
@@ -60,6 +63,10 @@ export type OpOptions =
   | { kind: 'add'; fusedActivation: ActivationFunctionType }
   | { kind: 'quantize' }
   | { kind: 'dequantize' }
+  /** adj_x / adj_y transpose the last two dims of the left / right operand */
+  | { kind: 'batch_matmul'; adjX: boolean; adjY: boolean }
+  | { kind: 'softmax'; beta: number }
+  | { kind: 'reshape'; newShape: number[] }
   | { kind: 'none' };
 
 export interface OpDef {
@@ -238,6 +245,21 @@ function writeOptions(b: flatbuffers.Builder, o: OpOptions): [BuiltinOptions, fl
     case 'dequantize':
       DequantizeOptions.startDequantizeOptions(b);
       return [BuiltinOptions.DequantizeOptions, DequantizeOptions.endDequantizeOptions(b)];
+    case 'batch_matmul':
+      BatchMatMulOptions.startBatchMatMulOptions(b);
+      BatchMatMulOptions.addAdjX(b, o.adjX);
+      BatchMatMulOptions.addAdjY(b, o.adjY);
+      return [BuiltinOptions.BatchMatMulOptions, BatchMatMulOptions.endBatchMatMulOptions(b)];
+    case 'softmax':
+      SoftmaxOptions.startSoftmaxOptions(b);
+      SoftmaxOptions.addBeta(b, o.beta);
+      return [BuiltinOptions.SoftmaxOptions, SoftmaxOptions.endSoftmaxOptions(b)];
+    case 'reshape': {
+      const shape = ReshapeOptions.createNewShapeVector(b, o.newShape);
+      ReshapeOptions.startReshapeOptions(b);
+      ReshapeOptions.addNewShape(b, shape);
+      return [BuiltinOptions.ReshapeOptions, ReshapeOptions.endReshapeOptions(b)];
+    }
     case 'none':
       return [BuiltinOptions.NONE, 0];
   }

@@ -195,3 +195,89 @@ export function concatI8Scaled(parts: readonly Int8Array[], chunks: readonly num
     }
   }
 }
+
+/**
+ * Geometry of one BATCH_MATMUL: out[b, m, n] = Σ_k X[b, m, k] · Y[b, k, n], where X is stored
+ * [B, M, K] (or [B, K, M] with adjX) and Y [B, K, N] (or [B, N, K] with adjY).
+ */
+export interface BmmDims { batch: number; m: number; k: number; n: number; adjX: boolean; adjY: boolean }
+
+/** f32 BATCH_MATMUL, accumulating in doubles. */
+export function bmmF32(x: Float32Array, y: Float32Array, out: Float32Array, d: BmmDims): void {
+  const { batch, m: M, k: K, n: N } = d;
+  // scalar strides (no destructured pairs: this runs per invoke and must not allocate)
+  const xm = d.adjX ? 1 : K, xk = d.adjX ? M : 1;
+  const yk = d.adjY ? 1 : N, yn = d.adjY ? K : 1;
+  for (let b = 0; b < batch; b++) {
+    const xb = b * M * K, yb = b * K * N, ob = b * M * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += x[xb + i * xm + k * xk]! * y[yb + k * yk + j * yn]!;
+        out[ob + i * N + j] = s;
+      }
+    }
+  }
+}
+
+export interface BmmI8Params { xZp: number; yZp: number; outZp: number; mult: number; shift: number }
+
+/** int8 BATCH_MATMUL: Σ (x − xZp)(y − yZp) in int32, requantized like FULLY_CONNECTED (TFLite reference). */
+export function bmmI8(x: Int8Array, y: Int8Array, out: Int8Array, d: BmmDims, p: BmmI8Params): void {
+  const { batch, m: M, k: K, n: N } = d;
+  // scalar strides (no destructured pairs: this runs per invoke and must not allocate)
+  const xm = d.adjX ? 1 : K, xk = d.adjX ? M : 1;
+  const yk = d.adjY ? 1 : N, yn = d.adjY ? K : 1;
+  for (let b = 0; b < batch; b++) {
+    const xb = b * M * K, yb = b * K * N, ob = b * M * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += (x[xb + i * xm + k * xk]! - p.xZp) * (y[yb + k * yk + j * yn]! - p.yZp);
+        const v = mulByQuantizedMultiplier(acc | 0, p.mult, p.shift) + p.outZp;
+        out[ob + i * N + j] = v < -128 ? -128 : v > 127 ? 127 : v;
+      }
+    }
+  }
+}
+
+/** f32 SOFTMAX over the last axis (rows of `last`): exp(β(x − max)) / Σ, in doubles. */
+export function softmaxF32(x: Float32Array, y: Float32Array, last: number, beta: number): void {
+  for (let r = 0; r < x.length; r += last) {
+    let mx = -Infinity;
+    for (let j = 0; j < last; j++) mx = Math.max(mx, x[r + j]!);
+    let s = 0;
+    for (let j = 0; j < last; j++) { const e = Math.exp(beta * (x[r + j]! - mx)); y[r + j] = e; s += e; }
+    const inv = 1 / s;
+    for (let j = 0; j < last; j++) y[r + j] = y[r + j]! * inv;
+  }
+}
+
+/**
+ * int8 SOFTMAX over the last axis, TFLite's optimized (float lookup table) kernel: table[255 − d] =
+ * exp(−inScale·β·d) for the distance d = max − x (prepared once, `softmaxTable`), the row sum and
+ * 1 / (sum · outScale) in float32, each output round-half-away(table · inv) + outZp.
+ */
+export function softmaxI8(x: Int8Array, y: Int8Array, last: number, table: Float32Array, outScale: number, outZp: number): void {
+  const f = Math.fround;
+  for (let r = 0; r < x.length; r += last) {
+    let mx = -128;
+    for (let j = 0; j < last; j++) mx = Math.max(mx, x[r + j]!);
+    const off = 255 - mx;
+    let s = 0;
+    for (let j = 0; j < last; j++) s = f(s + table[off + x[r + j]!]!);
+    const inv = f(1 / f(s * outScale));
+    for (let j = 0; j < last; j++) {
+      const v = roundHalfAway(f(table[off + x[r + j]!]! * inv)) + outZp;
+      y[r + j] = v < -128 ? -128 : v > 127 ? 127 : v;
+    }
+  }
+}
+
+/** The int8 SOFTMAX table (TFLite PopulateSoftmaxLookupTable): table[255 − d] = expf(−inScale·β·d), d in [0, 255]. */
+export function softmaxTable(inScale: number, beta: number): Float32Array {
+  const t = new Float32Array(256);
+  const scale = Math.fround(-Math.fround(inScale) * Math.fround(beta));
+  for (let d = 0; d <= 255; d++) t[255 - d] = Math.exp(Math.fround(scale * d));
+  return t;
+}

@@ -48,6 +48,11 @@ export interface OpOptions {
   newShape: number[] | null;
   /** ADD (int16 only) */
   potScaleInt16: boolean;
+  /** BATCH_MATMUL: transpose the last two dims of the left / right operand */
+  adjX: boolean;
+  adjY: boolean;
+  /** SOFTMAX: exp(beta · x) (the schema's default, as in TFLite, is 0) */
+  beta: number;
 }
 
 export interface OpDef {
@@ -178,7 +183,7 @@ export function parseTflite(bytes: Uint8Array): GraphDef {
     if (!oc) return schema(`operator ${i} uses opcode index ${opcodeIndex}, but the model has ${opcodes.length} operator codes`);
     if (oc.code === BuiltinOperator.CUSTOM || oc.custom !== undefined) {
       throw new ModelError('E_MODEL_UNSUPPORTED_OP', `unsupported op: custom op "${oc.custom ?? '?'}" (operator ${i})`,
-        { hint: 'this runtime supports FULLY_CONNECTED, ADD, MUL, CONCATENATION, RESHAPE, RELU, RELU6, TANH, LOGISTIC, QUANTIZE, DEQUANTIZE' });
+        { hint: 'this runtime supports FULLY_CONNECTED, BATCH_MATMUL, SOFTMAX, ADD, MUL, CONCATENATION, RESHAPE, RELU, RELU6, TANH, LOGISTIC, QUANTIZE, DEQUANTIZE' });
     }
     const opInputs = t.i32s(1) ?? [];
     const opOutputs = t.i32s(2) ?? [];
@@ -188,6 +193,7 @@ export function parseTflite(bytes: Uint8Array): GraphDef {
     const opt = t.table(4);
     const options: OpOptions = {
       fusedActivation: 0, keepNumDims: false, weightsFormat: 0, asymmetricQuantizeInputs: false, axis: 0, newShape: null, potScaleInt16: false,
+      adjX: false, adjY: false, beta: 0,
     };
     if (opt) {
       switch (oc.code) {
@@ -206,6 +212,12 @@ export function parseTflite(bytes: Uint8Array): GraphDef {
           break;
         case BuiltinOperator.RESHAPE:
           options.newShape = opt.i32s(0) ?? null;
+          break;
+        case BuiltinOperator.BATCH_MATMUL:
+          options.adjX = opt.bool(0); options.adjY = opt.bool(1); options.asymmetricQuantizeInputs = opt.bool(2);
+          break;
+        case BuiltinOperator.SOFTMAX:
+          options.beta = opt.f32(0, 0);
           break;
         default:
           break;

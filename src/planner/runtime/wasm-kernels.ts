@@ -29,6 +29,11 @@ export interface KernelExports {
   mul_i8(a: number, b: number, y: number, count: number, na: number, nb: number, aZp: number, bZp: number,
     mult: number, shift: number, fpScale: number, outZp: number, lo: number, hi: number): void;
   copy_rows(src: number, dst: number, rows: number, chunk: number, dstStride: number): void;
+  bmm_f32(x: number, y: number, out: number, batch: number, m: number, k: number, n: number, adjX: number, adjY: number): void;
+  bmm_i8(x: number, y: number, out: number, batch: number, m: number, k: number, n: number, adjX: number, adjY: number,
+    xZp: number, yZp: number, mult: number, shift: number, outZp: number, scratch: number): void;
+  softmax_f32(x: number, y: number, rows: number, last: number, beta: number): void;
+  softmax_i8(x: number, y: number, rows: number, last: number, table: number, outScale: number, outZp: number): void;
 }
 
 export const WASM_PATH = fileURLToPath(new URL('../../../build/wasm/kdp_kernels.wasm', import.meta.url));

@@ -4,6 +4,7 @@
  */
 import { ModelError } from '../../../errors.js';
 import { ADD } from './add.js';
+import { BATCH_MATMUL } from './batch-matmul.js';
 import { CONCATENATION } from './concatenation.js';
 import { DEQUANTIZE } from './dequantize.js';
 import { FULLY_CONNECTED } from './fully-connected.js';
@@ -14,10 +15,12 @@ import { OpResolver } from './op-resolver.js';
 import { QUANTIZE } from './quantize.js';
 import { RELU, RELU6, RELU_N1_TO_1 } from './relu.js';
 import { RESHAPE } from './reshape.js';
+import { SOFTMAX } from './softmax.js';
 import { TANH } from './tanh.js';
 
 export const BUILTIN_OPS: readonly OpUnit[] = [
   FULLY_CONNECTED, ADD, MUL, CONCATENATION, RESHAPE, RELU, RELU6, RELU_N1_TO_1, TANH, LOGISTIC, QUANTIZE, DEQUANTIZE,
+  BATCH_MATMUL, SOFTMAX,
 ];
 
 export const SUPPORTED_OPS: readonly string[] = BUILTIN_OPS.map((u) => u.name);
