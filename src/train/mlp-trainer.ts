@@ -29,6 +29,20 @@ export function learningRate(opt: OptimizerConfig, t: number): number {
   return lrT;
 }
 
+/** train-state.bin: raw weights, then Adam's first and second moments (3 × params floats). */
+export function packAdamState(params: Float32Array, m: Float32Array, v: Float32Array): Float32Array {
+  const n = params.length;
+  const state = new Float32Array(3 * n);
+  state.set(params, 0); state.set(m, n); state.set(v, 2 * n);
+  return state;
+}
+
+/** Inverse of `packAdamState`. */
+export function unpackAdamState(state: Float32Array, params: Float32Array, m: Float32Array, v: Float32Array): void {
+  const n = params.length;
+  params.set(state.subarray(0, n)); m.set(state.subarray(n, 2 * n)); v.set(state.subarray(2 * n));
+}
+
 /**
  * One AdamW update of flat parameters `p` (moments `m`, `v`, EMA `e`) from gradients `g` at step `t` (1-based):
  * global-norm clipping, the scheduled learning rate, bias correction, decoupled weight decay, and an EMA whose
@@ -214,16 +228,10 @@ export class MlpTrainer {
   /** Floats of `packTrainState()` (train-state.bin). */
   get trainStateFloats(): number { return 3 * this.params.length; }
   /** train-state.bin: raw weights, Adam first and second moments. */
-  packTrainState(): Float32Array {
-    const n = this.params.length;
-    const state = new Float32Array(3 * n);
-    state.set(this.params, 0); state.set(this.m, n); state.set(this.v, 2 * n);
-    return state;
-  }
+  packTrainState(): Float32Array { return packAdamState(this.params, this.m, this.v); }
   /** Inverse of `packTrainState`, with the EMA weights (weights.bin) and the optimizer step. */
   restoreTrainState(state: Float32Array, ema: Float32Array, t: number): void {
-    const n = this.params.length;
-    this.params.set(state.subarray(0, n)); this.m.set(state.subarray(n, 2 * n)); this.v.set(state.subarray(2 * n));
+    unpackAdamState(state, this.params, this.m, this.v);
     this.ema.set(ema);
     this.importState({ t });
   }

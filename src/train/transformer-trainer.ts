@@ -7,7 +7,7 @@
 import { transformerLayout, transformerIoSpec, type DenseOffsets, type TransformerSpec } from '../model/transformer-spec.js';
 import type { Rng } from '../util/rng.js';
 import type { GeneratorNet } from './generator-net.js';
-import { adamwUpdate, DEFAULT_OPTIMIZER, type OptimizerConfig } from './mlp-trainer.js';
+import { adamwUpdate, DEFAULT_OPTIMIZER, packAdamState, unpackAdamState, type OptimizerConfig } from './mlp-trainer.js';
 import type { TrainKernels } from './wasm-kernels.js';
 
 interface Dense {
@@ -255,15 +255,9 @@ export class TransformerTrainer implements GeneratorNet {
   }
 
   get trainStateFloats(): number { return 3 * this.params.length; }
-  packTrainState(): Float32Array {
-    const n = this.params.length;
-    const state = new Float32Array(3 * n);
-    state.set(this.params, 0); state.set(this.m, n); state.set(this.v, 2 * n);
-    return state;
-  }
+  packTrainState(): Float32Array { return packAdamState(this.params, this.m, this.v); }
   restoreTrainState(state: Float32Array, ema: Float32Array, t: number): void {
-    const n = this.params.length;
-    this.params.set(state.subarray(0, n)); this.m.set(state.subarray(n, 2 * n)); this.v.set(state.subarray(2 * n));
+    unpackAdamState(state, this.params, this.m, this.v);
     this.ema.set(ema);
     this.t = t;
     this.refreshTransposes();

@@ -138,8 +138,12 @@ interface Ranges {
   act: Array<[number, number]>;
 }
 
-function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']>): { ranges: Ranges; samples: number; source: 'calibration-conditions' | 'standard-normal' } {
-  const { noiseDim, condDim } = w.spec;
+/**
+ * The calibration inputs every exporter draws: `samples` rows of [noise N(0, 1), condition], the conditions
+ * from the checkpoint's file (more rows than samples: an evenly strided subset, deterministic and covering the
+ * file; fewer: cycled) or N(0, 1). `fill(s, x0)` writes sample s; the stream is the same for every exporter.
+ */
+export function calibrationInputs(c: NonNullable<MlpExportOptions['calibration']>, noiseDim: number, condDim: number): { samples: number; source: 'calibration-conditions' | 'standard-normal'; fill(s: number, x0: Float64Array): void } {
   const rng = new SeededRandom(c.seed ?? 0x5eed);
   const rows = c.conditions ? Math.floor(c.conditions.length / condDim) : 0;
   if (c.conditions && (c.conditions.length % condDim !== 0 || rows === 0)) {
@@ -147,8 +151,25 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
   }
   const samples = c.samples ?? DEFAULT_CALIBRATION_SAMPLES;
   if (!Number.isInteger(samples) || samples < 1) throw new ModelError('E_MODEL_SHAPE', `calibration samples must be ≥ 1, got ${samples}`);
-  // more rows than samples: an evenly strided subset (deterministic, covers the file); fewer: cycle
   const stride = rows > samples ? rows / samples : 1;
+  return {
+    samples, source: rows > 0 ? 'calibration-conditions' : 'standard-normal',
+    fill(s: number, x0: Float64Array): void {
+      for (let i = 0; i < noiseDim; i++) x0[i] = Math.fround(rng.normal());
+      if (rows > 0) {
+        const r = Math.floor(s * stride) % rows;
+        for (let i = 0; i < condDim; i++) x0[noiseDim + i] = c.conditions![r * condDim + i]!;
+      } else {
+        for (let i = 0; i < condDim; i++) x0[noiseDim + i] = Math.fround(rng.normal());
+      }
+    },
+  };
+}
+
+function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']>): { ranges: Ranges; samples: number; source: 'calibration-conditions' | 'standard-normal' } {
+  const { noiseDim, condDim } = w.spec;
+  const inputs = calibrationInputs(c, noiseDim, condDim);
+  const samples = inputs.samples;
   const L = w.layers.length;
   const ranges: Ranges = {
     input: [Infinity, -Infinity],
@@ -158,13 +179,7 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
   const upd = (r: [number, number], v: number): void => { if (v < r[0]) r[0] = v; if (v > r[1]) r[1] = v; };
   const x0 = new Float64Array(noiseDim + condDim);
   for (let s = 0; s < samples; s++) {
-    for (let i = 0; i < noiseDim; i++) x0[i] = Math.fround(rng.normal());
-    if (rows > 0) {
-      const r = Math.floor(s * stride) % rows;
-      for (let i = 0; i < condDim; i++) x0[noiseDim + i] = c.conditions![r * condDim + i]!;
-    } else {
-      for (let i = 0; i < condDim; i++) x0[noiseDim + i] = Math.fround(rng.normal());
-    }
+    inputs.fill(s, x0);
     for (const v of x0) upd(ranges.input, v);
     upd(ranges.input, -(c.noiseSigma ?? 4));
     upd(ranges.input, c.noiseSigma ?? 4);
@@ -184,7 +199,7 @@ function calibrate(w: MlpWeights, c: NonNullable<MlpExportOptions['calibration']
       x = y;
     });
   }
-  return { ranges, samples, source: rows > 0 ? 'calibration-conditions' : 'standard-normal' };
+  return { ranges, samples, source: inputs.source };
 }
 
 function widen(r: Ranges, margin: number): Ranges {

@@ -15,9 +15,8 @@
  */
 import { ModelError } from '../../errors.js';
 import { transformerForwardReference, transformerIoSpec, transformerLayout, type DenseOffsets, type TransformerSpec } from '../../model/transformer-spec.js';
-import { SeededRandom } from '../../util/rng.js';
 import { planGraphArena } from './arena-plan.js';
-import { DEFAULT_CALIBRATION_SAMPLES, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type MlpExportOptions } from './mlp-graph.js';
+import { calibrationInputs, INPUT_NAMES, OUTPUT_NAME, SIGNATURE_KEY, type MlpExport, type MlpExportOptions } from './mlp-graph.js';
 import { chooseActivationQParams, quantizeBias, quantizeWeightsPerTensor, type QParams } from './quant.js';
 import { ActivationFunctionType, BuiltinOperator, TensorType, writeTfliteGraph, type GraphDef, type OpDef, type TensorDef } from './tflite-writer.js';
 
@@ -41,14 +40,8 @@ type Range = [number, number];
 /** Ranges of every named intermediate over calibration samples (noise N(0,1), conditions from the file or N(0,1)). */
 function calibrate(spec: TransformerSpec, p: Float32Array, c: NonNullable<MlpExportOptions['calibration']>): { ranges: Map<string, Range>; samples: number; source: 'calibration-conditions' | 'standard-normal' } {
   const { noiseDim, condDim } = spec;
-  const rng = new SeededRandom(c.seed ?? 0x5eed);
-  const rows = c.conditions ? Math.floor(c.conditions.length / condDim) : 0;
-  if (c.conditions && (c.conditions.length % condDim !== 0 || rows === 0)) {
-    throw new ModelError('E_MODEL_SHAPE', `calibration conditions: ${c.conditions.length} floats is not a positive multiple of condDim ${condDim}`);
-  }
-  const samples = c.samples ?? DEFAULT_CALIBRATION_SAMPLES;
-  if (!Number.isInteger(samples) || samples < 1) throw new ModelError('E_MODEL_SHAPE', `calibration samples must be ≥ 1, got ${samples}`);
-  const stride = rows > samples ? rows / samples : 1;
+  const inputs = calibrationInputs(c, noiseDim, condDim);
+  const samples = inputs.samples;
   const ranges = new Map<string, Range>();
   const observe = (name: string, v: ArrayLike<number>): void => {
     const r = ranges.get(name) ?? ([Infinity, -Infinity] as Range);
@@ -58,18 +51,12 @@ function calibrate(spec: TransformerSpec, p: Float32Array, c: NonNullable<MlpExp
   const x0 = new Float64Array(noiseDim + condDim);
   const out = new Float64Array(transformerIoSpec(spec).outputDim);
   for (let s = 0; s < samples; s++) {
-    for (let i = 0; i < noiseDim; i++) x0[i] = Math.fround(rng.normal());
-    if (rows > 0) {
-      const r = Math.floor(s * stride) % rows;
-      for (let i = 0; i < condDim; i++) x0[noiseDim + i] = c.conditions![r * condDim + i]!;
-    } else {
-      for (let i = 0; i < condDim; i++) x0[noiseDim + i] = Math.fround(rng.normal());
-    }
+    inputs.fill(s, x0);
     transformerForwardReference(spec, p, x0, out, observe);
   }
   const sigma = c.noiseSigma ?? 4;
   observe('input', [-sigma, sigma]);
-  return { ranges, samples, source: rows > 0 ? 'calibration-conditions' : 'standard-normal' };
+  return { ranges, samples, source: inputs.source };
 }
 
 export function exportTransformer(spec: TransformerSpec, params: Float32Array, opts: MlpExportOptions): MlpExport {
