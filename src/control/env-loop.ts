@@ -34,7 +34,7 @@ export interface EnvLoopOptions {
    * Hierarchical planning: the sparse route generator (a model with its own layout and learned scorer)
    * whose chosen route's position `lookahead` env steps ahead conditions each plan.
    */
-  routes?: { model: LoadedModel; lookahead: number; conditionOnSubgoal?: boolean; infeasibleCost?: number };
+  routes?: { model: LoadedModel; lookahead: number; conditionOnSubgoal?: boolean; infeasibleCost?: number; subgoalSteps?: number };
   /**
    * plan hierarchically with the model's own route generator when it ships one (default true; only
    * with learned selection, which picks the routes)
@@ -46,7 +46,7 @@ export interface EnvLoopOptions {
 export function modelRoutes(model: LoadedModel, select: SelectStrategy, hierarchical = true): EnvLoopOptions['routes'] {
   const r = model.manifest.routes;
   if (!hierarchical || !r || !model.routes || select !== 'learned') return undefined;
-  return { model: model.routes, lookahead: r.lookahead, conditionOnSubgoal: r.conditionOn === 'subgoal' };
+  return { model: model.routes, lookahead: r.lookahead, conditionOnSubgoal: r.conditionOn === 'subgoal', ...(r.subgoalSteps === undefined ? {} : { subgoalSteps: r.subgoalSteps }) };
 }
 
 /**
@@ -86,7 +86,7 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
     select, ...(scorer ? { scorer } : {}), ...(infeasibleCost === undefined ? {} : { infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
     ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number, out: Float64Array) => { out[0] = env.planCost!(s, n); } } : {}),
-    ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal ?? true } : {}),
+    ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal ?? true, ...(routes!.subgoalSteps === undefined ? {} : { subgoalSteps: routes!.subgoalSteps }) } : {}),
     actionLow: -1, actionHigh: 1,
   });
 }

@@ -15,7 +15,8 @@ export interface PlanGeometry {
 
 /**
  * Score every candidate with the learned scorer: one row per waypoint after s_0 (normalized plan
- * position + the normalized goal at `goal[goalOffset …]`), one batched invoke, then per candidate the
+ * position + the normalized goal at `goal[goalOffset …]`, or for the first `nearSteps` waypoints `nearGoal`),
+ * one batched invoke, then per candidate the
  * cost-to-go averaged over its waypoints (env steps: reach the goal soon, then stay) + `penalty` per
  * waypoint below the calibrated occupancy threshold. Writes `costs` and the unvisited counts `bad`;
  * allocation-free.
@@ -23,6 +24,8 @@ export interface PlanGeometry {
 export function scorePlansLearned(
   sc: ScorerBackend, plan: Float32Array, g: PlanGeometry, goal: Float32Array, goalOffset: number, goalDim: number,
   penalty: number, costs: Float64Array, bad: Int32Array,
+  /** hierarchical: waypoints t ≤ nearSteps read this goal (the subgoal) at nearGoal[0 …] instead */
+  nearGoal?: Float32Array, nearSteps = 0,
 ): void {
   const { candidates: N, horizon: H, stateDim: S, step, outDim } = g;
   const p0 = g.positionDims[0]!, p1 = g.positionDims[1]!;
@@ -33,7 +36,8 @@ export function scorePlansLearned(
       const j = i * outDim + t * step - S;
       sc.points[r * 2] = plan[j + p0]!;
       sc.points[r * 2 + 1] = plan[j + p1]!;
-      for (let k = 0; k < goalDim; k++) sc.goals[r * goalDim + k] = goal[goalOffset + k]!;
+      if (nearGoal && t <= nearSteps) for (let k = 0; k < goalDim; k++) sc.goals[r * goalDim + k] = nearGoal[k]!;
+      else for (let k = 0; k < goalDim; k++) sc.goals[r * goalDim + k] = goal[goalOffset + k]!;
     }
   }
   sc.invoke();

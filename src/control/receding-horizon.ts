@@ -65,6 +65,11 @@ export interface LoopConfig {
    * select toward the subgoal (ablation)
    */
   subgoalConditions?: boolean;
+  /**
+   * with `subgoals` and the generator conditioned on the goal: the plan waypoints (after s_0) selected toward
+   * the subgoal; the rest are selected toward the goal (default: all toward the subgoal)
+   */
+  subgoalSteps?: number;
   /** action bounds */
   actionLow: number;
   actionHigh: number;
@@ -209,7 +214,14 @@ export class RecedingHorizonLoop {
         for (let d = 0; d < G; d++) this.subgoalNorm[d] = (target[d]! - this.gShift[d]!) / this.gScale[d]!;
         goalNorm = this.subgoalNorm; off = 0;
       }
-      scorePlansLearned(this.cfg.scorer!, planner.plan, this.geometry, goalNorm, off, G, this.cfg.infeasibleCost ?? 1000, this.scores, this.bad);
+      const near = this.cfg.subgoalSteps;
+      if (conditionOn !== target && near !== undefined && near < this.H - 1) {
+        // the first `near` waypoints toward the subgoal, the rest toward the goal: a plan that reaches the subgoal
+        // and stops there does not win
+        scorePlansLearned(this.cfg.scorer!, planner.plan, this.geometry, this.condRow, S, G, this.cfg.infeasibleCost ?? 1000, this.scores, this.bad, this.subgoalNorm, near);
+      } else {
+        scorePlansLearned(this.cfg.scorer!, planner.plan, this.geometry, goalNorm, off, G, this.cfg.infeasibleCost ?? 1000, this.scores, this.bad);
+      }
     }
     // a caller's value network runs on the un-normalized candidates: part of the plan's latency like the
     // built-in scorer (the un-normalizing too: microseconds)

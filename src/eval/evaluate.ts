@@ -93,6 +93,8 @@ export interface EvalResult {
   hierarchical: boolean;
   /** hierarchical: env steps ahead on the chosen route that the plans are selected toward */
   routeLookahead?: number;
+  /** hierarchical: plan waypoints selected toward the subgoal (the rest toward the goal; absent: all) */
+  routeSubgoalSteps?: number;
   /** select = learned: cost per waypoint outside the learned occupancy (--infeasible-cost, else the model's default) */
   infeasibleCost?: number;
   /** virtual: deadlines on the env's simulated time (scores reproducible); real: on the wall clock */
@@ -230,7 +232,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
     planLatencyUs: { p50: lat.p50, p99: lat.p99, mean: lat.mean, max: lat.max }, candidates: o.candidates,
     deadlineMisses: run.deadlineMisses, skippedSlots: run.skippedSlots, planDeadlineMisses: loop.stats.deadlineMisses, plans: loop.stats.plans, ticks: loop.stats.ticks,
     seconds: r1((performance.now() - t0) / 1000), seed: o.seed, select: loop.cfg.select, oracle: isOracleSelect(loop.cfg.select),
-    hierarchical: loop.cfg.subgoals !== undefined, ...(loop.cfg.select === 'learned' ? { infeasibleCost: loop.cfg.infeasibleCost ?? 1000 } : {}), ...(loop.cfg.subgoals ? { routeLookahead: loop.cfg.subgoals.cfg.lookahead } : {}), clock: o.clock === 'real' ? 'real' : 'virtual', replanEvery: loop.cfg.replanEvery,
+    hierarchical: loop.cfg.subgoals !== undefined, ...(loop.cfg.select === 'learned' ? { infeasibleCost: loop.cfg.infeasibleCost ?? 1000 } : {}), ...(loop.cfg.subgoals ? { routeLookahead: loop.cfg.subgoals.cfg.lookahead, ...(loop.cfg.subgoalSteps === undefined ? {} : { routeSubgoalSteps: loop.cfg.subgoalSteps }) } : {}), clock: o.clock === 'real' ? 'real' : 'virtual', replanEvery: loop.cfg.replanEvery,
     backend: planner.name, arenaBytes: planner.arenaBytes + (loop.cfg.scorer?.arenaBytes ?? 0) + (loop.cfg.subgoals ? loop.cfg.subgoals.cfg.planner.arenaBytes + loop.cfg.subgoals.cfg.scorer.arenaBytes : 0),
     ...(svgs.length ? { svgs } : {}),
     episodeResults,

@@ -50,7 +50,7 @@ const manifestSchema = z.object({
     ...fileEntry, quantization: z.enum(['int8', 'fp32']), inputs: z.array(tensor).length(2), outputs: z.array(tensor).min(1), noiseDim: posInt,
     layout: z.object({ horizon: z.number().int().min(2), frameSkip: posInt, stateDim: posInt, actionDim: posInt, goalDim: z.number().int().min(0) }).passthrough(),
     normalizer: z.object({ kind: z.enum(['zscore', 'minmax']), state: affine, action: affine, goal: affine }).passthrough(),
-    lookahead: posInt, conditionOn: z.enum(['goal', 'subgoal']), arenaBytes: z.number().int().min(0),
+    lookahead: posInt, conditionOn: z.enum(['goal', 'subgoal']), subgoalSteps: posInt.optional(), arenaBytes: z.number().int().min(0),
   }).passthrough().optional(),
   provenance: z.object({}).passthrough(),
   signature: z.object({ alg: z.literal('ed25519'), keyId: z.string(), value: z.string() }).optional(),

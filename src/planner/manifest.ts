@@ -148,6 +148,11 @@ export interface RoutesManifest extends NetworkFileEntry {
    * subgoal itself
    */
   conditionOn: 'goal' | 'subgoal';
+  /**
+   * conditioned on the goal: the segment plan's first `subgoalSteps` waypoints are selected toward the subgoal,
+   * the rest toward the goal (absent: all toward the subgoal)
+   */
+  subgoalSteps?: number;
   arenaBytes: number;
   mlp?: MlpSpec;
   provenance: { checkpoint: string; trainingSteps: number; seed: number; generation?: string; trainCommand?: string };

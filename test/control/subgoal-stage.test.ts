@@ -81,6 +81,13 @@ test('with routes, segment plans are selected toward the subgoal; the generator 
     assert.is(loop.selected, 1);
     assert.ok(Math.abs(seg.seen[S]! - (onSubgoal ? 1.2 : 0)) < 1e-6, `generator goal input ${seg.seen[S]} (conditioned on the ${onSubgoal ? 'subgoal' : 'goal'})`);
   }
+  // only the first waypoint toward the subgoal, the rest toward the goal: segment 0 (0.9 + 0.35 + 0.4 beats 0.3 + 0.95 + 1.0)
+  const split = mkLoop(false).loop;
+  const splitLoop = new RecedingHorizonLoop({ ...split.cfg, subgoalSteps: 1 } as LoopConfig);
+  splitLoop.tick(state, goal, new Float32Array(2));
+  assert.is(splitLoop.selected, 0);
+  const sc = splitLoop.cfg.scorer!;
+  assert.ok(Math.abs(sc.goals[0]! - 1.2) < 1e-6 && sc.goals[2] === 0, `scorer goals of candidate 0: ${sc.goals[0]}, ${sc.goals[2]} (subgoal, then goal)`);
   // the same segments without routes: the one nearest the goal
   const flat = mkLoop(false).loop;
   const plain = new RecedingHorizonLoop({ ...flat.cfg, subgoals: undefined } as LoopConfig);
@@ -120,6 +127,10 @@ test('attachRoutes ships routes.tflite (model and scorer byte for byte); the loa
   assert.is(m.routes!.manifest.layout.horizon, 3);
   assert.is(m.routes!.bytes.length, r.bytes);
   assert.equal(modelRoutes(m, 'learned')?.lookahead, 2);
+  assert.is(modelRoutes(m, 'learned')?.subgoalSteps, undefined);
+  assert.is(attachRoutes({ model, routes: join(dir, 'routes-run'), lookahead: 2, subgoalSteps: 2 }).manifest.routes!.subgoalSteps, 2);
+  assert.is(modelRoutes(loadModelDir(model), 'learned')?.subgoalSteps, 2);
+  assert.throws(() => attachRoutes({ model, routes: join(dir, 'routes-run'), lookahead: 2, subgoalSteps: 4 }), (e: Error & { code?: string }) => e.code === 'E_MODEL_MISMATCH' && /subgoal steps/.test(e.message));
   assert.is(modelRoutes(m, 'goal'), undefined, 'routes are picked by the learned scorer only');
   assert.is(modelRoutes(m, 'learned', false), undefined);
   // refusals: a lookahead past the route window; a model without a scorer; a route net for other dims
@@ -215,7 +226,7 @@ test('kdp train --normalizer-from takes a model\'s normalizer (a route generator
 });
 
 test('kdp eval on the shipped Large model plans hierarchically by default (labelled), flat with --routes off or a non-learned selection; U-Maze uses its recorded occupancy penalty', () => {
-  const ev = (model: string, ...extra: string[]): { hierarchical: boolean; routeLookahead?: number; oracle: boolean; infeasibleCost?: number; episodes: number } => {
+  const ev = (model: string, ...extra: string[]): { hierarchical: boolean; routeLookahead?: number; routeSubgoalSteps?: number; oracle: boolean; infeasibleCost?: number; episodes: number } => {
     const r = runKdp(['eval', '--model', model, '--episodes', '1', '--seed', '900', '--json', ...extra]);
     assert.is(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -223,6 +234,7 @@ test('kdp eval on the shipped Large model plans hierarchically by default (label
   const h = ev('models/maze2d-large');
   assert.ok(h.hierarchical);
   assert.is(h.routeLookahead, 24);
+  assert.is(h.routeSubgoalSteps, 12);
   assert.is(h.oracle, false);
   assert.is(ev('models/maze2d-large', '--routes', 'off').hierarchical, false);
   assert.is(ev('models/maze2d-large', '--select', 'goal').hierarchical, false);

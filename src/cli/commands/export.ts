@@ -25,7 +25,7 @@ export const command: CommandSpec = {
     'its position --route-lookahead env steps ahead (hierarchical keyed drifting, docs/kdp.md).',
     '',
     'Example: kdp export --checkpoint runs/umaze --scorer runs/umaze-scorer --out models/maze2d-umaze --quantize int8',
-    'Example: kdp export --model models/maze2d-large --routes runs/large-routes --route-lookahead 24',
+    'Example: kdp export --model models/maze2d-large --routes runs/large-routes --route-lookahead 24 --route-subgoal-steps 12',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string', placeholder: '<dir>', description: 'checkpoint directory written by `kdp train`' },
@@ -41,6 +41,7 @@ export const command: CommandSpec = {
     'scorer-weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8 scorer: bits of its FC weights (6 costs it most of its planning score; docs/kdp.md)' },
     routes: { type: 'string', placeholder: '<dir>', description: 'with --model: ship this route generator (a `kdp train` run or an exported folder) as routes.tflite' },
     'route-lookahead': { type: 'string', placeholder: 'N', description: 'env steps ahead on the chosen route the plans are selected toward (default: one route step, its frame skip)' },
+    'route-subgoal-steps': { type: 'string', placeholder: 'N', description: 'with --routes: the segment plan\'s first N waypoints are selected toward the subgoal, the rest toward the goal (default: all toward the subgoal)' },
     'route-condition': { type: 'string', placeholder: 'goal|subgoal', default: 'goal', description: 'condition the segment generator on the goal (the subgoal steers selection) or on the subgoal' },
     'weight-bits': { type: 'string', placeholder: '8|6', default: '8', description: 'int8: bits the FC weights use inside their int8 tensors; 6 runs the relaxed-SIMD kernel (~1.35× faster at N = 64, docs/runtime.md)' },
   },
@@ -57,11 +58,12 @@ export const command: CommandSpec = {
         const la = optString(ctx, 'route-lookahead');
         // default lookahead: one route step; needs the route layout, so peek at an exported folder or the run's checkpoint
         const lookahead = la === undefined ? await routeFrameSkip(routesDir, readManifestFile) : optNumber(ctx, 'route-lookahead', 1, { int: true, min: 1, max: 100_000 });
-        const a = attachRoutes({ model: attachTo, routes: routesDir, lookahead, conditionOn: optChoice(ctx, 'route-condition', ['goal', 'subgoal'] as const, 'goal'), ...(best ? { best } : {}), ...(outDir ? { out: outDir } : {}) });
+        const a = attachRoutes({ model: attachTo, routes: routesDir, lookahead, conditionOn: optChoice(ctx, 'route-condition', ['goal', 'subgoal'] as const, 'goal'),
+          ...(optString(ctx, 'route-subgoal-steps') === undefined ? {} : { subgoalSteps: optNumber(ctx, 'route-subgoal-steps', 1, { int: true, min: 1, max: 10_000 }) }), ...(best ? { best } : {}), ...(outDir ? { out: outDir } : {}) });
         const r = a.manifest.routes!;
-        emitResult(ctx, { out: a.out, routes: { bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, horizon: r.layout.horizon, frameSkip: r.layout.frameSkip, lookahead: r.lookahead, conditionOn: r.conditionOn, step: r.provenance.trainingSteps }, signatureDropped: a.dropped.signature }, () => [
+        emitResult(ctx, { out: a.out, routes: { bytes: r.bytes, sha256: r.sha256, arenaBytes: r.arenaBytes, horizon: r.layout.horizon, frameSkip: r.layout.frameSkip, lookahead: r.lookahead, conditionOn: r.conditionOn, ...(r.subgoalSteps === undefined ? {} : { subgoalSteps: r.subgoalSteps }), step: r.provenance.trainingSteps }, signatureDropped: a.dropped.signature }, () => [
           `wrote ${a.out}/${r.file} (${r.bytes} bytes, ${r.quantization}, routes of ${r.layout.horizon} steps × frame skip ${r.layout.frameSkip} = ${(r.layout.horizon - 1) * r.layout.frameSkip} env steps, arena ${r.arenaBytes} bytes) and ${a.out}/manifest.json`,
-          `  plans are selected toward the chosen route ${r.lookahead} env steps ahead; the segment generator is conditioned on the ${r.conditionOn}`,
+          `  plans are selected toward the chosen route ${r.lookahead} env steps ahead${r.subgoalSteps ? ` (their first ${r.subgoalSteps} waypoints; the rest toward the goal)` : ''}; the segment generator is conditioned on the ${r.conditionOn}`,
           ...(a.dropped.signature ? ['the previous signature no longer covers the manifest and was dropped: re-sign with `kdp sign --key KEY ' + a.out + '`'] : []),
         ].join('\n'));
         return;

@@ -22,6 +22,8 @@ export interface AttachRoutesOptions {
   lookahead: number;
   /** what the segment generator is conditioned on (default: the goal) */
   conditionOn?: 'goal' | 'subgoal';
+  /** segment waypoints selected toward the subgoal, the rest toward the goal (default: all) */
+  subgoalSteps?: number;
   /** a run: export its best-by-eval generation */
   best?: boolean;
   /** a run: precision and weight bits (default: those of the model's generator) */
@@ -37,6 +39,9 @@ export function attachRoutes(o: AttachRoutesOptions): { out: string; manifest: M
   const scorerBytes = manifest.scorer ? readModelFile(o.model, manifest.scorer, 'scorer') : undefined;
   if (!manifest.scorer || !scorerBytes) {
     throw new ModelError('E_MODEL_MISMATCH', `${o.model} ships no learned scorer, which is what picks the routes`, { hint: 'attach one first: kdp export --model DIR --scorer RUN' });
+  }
+  if (o.subgoalSteps !== undefined && !(Number.isInteger(o.subgoalSteps) && o.subgoalSteps >= 1 && o.subgoalSteps < manifest.layout.horizon)) {
+    throw new ModelError('E_MODEL_MISMATCH', `route subgoal steps must be 1…${manifest.layout.horizon - 1} (the model's plan waypoints), got ${o.subgoalSteps}`);
   }
   if (!(Number.isInteger(o.lookahead) && o.lookahead >= 1)) throw new ModelError('E_MODEL_MISMATCH', `route lookahead must be a whole number of env steps ≥ 1, got ${o.lookahead}`);
   const { manifest: rm, bytes } = readRouteNetwork(o, manifest);
@@ -57,7 +62,7 @@ export function attachRoutes(o: AttachRoutesOptions): { out: string; manifest: M
   const entry: RoutesManifest = {
     file: ROUTES_FILE, sha256: rm.model.sha256, bytes: rm.model.bytes, quantization: rm.model.quantization, ...(rm.model.weightBits ? { weightBits: rm.model.weightBits } : {}),
     inputs: rm.inputs, outputs: rm.outputs, noiseDim: rm.noiseDim, layout: R, normalizer: rm.normalizer, lookahead: o.lookahead,
-    conditionOn: o.conditionOn ?? 'goal', arenaBytes: rm.arenaBytes, ...(rm.mlp ? { mlp: rm.mlp } : {}),
+    conditionOn: o.conditionOn ?? 'goal', ...(o.subgoalSteps === undefined ? {} : { subgoalSteps: o.subgoalSteps }), arenaBytes: rm.arenaBytes, ...(rm.mlp ? { mlp: rm.mlp } : {}),
     provenance: {
       checkpoint: String(rm.provenance.checkpoint ?? o.routes), trainingSteps: Number(rm.provenance.trainingSteps ?? 0), seed: Number(rm.provenance.seed ?? 0),
       ...(rm.provenance.generation ? { generation: String(rm.provenance.generation) } : {}),
