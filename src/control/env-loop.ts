@@ -31,19 +31,17 @@ export interface EnvLoopOptions {
   /** the learned scorer (default: the model's own, when it ships one) */
   scorer?: ScorerBackend;
   /**
-   * Hierarchical planning: the sparse route generator (a model with its own layout and learned scorer)
-   * whose chosen route's position `lookahead` env steps ahead conditions each plan.
-   */
-  routes?: { model: LoadedModel; lookahead: number; conditionOnSubgoal?: boolean; infeasibleCost?: number; subgoalSteps?: number };
-  /**
    * plan hierarchically with the model's own route generator when it ships one (default true; only
    * with learned selection, which picks the routes)
    */
   hierarchical?: boolean;
 }
 
+/** Hierarchical planning as a model folder asks for it: its route generator and how plans are selected toward the route. */
+export interface ModelRoutes { model: LoadedModel; lookahead: number; conditionOnSubgoal: boolean; subgoalSteps?: number }
+
 /** The route stage a model folder asks for (its manifest's `routes`), unless turned off or not selecting with the scorer. */
-export function modelRoutes(model: LoadedModel, select: SelectStrategy, hierarchical = true): EnvLoopOptions['routes'] {
+export function modelRoutes(model: LoadedModel, select: SelectStrategy, hierarchical = true): ModelRoutes | undefined {
   const r = model.manifest.routes;
   if (!hierarchical || !r || !model.routes || select !== 'learned') return undefined;
   return { model: model.routes, lookahead: r.lookahead, conditionOnSubgoal: r.conditionOn === 'subgoal', ...(r.subgoalSteps === undefined ? {} : { subgoalSteps: r.subgoalSteps }) };
@@ -71,14 +69,14 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
   // the CLI's --infeasible-cost, else the model's own default (manifest scorer.infeasibleCost), else the loop's
   const infeasibleCost = o.infeasibleCost ?? (o.scorer ? undefined : model.manifest.scorer?.infeasibleCost);
   let subgoals: SubgoalStage | undefined;
-  const routes = o.routes ?? modelRoutes(model, select, o.hierarchical);
+  const routes = modelRoutes(model, select, o.hierarchical);
   if (routes) {
     checkModelMatchesEnv(routes.model.manifest, info);
     const rm = routes.model;
     subgoals = new SubgoalStage({
       planner: createTflitePlanner(rm, o.candidates, o.backend), layout: rm.manifest.layout, normalizer: rm.manifest.normalizer,
       scorer: createTfliteScorer(rm, o.candidates, o.backend), positionDims: info.positionDims, lookahead: routes.lookahead,
-      infeasibleCost: routes.infeasibleCost ?? o.infeasibleCost ?? 1000, seed: o.seed + 0x5eed,
+      infeasibleCost: o.infeasibleCost ?? 1000, seed: o.seed + 0x5eed,
     });
   }
   return new RecedingHorizonLoop({
@@ -86,7 +84,7 @@ export function createEnvLoop(o: EnvLoopOptions): RecedingHorizonLoop {
     select, ...(scorer ? { scorer } : {}), ...(infeasibleCost === undefined ? {} : { infeasibleCost }), act: o.act ?? 'track', replanEvery: o.replanEvery ?? info.replanEvery ?? 1, budgetUs: 1e6 / (o.rateHz ?? 1 / info.dt),
     positionDims: info.positionDims, velocityDims: info.velocityDims, kp: 1, kd: 1,
     ...(isOracleSelect(select) && env.planCost ? { planCost: (s: Float32Array, n: number, out: Float64Array) => { out[0] = env.planCost!(s, n); } } : {}),
-    ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal ?? true, ...(routes!.subgoalSteps === undefined ? {} : { subgoalSteps: routes!.subgoalSteps }) } : {}),
+    ...(subgoals ? { subgoals, subgoalConditions: routes!.conditionOnSubgoal, ...(routes!.subgoalSteps === undefined ? {} : { subgoalSteps: routes!.subgoalSteps }) } : {}),
     actionLow: -1, actionHigh: 1,
   });
 }

@@ -61,8 +61,8 @@ export interface LoopConfig {
    */
   subgoals?: SubgoalStage;
   /**
-   * with `subgoals`: condition the segment generator on the subgoal (default), or on the goal and only
-   * select toward the subgoal (ablation)
+   * with `subgoals`: condition the segment generator on the subgoal (true), or on the goal and only select
+   * toward the subgoal (default)
    */
   subgoalConditions?: boolean;
   /**
@@ -196,17 +196,17 @@ export class RecedingHorizonLoop {
     const S = this.S, dc = planner.condDim, G = dc - S;
     const stage = this.cfg.subgoals;
     // timed from the route stage when there is one, else from the generator's invoke (as always)
-    let t = stage ? timer.nowUs() : 0;
+    const tStage = stage ? timer.nowUs() : 0;
     // the target of this plan: the goal, or the chosen route's subgoal
     let target = goal;
     if (stage) { stage.choose(state, goal, this.subgoal); target = this.subgoal; }
-    const conditionOn = stage && this.cfg.subgoalConditions === false ? goal : target;
+    const conditionOn = stage && this.cfg.subgoalConditions === true ? target : goal;
     for (let d = 0; d < S; d++) this.condRow[d] = (state[d]! - this.sShift[d]!) / this.sScale[d]!;
     for (let d = 0; d < G; d++) this.condRow[S + d] = (conditionOn[d]! - this.gShift[d]!) / this.gScale[d]!;
     const cond = planner.condition;
     for (let i = 0; i < this.N; i++) cond.set(this.condRow, i * dc);
     this.rng.fillNormal(planner.noise);
-    if (!stage) t = timer.nowUs();
+    const t = stage ? tStage : timer.nowUs();
     planner.invoke();
     if (this.cfg.select === 'learned') {
       let goalNorm = this.condRow, off = S;

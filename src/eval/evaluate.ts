@@ -6,7 +6,7 @@ import type { PlanningEnv } from '../envs/types.js';
 import type { Maze2dEnv } from '../envs/maze2d/env.js';
 import { ensureDir, writeFileAtomic } from '../util/atomic-write.js';
 import { UsageError } from '../errors.js';
-import { createEnvLoop, isOracleSelect, type EnvLoopOptions } from '../control/env-loop.js';
+import { createEnvLoop, isOracleSelect } from '../control/env-loop.js';
 import { MonotonicClock, VirtualClock, type Clock } from '../control/clock.js';
 import { FixedRateScheduler } from '../control/scheduler.js';
 import { runTask, type ControlTask } from '../control/task.js';
@@ -53,8 +53,6 @@ export interface EvalOptions {
   infeasibleCost?: number;
   /** plan with this backend instead of the model's interpreter (training-time evaluation) */
   planner?: PlannerBackend;
-  /** hierarchical planning: the sparse route generator and its subgoal lookahead (see createEnvLoop) */
-  routes?: EnvLoopOptions['routes'];
   /** plan with the model's route generator when it ships one (default true) */
   hierarchical?: boolean;
   onEpisode?: (i: number, ret: number, score: number) => void;
@@ -137,7 +135,7 @@ export async function evaluate(o: EvalOptions): Promise<EvalResult> {
   let loop: RecedingHorizonLoop;
   try {
     loop = createEnvLoop({
-      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.routes ? { routes: o.routes } : {}), ...(o.hierarchical === undefined ? {} : { hierarchical: o.hierarchical }), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
+      env, info, model: o.model, candidates: o.candidates, seed: o.seed, ...(o.scorer ? { scorer: o.scorer } : {}), ...(o.planner ? { planner: o.planner } : {}), ...(o.hierarchical === undefined ? {} : { hierarchical: o.hierarchical }), ...(o.infeasibleCost === undefined ? {} : { infeasibleCost: o.infeasibleCost }),
       ...(o.clock === 'real' ? {} : { clock: virtualClock, timer: new MonotonicClock() }),
       ...(o.select === undefined ? {} : { select: o.select }), ...(o.act === undefined ? {} : { act: o.act }),
       ...(o.replanEvery === undefined ? {} : { replanEvery: o.replanEvery }),

@@ -22,7 +22,8 @@ import { paramCount, unpackWeights } from './mlp-spec.js';
 export type GeneratorArch = 'mlp' | 'conv' | 'transformer';
 export const GENERATOR_ARCHS: readonly GeneratorArch[] = ['mlp', 'conv', 'transformer'];
 
-export interface ConvSpec {
+/** What every sequence generator (conv, transformer) maps: (noise, condition) → T plan steps of stepDim values. */
+export interface SequenceIo {
   noiseDim: number;
   condDim: number;
   /** plan steps T */
@@ -31,6 +32,9 @@ export interface ConvSpec {
   stepDim: number;
   /** leading state values of step 0 the generator does not output (clamped to the condition) */
   clampDims: number;
+}
+
+export interface ConvSpec extends SequenceIo {
   /** channels C per time step */
   channels: number;
   /** temporal kernel size k (odd: 'same' padding of (k−1)/2 on each side) */

@@ -12,16 +12,10 @@
  * [out × in] row-major (TFLite FULLY_CONNECTED layout).
  */
 import type { MlpSpec } from './mlp-spec.js';
+import type { SequenceIo } from './conv-spec.js';
 
-export interface TransformerSpec {
-  noiseDim: number;
-  condDim: number;
-  /** plan steps T = tokens */
-  horizon: number;
-  /** values per plan step (state + action) */
-  stepDim: number;
-  /** leading state values of step 0 the generator does not output (clamped to the condition) */
-  clampDims: number;
+/** Tokens are the plan steps (horizon T). */
+export interface TransformerSpec extends SequenceIo {
   /** channels C per token */
   channels: number;
   /** attention blocks L */

@@ -363,14 +363,20 @@ export class KdpTrainer {
 }
 
 /** The conv shape for a problem: one time step per plan step, its state + action per step. */
-function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
+/** The per-step layout the sequence generators need: plan steps × values per step, or a usage error naming the arch. */
+function timeSeries(problem: DriftProblem, arch: string): { horizon: number; stepDim: number } {
   const stepDim = problem.stepDim;
   if (!stepDim || problem.windowDim % stepDim !== 0) {
-    throw new UsageError(`--arch conv needs a time-series window; ${problem.name} does not say how many values make one step`, 'train it with --arch mlp');
+    throw new UsageError(`--arch ${arch} needs a time-series window; ${problem.name} does not say how many values make one step`, 'train it with --arch mlp');
   }
+  return { horizon: problem.windowDim / stepDim, stepDim };
+}
+
+function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
+  const { horizon, stepDim } = timeSeries(problem, 'conv');
   const shape = c.conv ?? DEFAULT_CONV;
   const spec: ConvSpec = {
-    noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
+    noiseDim: c.noiseDim, condDim: problem.condDim, horizon, stepDim, clampDims: problem.clampDims,
     channels: shape.channels, kernel: shape.kernel, layers: shape.layers,
     ...(shape.trunk?.length ? { trunk: [...shape.trunk] } : {}),
     ...('upsample' in shape && shape.upsample !== undefined && shape.upsample > 1 ? { upsample: shape.upsample } : {}),
@@ -385,19 +391,16 @@ function convSpecFor(problem: DriftProblem, c: KdpConfig): ConvSpec {
 
 /** The transformer shape for a problem: one token per plan step, its state + action per token. */
 function transformerSpecFor(problem: DriftProblem, c: KdpConfig): TransformerSpec {
-  const stepDim = problem.stepDim;
-  if (!stepDim || problem.windowDim % stepDim !== 0) {
-    throw new UsageError(`--arch transformer needs a time-series window; ${problem.name} does not say how many values make one step`, 'train it with --arch mlp');
-  }
+  const { horizon, stepDim } = timeSeries(problem, 'transformer');
   const shape = c.transformer ?? DEFAULT_TRANSFORMER;
   const spec: TransformerSpec = {
-    noiseDim: c.noiseDim, condDim: problem.condDim, horizon: problem.windowDim / stepDim, stepDim, clampDims: problem.clampDims,
+    noiseDim: c.noiseDim, condDim: problem.condDim, horizon, stepDim, clampDims: problem.clampDims,
     channels: shape.channels, layers: shape.layers, ff: shape.ff, trunk: [...(shape.trunk ?? [])],
   };
   try {
     checkTransformerSpec(spec);
   } catch (e) {
-    throw new UsageError(`invalid transformer generator: ${(e as Error).message}`, 'pass --channels, --tf-layers and --tf-ff as positive integers and --tf-trunk as widths or none');
+    throw new UsageError(`invalid transformer generator: ${(e as Error).message}`, 'pass --tf-channels, --tf-layers and --tf-ff as positive integers and --tf-trunk as widths or none');
   }
   return spec;
 }

@@ -5,27 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModelError } from '../../src/errors.js';
-import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
+import { Interpreter } from '../../src/planner/runtime/interpreter.js';
+import { fill, maxAbsDiff, run } from '../helpers/interpreter-run.js';
 import { loadTfliteOracle } from '../../src/planner/tflite/tfjs-tflite-runner.js';
 import { Rng } from '../../src/util/rng.js';
 import { activationQParams, GraphBuilder, type QParams } from '../helpers/graph-builder.js';
 import { attentionGraph } from '../helpers/attention-graph.js';
 
-function fill(v: Float32Array, seed: number, amp = 1.6): void {
-  for (let i = 0; i < v.length; i++) v[i] = Math.sin(seed * 12.9898 + i * 78.233) * amp;
-}
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-function run(bytes: Uint8Array, inputs: Float32Array[], opts: InterpreterOptions = {}): Float32Array[] {
-  const it = Interpreter.fromBytes(bytes, opts).allocate();
-  inputs.forEach((x, i) => it.setInput(i, x));
-  it.invoke();
-  return Array.from({ length: it.outputCount }, (_, i) => it.outputView(i).slice());
-}
 
 /** out[b, m, n] = Σ_k X[b, m, k] Y[b, k, n] in doubles, X/Y stored per adj flags. */
 function matmul(x: Float32Array, y: Float32Array, B: number, M: number, K: number, N: number, adjX: boolean, adjY: boolean): Float64Array {

@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ArenaExhaustedError, KdpError, ModelError, ShapeError } from '../../src/errors.js';
 import { mlpForwardReference, type Activation } from '../../src/model/mlp-spec.js';
-import { Interpreter, type InterpreterOptions } from '../../src/planner/runtime/interpreter.js';
+import { Interpreter } from '../../src/planner/runtime/interpreter.js';
+import { fill, maxAbsDiff, run } from '../helpers/interpreter-run.js';
 import { buildTestMlp, GraphBuilder, randomMlp, activationQParams } from '../helpers/graph-builder.js';
 import { parseTflite } from '../../src/planner/runtime/tflite-model.js';
 import { writeMlpTflite, exportMlp } from '../../src/planner/export/mlp-graph.js';
@@ -14,21 +15,6 @@ import { loadTfliteOracle } from '../../src/planner/tflite/tfjs-tflite-runner.js
 
 const FIX = new URL('../../models/fixtures/', import.meta.url);
 
-function fill(v: Float32Array, seed: number): void {
-  for (let i = 0; i < v.length; i++) v[i] = Math.sin(seed * 12.9898 + i * 78.233) * 1.6;
-}
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-function run(bytes: Uint8Array, inputs: Float32Array[], opts: InterpreterOptions = {}): Float32Array[] {
-  const it = Interpreter.fromBytes(bytes, opts).allocate();
-  inputs.forEach((x, i) => it.setInput(i, x));
-  it.invoke();
-  return Array.from({ length: it.outputCount }, (_, i) => it.outputView(i).slice());
-}
 
 const spec = (activation: Activation) => ({ noiseDim: 12, condDim: 6, hidden: [40, 33], outputDim: 23, activation });
 

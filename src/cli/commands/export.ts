@@ -53,11 +53,11 @@ export const command: CommandSpec = {
       if (routesDir !== undefined) {
         if (optString(ctx, 'scorer') !== undefined) throw new UsageError('attach the scorer and the routes in two calls: the routes need the scorer already in the folder', 'kdp export --model DIR --scorer RUN, then kdp export --model DIR --routes RUN');
         const { attachRoutes } = await import('../../planner/export/attach-routes.js');
-        const { readManifestFile } = await import('../../planner/model-file.js');
         const outDir = optString(ctx, 'out');
         const la = optString(ctx, 'route-lookahead');
-        // default lookahead: one route step; needs the route layout, so peek at an exported folder or the run's checkpoint
-        const lookahead = la === undefined ? await routeFrameSkip(routesDir, readManifestFile) : optNumber(ctx, 'route-lookahead', 1, { int: true, min: 1, max: 100_000 });
+        // default lookahead: one route step
+        const { modelOrRunMeta } = await import('../model-or-run.js');
+        const lookahead = la === undefined ? modelOrRunMeta(routesDir).layout.frameSkip : optNumber(ctx, 'route-lookahead', 1, { int: true, min: 1, max: 100_000 });
         const a = attachRoutes({ model: attachTo, routes: routesDir, lookahead, conditionOn: optChoice(ctx, 'route-condition', ['goal', 'subgoal'] as const, 'goal'),
           ...(optString(ctx, 'route-subgoal-steps') === undefined ? {} : { subgoalSteps: optNumber(ctx, 'route-subgoal-steps', 1, { int: true, min: 1, max: 10_000 }) }), ...(best ? { best } : {}), ...(outDir ? { out: outDir } : {}) });
         const r = a.manifest.routes!;
@@ -105,11 +105,3 @@ export const command: CommandSpec = {
   },
 };
 
-/** The frame skip of a route network: from an exported folder's manifest, or the run's checkpoint. */
-async function routeFrameSkip(dir: string, readManifestFile: (d: string) => { layout: { frameSkip: number } }): Promise<number> {
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  if (existsSync(join(dir, 'manifest.json'))) return readManifestFile(dir).layout.frameSkip;
-  const { loadCheckpoint } = await import('../../model/checkpoint-io.js');
-  return loadCheckpoint(dir).meta.layout.frameSkip;
-}

@@ -139,7 +139,7 @@ export const command: CommandSpec = {
       dataset, env, out, steps, ...(horizon ? { horizon } : {}), ...(frameSkip ? { frameSkip } : {}),
       windowStride: optNumber(ctx, 'window-stride', 1, { int: true, min: 1 }),
       normalizer: optChoice(ctx, 'normalizer', ['zscore', 'minmax'] as const, 'zscore'),
-      ...(optString(ctx, 'normalizer-from') === undefined ? {} : { normalizerFrom: await normalizerOf(optString(ctx, 'normalizer-from')!) }),
+      ...(optString(ctx, 'normalizer-from') === undefined ? {} : { normalizerFrom: (await import('../model-or-run.js')).modelOrRunMeta(optString(ctx, 'normalizer-from')!).normalizer }),
       config, checkpointEvery: optNumber(ctx, 'checkpoint-every', 250, { int: true, min: 1 }), fresh: optFlag(ctx, 'fresh'),
       keep: optNumber(ctx, 'keep', 3, { int: true, min: 1, max: 1000 }),
       command: `kdp train ${process.argv.slice(3).join(' ')}`.trim(),
@@ -167,14 +167,3 @@ export const command: CommandSpec = {
   },
 };
 
-/** The normalizer of a model folder (manifest.json) or a `kdp train` run (its checkpoint). */
-async function normalizerOf(dir: string): Promise<import('../../model/checkpoint-format.js').NormalizerJson> {
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  if (existsSync(join(dir, 'manifest.json'))) {
-    const { readManifestFile } = await import('../../planner/model-file.js');
-    return readManifestFile(dir).normalizer;
-  }
-  const { readCheckpointMeta } = await import('../../model/checkpoint-io.js');
-  return readCheckpointMeta(dir).normalizer;
-}
